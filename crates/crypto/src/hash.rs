@@ -136,6 +136,8 @@ impl<C> credex_codec::Decode<C> for Hash32 {
     }
 }
 
+bincode::impl_borrow_decode!(Hash32);
+
 /// `H(domain, data) = SHA-256(u8(len(domain)) ‖ domain ‖ data)`.
 pub fn hash(domain: &str, data: &[u8]) -> Hash32 {
     hash_parts(domain, &[data])

@@ -247,6 +247,9 @@ impl<C> bincode::Decode<C> for Signature {
     }
 }
 
+bincode::impl_borrow_decode!(PublicKey);
+bincode::impl_borrow_decode!(Signature);
+
 /// An ed25519 signing key. Zeroized on drop; never printed.
 pub struct SecretKey(ed25519_dalek::SigningKey);
 
