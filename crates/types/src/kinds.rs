@@ -1,0 +1,165 @@
+//! Attestation kinds and credit lists (spec §4.2). Both enums are
+//! append-only: the encoding is the variant index.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::ids::NameError;
+
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in encoding order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The kebab-case name.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL.iter().copied().find(|k| k.name() == s).ok_or_else(|| NameError {
+                    what: $what,
+                    value: s.to_string(),
+                    rule: concat!("one of: ", $($text, " ",)+),
+                })
+            }
+        }
+        text_serde!($name);
+    };
+}
+
+named_enum!(
+    /// What an attestation states (DESIGN §2 "Kinds").
+    AttestationKind, "attestation kind" {
+        /// 行政许可
+        AdministrativeLicence = "administrative-licence",
+        /// 行政处罚 (ordinary or serious: field `severity`)
+        AdministrativePenalty = "administrative-penalty",
+        /// 列入经营异常名录
+        AbnormalOperationListing = "abnormal-operation-listing",
+        /// 移出经营异常名录
+        AbnormalOperationRemoval = "abnormal-operation-removal",
+        /// 列入严重违法失信名单
+        SeriousViolationListing = "serious-violation-listing",
+        /// 移出严重违法失信名单
+        SeriousViolationRemoval = "serious-violation-removal",
+        /// 信用承诺
+        CreditCommitment = "credit-commitment",
+        /// 承诺履行
+        CreditCommitmentFulfilled = "credit-commitment-fulfilled",
+        /// 承诺违约
+        CreditCommitmentBreached = "credit-commitment-breached",
+        /// 列入红名单
+        RedListEntry = "red-list-entry",
+        /// 移出红名单
+        RedListRemoval = "red-list-removal",
+        /// 列入黑名单
+        BlackListEntry = "black-list-entry",
+        /// 移出黑名单
+        BlackListRemoval = "black-list-removal",
+        /// 列入失信被执行人名单
+        DishonestDebtorListing = "dishonest-debtor-listing",
+        /// 移出失信被执行人名单
+        DishonestDebtorRemoval = "dishonest-debtor-removal",
+        /// 信用等级
+        CreditGrade = "credit-grade",
+        /// 信用修复决定
+        CreditRepairDecision = "credit-repair-decision",
+        /// 异议处理结果
+        ObjectionOutcome = "objection-outcome",
+        /// 撤销
+        Revocation = "revocation",
+        /// 删除（擦除）墓碑
+        ErasureTombstone = "erasure-tombstone",
+    }
+);
+
+named_enum!(
+    /// The credit lists whose membership the chain tracks per subject.
+    ListKind, "list" {
+        /// 经营异常名录
+        AbnormalOperation = "abnormal-operation",
+        /// 严重违法失信名单
+        SeriousViolation = "serious-violation",
+        /// 红名单
+        Red = "red",
+        /// 黑名单
+        Black = "black",
+        /// 失信被执行人名单
+        DishonestDebtor = "dishonest-debtor",
+    }
+);
+
+/// Whether an attestation kind puts a subject on a list or takes it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListEffect {
+    /// Puts the subject on the list.
+    Enter(ListKind),
+    /// Takes the subject off the list.
+    Leave(ListKind),
+}
+
+impl AttestationKind {
+    /// The list this kind changes, if any.
+    pub const fn list_effect(self) -> Option<ListEffect> {
+        use AttestationKind as K;
+        use ListKind as L;
+        Some(match self {
+            K::AbnormalOperationListing => ListEffect::Enter(L::AbnormalOperation),
+            K::AbnormalOperationRemoval => ListEffect::Leave(L::AbnormalOperation),
+            K::SeriousViolationListing => ListEffect::Enter(L::SeriousViolation),
+            K::SeriousViolationRemoval => ListEffect::Leave(L::SeriousViolation),
+            K::RedListEntry => ListEffect::Enter(L::Red),
+            K::RedListRemoval => ListEffect::Leave(L::Red),
+            K::BlackListEntry => ListEffect::Enter(L::Black),
+            K::BlackListRemoval => ListEffect::Leave(L::Black),
+            K::DishonestDebtorListing => ListEffect::Enter(L::DishonestDebtor),
+            K::DishonestDebtorRemoval => ListEffect::Leave(L::DishonestDebtor),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for k in AttestationKind::ALL {
+            assert_eq!(k.name().parse::<AttestationKind>().unwrap(), *k);
+        }
+        for l in ListKind::ALL {
+            assert_eq!(l.name().parse::<ListKind>().unwrap(), *l);
+        }
+        let e = "abnormal-listing".parse::<AttestationKind>().unwrap_err();
+        assert!(e.to_string().contains("abnormal-operation-listing"));
+    }
+
+    #[test]
+    fn every_list_has_an_entry_and_a_leave_kind() {
+        for l in ListKind::ALL {
+            let enter = AttestationKind::ALL.iter().filter(|k| k.list_effect() == Some(ListEffect::Enter(*l))).count();
+            let leave = AttestationKind::ALL.iter().filter(|k| k.list_effect() == Some(ListEffect::Leave(*l))).count();
+            assert_eq!((enter, leave), (1, 1), "{l}");
+        }
+    }
+}

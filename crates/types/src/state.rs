@@ -1,0 +1,124 @@
+//! Entries of the authenticated state map (spec §6).
+//!
+//! ```text
+//! key hash   = H("credex/state-key/v1",   encode(StateKey))
+//! value hash = H("credex/state-value/v1", encode(StateValue))
+//! ```
+//!
+//! Both go into the sparse Merkle map of `credex-merkle`; the root is the
+//! header's `state_root`. An attestation's status lives under
+//! `StateKey::Attestation(id)`; a subject's standing on a list under
+//! `StateKey::Listing { list, subject }`, absent if it was never listed.
+
+use credex_crypto::{Hash32, PublicKey, domain, hash};
+
+use crate::attestation::AttestationId;
+use crate::ids::{AgencyId, SubjectId};
+use crate::kinds::ListKind;
+use crate::time::Timestamp;
+
+/// A typed state key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateKey {
+    /// Status of one anchored attestation.
+    Attestation(AttestationId),
+    /// A subject's standing on one list.
+    Listing {
+        /// The list.
+        list: ListKind,
+        /// The subject.
+        subject: SubjectId,
+    },
+}
+
+impl StateKey {
+    /// The 256-bit key in the map.
+    pub fn hash(&self) -> Hash32 {
+        hash(domain::STATE_KEY, &credex_codec::encode(self))
+    }
+}
+
+/// What the chain records about an anchored attestation.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct AttestationRecord {
+    /// The issuer key that signed it, as checked when anchored (keeps
+    /// proofs verifiable after the issuer rotates keys).
+    pub issuer_key: PublicKey,
+    /// Height of the block that anchored it.
+    pub anchored_height: u64,
+    /// Current status.
+    pub status: AttestationStatus,
+}
+
+/// The life of an anchored attestation.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum AttestationStatus {
+    /// In force.
+    Active,
+    /// Withdrawn by its issuer.
+    Revoked {
+        /// Block height of the revocation.
+        height: u64,
+        /// Block time of the revocation.
+        time: Timestamp,
+    },
+    /// Replaced by a newer attestation.
+    Superseded {
+        /// The replacement.
+        by: AttestationId,
+        /// Block height of the replacement.
+        height: u64,
+        /// Block time of the replacement.
+        time: Timestamp,
+    },
+    /// Content destroyed; a signed tombstone was anchored.
+    Erased {
+        /// The tombstone attestation.
+        tombstone: AttestationId,
+        /// Block height of the erasure.
+        height: u64,
+        /// Block time of the erasure.
+        time: Timestamp,
+    },
+}
+
+/// A subject's standing on one list.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct ListingRecord {
+    /// The listing in force, if the subject is on the list now.
+    pub current: Option<Listing>,
+    /// When the subject last left the list (block time), if ever.
+    pub last_removed: Option<Timestamp>,
+    /// How many times the subject was put on this list.
+    pub times_listed: u32,
+}
+
+/// A listing in force.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct Listing {
+    /// Effective time of the listing decision.
+    pub since: Timestamp,
+    /// The listing attestation.
+    pub by: AttestationId,
+    /// The listing agency (only it may remove the listing).
+    pub issuer: AgencyId,
+}
+
+/// A typed state value.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateValue {
+    /// Under [`StateKey::Attestation`].
+    Attestation(AttestationRecord),
+    /// Under [`StateKey::Listing`].
+    Listing(ListingRecord),
+}
+
+impl StateValue {
+    /// The value hash in the map.
+    pub fn hash(&self) -> Hash32 {
+        hash(domain::STATE_VALUE, &credex_codec::encode(self))
+    }
+}
