@@ -1,0 +1,155 @@
+//! The credex credit-proof format and its offline verifier: needs only the genesis file, no network, no database.
+//!
+//! A [`CreditProof`] (spec §8) bundles
+//!
+//! 1. a **claim**: either an attestation with selectively disclosed fields
+//!    and its status record, or a subject's standing on a list (present or
+//!    absent), each with a sparse-Merkle proof into a state root;
+//! 2. an **anchor**: the block header carrying that state root, its commit
+//!    certificate, and — if the validator set changed since genesis — the
+//!    chain of certified set changes that leads from the genesis set to the
+//!    set that signed the header.
+//!
+//! [`Verifier::verify`] checks all of it against the genesis and a
+//! [`Policy`], and answers with a [`Verdict`] whose [`Outcome`] is one of
+//! valid, listed, revoked, superseded, erased, expired or stale, or with a
+//! [`ProofError`] saying why the proof is invalid. It does no I/O and reads
+//! no clock: the caller passes `now`.
+//!
+//! Wire form: the canonical encoding (`credex-codec`, at most
+//! [`MAX_PROOF_BYTES`]); text form: `credex1:` + unpadded base64url of it
+//! ([`CreditProof::to_text`]), small enough for one QR code.
+
+mod verify;
+
+pub use verify::{Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
+
+use base64::Engine as _;
+use credex_merkle::smt::SmtProof;
+use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
+use credex_types::state::{AttestationRecord, ListingRecord};
+use credex_types::{DisclosedAttestation, ListKind, SubjectId};
+
+/// The only proof version this release reads and writes.
+pub const PROOF_VERSION: u8 = 1;
+/// Largest encoded proof accepted.
+pub const MAX_PROOF_BYTES: usize = 64 * 1024;
+/// Prefix of the text form.
+pub const TEXT_PREFIX: &str = "credex1:";
+
+/// A self-contained, offline-verifiable credit proof.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct CreditProof {
+    /// [`PROOF_VERSION`].
+    pub version: u8,
+    /// What is proven.
+    pub claim: Claim,
+    /// Where and by whom it was finalized.
+    pub anchor: Anchor,
+}
+
+/// What a proof proves, with its state proof.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Claim {
+    /// An anchored attestation and its status.
+    Attestation {
+        /// The attestation, some fields possibly hidden.
+        attestation: DisclosedAttestation,
+        /// Its state record.
+        record: AttestationRecord,
+        /// Membership proof of the record.
+        proof: SmtProof,
+    },
+    /// A subject's standing on a list.
+    ListStatus {
+        /// The list.
+        list: ListKind,
+        /// The subject.
+        subject: SubjectId,
+        /// The record, or `None` for "never listed" (non-membership).
+        record: Option<ListingRecord>,
+        /// Membership or non-membership proof.
+        proof: SmtProof,
+    },
+}
+
+/// The finalized block a claim is proven against.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    /// Validator-set changes since genesis, oldest first.
+    pub set_changes: Vec<SetChange>,
+    /// The block header holding the state root.
+    pub header: BlockHeader,
+    /// Its commit certificate.
+    pub certificate: CommitCertificate,
+}
+
+/// One certified change of the validator set: a block signed by the set in
+/// force whose `next_validators_hash` names `next_set`.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct SetChange {
+    /// The block that changes the set.
+    pub header: BlockHeader,
+    /// Its certificate by the set in force.
+    pub certificate: CommitCertificate,
+    /// The set from the next block on.
+    pub next_set: ValidatorSet,
+}
+
+/// Why bytes or text are not a proof.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// Canonical decoding failed.
+    #[error("proof encoding: {0}")]
+    Codec(#[from] credex_codec::CodecError),
+    /// Text lacks the prefix or is not base64url.
+    #[error("proof text: {0}")]
+    Text(String),
+}
+
+impl CreditProof {
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        credex_codec::encode(self)
+    }
+
+    /// Decodes canonical bytes (size-limited, no trailing bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<CreditProof, FormatError> {
+        Ok(credex_codec::decode(bytes, MAX_PROOF_BYTES)?)
+    }
+
+    /// `credex1:` + unpadded base64url of the canonical bytes.
+    pub fn to_text(&self) -> String {
+        let mut s = String::from(TEXT_PREFIX);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(self.to_bytes(), &mut s);
+        s
+    }
+
+    /// Parses the text form (surrounding whitespace ignored).
+    pub fn from_text(text: &str) -> Result<CreditProof, FormatError> {
+        let body = text
+            .trim()
+            .strip_prefix(TEXT_PREFIX)
+            .ok_or_else(|| FormatError::Text(format!("does not start with {TEXT_PREFIX}")))?;
+        // base64 expands 3 bytes to 4 characters; refuse oversize text before decoding it.
+        if body.len() > MAX_PROOF_BYTES / 3 * 4 + 4 {
+            return Err(FormatError::Codec(credex_codec::CodecError::TooLarge {
+                len: body.len() / 4 * 3,
+                limit: MAX_PROOF_BYTES,
+            }));
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|e| FormatError::Text(e.to_string()))?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Reads either form: text if it starts with the prefix, bytes otherwise.
+    pub fn from_any(data: &[u8]) -> Result<CreditProof, FormatError> {
+        match core::str::from_utf8(data) {
+            Ok(t) if t.trim_start().starts_with(TEXT_PREFIX) => Self::from_text(t),
+            _ => Self::from_bytes(data),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The offline verifier (spec §8.3, steps cited inline).
+
+use credex_crypto::Hash32;
+use credex_merkle::smt::{self, SmtError};
+use credex_types::attestation::AttestationError;
+use credex_types::chain::{CertificateError, Names, ValidatorSet, ValidatorSetError, verify_commit};
+use credex_types::genesis::Genesis;
+use credex_types::state::{AttestationStatus, StateKey, StateValue};
+use credex_types::{AgencyId, AttestationId, AttestationKind, ChainId, FieldCode, Jurisdiction, ListKind, SubjectId, Timestamp};
+
+use crate::{Claim, CreditProof, FormatError, PROOF_VERSION};
+
+/// What the relying party requires beyond cryptographic validity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// A proof whose block is older than this (milliseconds) is stale.
+    pub max_age_ms: Option<u64>,
+    /// Jurisdictions that must each have at least one signer in the certificate.
+    pub required_jurisdictions: Vec<Jurisdiction>,
+    /// If set, only attestations of these issuers are accepted.
+    pub trusted_issuers: Option<Vec<AgencyId>>,
+}
+
+/// Why a proof is invalid. `code()` gives a stable machine-readable name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// Bytes or text are not a proof.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// Unknown proof version.
+    #[error("unsupported proof version {0}")]
+    Version(u8),
+    /// The genesis itself is unusable.
+    #[error("genesis: {0}")]
+    Genesis(ValidatorSetError),
+    /// A header or attestation is for another chain.
+    #[error("proof is for chain {found}, this genesis is for {expected}")]
+    WrongChain {
+        /// The genesis chain id.
+        expected: ChainId,
+        /// What the proof carries.
+        found: ChainId,
+    },
+    /// A validator-set change does not follow from the set before it.
+    #[error("validator-set change {index}: {reason}")]
+    SetChange {
+        /// Position in `set_changes`.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The anchor block's certificate does not commit it.
+    #[error("commit certificate: {0}")]
+    Certificate(CertificateError),
+    /// The attestation is malformed or its signature fails.
+    #[error("attestation: {0}")]
+    Attestation(AttestationError),
+    /// The state proof does not match the header's state root.
+    #[error("state proof: {0}")]
+    StateProof(SmtError),
+    /// The policy does not trust this issuer.
+    #[error("issuer {0} is not trusted by the policy")]
+    UntrustedIssuer(AgencyId),
+    /// A required jurisdiction has no signer.
+    #[error("no validator of jurisdiction {0} signed the block, as the policy requires")]
+    MissingJurisdiction(Jurisdiction),
+}
+
+impl ProofError {
+    /// Stable machine-readable code (used in vectors, JSON output and the API).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProofError::Format(_) => "malformed",
+            ProofError::Version(_) => "unsupported-version",
+            ProofError::Genesis(_) => "bad-genesis",
+            ProofError::WrongChain { .. } => "wrong-chain",
+            ProofError::SetChange { .. } => "bad-validator-set-change",
+            ProofError::Certificate(CertificateError::InsufficientPower { .. }) => "insufficient-signatures",
+            ProofError::Certificate(CertificateError::DuplicateSigner(_)) => "duplicate-signer",
+            ProofError::Certificate(_) => "bad-certificate",
+            ProofError::Attestation(AttestationError::Signature(_)) => "bad-issuer-signature",
+            ProofError::Attestation(_) => "bad-attestation",
+            ProofError::StateProof(_) => "bad-state-proof",
+            ProofError::UntrustedIssuer(_) => "untrusted-issuer",
+            ProofError::MissingJurisdiction(_) => "missing-jurisdiction",
+        }
+    }
+}
+
+/// A validator that signed the anchor block.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignerInfo {
+    /// Agency.
+    pub agency: AgencyId,
+    /// Jurisdiction.
+    pub jurisdiction: Jurisdiction,
+    /// Names.
+    pub names: Names,
+}
+
+/// What a valid proof establishes, whatever its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Facts {
+    /// Chain.
+    pub chain_id: ChainId,
+    /// Anchor block height.
+    pub height: u64,
+    /// Anchor block time.
+    pub block_time: Timestamp,
+    /// Anchor block id.
+    pub block_id: Hash32,
+    /// Who signed the anchor block.
+    pub signers: Vec<SignerInfo>,
+    /// Validator-set changes followed from genesis.
+    pub set_changes: usize,
+    /// The subject.
+    pub subject: SubjectId,
+    /// For attestation claims: the attestation id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationId>,
+    /// For attestation claims: issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<AgencyId>,
+    /// For attestation claims: kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AttestationKind>,
+    /// For attestation claims: the disclosed fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disclosed: Vec<(FieldCode, String)>,
+    /// For list claims: the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListKind>,
+    /// For list claims: when the subject last left the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_removed: Option<Timestamp>,
+}
+
+/// The result of a cryptographically valid proof.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum Outcome {
+    /// The attestation is in force, or the subject is not on the list.
+    Valid,
+    /// The subject is on the list.
+    Listed {
+        /// Effective time of the listing.
+        since: Timestamp,
+        /// The listing attestation.
+        by: AttestationId,
+        /// The listing agency.
+        issuer: AgencyId,
+    },
+    /// The attestation was revoked.
+    Revoked {
+        /// Height of the revocation.
+        height: u64,
+        /// Time of the revocation.
+        time: Timestamp,
+    },
+    /// The attestation was replaced.
+    Superseded {
+        /// The replacement.
+        by: AttestationId,
+        /// Height of the replacement.
+        height: u64,
+    },
+    /// The attestation's content was erased.
+    Erased {
+        /// The tombstone.
+        tombstone: AttestationId,
+        /// Height of the erasure.
+        height: u64,
+    },
+    /// The attestation's validity or publication window has ended.
+    Expired {
+        /// When it ended.
+        at: Timestamp,
+    },
+    /// The proof is older than the policy allows; its status is not reported.
+    Stale {
+        /// Age of the anchor block, milliseconds.
+        age_ms: u64,
+        /// The policy's limit, milliseconds.
+        max_age_ms: u64,
+    },
+}
+
+impl Outcome {
+    /// `valid`, `listed`, `revoked`, … as in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Valid => "valid",
+            Outcome::Listed { .. } => "listed",
+            Outcome::Revoked { .. } => "revoked",
+            Outcome::Superseded { .. } => "superseded",
+            Outcome::Erased { .. } => "erased",
+            Outcome::Expired { .. } => "expired",
+            Outcome::Stale { .. } => "stale",
+        }
+    }
+}
+
+/// Outcome plus the facts it rests on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// What the proof established.
+    pub facts: Facts,
+}
+
+/// Verifies credit proofs against one genesis and policy.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    genesis: Genesis,
+    genesis_set: ValidatorSet,
+    policy: Policy,
+}
+
+impl Verifier {
+    /// A verifier trusting `genesis`, applying `policy`.
+    pub fn new(genesis: Genesis, policy: Policy) -> Result<Self, ProofError> {
+        let genesis_set = genesis.validator_set();
+        genesis_set.check().map_err(ProofError::Genesis)?;
+        Ok(Verifier { genesis, genesis_set, policy })
+    }
+
+    /// Decodes (text or bytes) and verifies.
+    pub fn verify_any(&self, data: &[u8], now: Timestamp) -> Result<Verdict, ProofError> {
+        self.verify(&CreditProof::from_any(data)?, now)
+    }
+
+    fn check_chain(&self, found: &ChainId) -> Result<(), ProofError> {
+        if *found == self.genesis.chain_id {
+            Ok(())
+        } else {
+            Err(ProofError::WrongChain { expected: self.genesis.chain_id.clone(), found: found.clone() })
+        }
+    }
+
+    /// Verifies `proof` as of `now` (spec §8.3).
+    pub fn verify(&self, proof: &CreditProof, now: Timestamp) -> Result<Verdict, ProofError> {
+        // 1. version
+        if proof.version != PROOF_VERSION {
+            return Err(ProofError::Version(proof.version));
+        }
+        let anchor = &proof.anchor;
+        // 2. follow validator-set changes from genesis
+        let mut set = self.genesis_set.clone();
+        let mut last_change = 0u64;
+        for (index, ch) in anchor.set_changes.iter().enumerate() {
+            let fail = |reason: String| ProofError::SetChange { index, reason };
+            self.check_chain(&ch.header.chain_id)?;
+            if ch.header.height <= last_change {
+                return Err(fail("heights must increase".into()));
+            }
+            verify_commit(&set, &ch.header, &ch.certificate).map_err(|e| fail(e.to_string()))?;
+            ch.next_set.check().map_err(|e| fail(e.to_string()))?;
+            let next_hash = ch.next_set.hash();
+            if ch.header.next_validators_hash != next_hash {
+                return Err(fail("header's next validators hash does not match the new set".into()));
+            }
+            if next_hash == set.hash() {
+                return Err(fail("the set does not change".into()));
+            }
+            set = ch.next_set.clone();
+            last_change = ch.header.height;
+        }
+        // 3. the anchor header and its certificate
+        let header = &anchor.header;
+        self.check_chain(&header.chain_id)?;
+        if header.height <= last_change {
+            return Err(ProofError::SetChange {
+                index: anchor.set_changes.len(),
+                reason: "anchor block is not after the last set change".into(),
+            });
+        }
+        let signer_idx = verify_commit(&set, header, &anchor.certificate).map_err(ProofError::Certificate)?;
+        let signers: Vec<SignerInfo> = signer_idx
+            .iter()
+            .filter_map(|i| set.get(*i))
+            .map(|v| SignerInfo { agency: v.agency.clone(), jurisdiction: v.jurisdiction, names: v.names.clone() })
+            .collect();
+        // 4. policy: required jurisdictions among the signers
+        if let Some(j) = self
+            .policy
+            .required_jurisdictions
+            .iter()
+            .find(|j| !signers.iter().any(|s| s.jurisdiction == **j))
+        {
+            return Err(ProofError::MissingJurisdiction(*j));
+        }
+        let mut facts = Facts {
+            chain_id: header.chain_id.clone(),
+            height: header.height,
+            block_time: header.time,
+            block_id: header.id(),
+            signers,
+            set_changes: anchor.set_changes.len(),
+            subject: match &proof.claim {
+                Claim::Attestation { attestation, .. } => attestation.header.subject.clone(),
+                Claim::ListStatus { subject, .. } => subject.clone(),
+            },
+            attestation: None,
+            issuer: None,
+            kind: None,
+            disclosed: Vec::new(),
+            list: None,
+            last_removed: None,
+        };
+        // 5. the claim against the state root
+        let status_outcome = match &proof.claim {
+            Claim::Attestation { attestation, record, proof: smt_proof } => {
+                self.check_chain(&attestation.header.chain_id)?;
+                let id = attestation.id().map_err(ProofError::Attestation)?;
+                let key = StateKey::Attestation(id).hash();
+                let value = StateValue::Attestation(record.clone()).hash();
+                smt::verify(&header.state_root, &key, Some(&value), smt_proof).map_err(ProofError::StateProof)?;
+                attestation.verify_signature(&record.issuer_key).map_err(ProofError::Attestation)?;
+                let issuer = &attestation.header.issuer;
+                if let Some(trusted) = &self.policy.trusted_issuers {
+                    if !trusted.contains(issuer) {
+                        return Err(ProofError::UntrustedIssuer(issuer.clone()));
+                    }
+                }
+                facts.attestation = Some(id);
+                facts.issuer = Some(issuer.clone());
+                facts.kind = Some(attestation.header.kind);
+                facts.disclosed = attestation.disclosed().map(|f| (f.code.clone(), f.value.clone())).collect();
+                match &record.status {
+                    AttestationStatus::Active => match attestation.header.expires_at {
+                        Some(at) if at <= now => Outcome::Expired { at },
+                        _ => Outcome::Valid,
+                    },
+                    AttestationStatus::Revoked { height, time } => Outcome::Revoked { height: *height, time: *time },
+                    AttestationStatus::Superseded { by, height, .. } => Outcome::Superseded { by: *by, height: *height },
+                    AttestationStatus::Erased { tombstone, height, .. } => {
+                        Outcome::Erased { tombstone: *tombstone, height: *height }
+                    }
+                }
+            }
+            Claim::ListStatus { list, subject, record, proof: smt_proof } => {
+                let key = StateKey::Listing { list: *list, subject: subject.clone() }.hash();
+                let value = record.as_ref().map(|r| StateValue::Listing(r.clone()).hash());
+                smt::verify(&header.state_root, &key, value.as_ref(), smt_proof).map_err(ProofError::StateProof)?;
+                facts.list = Some(*list);
+                facts.last_removed = record.as_ref().and_then(|r| r.last_removed);
+                match record.as_ref().and_then(|r| r.current.as_ref()) {
+                    Some(l) => Outcome::Listed { since: l.since, by: l.by, issuer: l.issuer.clone() },
+                    None => Outcome::Valid,
+                }
+            }
+        };
+        // 6. freshness last: a stale proof reports no status
+        let outcome = match self.policy.max_age_ms {
+            Some(max_age_ms) if now.since(header.time) > max_age_ms => {
+                Outcome::Stale { age_ms: now.since(header.time), max_age_ms }
+            }
+            _ => status_outcome,
+        };
+        Ok(Verdict { outcome, facts })
+    }
+}

@@ -1,0 +1,530 @@
+//! Known-answer vectors: generation (`cargo run -p credex-tests --bin gen-vectors`)
+//! and the shared case format the checks read. Everything is derived from
+//! fixed seeds, so regenerating gives byte-identical files.
+
+use credex_crypto::{Hash32, PublicKey, Purpose, SecretKey, Signature, domain, hash, signing_input};
+use credex_merkle::{smt, tree};
+use credex_proof::{Claim, CreditProof, Policy, Verifier};
+use credex_types::genesis::Genesis;
+use credex_types::state::{AttestationStatus, Listing, ListingRecord};
+use credex_types::{AttestationKind, ListKind, SubjectId, Timestamp};
+use serde_json::{Value, json};
+
+use crate::{Fixture, seed};
+
+/// Directory of the committed vectors, relative to the workspace root.
+pub const DIR: &str = "tests/vectors";
+
+/// Every vector file: (file name, content).
+pub fn all() -> Vec<(&'static str, String)> {
+    let (proofs, genesis, other) = credit_proofs();
+    vec![
+        ("subject_ids.json", pretty(&subject_ids())),
+        ("hashing.json", pretty(&hashing())),
+        ("signatures.json", pretty(&signatures())),
+        ("merkle.json", pretty(&merkle())),
+        ("attestations.json", pretty(&attestations())),
+        ("credit_proofs.json", pretty(&proofs)),
+        ("genesis.toml", genesis),
+        ("genesis-other-chain.toml", other),
+    ]
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Valid identifier inputs (canonical form is derived by the library and checked).
+pub const VALID_IDS: &[&str] = &[
+    "91350100M000100Y43",
+    "cn-uscc:91350100m000100y43",
+    "7707083893",
+    "ru-inn:500100732259",
+    "ru-ogrn:1027700132195",
+    "ru-ogrnip:304500116000157",
+    "jp-cn:7000012050002",
+    "mn-reg:2081237",
+    "kr-brn:124-81-00998",
+];
+
+/// Invalid identifier inputs and the exact error text.
+pub const INVALID_IDS: &[(&str, &str)] = &[
+    ("91350100M000100Y44", "cn-uscc: check digit at position 18 is 4, expected 3"),
+    ("91350100M00010OY43", "cn-uscc: character 'O' at position 15 is not allowed (0-9 and A-Z except I, O, S, V, Z)"),
+    ("ru-inn:77070838", "ru-inn: length is 8, expected 10 or 12"),
+    ("ru-inn:7707083894", "ru-inn: check digit at position 10 is 4, expected 3"),
+    ("ru-inn:770708389A", "ru-inn: character 'A' at position 10 is not allowed (0-9)"),
+    ("ru-ogrn:1027700132194", "ru-ogrn: check digit at position 13 is 4, expected 5"),
+    ("ru-ogrnip:123", "ru-ogrnip: length is 3, expected 15"),
+    ("jp-cn:8000012050002", "jp-cn: check digit at position 1 is 8, expected 7"),
+    ("1027700132195", "13 digits may be a Russian OGRN or a Japanese corporate number; prefix the scheme, e.g. ru-ogrn:… or jp-cn:…"),
+    ("xx:1", "unknown scheme \"xx\" (known: cn-uscc, ru-inn, ru-ogrn, ru-ogrnip, jp-cn, or cc-scheme for other jurisdictions)"),
+    ("", "empty identifier"),
+];
+
+fn subject_ids() -> Value {
+    let valid: Vec<Value> = VALID_IDS
+        .iter()
+        .map(|input| {
+            let id: SubjectId = input.parse().expect("vector id must be valid");
+            json!({
+                "input": input,
+                "canonical": id.to_string(),
+                "scheme": id.scheme_name(),
+                "jurisdiction": id.jurisdiction().to_string(),
+                "encoding": hex::encode(credex_codec::encode(&id)),
+            })
+        })
+        .collect();
+    let invalid: Vec<Value> = INVALID_IDS
+        .iter()
+        .map(|(input, error)| {
+            let got = input.parse::<SubjectId>().expect_err("vector id must be invalid").to_string();
+            assert_eq!(&got, error, "error text of {input}");
+            json!({ "input": input, "error": error })
+        })
+        .collect();
+    json!({ "valid": valid, "invalid": invalid })
+}
+
+fn hashing() -> Value {
+    let domains: Vec<Value> = domain::ALL
+        .iter()
+        .map(|d| json!({ "domain": d, "data": hex::encode(b"abc"), "hash": hash(d, b"abc").to_string() }))
+        .collect();
+    let purposes: Vec<Value> = Purpose::ALL
+        .iter()
+        .map(|p| json!({ "purpose": p.tag(), "message": hex::encode(b"abc"), "signing_input": hex::encode(signing_input(*p, b"abc")) }))
+        .collect();
+    json!({
+        "rule": "H(domain, data) = SHA-256(u8(len(domain)) || domain || data); M' = u8(len(tag)) || tag || M",
+        "domains": domains,
+        "purposes": purposes,
+    })
+}
+
+/// The speccheck cases ("Taming the many EdDSAs", Chalkias et al. 2020) and
+/// the verdict the credex-ed25519-v1 rule must give each.
+pub const EDGE_EXPECTED: &[&str] = &[
+    "reject:small-order-key",
+    "reject:small-order-key",
+    "accept",
+    "accept",
+    "accept",
+    "accept",
+    "reject:non-canonical-s",
+    "reject:non-canonical-s",
+    "reject:non-canonical-r",
+    "reject:non-canonical-r",
+];
+
+fn verdict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> &'static str {
+    use credex_crypto::SignatureError as E;
+    let r = PublicKey::from_bytes(*pk).and_then(|k| credex_crypto::verify_raw(&k, msg, &Signature(*sig)));
+    match r {
+        Ok(()) => "accept",
+        Err(E::SmallOrderKey) => "reject:small-order-key",
+        Err(E::NonCanonicalKey) => "reject:non-canonical-key",
+        Err(E::NonCanonicalR) => "reject:non-canonical-r",
+        Err(E::NonCanonicalS) => "reject:non-canonical-s",
+        Err(_) => "reject:equation",
+    }
+}
+
+/// Parses hex into a fixed array.
+pub fn hex_array<const N: usize>(s: &str) -> [u8; N] {
+    let mut b = [0u8; N];
+    hex::decode_to_slice(s, &mut b).expect("hex");
+    b
+}
+
+fn signatures() -> Value {
+    let rfc = [
+        ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", ""),
+        ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "72"),
+        ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7", "af82"),
+    ];
+    let rfc8032: Vec<Value> = rfc
+        .iter()
+        .map(|(sk, msg)| {
+            let key = SecretKey::from_seed(hex_array(sk));
+            let m = hex::decode(msg).unwrap_or_default();
+            json!({ "seed": sk, "public_key": key.public().to_string(), "message": msg, "signature": key.sign_raw(&m).to_string() })
+        })
+        .collect();
+    let tagged: Vec<Value> = Purpose::ALL
+        .iter()
+        .map(|p| {
+            let key = SecretKey::from_seed(seed("vectors/signer"));
+            json!({
+                "seed": hex::encode(seed("vectors/signer")),
+                "public_key": key.public().to_string(),
+                "purpose": p.tag(),
+                "message": hex::encode(b"credex"),
+                "signature": key.sign(*p, b"credex").to_string(),
+            })
+        })
+        .collect();
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("../vectors/ed25519-speccheck-cases.json")).unwrap_or_default();
+    let edge: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let msg = hex::decode(c["message"].as_str().unwrap_or_default()).unwrap_or_default();
+            let pk: [u8; 32] = hex_array(c["pub_key"].as_str().unwrap_or_default());
+            let sig: [u8; 64] = hex_array(c["signature"].as_str().unwrap_or_default());
+            let got = verdict(&pk, &msg, &sig);
+            assert_eq!(got, EDGE_EXPECTED[i], "edge case {i}");
+            json!({ "case": i, "message": c["message"], "public_key": c["pub_key"], "signature": c["signature"], "expected": got })
+        })
+        .collect();
+    json!({
+        "rule": "credex-ed25519-v1: S < l; canonical A and R; A not small order; [8]([S]B - R - [k]A) = 0",
+        "rfc8032": rfc8032,
+        "purpose_tagged": tagged,
+        "edge_cases_source": "novifinancial/ed25519-speccheck cases.json (Chalkias, Garillot, Nikolaenko: Taming the many EdDSAs, 2020)",
+        "edge_cases": edge,
+    })
+}
+
+fn merkle() -> Value {
+    let trees: Vec<Value> = (0..=8u8)
+        .map(|n| {
+            let data: Vec<Vec<u8>> = (0..n).map(|i| vec![i]).collect();
+            let leaves: Vec<Hash32> = data.iter().map(|d| tree::leaf_hash(d)).collect();
+            let root = tree::root(&leaves);
+            let paths: Vec<Value> = (0..leaves.len())
+                .map(|i| {
+                    let p = tree::inclusion_proof(&leaves, i).unwrap_or_default();
+                    json!({ "index": i, "path": p.iter().map(|h| h.to_string()).collect::<Vec<_>>() })
+                })
+                .collect();
+            json!({ "leaves": data.iter().map(hex::encode).collect::<Vec<_>>(), "root": root.to_string(), "inclusion": paths })
+        })
+        .collect();
+    let mut map = smt::SparseMerkleMap::new();
+    let entries: Vec<(Hash32, Hash32)> = (0..16u32)
+        .map(|i| (Hash32::sha256(&[b"key", &i.to_le_bytes()]), Hash32::sha256(&[b"value", &i.to_le_bytes()])))
+        .collect();
+    for (k, v) in &entries {
+        map.insert(*k, *v);
+    }
+    let root = map.root();
+    let mut proofs = Vec::new();
+    for i in [0u32, 5, 11, 15, 100, 101, 102, 103] {
+        let key = Hash32::sha256(&[b"key", &i.to_le_bytes()]);
+        let value = map.get(&key);
+        let p = map.prove(&key);
+        proofs.push(json!({
+            "key": key.to_string(),
+            "value_hash": value.map(|v| v.to_string()),
+            "proof": p,
+            "encoding": hex::encode(credex_codec::encode(&p)),
+        }));
+    }
+    json!({
+        "rfc6962": trees,
+        "smt": {
+            "entries": entries.iter().map(|(k, v)| json!({"key": k.to_string(), "value_hash": v.to_string()})).collect::<Vec<_>>(),
+            "root": root.to_string(),
+            "proofs": proofs,
+        },
+    })
+}
+
+fn attestations() -> Value {
+    let mut fx = Fixture::new("vectors");
+    let a = fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AbnormalOperationListing,
+        &[("reason-code", "annual-report"), ("decision-no", "绥市监异〔2026〕17号"), ("note", "Не опубликован годовой отчёт")],
+        None,
+    );
+    let b = fx.attest(
+        "cn-sfh-customs",
+        "ru-inn:7707083893",
+        AttestationKind::AdministrativePenalty,
+        &[("amount", "20000"), ("severity", "ordinary")],
+        Some("2027-01-01T00:00:00Z".parse().unwrap_or_default()),
+    );
+    [(a, "cn-sfh-amr", vec!["reason-code"]), (b, "cn-sfh-customs", vec!["amount"])]
+        .iter()
+        .map(|(att, issuer, shown)| {
+            let codes: Vec<_> = shown.iter().map(|c| c.parse().unwrap_or_else(|_| unreachable_code())).collect();
+            let disclosed = att.disclose(&codes).unwrap_or_else(|_| unreachable_disclosure());
+            json!({
+                "attestation": att,
+                "issuer_public_key": fx.issuer_keys[*issuer].public().to_string(),
+                "encoding": hex::encode(credex_codec::encode(att)),
+                "header_encoding": hex::encode(credex_codec::encode(&att.header)),
+                "field_commitments": att.claims.iter().map(|f| f.commitment().to_string()).collect::<Vec<_>>(),
+                "claims_root": att.claims_root().to_string(),
+                "id": att.id().to_string(),
+                "disclosed": { "codes": shown, "view": disclosed, "encoding": hex::encode(credex_codec::encode(&disclosed)) },
+            })
+        })
+        .collect()
+}
+
+fn unreachable_code() -> credex_types::FieldCode {
+    panic!("vector field codes are valid")
+}
+fn unreachable_disclosure() -> credex_types::DisclosedAttestation {
+    panic!("vector disclosures name present fields")
+}
+
+/// One credit-proof case.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ProofCase {
+    /// Short name.
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// Which genesis to verify against: `genesis.toml` or `genesis-other-chain.toml`.
+    pub genesis: String,
+    /// The verifier's clock.
+    pub now: Timestamp,
+    /// Policy: max age (e.g. `1d`), required jurisdictions, trusted issuers.
+    pub policy: CasePolicy,
+    /// `credex1:` text form.
+    pub proof_text: String,
+    /// Canonical bytes, hex (absent for cases whose bytes are not a proof).
+    pub proof_hex: String,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// `outcome:<name>` or `error:<code>`.
+    pub expected: String,
+}
+
+/// Policy of a case.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CasePolicy {
+    /// Max age in milliseconds.
+    pub max_age_ms: Option<u64>,
+    /// Required signer jurisdictions.
+    pub required_jurisdictions: Vec<String>,
+    /// Trusted issuers.
+    pub trusted_issuers: Option<Vec<String>>,
+}
+
+impl CasePolicy {
+    /// As a verifier policy.
+    pub fn to_policy(&self) -> Policy {
+        Policy {
+            max_age_ms: self.max_age_ms,
+            required_jurisdictions: self.required_jurisdictions.iter().filter_map(|j| j.parse().ok()).collect(),
+            trusted_issuers: self.trusted_issuers.as_ref().map(|v| v.iter().filter_map(|a| a.parse().ok()).collect()),
+        }
+    }
+}
+
+/// Runs one case: `outcome:<name>` or `error:<code>`.
+pub fn run_case(case: &ProofCase, genesis: &Genesis) -> String {
+    let verifier = match Verifier::new(genesis.clone(), case.policy.to_policy()) {
+        Ok(v) => v,
+        Err(e) => return format!("error:{}", e.code()),
+    };
+    let bytes = hex::decode(&case.proof_hex).unwrap_or_default();
+    let from_text = verifier.verify_any(case.proof_text.as_bytes(), case.now);
+    let from_bytes = verifier.verify_any(&bytes, case.now);
+    let render = |r: &Result<credex_proof::Verdict, credex_proof::ProofError>| match r {
+        Ok(v) => format!("outcome:{}", v.outcome.name()),
+        Err(e) => format!("error:{}", e.code()),
+    };
+    let (t, b) = (render(&from_text), render(&from_bytes));
+    if t == b { t } else { format!("text/bytes disagree: {t} vs {b}") }
+}
+
+struct CaseBuilder {
+    cases: Vec<ProofCase>,
+}
+
+impl CaseBuilder {
+    fn add_bytes(&mut self, name: &str, description: &str, genesis: &str, now: Timestamp, policy: CasePolicy, bytes: Vec<u8>, expected: &str) {
+        use base64::Engine as _;
+        let text = format!("{}{}", credex_proof::TEXT_PREFIX, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes));
+        self.cases.push(ProofCase {
+            name: name.into(),
+            description: description.into(),
+            genesis: genesis.into(),
+            now,
+            policy,
+            proof_text: text,
+            size: bytes.len(),
+            proof_hex: hex::encode(&bytes),
+            expected: expected.into(),
+        });
+    }
+
+    fn add(&mut self, name: &str, description: &str, now: Timestamp, policy: CasePolicy, proof: &CreditProof, expected: &str) {
+        self.add_bytes(name, description, "genesis.toml", now, policy, proof.to_bytes(), expected);
+    }
+}
+
+fn credit_proofs() -> (Value, String, String) {
+    let mut fx = Fixture::new("vectors");
+    fx.add_filler(1000);
+    let trader: SubjectId = "91350100M000100Y43".parse().unwrap_or_else(|_| unreachable_subject());
+    let clean: SubjectId = "ru-inn:7707083893".parse().unwrap_or_else(|_| unreachable_subject());
+    let removed: SubjectId = "jp-cn:7000012050002".parse().unwrap_or_else(|_| unreachable_subject());
+
+    let listing = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::AbnormalOperationListing,
+        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")], None);
+    let penalty = fx.attest("cn-sfh-customs", "ru-inn:7707083893", AttestationKind::AdministrativePenalty,
+        &[("amount", "20000"), ("severity", "ordinary")], Some("2026-04-01T00:00:00Z".parse().unwrap_or_default()));
+    let licence = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativeLicence, &[("licence-no", "L-001")], None);
+    let revoked = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativeLicence, &[("licence-no", "L-002")], None);
+    let superseded = fx.attest("cn-sfh-customs", "ru-inn:7707083893", AttestationKind::CreditGrade, &[("grade", "B"), ("sector", "import")], None);
+    let erased = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativePenalty, &[("amount", "500")], None);
+    for a in [&listing, &penalty, &licence, &revoked, &superseded, &erased] {
+        fx.anchor(a);
+    }
+    fx.set_listing(ListKind::AbnormalOperation, &trader, ListingRecord {
+        current: Some(Listing { since: listing.header.effective_at, by: listing.id(), issuer: listing.header.issuer.clone() }),
+        last_removed: None,
+        times_listed: 1,
+    });
+    fx.set_listing(ListKind::AbnormalOperation, &removed, ListingRecord {
+        current: None,
+        last_removed: Some("2026-01-01T00:00:30Z".parse().unwrap_or_default()),
+        times_listed: 1,
+    });
+    let t = fx.time;
+    fx.set_status(revoked.id(), AttestationStatus::Revoked { height: fx.height, time: t });
+    fx.set_status(superseded.id(), AttestationStatus::Superseded { by: licence.id(), height: fx.height, time: t });
+    fx.set_status(erased.id(), AttestationStatus::Erased { tombstone: licence.id(), height: fx.height, time: t });
+
+    let q = [0u16, 1, 2];
+    let all4 = [0u16, 1, 2, 3];
+    let now: Timestamp = "2026-02-01T00:00:00Z".parse().unwrap_or_default();
+    let none = CasePolicy::default;
+    let mut b = CaseBuilder { cases: vec![] };
+
+    let p_listing = fx.prove_attestation(&listing, &["reason-code"], &all4);
+    b.add("attestation-active", "Abnormal-operation listing, only reason-code disclosed, signed by all 4 validators.", now, none(), &p_listing, "outcome:valid");
+    let p_lic = fx.prove_attestation(&licence, &["licence-no"], &q);
+    b.add("attestation-active-quorum", "Licence, 3 of 4 validators signed (exactly 2f+1).", now, none(), &p_lic, "outcome:valid");
+    let p_none = fx.prove_attestation(&licence, &[], &q);
+    b.add("attestation-nothing-disclosed", "All fields hidden; id, signature and status still verify.", now, none(), &p_none, "outcome:valid");
+    b.add("attestation-revoked", "Revoked licence.", now, none(), &fx.prove_attestation(&revoked, &[], &q), "outcome:revoked");
+    b.add("attestation-superseded", "Credit grade superseded by a newer attestation.", now, none(), &fx.prove_attestation(&superseded, &["grade"], &q), "outcome:superseded");
+    b.add("attestation-erased", "Penalty erased: the proof says so without content.", now, none(), &fx.prove_attestation(&erased, &[], &q), "outcome:erased");
+    b.add("attestation-expired", "Penalty whose publication window ended 2026-04-01, verified on 2026-05-01.", "2026-05-01T00:00:00Z".parse().unwrap_or_default(), none(), &fx.prove_attestation(&penalty, &["amount"], &q), "outcome:expired");
+    b.add("list-listed", "Trader on the abnormal-operation list (membership).", now, none(), &fx.prove_listing(ListKind::AbnormalOperation, &trader, &q), "outcome:listed");
+    let p_never = fx.prove_listing(ListKind::AbnormalOperation, &clean, &q);
+    b.add("list-never-listed", "Trader never on the abnormal-operation list (non-membership).", now, none(), &p_never, "outcome:valid");
+    b.add("list-never-listed-serious", "Same trader, serious-violation list (non-membership).", now, none(), &fx.prove_listing(ListKind::SeriousViolation, &trader, &q), "outcome:valid");
+    b.add("list-removed", "Trader removed from the list (membership, no listing in force).", now, none(), &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q), "outcome:valid");
+
+    // policies
+    let stale = CasePolicy { max_age_ms: Some(86_400_000), ..CasePolicy::default() };
+    b.add("policy-stale", "Max age 1 day, verified a month after the block.", now, stale, &p_lic, "outcome:stale");
+    let fresh = CasePolicy { max_age_ms: Some(40 * 86_400_000), ..CasePolicy::default() };
+    b.add("policy-fresh", "Max age 40 days: within it.", now, fresh, &p_lic, "outcome:valid");
+    let ru = CasePolicy { required_jurisdictions: vec!["RU".into()], ..CasePolicy::default() };
+    b.add("policy-jurisdiction-present", "Requires a Russian signer; validator 3 (RU) signed.", now, ru.clone(), &p_listing, "outcome:valid");
+    b.add("policy-jurisdiction-missing", "Requires a Russian signer; only Chinese validators signed.", now, ru, &p_lic, "error:missing-jurisdiction");
+    let trust = CasePolicy { trusted_issuers: Some(vec!["cn-sfh-customs".into()]), ..CasePolicy::default() };
+    b.add("policy-untrusted-issuer", "Policy trusts only customs; the attestation is by market regulation.", now, trust, &p_lic, "error:untrusted-issuer");
+
+    // tampering
+    let mut x = p_listing.clone();
+    if let Claim::Attestation { attestation, .. } = &mut x.claim {
+        for slot in &mut attestation.claims {
+            if let credex_types::ClaimSlot::Disclosed(f) = slot {
+                f.value = "unreachable-address".into();
+            }
+        }
+    }
+    b.add("tampered-disclosed-value", "Disclosed reason code changed: the id and so the state key change.", now, none(), &x, "error:bad-state-proof");
+    let mut x = p_listing.clone();
+    if let Claim::Attestation { attestation, .. } = &mut x.claim {
+        attestation.signature.0[10] ^= 1;
+    }
+    b.add("tampered-issuer-signature", "Issuer signature altered.", now, none(), &x, "error:bad-issuer-signature");
+    let mut x = fx.prove_attestation(&revoked, &[], &q);
+    if let Claim::Attestation { record, .. } = &mut x.claim {
+        record.status = AttestationStatus::Active;
+    }
+    b.add("tampered-status", "Revoked record rewritten as active.", now, none(), &x, "error:bad-state-proof");
+    let mut x = fx.prove_listing(ListKind::AbnormalOperation, &trader, &q);
+    if let Claim::ListStatus { record, .. } = &mut x.claim {
+        *record = None;
+    }
+    b.add("tampered-listed-as-absent", "A listed trader presented as never listed.", now, none(), &x, "error:bad-state-proof");
+    let mut x = p_lic.clone();
+    x.anchor.header.state_root = p_never.anchor.header.state_root;
+    x.anchor.header.state_root.0[0] ^= 1;
+    b.add("tampered-header", "Header state root changed: the certificate no longer signs it.", now, none(), &x, "error:bad-certificate");
+    let mut x = p_lic.clone();
+    x.anchor.certificate.signatures.truncate(2);
+    b.add("two-of-four-signatures", "Only 2 of 4 validators: below 2f+1.", now, none(), &x, "error:insufficient-signatures");
+    let mut x = p_lic.clone();
+    let s1 = x.anchor.certificate.signatures[1].clone();
+    x.anchor.certificate.signatures.truncate(2);
+    x.anchor.certificate.signatures.insert(1, s1);
+    b.add("duplicate-signer", "Validator 1's signature repeated to reach three.", now, none(), &x, "error:duplicate-signer");
+    let mut x = p_lic.clone();
+    x.anchor.certificate.round = 1;
+    b.add("wrong-round", "Certificate round changed: signatures were for round 0.", now, none(), &x, "error:bad-certificate");
+    let mut x = p_lic.clone();
+    let outsider = SecretKey::from_seed(seed("vectors/outsider"));
+    let vote = credex_types::Vote {
+        chain_id: x.anchor.header.chain_id.clone(), height: x.anchor.header.height, round: 0,
+        kind: credex_types::VoteKind::Precommit, block: Some(x.anchor.header.id()),
+    };
+    x.anchor.certificate.signatures[2].signature = outsider.sign(Purpose::Vote, &vote.signing_bytes());
+    b.add("forged-validator-signature", "A non-validator signs in validator 2's place.", now, none(), &x, "error:bad-certificate");
+    let mut x = p_lic.clone();
+    x.version = 2;
+    b.add("unsupported-version", "Proof version 2.", now, none(), &x, "error:unsupported-version");
+    let bytes = p_lic.to_bytes();
+    b.add_bytes("truncated", "Last byte cut off.", "genesis.toml", now, none(), bytes[..bytes.len() - 1].to_vec(), "error:malformed");
+    let mut long = bytes.clone();
+    long.push(0);
+    b.add_bytes("trailing-byte", "One byte appended.", "genesis.toml", now, none(), long, "error:malformed");
+    b.add_bytes("wrong-chain", "A valid proof checked against another chain's genesis.", "genesis-other-chain.toml", now, none(), p_lic.to_bytes(), "error:wrong-chain");
+
+    // validator-set change
+    let genesis_text = fx.genesis.to_toml();
+    let mut fx2 = Fixture::new("vectors");
+    let a2 = fx2.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::AdministrativeLicence, &[("licence-no", "L-777")], None);
+    fx2.anchor(&a2);
+    fx2.rotate_validators("vectors/rotation-1");
+    let p_rot = fx2.prove_attestation(&a2, &["licence-no"], &q);
+    b.add("after-validator-set-change", "Validators rotated keys at height 1; the proof carries the certified change.", now, none(), &p_rot, "outcome:valid");
+    let mut x = p_rot.clone();
+    x.anchor.set_changes.clear();
+    b.add("set-change-omitted", "Same proof without the set change: the new set is unknown to genesis.", now, none(), &x, "error:bad-certificate");
+    let mut x = p_rot.clone();
+    x.anchor.set_changes[0].certificate.signatures.truncate(2);
+    b.add("set-change-under-quorum", "The set change is certified by only 2 of 4.", now, none(), &x, "error:bad-validator-set-change");
+
+    let other = Fixture::with_chain("vectors", "credex-other-1").genesis.to_toml();
+    let cases: Vec<Value> = b.cases.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect();
+    let genesis = Genesis::from_toml(&genesis_text).unwrap_or_else(|_| unreachable_genesis());
+    let other_g = Genesis::from_toml(&other).unwrap_or_else(|_| unreachable_genesis());
+    for c in &b.cases {
+        let g = if c.genesis == "genesis.toml" { &genesis } else { &other_g };
+        assert_eq!(run_case(c, g), c.expected, "case {}", c.name);
+    }
+    (
+        json!({
+            "note": "Each case: verify proof_text (or proof_hex) against the named genesis file in this directory, with the policy, at time `now`; expect `outcome:<name>` or `error:<code>` (docs/spec/08-credit-proof.md).",
+            "cases": cases,
+        }),
+        genesis_text,
+        other,
+    )
+}
+
+fn unreachable_subject() -> SubjectId {
+    panic!("vector subjects are valid")
+}
+fn unreachable_genesis() -> Genesis {
+    panic!("fixture genesis is valid")
+}
