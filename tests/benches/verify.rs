@@ -48,11 +48,20 @@ fn main() {
     let t1 = Instant::now();
     let _ = fx.map.root();
     let rehash = t1.elapsed();
-    println!("smt fill: {entries} inserts in {:.2} s ({:.0} inserts/s), first root {:.2} s",
-        fill.as_secs_f64(), entries as f64 / fill.as_secs_f64(), rehash.as_secs_f64());
+    println!(
+        "smt fill: {entries} inserts in {:.2} s ({:.0} inserts/s), first root {:.2} s",
+        fill.as_secs_f64(),
+        entries as f64 / fill.as_secs_f64(),
+        rehash.as_secs_f64()
+    );
 
-    let att = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::AbnormalOperationListing,
-        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")], None);
+    let att = fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AbnormalOperationListing,
+        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
+        None,
+    );
     fx.anchor(&att);
     let proof = fx.prove_attestation(&att, &["reason-code"], &[0, 1, 2]);
     let subject: SubjectId = "ru-inn:7707083893".parse().unwrap();
@@ -93,7 +102,10 @@ fn main() {
     println!("verify credit proof (from bytes): {:.1} µs", us(verify_bytes));
     println!("verify list non-membership proof: {:.1} µs", us(verify_absent));
     println!("bare ed25519 verify: {:.1} µs each, 4 signatures {:.1} µs", us(one_sig), us(four_sigs));
-    println!("ratio proof-verify / 4 bare signature checks: {:.2}", verify_bytes.as_secs_f64() / four_sigs.as_secs_f64());
+    println!(
+        "ratio proof-verify / 4 bare signature checks: {:.2}",
+        verify_bytes.as_secs_f64() / four_sigs.as_secs_f64()
+    );
 
     // SMT proof figures over random keys.
     let mut sizes = 0usize;
@@ -116,6 +128,10 @@ fn main() {
             smt::verify(&root, k, None, p).unwrap();
         }
     }) / 100;
-    println!("smt non-membership proof: mean {} bytes, mean depth {:.1}, verify {:.1} µs",
-        sizes / probes as usize, depth as f64 / f64::from(probes), us(smt_verify));
+    println!(
+        "smt non-membership proof: mean {} bytes, mean depth {:.1}, verify {:.1} µs",
+        sizes / probes as usize,
+        depth as f64 / f64::from(probes),
+        us(smt_verify)
+    );
 }

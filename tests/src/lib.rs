@@ -7,6 +7,7 @@
 //! nothing and checks nothing; the chain and consensus crates do that.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::too_many_arguments, clippy::type_complexity, clippy::cast_possible_truncation)]
 
 pub mod vectors;
 
@@ -38,9 +39,21 @@ pub fn seed16(label: &str) -> [u8; 16] {
 /// The demo validators: (agency, zh, ru, en, jurisdiction).
 pub const VALIDATORS: &[(&str, &str, &str, &str, &str)] = &[
     ("cn-sfh-ftz", "绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration", "CN"),
-    ("cn-sfh-cbec", "绥芬河跨境电商综试区", "Пилотная зона трансграничной электронной торговли Суйфэньхэ", "Suifenhe CBEC Pilot Zone", "CN"),
+    (
+        "cn-sfh-cbec",
+        "绥芬河跨境电商综试区",
+        "Пилотная зона трансграничной электронной торговли Суйфэньхэ",
+        "Suifenhe CBEC Pilot Zone",
+        "CN",
+    ),
     ("cn-sfh-customs", "绥芬河海关", "Таможня Суйфэньхэ", "Suifenhe Customs", "CN"),
-    ("ru-primorye-cci", "滨海边疆区工商会", "Торгово-промышленная палата Приморского края", "Primorye Chamber of Commerce and Industry", "RU"),
+    (
+        "ru-primorye-cci",
+        "滨海边疆区工商会",
+        "Торгово-промышленная палата Приморского края",
+        "Primorye Chamber of Commerce and Industry",
+        "RU",
+    ),
 ];
 
 /// The demo issuers: (agency, zh, ru, en, jurisdiction, kinds).
@@ -141,7 +154,13 @@ impl Fixture {
                 let key = SecretKey::from_seed(seed(&format!("{label}/issuer/{agency}")));
                 let public = key.public();
                 issuer_keys.insert(agency.to_string(), key);
-                Issuer { agency: agency.parse().unwrap(), names: names(zh, ru, en), jurisdiction: j.parse().unwrap(), key: public, kinds }
+                Issuer {
+                    agency: agency.parse().unwrap(),
+                    names: names(zh, ru, en),
+                    jurisdiction: j.parse().unwrap(),
+                    key: public,
+                    kinds,
+                }
             })
             .collect();
         let genesis = Genesis {
@@ -241,7 +260,11 @@ impl Fixture {
     /// Adds `n` unrelated anchored attestation entries (realistic tree depth).
     pub fn add_filler(&mut self, n: usize) {
         let issuer_key = self.issuer_keys["cn-sfh-amr"].public();
-        let rec = StateValue::Attestation(AttestationRecord { issuer_key, anchored_height: 1, status: AttestationStatus::Active });
+        let rec = StateValue::Attestation(AttestationRecord {
+            issuer_key,
+            anchored_height: 1,
+            status: AttestationStatus::Active,
+        });
         let vh = rec.hash();
         for i in 0..n {
             let id = AttestationId(Hash32::sha256(&[b"filler", &(i as u64).to_le_bytes()]));
@@ -267,13 +290,22 @@ impl Fixture {
 
     /// Precommit signatures of `signers` over `header` in `round`.
     pub fn certify(&self, header: &BlockHeader, round: u32, signers: &[u16]) -> CommitCertificate {
-        let vote = Vote { chain_id: header.chain_id.clone(), height: header.height, round, kind: VoteKind::Precommit, block: Some(header.id()) };
+        let vote = Vote {
+            chain_id: header.chain_id.clone(),
+            height: header.height,
+            round,
+            kind: VoteKind::Precommit,
+            block: Some(header.id()),
+        };
         let bytes = vote.signing_bytes();
         CommitCertificate {
             round,
             signatures: signers
                 .iter()
-                .map(|i| CommitSig { validator: *i, signature: self.validator_keys[usize::from(*i)].sign(Purpose::Vote, &bytes) })
+                .map(|i| CommitSig {
+                    validator: *i,
+                    signature: self.validator_keys[usize::from(*i)].sign(Purpose::Vote, &bytes),
+                })
                 .collect(),
         }
     }
@@ -295,8 +327,9 @@ impl Fixture {
     /// Finalizes a block that hands over to validators keyed by `new_seeds`
     /// (same agencies, new keys), recording the set change.
     pub fn rotate_validators(&mut self, label: &str) {
-        let new_keys: Vec<SecretKey> =
-            (0..self.set.validators.len()).map(|i| SecretKey::from_seed(seed(&format!("{label}/rotated/{i}")))).collect();
+        let new_keys: Vec<SecretKey> = (0..self.set.validators.len())
+            .map(|i| SecretKey::from_seed(seed(&format!("{label}/rotated/{i}"))))
+            .collect();
         let mut next = self.set.clone();
         for (v, k) in next.validators.iter_mut().zip(&new_keys) {
             v.key = k.public();

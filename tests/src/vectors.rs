@@ -59,8 +59,14 @@ pub const INVALID_IDS: &[(&str, &str)] = &[
     ("ru-ogrn:1027700132194", "ru-ogrn: check digit at position 13 is 4, expected 5"),
     ("ru-ogrnip:123", "ru-ogrnip: length is 3, expected 15"),
     ("jp-cn:8000012050002", "jp-cn: check digit at position 1 is 8, expected 7"),
-    ("1027700132195", "13 digits may be a Russian OGRN or a Japanese corporate number; prefix the scheme, e.g. ru-ogrn:… or jp-cn:…"),
-    ("xx:1", "unknown scheme \"xx\" (known: cn-uscc, ru-inn, ru-ogrn, ru-ogrnip, jp-cn, or cc-scheme for other jurisdictions)"),
+    (
+        "1027700132195",
+        "13 digits may be a Russian OGRN or a Japanese corporate number; prefix the scheme, e.g. ru-ogrn:… or jp-cn:…",
+    ),
+    (
+        "xx:1",
+        "unknown scheme \"xx\" (known: cn-uscc, ru-inn, ru-ogrn, ru-ogrnip, jp-cn, or cc-scheme for other jurisdictions)",
+    ),
     ("", "empty identifier"),
 ];
 
@@ -241,7 +247,11 @@ fn attestations() -> Value {
         "cn-sfh-amr",
         "91350100M000100Y43",
         AttestationKind::AbnormalOperationListing,
-        &[("reason-code", "annual-report"), ("decision-no", "绥市监异〔2026〕17号"), ("note", "Не опубликован годовой отчёт")],
+        &[
+            ("reason-code", "annual-report"),
+            ("decision-no", "绥市监异〔2026〕17号"),
+            ("note", "Не опубликован годовой отчёт"),
+        ],
         None,
     );
     let b = fx.attest(
@@ -344,9 +354,19 @@ struct CaseBuilder {
 }
 
 impl CaseBuilder {
-    fn add_bytes(&mut self, name: &str, description: &str, genesis: &str, now: Timestamp, policy: CasePolicy, bytes: Vec<u8>, expected: &str) {
+    fn add_bytes(
+        &mut self,
+        name: &str,
+        description: &str,
+        genesis: &str,
+        now: Timestamp,
+        policy: CasePolicy,
+        bytes: Vec<u8>,
+        expected: &str,
+    ) {
         use base64::Engine as _;
-        let text = format!("{}{}", credex_proof::TEXT_PREFIX, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes));
+        let text =
+            format!("{}{}", credex_proof::TEXT_PREFIX, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes));
         self.cases.push(ProofCase {
             name: name.into(),
             description: description.into(),
@@ -360,7 +380,15 @@ impl CaseBuilder {
         });
     }
 
-    fn add(&mut self, name: &str, description: &str, now: Timestamp, policy: CasePolicy, proof: &CreditProof, expected: &str) {
+    fn add(
+        &mut self,
+        name: &str,
+        description: &str,
+        now: Timestamp,
+        policy: CasePolicy,
+        proof: &CreditProof,
+        expected: &str,
+    ) {
         self.add_bytes(name, description, "genesis.toml", now, policy, proof.to_bytes(), expected);
     }
 }
@@ -372,27 +400,73 @@ fn credit_proofs() -> (Value, String, String) {
     let clean: SubjectId = "ru-inn:7707083893".parse().unwrap_or_else(|_| unreachable_subject());
     let removed: SubjectId = "jp-cn:7000012050002".parse().unwrap_or_else(|_| unreachable_subject());
 
-    let listing = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::AbnormalOperationListing,
-        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")], None);
-    let penalty = fx.attest("cn-sfh-customs", "ru-inn:7707083893", AttestationKind::AdministrativePenalty,
-        &[("amount", "20000"), ("severity", "ordinary")], Some("2026-04-01T00:00:00Z".parse().unwrap_or_default()));
-    let licence = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativeLicence, &[("licence-no", "L-001")], None);
-    let revoked = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativeLicence, &[("licence-no", "L-002")], None);
-    let superseded = fx.attest("cn-sfh-customs", "ru-inn:7707083893", AttestationKind::CreditGrade, &[("grade", "B"), ("sector", "import")], None);
-    let erased = fx.attest("cn-sfh-amr", "ru-inn:7707083893", AttestationKind::AdministrativePenalty, &[("amount", "500")], None);
+    let listing = fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AbnormalOperationListing,
+        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
+        None,
+    );
+    let penalty = fx.attest(
+        "cn-sfh-customs",
+        "ru-inn:7707083893",
+        AttestationKind::AdministrativePenalty,
+        &[("amount", "20000"), ("severity", "ordinary")],
+        Some("2026-04-01T00:00:00Z".parse().unwrap_or_default()),
+    );
+    let licence = fx.attest(
+        "cn-sfh-amr",
+        "ru-inn:7707083893",
+        AttestationKind::AdministrativeLicence,
+        &[("licence-no", "L-001")],
+        None,
+    );
+    let revoked = fx.attest(
+        "cn-sfh-amr",
+        "ru-inn:7707083893",
+        AttestationKind::AdministrativeLicence,
+        &[("licence-no", "L-002")],
+        None,
+    );
+    let superseded = fx.attest(
+        "cn-sfh-customs",
+        "ru-inn:7707083893",
+        AttestationKind::CreditGrade,
+        &[("grade", "B"), ("sector", "import")],
+        None,
+    );
+    let erased = fx.attest(
+        "cn-sfh-amr",
+        "ru-inn:7707083893",
+        AttestationKind::AdministrativePenalty,
+        &[("amount", "500")],
+        None,
+    );
     for a in [&listing, &penalty, &licence, &revoked, &superseded, &erased] {
         fx.anchor(a);
     }
-    fx.set_listing(ListKind::AbnormalOperation, &trader, ListingRecord {
-        current: Some(Listing { since: listing.header.effective_at, by: listing.id(), issuer: listing.header.issuer.clone() }),
-        last_removed: None,
-        times_listed: 1,
-    });
-    fx.set_listing(ListKind::AbnormalOperation, &removed, ListingRecord {
-        current: None,
-        last_removed: Some("2026-01-01T00:00:30Z".parse().unwrap_or_default()),
-        times_listed: 1,
-    });
+    fx.set_listing(
+        ListKind::AbnormalOperation,
+        &trader,
+        ListingRecord {
+            current: Some(Listing {
+                since: listing.header.effective_at,
+                by: listing.id(),
+                issuer: listing.header.issuer.clone(),
+            }),
+            last_removed: None,
+            times_listed: 1,
+        },
+    );
+    fx.set_listing(
+        ListKind::AbnormalOperation,
+        &removed,
+        ListingRecord {
+            current: None,
+            last_removed: Some("2026-01-01T00:00:30Z".parse().unwrap_or_default()),
+            times_listed: 1,
+        },
+    );
     let t = fx.time;
     fx.set_status(revoked.id(), AttestationStatus::Revoked { height: fx.height, time: t });
     fx.set_status(superseded.id(), AttestationStatus::Superseded { by: licence.id(), height: fx.height, time: t });
@@ -405,20 +479,97 @@ fn credit_proofs() -> (Value, String, String) {
     let mut b = CaseBuilder { cases: vec![] };
 
     let p_listing = fx.prove_attestation(&listing, &["reason-code"], &all4);
-    b.add("attestation-active", "Abnormal-operation listing, only reason-code disclosed, signed by all 4 validators.", now, none(), &p_listing, "outcome:valid");
+    b.add(
+        "attestation-active",
+        "Abnormal-operation listing, only reason-code disclosed, signed by all 4 validators.",
+        now,
+        none(),
+        &p_listing,
+        "outcome:valid",
+    );
     let p_lic = fx.prove_attestation(&licence, &["licence-no"], &q);
-    b.add("attestation-active-quorum", "Licence, 3 of 4 validators signed (exactly 2f+1).", now, none(), &p_lic, "outcome:valid");
+    b.add(
+        "attestation-active-quorum",
+        "Licence, 3 of 4 validators signed (exactly 2f+1).",
+        now,
+        none(),
+        &p_lic,
+        "outcome:valid",
+    );
     let p_none = fx.prove_attestation(&licence, &[], &q);
-    b.add("attestation-nothing-disclosed", "All fields hidden; id, signature and status still verify.", now, none(), &p_none, "outcome:valid");
-    b.add("attestation-revoked", "Revoked licence.", now, none(), &fx.prove_attestation(&revoked, &[], &q), "outcome:revoked");
-    b.add("attestation-superseded", "Credit grade superseded by a newer attestation.", now, none(), &fx.prove_attestation(&superseded, &["grade"], &q), "outcome:superseded");
-    b.add("attestation-erased", "Penalty erased: the proof says so without content.", now, none(), &fx.prove_attestation(&erased, &[], &q), "outcome:erased");
-    b.add("attestation-expired", "Penalty whose publication window ended 2026-04-01, verified on 2026-05-01.", "2026-05-01T00:00:00Z".parse().unwrap_or_default(), none(), &fx.prove_attestation(&penalty, &["amount"], &q), "outcome:expired");
-    b.add("list-listed", "Trader on the abnormal-operation list (membership).", now, none(), &fx.prove_listing(ListKind::AbnormalOperation, &trader, &q), "outcome:listed");
+    b.add(
+        "attestation-nothing-disclosed",
+        "All fields hidden; id, signature and status still verify.",
+        now,
+        none(),
+        &p_none,
+        "outcome:valid",
+    );
+    b.add(
+        "attestation-revoked",
+        "Revoked licence.",
+        now,
+        none(),
+        &fx.prove_attestation(&revoked, &[], &q),
+        "outcome:revoked",
+    );
+    b.add(
+        "attestation-superseded",
+        "Credit grade superseded by a newer attestation.",
+        now,
+        none(),
+        &fx.prove_attestation(&superseded, &["grade"], &q),
+        "outcome:superseded",
+    );
+    b.add(
+        "attestation-erased",
+        "Penalty erased: the proof says so without content.",
+        now,
+        none(),
+        &fx.prove_attestation(&erased, &[], &q),
+        "outcome:erased",
+    );
+    b.add(
+        "attestation-expired",
+        "Penalty whose publication window ended 2026-04-01, verified on 2026-05-01.",
+        "2026-05-01T00:00:00Z".parse().unwrap_or_default(),
+        none(),
+        &fx.prove_attestation(&penalty, &["amount"], &q),
+        "outcome:expired",
+    );
+    b.add(
+        "list-listed",
+        "Trader on the abnormal-operation list (membership).",
+        now,
+        none(),
+        &fx.prove_listing(ListKind::AbnormalOperation, &trader, &q),
+        "outcome:listed",
+    );
     let p_never = fx.prove_listing(ListKind::AbnormalOperation, &clean, &q);
-    b.add("list-never-listed", "Trader never on the abnormal-operation list (non-membership).", now, none(), &p_never, "outcome:valid");
-    b.add("list-never-listed-serious", "Same trader, serious-violation list (non-membership).", now, none(), &fx.prove_listing(ListKind::SeriousViolation, &trader, &q), "outcome:valid");
-    b.add("list-removed", "Trader removed from the list (membership, no listing in force).", now, none(), &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q), "outcome:valid");
+    b.add(
+        "list-never-listed",
+        "Trader never on the abnormal-operation list (non-membership).",
+        now,
+        none(),
+        &p_never,
+        "outcome:valid",
+    );
+    b.add(
+        "list-never-listed-serious",
+        "Same trader, serious-violation list (non-membership).",
+        now,
+        none(),
+        &fx.prove_listing(ListKind::SeriousViolation, &trader, &q),
+        "outcome:valid",
+    );
+    b.add(
+        "list-removed",
+        "Trader removed from the list (membership, no listing in force).",
+        now,
+        none(),
+        &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q),
+        "outcome:valid",
+    );
 
     // policies
     let stale = CasePolicy { max_age_ms: Some(86_400_000), ..CasePolicy::default() };
@@ -426,10 +577,31 @@ fn credit_proofs() -> (Value, String, String) {
     let fresh = CasePolicy { max_age_ms: Some(40 * 86_400_000), ..CasePolicy::default() };
     b.add("policy-fresh", "Max age 40 days: within it.", now, fresh, &p_lic, "outcome:valid");
     let ru = CasePolicy { required_jurisdictions: vec!["RU".into()], ..CasePolicy::default() };
-    b.add("policy-jurisdiction-present", "Requires a Russian signer; validator 3 (RU) signed.", now, ru.clone(), &p_listing, "outcome:valid");
-    b.add("policy-jurisdiction-missing", "Requires a Russian signer; only Chinese validators signed.", now, ru, &p_lic, "error:missing-jurisdiction");
+    b.add(
+        "policy-jurisdiction-present",
+        "Requires a Russian signer; validator 3 (RU) signed.",
+        now,
+        ru.clone(),
+        &p_listing,
+        "outcome:valid",
+    );
+    b.add(
+        "policy-jurisdiction-missing",
+        "Requires a Russian signer; only Chinese validators signed.",
+        now,
+        ru,
+        &p_lic,
+        "error:missing-jurisdiction",
+    );
     let trust = CasePolicy { trusted_issuers: Some(vec!["cn-sfh-customs".into()]), ..CasePolicy::default() };
-    b.add("policy-untrusted-issuer", "Policy trusts only customs; the attestation is by market regulation.", now, trust, &p_lic, "error:untrusted-issuer");
+    b.add(
+        "policy-untrusted-issuer",
+        "Policy trusts only customs; the attestation is by market regulation.",
+        now,
+        trust,
+        &p_lic,
+        "error:untrusted-issuer",
+    );
 
     // tampering
     let mut x = p_listing.clone();
@@ -440,7 +612,14 @@ fn credit_proofs() -> (Value, String, String) {
             }
         }
     }
-    b.add("tampered-disclosed-value", "Disclosed reason code changed: the id and so the state key change.", now, none(), &x, "error:bad-state-proof");
+    b.add(
+        "tampered-disclosed-value",
+        "Disclosed reason code changed: the id and so the state key change.",
+        now,
+        none(),
+        &x,
+        "error:bad-state-proof",
+    );
     let mut x = p_listing.clone();
     if let Claim::Attestation { attestation, .. } = &mut x.claim {
         attestation.signature.0[10] ^= 1;
@@ -455,54 +634,142 @@ fn credit_proofs() -> (Value, String, String) {
     if let Claim::ListStatus { record, .. } = &mut x.claim {
         *record = None;
     }
-    b.add("tampered-listed-as-absent", "A listed trader presented as never listed.", now, none(), &x, "error:bad-state-proof");
+    b.add(
+        "tampered-listed-as-absent",
+        "A listed trader presented as never listed.",
+        now,
+        none(),
+        &x,
+        "error:bad-state-proof",
+    );
     let mut x = p_lic.clone();
     x.anchor.header.state_root = p_never.anchor.header.state_root;
     x.anchor.header.state_root.0[0] ^= 1;
-    b.add("tampered-header", "Header state root changed: the certificate no longer signs it.", now, none(), &x, "error:bad-certificate");
+    b.add(
+        "tampered-header",
+        "Header state root changed: the certificate no longer signs it.",
+        now,
+        none(),
+        &x,
+        "error:bad-certificate",
+    );
     let mut x = p_lic.clone();
     x.anchor.certificate.signatures.truncate(2);
-    b.add("two-of-four-signatures", "Only 2 of 4 validators: below 2f+1.", now, none(), &x, "error:insufficient-signatures");
+    b.add(
+        "two-of-four-signatures",
+        "Only 2 of 4 validators: below 2f+1.",
+        now,
+        none(),
+        &x,
+        "error:insufficient-signatures",
+    );
     let mut x = p_lic.clone();
     let s1 = x.anchor.certificate.signatures[1].clone();
     x.anchor.certificate.signatures.truncate(2);
     x.anchor.certificate.signatures.insert(1, s1);
-    b.add("duplicate-signer", "Validator 1's signature repeated to reach three.", now, none(), &x, "error:duplicate-signer");
+    b.add(
+        "duplicate-signer",
+        "Validator 1's signature repeated to reach three.",
+        now,
+        none(),
+        &x,
+        "error:duplicate-signer",
+    );
     let mut x = p_lic.clone();
     x.anchor.certificate.round = 1;
-    b.add("wrong-round", "Certificate round changed: signatures were for round 0.", now, none(), &x, "error:bad-certificate");
+    b.add(
+        "wrong-round",
+        "Certificate round changed: signatures were for round 0.",
+        now,
+        none(),
+        &x,
+        "error:bad-certificate",
+    );
     let mut x = p_lic.clone();
     let outsider = SecretKey::from_seed(seed("vectors/outsider"));
     let vote = credex_types::Vote {
-        chain_id: x.anchor.header.chain_id.clone(), height: x.anchor.header.height, round: 0,
-        kind: credex_types::VoteKind::Precommit, block: Some(x.anchor.header.id()),
+        chain_id: x.anchor.header.chain_id.clone(),
+        height: x.anchor.header.height,
+        round: 0,
+        kind: credex_types::VoteKind::Precommit,
+        block: Some(x.anchor.header.id()),
     };
     x.anchor.certificate.signatures[2].signature = outsider.sign(Purpose::Vote, &vote.signing_bytes());
-    b.add("forged-validator-signature", "A non-validator signs in validator 2's place.", now, none(), &x, "error:bad-certificate");
+    b.add(
+        "forged-validator-signature",
+        "A non-validator signs in validator 2's place.",
+        now,
+        none(),
+        &x,
+        "error:bad-certificate",
+    );
     let mut x = p_lic.clone();
     x.version = 2;
     b.add("unsupported-version", "Proof version 2.", now, none(), &x, "error:unsupported-version");
     let bytes = p_lic.to_bytes();
-    b.add_bytes("truncated", "Last byte cut off.", "genesis.toml", now, none(), bytes[..bytes.len() - 1].to_vec(), "error:malformed");
+    b.add_bytes(
+        "truncated",
+        "Last byte cut off.",
+        "genesis.toml",
+        now,
+        none(),
+        bytes[..bytes.len() - 1].to_vec(),
+        "error:malformed",
+    );
     let mut long = bytes.clone();
     long.push(0);
     b.add_bytes("trailing-byte", "One byte appended.", "genesis.toml", now, none(), long, "error:malformed");
-    b.add_bytes("wrong-chain", "A valid proof checked against another chain's genesis.", "genesis-other-chain.toml", now, none(), p_lic.to_bytes(), "error:wrong-chain");
+    b.add_bytes(
+        "wrong-chain",
+        "A valid proof checked against another chain's genesis.",
+        "genesis-other-chain.toml",
+        now,
+        none(),
+        p_lic.to_bytes(),
+        "error:wrong-chain",
+    );
 
     // validator-set change
     let genesis_text = fx.genesis.to_toml();
     let mut fx2 = Fixture::new("vectors");
-    let a2 = fx2.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::AdministrativeLicence, &[("licence-no", "L-777")], None);
+    let a2 = fx2.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AdministrativeLicence,
+        &[("licence-no", "L-777")],
+        None,
+    );
     fx2.anchor(&a2);
     fx2.rotate_validators("vectors/rotation-1");
     let p_rot = fx2.prove_attestation(&a2, &["licence-no"], &q);
-    b.add("after-validator-set-change", "Validators rotated keys at height 1; the proof carries the certified change.", now, none(), &p_rot, "outcome:valid");
+    b.add(
+        "after-validator-set-change",
+        "Validators rotated keys at height 1; the proof carries the certified change.",
+        now,
+        none(),
+        &p_rot,
+        "outcome:valid",
+    );
     let mut x = p_rot.clone();
     x.anchor.set_changes.clear();
-    b.add("set-change-omitted", "Same proof without the set change: the new set is unknown to genesis.", now, none(), &x, "error:bad-certificate");
+    b.add(
+        "set-change-omitted",
+        "Same proof without the set change: the new set is unknown to genesis.",
+        now,
+        none(),
+        &x,
+        "error:bad-certificate",
+    );
     let mut x = p_rot.clone();
     x.anchor.set_changes[0].certificate.signatures.truncate(2);
-    b.add("set-change-under-quorum", "The set change is certified by only 2 of 4.", now, none(), &x, "error:bad-validator-set-change");
+    b.add(
+        "set-change-under-quorum",
+        "The set change is certified by only 2 of 4.",
+        now,
+        none(),
+        &x,
+        "error:bad-validator-set-change",
+    );
 
     let other = Fixture::with_chain("vectors", "credex-other-1").genesis.to_toml();
     let cases: Vec<Value> = b.cases.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect();

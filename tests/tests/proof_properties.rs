@@ -1,6 +1,8 @@
 //! Property tests across crates: every single-byte mutation of a proof is
 //! rejected; arbitrary input never panics the verifier.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use credex_proof::{CreditProof, Policy, Verifier};
 use credex_tests::Fixture;
 use credex_types::{AttestationKind, ListKind, SubjectId, Timestamp};
@@ -22,7 +24,11 @@ fn proofs() -> (Verifier, Vec<CreditProof>, Timestamp) {
         ListKind::AbnormalOperation,
         &listed,
         credex_types::state::ListingRecord {
-            current: Some(credex_types::state::Listing { since: att.header.effective_at, by: att.id(), issuer: att.header.issuer.clone() }),
+            current: Some(credex_types::state::Listing {
+                since: att.header.effective_at,
+                by: att.id(),
+                issuer: att.header.issuer.clone(),
+            }),
             last_removed: None,
             times_listed: 1,
         },

@@ -2,6 +2,8 @@
 //! recomputed through the public API, and that regenerating them gives the
 //! committed bytes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)]
+
 use std::path::PathBuf;
 
 use credex_crypto::{Hash32, PublicKey, Purpose, SecretKey, Signature, signing_input};
@@ -119,7 +121,8 @@ fn signature_vectors() {
 fn merkle_vectors() {
     let v = load("merkle.json");
     for t in v["rfc6962"].as_array().unwrap() {
-        let leaves: Vec<Hash32> = t["leaves"].as_array().unwrap().iter().map(|l| tree::leaf_hash(&hex::decode(s(l)).unwrap())).collect();
+        let leaves: Vec<Hash32> =
+            t["leaves"].as_array().unwrap().iter().map(|l| tree::leaf_hash(&hex::decode(s(l)).unwrap())).collect();
         let root: Hash32 = s(&t["root"]).parse().unwrap();
         assert_eq!(tree::root(&leaves), root);
         for p in t["inclusion"].as_array().unwrap() {
@@ -155,13 +158,15 @@ fn attestation_vectors() {
         assert_eq!(att, serde_json::from_value::<Attestation>(c["attestation"].clone()).unwrap());
         assert_eq!(hex::encode(credex_codec::encode(&att.header)), s(&c["header_encoding"]));
         let commitments: Vec<String> = att.claims.iter().map(|f| f.commitment().to_string()).collect();
-        let expected: Vec<String> = c["field_commitments"].as_array().unwrap().iter().map(|x| s(x).to_string()).collect();
+        let expected: Vec<String> =
+            c["field_commitments"].as_array().unwrap().iter().map(|x| s(x).to_string()).collect();
         assert_eq!(commitments, expected);
         assert_eq!(att.claims_root().to_string(), s(&c["claims_root"]));
         assert_eq!(att.id().to_string(), s(&c["id"]));
         let pk: PublicKey = s(&c["issuer_public_key"]).parse().unwrap();
         att.verify_signature(&pk).unwrap();
-        let d: DisclosedAttestation = credex_codec::decode(&hex::decode(s(&c["disclosed"]["encoding"])).unwrap(), 1 << 16).unwrap();
+        let d: DisclosedAttestation =
+            credex_codec::decode(&hex::decode(s(&c["disclosed"]["encoding"])).unwrap(), 1 << 16).unwrap();
         assert_eq!(d.verify_signature(&pk).unwrap(), att.id());
         assert_eq!(d.disclosed().count(), c["disclosed"]["codes"].as_array().unwrap().len());
     }

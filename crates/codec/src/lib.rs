@@ -77,10 +77,7 @@ type Config = bincode::config::Configuration<
 >;
 
 const fn config() -> Config {
-    bincode::config::standard()
-        .with_little_endian()
-        .with_variable_int_encoding()
-        .with_limit::<ALLOC_CEILING>()
+    bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<ALLOC_CEILING>()
 }
 
 /// Encodes `value` canonically.
@@ -97,13 +94,10 @@ pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
 /// anything longer than `limit` bytes, with trailing bytes, or not canonical.
 pub fn decode<T: Decode<()> + Encode>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
     if bytes.len() > limit {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit,
-        });
+        return Err(CodecError::TooLarge { len: bytes.len(), limit });
     }
-    let (value, consumed): (T, usize) = bincode::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, consumed): (T, usize) =
+        bincode::decode_from_slice(bytes, config()).map_err(|e| CodecError::Malformed(e.to_string()))?;
     if consumed != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len().saturating_sub(consumed)));
     }
@@ -154,10 +148,7 @@ mod tests {
     #[test]
     fn limit_is_enforced_before_decoding() {
         let bytes = encode(&Shape::Many(vec![[1; 4]; 100]));
-        assert_eq!(
-            decode::<Shape>(&bytes, 10),
-            Err(CodecError::TooLarge { len: bytes.len(), limit: 10 })
-        );
+        assert_eq!(decode::<Shape>(&bytes, 10), Err(CodecError::TooLarge { len: bytes.len(), limit: 10 }));
     }
 
     fn shape() -> impl Strategy<Value = Shape> {

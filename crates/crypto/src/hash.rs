@@ -129,9 +129,7 @@ impl credex_codec::Encode for Hash32 {
 }
 
 impl<C> credex_codec::Decode<C> for Hash32 {
-    fn decode<D: bincode::de::Decoder<Context = C>>(
-        d: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
+    fn decode<D: bincode::de::Decoder<Context = C>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
         Ok(Hash32(<[u8; 32]>::decode(d)?))
     }
 }

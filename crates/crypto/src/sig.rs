@@ -192,12 +192,9 @@ impl bincode::Encode for PublicKey {
     }
 }
 impl<C> bincode::Decode<C> for PublicKey {
-    fn decode<D: bincode::de::Decoder<Context = C>>(
-        d: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
+    fn decode<D: bincode::de::Decoder<Context = C>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
         let bytes = <[u8; 32]>::decode(d)?;
-        PublicKey::from_bytes(bytes)
-            .map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
+        PublicKey::from_bytes(bytes).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
     }
 }
 
@@ -240,9 +237,7 @@ impl bincode::Encode for Signature {
     }
 }
 impl<C> bincode::Decode<C> for Signature {
-    fn decode<D: bincode::de::Decoder<Context = C>>(
-        d: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
+    fn decode<D: bincode::de::Decoder<Context = C>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
         Ok(Signature(<[u8; 64]>::decode(d)?))
     }
 }
@@ -330,20 +325,11 @@ pub fn verify_raw(pk: &PublicKey, msg: &[u8], sig: &Signature) -> Result<(), Sig
     let c = check_encodings(pk, msg, sig)?;
     // [S]B − [k]A − R, then multiply by the cofactor.
     let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-c.k), &pk.point, &c.s);
-    if (sb_minus_ka - c.r).mul_by_cofactor().is_identity() {
-        Ok(())
-    } else {
-        Err(SignatureError::Invalid)
-    }
+    if (sb_minus_ka - c.r).mul_by_cofactor().is_identity() { Ok(()) } else { Err(SignatureError::Invalid) }
 }
 
 /// Verifies `sig` by `pk` over `msg` for `purpose` under `credex-ed25519-v1`.
-pub fn verify(
-    pk: &PublicKey,
-    purpose: Purpose,
-    msg: &[u8],
-    sig: &Signature,
-) -> Result<(), SignatureError> {
+pub fn verify(pk: &PublicKey, purpose: Purpose, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
     verify_raw(pk, &signing_input(purpose, msg), sig)
 }
 
@@ -510,9 +496,9 @@ mod tests {
         // add ℓ to S: same value mod ℓ, different (non-reduced) encoding
         let l = hexb::<32>("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
         let mut carry = 0u16;
-        for i in 0..32 {
-            let v = u16::from(sig.0[32 + i]) + u16::from(l[i]) + carry;
-            sig.0[32 + i] = (v & 0xff) as u8;
+        for (byte, add) in sig.0[32..].iter_mut().zip(l) {
+            let v = u16::from(*byte) + u16::from(add) + carry;
+            *byte = u8::try_from(v & 0xff).unwrap();
             carry = v >> 8;
         }
         assert_eq!(verify(&key.public(), Purpose::Vote, b"x", &sig), Err(SignatureError::NonCanonicalS));
@@ -535,10 +521,7 @@ mod tests {
         };
         assert_eq!(run(&sigs), Ok(()));
         sigs[3] = keys[3].sign(Purpose::Vote, b"other");
-        assert_eq!(
-            run(&sigs),
-            Err(SignatureError::BatchMember { index: 3, reason: "signature does not verify" })
-        );
+        assert_eq!(run(&sigs), Err(SignatureError::BatchMember { index: 3, reason: "signature does not verify" }));
     }
 
     proptest! {

@@ -139,23 +139,13 @@ impl SmtProof {
                 hashes.push(*s);
             }
         }
-        SmtProof {
-            depth: u16::try_from(siblings.len()).unwrap_or(u16::MAX),
-            bitmap,
-            siblings: hashes,
-            terminal,
-        }
+        SmtProof { depth: u16::try_from(siblings.len()).unwrap_or(u16::MAX), bitmap, siblings: hashes, terminal }
     }
 }
 
 /// Verifies a claim about `key` against `root`: `Some(v)` claims `key ↦ v`,
 /// `None` claims `key` is absent.
-pub fn verify(
-    root: &Hash32,
-    key: &Hash32,
-    value_hash: Option<&Hash32>,
-    proof: &SmtProof,
-) -> Result<(), SmtError> {
+pub fn verify(root: &Hash32, key: &Hash32, value_hash: Option<&Hash32>, proof: &SmtProof) -> Result<(), SmtError> {
     let siblings = proof.expand()?;
     let depth = siblings.len();
     let mut cur = match (&proof.terminal, value_hash) {
@@ -291,11 +281,7 @@ impl SparseMerkleMap {
             match node {
                 Node::Empty => break Terminal::Empty,
                 Node::Leaf { key: k, value } => {
-                    break if k == key {
-                        Terminal::Found
-                    } else {
-                        Terminal::Other { key: *k, value_hash: *value }
-                    };
+                    break if k == key { Terminal::Found } else { Terminal::Other { key: *k, value_hash: *value } };
                 }
                 Node::Inner { left, right, .. } => {
                     let (next, sib) = if key.bit(depth) { (right, left) } else { (left, right) };
@@ -451,7 +437,12 @@ mod tests {
         let p = m.prove(&h(5));
         assert!(verify(&root, &h(5), None, &p).is_ok());
         // The present key cannot be shown absent with its own leaf.
-        let forged = SmtProof { depth: 0, bitmap: vec![], siblings: vec![], terminal: Terminal::Other { key: h(1), value_hash: h(2) } };
+        let forged = SmtProof {
+            depth: 0,
+            bitmap: vec![],
+            siblings: vec![],
+            terminal: Terminal::Other { key: h(1), value_hash: h(2) },
+        };
         assert_eq!(verify(&root, &h(1), None, &forged), Err(SmtError::OtherKeyOffPath));
     }
 

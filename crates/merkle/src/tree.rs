@@ -91,12 +91,7 @@ fn path_rec(leaves: &[Hash32], index: usize, out: &mut Vec<Hash32>) {
 }
 
 /// Recomputes the root from a leaf hash and its audit path (RFC 9162 §2.1.3.2).
-pub fn root_from_inclusion(
-    leaf: &Hash32,
-    index: u64,
-    size: u64,
-    path: &[Hash32],
-) -> Result<Hash32, InclusionError> {
+pub fn root_from_inclusion(leaf: &Hash32, index: u64, size: u64, path: &[Hash32]) -> Result<Hash32, InclusionError> {
     if index >= size {
         return Err(InclusionError::IndexOutOfRange { index, size });
     }
@@ -132,11 +127,7 @@ pub fn verify_inclusion(
     size: u64,
     path: &[Hash32],
 ) -> Result<(), InclusionError> {
-    if root_from_inclusion(leaf, index, size, path)? == *root {
-        Ok(())
-    } else {
-        Err(InclusionError::RootMismatch)
-    }
+    if root_from_inclusion(leaf, index, size, path)? == *root { Ok(()) } else { Err(InclusionError::RootMismatch) }
 }
 
 #[cfg(test)]
@@ -146,16 +137,10 @@ mod tests {
 
     #[test]
     fn empty_and_single() {
-        assert_eq!(
-            root(&[]).to_string(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(root(&[]).to_string(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         let l = leaf_hash(b"");
         // RFC 6962 leaf hash of the empty string: SHA-256(0x00)
-        assert_eq!(
-            l.to_string(),
-            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-        );
+        assert_eq!(l.to_string(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
         assert_eq!(root(&[l]), l);
     }
 

@@ -51,6 +51,7 @@ pub struct CreditProof {
 /// What a proof proves, with its state proof.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
+#[allow(clippy::large_enum_variant)] // one claim per proof; boxing would only add an allocation
 pub enum Claim {
     /// An anchored attestation and its status.
     Attestation {

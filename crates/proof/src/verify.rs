@@ -6,7 +6,9 @@ use credex_types::attestation::AttestationError;
 use credex_types::chain::{CertificateError, Names, ValidatorSet, ValidatorSetError, verify_commit};
 use credex_types::genesis::Genesis;
 use credex_types::state::{AttestationStatus, StateKey, StateValue};
-use credex_types::{AgencyId, AttestationId, AttestationKind, ChainId, FieldCode, Jurisdiction, ListKind, SubjectId, Timestamp};
+use credex_types::{
+    AgencyId, AttestationId, AttestationKind, ChainId, FieldCode, Jurisdiction, ListKind, SubjectId, Timestamp,
+};
 
 use crate::{Claim, CreditProof, FormatError, PROOF_VERSION};
 
@@ -283,11 +285,8 @@ impl Verifier {
             .map(|v| SignerInfo { agency: v.agency.clone(), jurisdiction: v.jurisdiction, names: v.names.clone() })
             .collect();
         // 4. policy: required jurisdictions among the signers
-        if let Some(j) = self
-            .policy
-            .required_jurisdictions
-            .iter()
-            .find(|j| !signers.iter().any(|s| s.jurisdiction == **j))
+        if let Some(j) =
+            self.policy.required_jurisdictions.iter().find(|j| !signers.iter().any(|s| s.jurisdiction == **j))
         {
             return Err(ProofError::MissingJurisdiction(*j));
         }
@@ -319,10 +318,8 @@ impl Verifier {
                 smt::verify(&header.state_root, &key, Some(&value), smt_proof).map_err(ProofError::StateProof)?;
                 attestation.verify_signature(&record.issuer_key).map_err(ProofError::Attestation)?;
                 let issuer = &attestation.header.issuer;
-                if let Some(trusted) = &self.policy.trusted_issuers {
-                    if !trusted.contains(issuer) {
-                        return Err(ProofError::UntrustedIssuer(issuer.clone()));
-                    }
+                if self.policy.trusted_issuers.as_ref().is_some_and(|t| !t.contains(issuer)) {
+                    return Err(ProofError::UntrustedIssuer(issuer.clone()));
                 }
                 facts.attestation = Some(id);
                 facts.issuer = Some(issuer.clone());
@@ -334,7 +331,9 @@ impl Verifier {
                         _ => Outcome::Valid,
                     },
                     AttestationStatus::Revoked { height, time } => Outcome::Revoked { height: *height, time: *time },
-                    AttestationStatus::Superseded { by, height, .. } => Outcome::Superseded { by: *by, height: *height },
+                    AttestationStatus::Superseded { by, height, .. } => {
+                        Outcome::Superseded { by: *by, height: *height }
+                    }
                     AttestationStatus::Erased { tombstone, height, .. } => {
                         Outcome::Erased { tombstone: *tombstone, height: *height }
                     }

@@ -417,7 +417,7 @@ mod tests {
             let key = SecretKey::from_seed([3; 32]);
             let codes = ["amount", "decision-no", "note", "reason", "sector"];
             let fields: Vec<_> = codes.iter().zip(&values).enumerate()
-                .map(|(i, (c, v))| field(c, v, i as u8)).collect();
+                .map(|(i, (c, v))| field(c, v, u8::try_from(i).unwrap())).collect();
             let att = Attestation::sign(header(), fields, &key).unwrap();
             let chosen: Vec<FieldCode> = codes.iter().enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0).map(|(_, c)| c.parse().unwrap()).collect();

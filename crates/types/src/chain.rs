@@ -148,10 +148,8 @@ impl ValidatorSet {
                 return Err(ValidatorSetError::ZeroPower(i));
             }
             // Bounded so that 3·power never overflows in quorum arithmetic.
-            total = total
-                .checked_add(v.power)
-                .filter(|t| *t <= u64::MAX / 4)
-                .ok_or(ValidatorSetError::PowerOverflow)?;
+            total =
+                total.checked_add(v.power).filter(|t| *t <= u64::MAX / 4).ok_or(ValidatorSetError::PowerOverflow)?;
             if self.validators[..i].iter().any(|w| w.key == v.key || w.agency == v.agency) {
                 return Err(ValidatorSetError::Duplicate(i));
             }
@@ -326,12 +324,21 @@ mod tests {
     }
 
     fn sign(keys: &[SecretKey], who: &[u16], h: &BlockHeader, round: u32) -> CommitCertificate {
-        let vote = Vote { chain_id: h.chain_id.clone(), height: h.height, round, kind: VoteKind::Precommit, block: Some(h.id()) };
+        let vote = Vote {
+            chain_id: h.chain_id.clone(),
+            height: h.height,
+            round,
+            kind: VoteKind::Precommit,
+            block: Some(h.id()),
+        };
         CommitCertificate {
             round,
             signatures: who
                 .iter()
-                .map(|i| CommitSig { validator: *i, signature: keys[usize::from(*i)].sign(Purpose::Vote, &vote.signing_bytes()) })
+                .map(|i| CommitSig {
+                    validator: *i,
+                    signature: keys[usize::from(*i)].sign(Purpose::Vote, &vote.signing_bytes()),
+                })
                 .collect(),
         }
     }
@@ -354,7 +361,10 @@ mod tests {
     fn duplicates_order_and_unknown_are_refused() {
         let (keys, vs) = set(4);
         let h = header(&vs);
-        assert_eq!(verify_commit(&vs, &h, &sign(&keys, &[0, 1, 1, 2], &h, 0)), Err(CertificateError::DuplicateSigner(1)));
+        assert_eq!(
+            verify_commit(&vs, &h, &sign(&keys, &[0, 1, 1, 2], &h, 0)),
+            Err(CertificateError::DuplicateSigner(1))
+        );
         assert_eq!(verify_commit(&vs, &h, &sign(&keys, &[0, 2, 1], &h, 0)), Err(CertificateError::Unordered(1)));
         let mut c = sign(&keys, &[0, 1, 2], &h, 0);
         c.signatures.push(CommitSig { validator: 9, signature: c.signatures[0].signature });

@@ -35,7 +35,9 @@ pub enum IdError {
     #[error("empty identifier")]
     Empty,
     /// `SCHEME:` names no scheme we know and is not `cc-scheme`.
-    #[error("unknown scheme {0:?} (known: cn-uscc, ru-inn, ru-ogrn, ru-ogrnip, jp-cn, or cc-scheme for other jurisdictions)")]
+    #[error(
+        "unknown scheme {0:?} (known: cn-uscc, ru-inn, ru-ogrn, ru-ogrnip, jp-cn, or cc-scheme for other jurisdictions)"
+    )]
     UnknownScheme(String),
     /// Bare value whose scheme cannot be told from its shape.
     #[error("{0}; prefix the scheme, e.g. ru-ogrn:… or jp-cn:…")]
@@ -272,7 +274,7 @@ impl Scheme {
                         allowed: "0-9 and A-Z except I, O, S, V, Z",
                     })?;
                     if let Some(slot) = vals.get_mut(i) {
-                        *slot = pos as u32;
+                        *slot = u32::try_from(pos).unwrap_or(u32::MAX);
                     }
                 }
                 let sum: u32 = vals.iter().zip(USCC_WEIGHTS).map(|(c, w)| c * w).sum();
@@ -296,8 +298,7 @@ impl Scheme {
                 }
             }
             Scheme::RuOgrn | Scheme::RuOgrnip => {
-                let (len, modulus, expected) =
-                    if self == Scheme::RuOgrn { (13, 11, "13") } else { (15, 13, "15") };
+                let (len, modulus, expected) = if self == Scheme::RuOgrn { (13, 11, "13") } else { (15, 13, "15") };
                 let d = digits(&scheme, v)?;
                 if d.len() != len {
                     return Err(len_err(expected));
@@ -311,13 +312,9 @@ impl Scheme {
                     return Err(len_err("13"));
                 }
                 // Pₙ is the n-th digit of the 12-digit base counted from the right; Qₙ = 1 (odd n) or 2 (even n).
-                let sum: u32 = d[1..]
-                    .iter()
-                    .rev()
-                    .enumerate()
-                    .map(|(i, p)| u32::from(*p) * if i % 2 == 0 { 1 } else { 2 })
-                    .sum();
-                check_digit(&scheme, &d, 0, (9 - sum % 9) as u8)
+                let sum: u32 =
+                    d[1..].iter().rev().enumerate().map(|(i, p)| u32::from(*p) * if i % 2 == 0 { 1 } else { 2 }).sum();
+                check_digit(&scheme, &d, 0, small(9 - sum % 9))
             }
         }
     }
@@ -327,7 +324,7 @@ fn digits(scheme: &str, v: &str) -> Result<Vec<u8>, IdError> {
     v.chars()
         .enumerate()
         .map(|(i, c)| {
-            c.to_digit(10).map(|d| d as u8).ok_or_else(|| IdError::Character {
+            c.to_digit(10).map(small).ok_or_else(|| IdError::Character {
                 scheme: scheme.to_string(),
                 position: i + 1,
                 found: c,
@@ -335,6 +332,11 @@ fn digits(scheme: &str, v: &str) -> Result<Vec<u8>, IdError> {
             })
         })
         .collect()
+}
+
+/// A value known to be below 256 (digits, residues).
+fn small(x: u32) -> u8 {
+    u8::try_from(x).unwrap_or(u8::MAX)
 }
 
 fn inn_check(d: &[u8], w: &[u32]) -> u8 {
@@ -457,9 +459,9 @@ impl FromStr for SubjectId {
             (18, _) => SubjectId::known(Scheme::CnUscc, s),
             (10 | 12, true) => SubjectId::known(Scheme::RuInn, s),
             (15, true) => SubjectId::known(Scheme::RuOgrnip, s),
-            (13, true) => Err(IdError::Ambiguous(
-                "13 digits may be a Russian OGRN or a Japanese corporate number".to_string(),
-            )),
+            (13, true) => {
+                Err(IdError::Ambiguous("13 digits may be a Russian OGRN or a Japanese corporate number".to_string()))
+            }
             (n, _) => Err(IdError::Ambiguous(format!(
                 "a bare value of {n} characters matches no scheme (18 chars: cn-uscc; 10 or 12 digits: ru-inn; 15 digits: ru-ogrnip)"
             ))),
@@ -555,10 +557,7 @@ mod tests {
     fn twelve_digit_inn_checks_both_digits() {
         // 500100732259: a commonly published valid individual INN
         assert!("ru-inn:500100732259".parse::<SubjectId>().is_ok());
-        assert!(matches!(
-            "ru-inn:500100732269".parse::<SubjectId>(),
-            Err(IdError::CheckDigit { position: 11, .. })
-        ));
+        assert!(matches!("ru-inn:500100732269".parse::<SubjectId>(), Err(IdError::CheckDigit { position: 11, .. })));
     }
 
     #[test]

@@ -21,7 +21,20 @@ use credex_crypto::{Hash32, domain, hash};
 use crate::kinds::{AttestationKind, ListKind};
 
 /// What a label names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// An [`AttestationKind`].
@@ -115,9 +128,24 @@ const FIELDS: &[(&str, &str, &str, &str)] = &[
 
 const REASONS: &[(&str, &str, &str, &str)] = &[
     ("annual-report", "未按规定公示年度报告", "Не опубликован годовой отчёт", "Annual report not published"),
-    ("false-disclosure", "公示信息隐瞒真实情况、弄虚作假", "Сокрытие или искажение раскрываемых сведений", "Concealed or falsified disclosures"),
-    ("info-disclosure", "未在责令期限内公示有关企业信息", "Сведения не раскрыты в установленный срок", "Information not disclosed within the ordered period"),
-    ("unreachable-address", "通过登记的住所或经营场所无法联系", "Не удаётся связаться по зарегистрированному адресу", "Unreachable at registered address"),
+    (
+        "false-disclosure",
+        "公示信息隐瞒真实情况、弄虚作假",
+        "Сокрытие или искажение раскрываемых сведений",
+        "Concealed or falsified disclosures",
+    ),
+    (
+        "info-disclosure",
+        "未在责令期限内公示有关企业信息",
+        "Сведения не раскрыты в установленный срок",
+        "Information not disclosed within the ordered period",
+    ),
+    (
+        "unreachable-address",
+        "通过登记的住所或经营场所无法联系",
+        "Не удаётся связаться по зарегистрированному адресу",
+        "Unreachable at registered address",
+    ),
 ];
 
 fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str) {
@@ -125,10 +153,18 @@ fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str)
     match k {
         K::AdministrativeLicence => ("行政许可", "Административная лицензия", "Administrative licence"),
         K::AdministrativePenalty => ("行政处罚", "Административное наказание", "Administrative penalty"),
-        K::AbnormalOperationListing => ("列入经营异常名录", "Внесение в реестр недобросовестных предприятий", "Abnormal-operation listing"),
-        K::AbnormalOperationRemoval => ("移出经营异常名录", "Исключение из реестра недобросовестных предприятий", "Abnormal-operation removal"),
-        K::SeriousViolationListing => ("列入严重违法失信名单", "Внесение в список серьёзных нарушителей", "Serious-violation listing"),
-        K::SeriousViolationRemoval => ("移出严重违法失信名单", "Исключение из списка серьёзных нарушителей", "Serious-violation removal"),
+        K::AbnormalOperationListing => {
+            ("列入经营异常名录", "Внесение в реестр недобросовестных предприятий", "Abnormal-operation listing")
+        }
+        K::AbnormalOperationRemoval => {
+            ("移出经营异常名录", "Исключение из реестра недобросовестных предприятий", "Abnormal-operation removal")
+        }
+        K::SeriousViolationListing => {
+            ("列入严重违法失信名单", "Внесение в список серьёзных нарушителей", "Serious-violation listing")
+        }
+        K::SeriousViolationRemoval => {
+            ("移出严重违法失信名单", "Исключение из списка серьёзных нарушителей", "Serious-violation removal")
+        }
         K::CreditCommitment => ("信用承诺", "Кредитное обязательство", "Credit commitment"),
         K::CreditCommitmentFulfilled => ("信用承诺已履行", "Обязательство выполнено", "Credit commitment fulfilled"),
         K::CreditCommitmentBreached => ("信用承诺未履行", "Обязательство нарушено", "Credit commitment breached"),
@@ -136,10 +172,16 @@ fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str)
         K::RedListRemoval => ("移出红名单", "Исключение из «красного списка»", "Red list removal"),
         K::BlackListEntry => ("列入黑名单", "Внесение в «чёрный список»", "Black list entry"),
         K::BlackListRemoval => ("移出黑名单", "Исключение из «чёрного списка»", "Black list removal"),
-        K::DishonestDebtorListing => ("列入失信被执行人名单", "Внесение в список недобросовестных должников", "Dishonest-debtor listing"),
-        K::DishonestDebtorRemoval => ("移出失信被执行人名单", "Исключение из списка недобросовестных должников", "Dishonest-debtor removal"),
+        K::DishonestDebtorListing => {
+            ("列入失信被执行人名单", "Внесение в список недобросовестных должников", "Dishonest-debtor listing")
+        }
+        K::DishonestDebtorRemoval => {
+            ("移出失信被执行人名单", "Исключение из списка недобросовестных должников", "Dishonest-debtor removal")
+        }
         K::CreditGrade => ("信用等级评定", "Кредитный рейтинг", "Credit grade"),
-        K::CreditRepairDecision => ("信用修复决定", "Решение о восстановлении кредитной репутации", "Credit repair decision"),
+        K::CreditRepairDecision => {
+            ("信用修复决定", "Решение о восстановлении кредитной репутации", "Credit repair decision")
+        }
         K::ObjectionOutcome => ("异议处理结果", "Результат рассмотрения возражения", "Objection outcome"),
         K::Revocation => ("撤销", "Отзыв", "Revocation"),
         K::ErasureTombstone => ("删除记录", "Запись об удалении", "Erasure tombstone"),
@@ -148,7 +190,9 @@ fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str)
 
 fn list_labels(l: ListKind) -> (&'static str, &'static str, &'static str) {
     match l {
-        ListKind::AbnormalOperation => ("经营异常名录", "Реестр недобросовестных предприятий", "Abnormal-operation list"),
+        ListKind::AbnormalOperation => {
+            ("经营异常名录", "Реестр недобросовестных предприятий", "Abnormal-operation list")
+        }
         ListKind::SeriousViolation => ("严重违法失信名单", "Список серьёзных нарушителей", "Serious-violation list"),
         ListKind::Red => ("红名单", "«Красный список»", "Red list"),
         ListKind::Black => ("黑名单", "«Чёрный список»", "Black list"),

@@ -18,7 +18,9 @@ use crate::kinds::ListKind;
 use crate::time::Timestamp;
 
 /// A typed state key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum StateKey {
     /// Status of one anchored attestation.

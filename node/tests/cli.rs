@@ -1,0 +1,118 @@
+//! The `credex` binary's command-line interface, run as a real process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn credex(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credex")).args(args).output().unwrap()
+}
+
+fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
+}
+
+#[test]
+fn id_check_prints_canonical_form() {
+    let out = credex(&["id", "check", "91350100m000100y43"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, "cn-uscc:91350100M000100Y43\njurisdiction: CN\nscheme: cn-uscc\n");
+    let out = credex(&["id", "check", "--json", "ru-inn:7707083893"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["jurisdiction"], "RU");
+}
+
+#[test]
+fn id_check_rejects_with_reason() {
+    for (id, reason) in [
+        ("91350100M000100Y44", "check digit at position 18 is 4, expected 3"),
+        ("ru-inn:77070838", "length is 8, expected 10 or 12"),
+        ("91350100M00010OY43", "character 'O' at position 15"),
+    ] {
+        let out = credex(&["id", "check", id]);
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(reason), "{id}: {err}");
+    }
+}
+
+fn case(name: &str) -> credex_tests::vectors::ProofCase {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors().join("credit_proofs.json")).unwrap()).unwrap();
+    let cases: Vec<credex_tests::vectors::ProofCase> = serde_json::from_value(v["cases"].clone()).unwrap();
+    cases.into_iter().find(|c| c.name == name).unwrap()
+}
+
+fn verify_case(name: &str, extra: &[&str], binary: bool) -> Output {
+    let c = case(name);
+    let dir = std::env::temp_dir().join(format!("credex-cli-{}-{name}-{binary}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("proof");
+    if binary {
+        std::fs::write(&file, hex::decode(&c.proof_hex).unwrap()).unwrap();
+    } else {
+        std::fs::write(&file, &c.proof_text).unwrap();
+    }
+    let genesis = vectors().join(&c.genesis);
+    let now = c.now.to_string();
+    let mut args = vec!["verify", file.to_str().unwrap(), "--genesis", genesis.to_str().unwrap(), "--now", &now];
+    args.extend_from_slice(extra);
+    let out = credex(&args);
+    std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn verify_exit_codes_follow_outcomes() {
+    let out = verify_case("attestation-active", &[], false);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("VALID"), "{text}");
+    assert!(text.contains("annual-report"));
+    assert_eq!(verify_case("attestation-active", &[], true).status.code(), Some(0));
+    assert_eq!(verify_case("attestation-revoked", &[], false).status.code(), Some(1));
+    assert_eq!(verify_case("list-listed", &[], false).status.code(), Some(1));
+    assert_eq!(verify_case("two-of-four-signatures", &[], false).status.code(), Some(2));
+    assert_eq!(verify_case("truncated", &[], true).status.code(), Some(2));
+    assert_eq!(verify_case("attestation-active-quorum", &["--max-age", "1d"], false).status.code(), Some(1));
+    assert_eq!(verify_case("attestation-active", &["--require-jurisdiction", "RU"], false).status.code(), Some(0));
+    assert_eq!(
+        verify_case("attestation-active-quorum", &["--require-jurisdiction", "RU"], false).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn verify_json_and_russian_labels() {
+    let out = verify_case("attestation-active", &["--json"], false);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["outcome"], "valid");
+    assert_eq!(v["verdict"]["facts"]["signers"].as_array().unwrap().len(), 4);
+    let out = verify_case("tampered-issuer-signature", &["--json"], false);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "bad-issuer-signature");
+    let out = verify_case("attestation-active", &["--lang", "ru"], false);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Код причины внесения"), "{text}");
+    assert!(text.contains("Таможня Суйфэньхэ [CN]"), "{text}");
+}
+
+#[test]
+fn verify_refuses_missing_or_bad_genesis() {
+    let out = credex(&["verify", "/nonexistent", "--genesis", "/nonexistent.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("reading genesis"));
+}
+
+#[test]
+fn genesis_and_labels_hashes() {
+    let g = vectors().join("genesis.toml");
+    let out = credex(&["genesis", "hash", g.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim().len(), 64);
+    let out = credex(&["labels", "hash"]);
+    let text = std::fs::read_to_string(&g).unwrap();
+    assert!(text.contains(String::from_utf8(out.stdout).unwrap().trim()), "genesis pins the built-in label table");
+}
