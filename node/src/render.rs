@@ -44,8 +44,13 @@ pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now:
     if let Some(issuer) = &f.issuer {
         let _ = writeln!(out, "  issuer       {issuer}");
     }
-    for (code, value) in &f.disclosed {
-        let _ = writeln!(out, "  {:<12} {value}", label(&t, Category::Field, code.as_str(), lang));
+    for d in &f.disclosed {
+        let code = d.code.as_str();
+        let value = match code {
+            "reason-code" => format!("{} ({})", label(&t, Category::Reason, &d.value, lang), d.value),
+            _ => d.value.clone(),
+        };
+        let _ = writeln!(out, "  field        {} ({code}): {value}", label(&t, Category::Field, code, lang));
     }
     if let Some(list) = f.list {
         let _ = writeln!(out, "  list         {} ({list})", label(&t, Category::List, list.name(), lang));

@@ -22,7 +22,7 @@
 
 mod verify;
 
-pub use verify::{Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
+pub use verify::{DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
 
 use base64::Engine as _;
 use credex_merkle::smt::SmtProof;

@@ -128,13 +128,22 @@ pub struct Facts {
     pub kind: Option<AttestationKind>,
     /// For attestation claims: the disclosed fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub disclosed: Vec<(FieldCode, String)>,
+    pub disclosed: Vec<DisclosedField>,
     /// For list claims: the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<ListKind>,
     /// For list claims: when the subject last left the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_removed: Option<Timestamp>,
+}
+
+/// A disclosed claim field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DisclosedField {
+    /// Field code.
+    pub code: FieldCode,
+    /// Value as signed.
+    pub value: String,
 }
 
 /// The result of a cryptographically valid proof.
@@ -324,7 +333,10 @@ impl Verifier {
                 facts.attestation = Some(id);
                 facts.issuer = Some(issuer.clone());
                 facts.kind = Some(attestation.header.kind);
-                facts.disclosed = attestation.disclosed().map(|f| (f.code.clone(), f.value.clone())).collect();
+                facts.disclosed = attestation
+                    .disclosed()
+                    .map(|f| DisclosedField { code: f.code.clone(), value: f.value.clone() })
+                    .collect();
                 match &record.status {
                     AttestationStatus::Active => match attestation.header.expires_at {
                         Some(at) if at <= now => Outcome::Expired { at },

@@ -560,6 +560,39 @@ mod tests {
         assert!(matches!("ru-inn:500100732269".parse::<SubjectId>(), Err(IdError::CheckDigit { position: 11, .. })));
     }
 
+    fn uscc_with_check(body: &str) -> String {
+        let sum: u32 = body
+            .bytes()
+            .zip(USCC_WEIGHTS)
+            .map(|(c, w)| u32::try_from(USCC_ALPHABET.iter().position(|a| *a == c).unwrap()).unwrap() * w)
+            .sum();
+        let check = USCC_ALPHABET[((31 - sum % 31) % 31) as usize];
+        format!("{body}{}", char::from(check))
+    }
+
+    proptest::proptest! {
+        /// GB 32100's mod-31 check catches every single-character substitution.
+        #[test]
+        fn uscc_detects_every_single_substitution(
+            body in proptest::collection::vec(proptest::sample::select(USCC_ALPHABET), 17),
+            pos in 0usize..18,
+            with in proptest::sample::select(USCC_ALPHABET),
+        ) {
+            let body = String::from_utf8(body).unwrap();
+            let good = uscc_with_check(&body);
+            let id: SubjectId = good.parse().unwrap();
+            proptest::prop_assert_eq!(id.to_string().parse::<SubjectId>().unwrap(), id.clone());
+            let bytes = credex_codec::encode(&id);
+            proptest::prop_assert_eq!(credex_codec::decode::<SubjectId>(&bytes, 64).unwrap(), id);
+            let mut bad = good.clone().into_bytes();
+            if bad[pos] != with {
+                bad[pos] = with;
+                let bad = String::from_utf8(bad).unwrap();
+                proptest::prop_assert!(bad.parse::<SubjectId>().is_err(), "{} accepted", bad);
+            }
+        }
+    }
+
     #[test]
     fn codec_round_trip_and_non_canonical_refused() {
         let id = ok("91350100M000100Y43");
