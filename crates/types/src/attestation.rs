@@ -189,10 +189,18 @@ fn claims_root(commitments: impl Iterator<Item = Hash32>) -> Hash32 {
 }
 
 fn compute_id(header: &AttestationHeader, root: &Hash32) -> AttestationId {
-    AttestationId(hash_parts(domain::ATTESTATION_ID, &[&credex_codec::encode(header), &root.0]))
+    AttestationId::compute(header, root)
 }
 
-fn check_header(h: &AttestationHeader) -> Result<(), AttestationError> {
+impl AttestationId {
+    /// `H("credex/attestation-id/v1", encode(header) ‖ claims_root)`.
+    pub fn compute(header: &AttestationHeader, claims_root: &Hash32) -> AttestationId {
+        AttestationId(hash_parts(domain::ATTESTATION_ID, &[&credex_codec::encode(header), &claims_root.0]))
+    }
+}
+
+/// Header checks: version, expiry after effective time.
+pub fn check_header(h: &AttestationHeader) -> Result<(), AttestationError> {
     if h.version != ATTESTATION_VERSION {
         return Err(AttestationError::Version(h.version));
     }

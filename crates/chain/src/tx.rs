@@ -1,0 +1,65 @@
+//! Transactions and blocks.
+
+use credex_crypto::{Hash32, Signature, domain, hash};
+use credex_types::attestation::{Attestation, AttestationHeader, AttestationId};
+use credex_types::chain::BlockHeader;
+
+/// Largest encoded transaction accepted.
+pub const MAX_TX_BYTES: usize = 16 * 1024;
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 10_000;
+
+/// What goes on chain for an attestation: its header, the claims root (the
+/// field values stay with the issuer) and the issuer signature.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct AnchorTx {
+    /// The attestation header.
+    pub header: AttestationHeader,
+    /// Root over the salted field commitments.
+    pub claims_root: Hash32,
+    /// Issuer signature over the id.
+    pub signature: Signature,
+}
+
+impl AnchorTx {
+    /// The anchor of a full attestation.
+    pub fn of(att: &Attestation) -> AnchorTx {
+        AnchorTx { header: att.header.clone(), claims_root: att.claims_root(), signature: att.signature }
+    }
+
+    /// The attestation id.
+    pub fn id(&self) -> AttestationId {
+        AttestationId::compute(&self.header, &self.claims_root)
+    }
+}
+
+/// A chain transaction. Append-only enum.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Transaction {
+    /// Anchor an attestation (listing changes, revocations and supersessions
+    /// are attestations too).
+    Anchor(AnchorTx),
+}
+
+impl Transaction {
+    /// `H("credex/tx/v1", encode(tx))`.
+    pub fn hash(&self) -> Hash32 {
+        hash(domain::TRANSACTION, &credex_codec::encode(self))
+    }
+}
+
+/// RFC 6962 root over the transactions' hashes, in block order.
+pub fn tx_root(txs: &[Transaction]) -> Hash32 {
+    let leaves: Vec<Hash32> = txs.iter().map(|t| credex_merkle::tree::leaf_hash(&t.hash().0)).collect();
+    credex_merkle::tree::root(&leaves)
+}
+
+/// A block: header and transactions. Its certificate is stored beside it.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct Block {
+    /// Header.
+    pub header: BlockHeader,
+    /// Transactions, in execution order.
+    pub txs: Vec<Transaction>,
+}
