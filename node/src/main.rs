@@ -1,14 +1,21 @@
-//! The credex binary: command-line tools now (identifier checks, offline proof verification, genesis and label hashes), the node in later issues.
+//! The credex binary: the node (storage, chain, consensus seam, HTTP API), the embedded dev chain, and command-line tools for issuers and verifiers.
 //!
 //! Exit codes are part of the interface:
 //! * `credex id check`: 0 valid, 1 invalid (reason on stderr);
 //! * `credex verify`: 0 valid, 1 a well-formed negative outcome (listed,
 //!   revoked, superseded, erased, expired, stale), 2 invalid or malformed;
+//! * `credex attest`, `revoke`, `proof`: 0 done, 1 refused by the node
+//!   (its error code and message on stderr), 2 other errors;
 //! * usage errors: 2.
 
 #![allow(clippy::print_stdout)]
 
+mod api;
+mod client;
+mod dev;
+mod keys;
 mod render;
+mod service;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -52,10 +59,81 @@ enum Command {
         #[command(subcommand)]
         command: LabelsCommand,
     },
-    /// Credit proofs.
+    /// Credit proofs: fetch from a node, or inspect a file.
     Proof {
         #[command(subcommand)]
         command: ProofCommand,
+    },
+    /// Runs the embedded single-validator development chain with its HTTP API.
+    Dev {
+        /// Data directory (genesis, keys, database).
+        #[arg(long, default_value = "./.credex/dev")]
+        data: PathBuf,
+        /// HTTP listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
+        /// Log format: pretty or json.
+        #[arg(long, default_value = "pretty")]
+        log_format: String,
+    },
+    /// Signs an attestation with an issuer key and submits it to a node.
+    Attest {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Subject id.
+        #[arg(long)]
+        subject: SubjectId,
+        /// Kind, e.g. abnormal-operation-listing.
+        #[arg(long)]
+        kind: credex_types::AttestationKind,
+        /// A claim field CODE=VALUE (repeatable).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// The attestation this one replaces.
+        #[arg(long)]
+        supersedes: Option<credex_types::AttestationId>,
+        /// Legal basis code (default depends on the kind).
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+        /// Effective time (RFC 3339; default now).
+        #[arg(long)]
+        effective: Option<Timestamp>,
+        /// Expiry / end of publication window (RFC 3339).
+        #[arg(long)]
+        expires: Option<Timestamp>,
+        /// Wait until anchored and print the height.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Revokes an attestation (signed by the same issuer).
+    Revoke {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Attestation id.
+        id: credex_types::AttestationId,
+        /// Wait until anchored.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Generates a key file.
+    Keygen {
+        /// Agency id.
+        #[arg(long)]
+        agency: AgencyId,
+        /// issuer or validator.
+        #[arg(long, default_value = "issuer")]
+        role: String,
+        /// Output file (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -130,6 +208,35 @@ enum ProofCommand {
         /// Proof file; `-` reads stdin.
         file: PathBuf,
     },
+    /// Fetches the proof of an attestation from a node.
+    Attestation {
+        /// Attestation id.
+        id: credex_types::AttestationId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Field codes to disclose, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        disclose: Vec<credex_types::FieldCode>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetches a subject's list-status proof from a node.
+    Status {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Subject id.
+        #[arg(long)]
+        subject: SubjectId,
+        /// List, e.g. abnormal-operation.
+        #[arg(long)]
+        list: credex_types::ListKind,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -138,9 +245,77 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<client::Refused>().is_some() { ExitCode::from(1) } else { ExitCode::from(2) }
         }
     }
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(format: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CREDEX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        "json" => builder.json().init(),
+        "pretty" => builder.init(),
+        other => anyhow::bail!("--log-format {other:?}: use pretty or json"),
+    }
+    Ok(())
+}
+
+fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str) -> anyhow::Result<ExitCode> {
+    init_logging(log_format)?;
+    let now = system_now();
+    let (genesis, key) = dev::init_or_load(data, now)?;
+    let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let node = std::sync::Arc::new(service::Node::open(genesis, store, Box::new(service::SystemClock))?);
+        let listener = tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding {http}"))?;
+        tracing::info!(target: "credex::node", %http, data = %data.display(), chain = %node.genesis().chain_id,
+            genesis = %node.genesis_hash(), height = node.height(), "credex dev node listening");
+        tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", keys::DEV_WARNING);
+        let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
+        let app = api::router(node.clone());
+        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+        tokio::select! {
+            r = server => r.context("http server")?,
+            r = engine => match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.context("block production stopped")),
+                Err(e) => anyhow::bail!("block production task: {e}"),
+            },
+        }
+        tracing::info!(target: "credex::node", height = node.height(), "stopped");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!(target: "credex::node", "shutting down");
 }
 
 fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -190,6 +365,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let proof = credex_proof::CreditProof::from_any(&read_input(&file)?)?;
             println!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Proof { command: ProofCommand::Attestation { id, node, disclose, out } } => {
+            print_json(&client::proof_attestation(&client::Client::new(&node), id, &disclose, &out)?)
+        }
+        Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
+            print_json(&client::proof_status(&client::Client::new(&node), &subject, list, &out)?)
+        }
+        Command::Dev { data, http, log_format } => run_dev(&data, http, &log_format),
+        Command::Attest { node, key, subject, kind, fields, supersedes, legal_basis, effective, expires, wait } => {
+            let args = client::AttestArgs {
+                subject,
+                kind,
+                fields: &fields,
+                supersedes,
+                legal_basis,
+                effective_at: effective.unwrap_or_else(system_now),
+                expires_at: expires,
+            };
+            print_json(&client::attest(&client::Client::new(&node), &key, args, wait)?)
+        }
+        Command::Revoke { node, key, id, wait } => {
+            print_json(&client::revoke(&client::Client::new(&node), &key, id, system_now(), wait)?)
+        }
+        Command::Keygen { agency, role, out } => {
+            anyhow::ensure!(role == "issuer" || role == "validator", "--role must be issuer or validator");
+            anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
+            let (file, _) = keys::KeyFile::generate(agency, &role, None)?;
+            file.write(&out)?;
+            print_json(
+                &serde_json::json!({ "agency": file.agency, "role": file.role, "public_key": file.public_key, "out": out.display().to_string() }),
+            )
         }
     }
 }

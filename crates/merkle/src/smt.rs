@@ -274,6 +274,27 @@ impl SparseMerkleMap {
     /// A proof for `key`: membership if present, non-membership otherwise.
     pub fn prove(&mut self, key: &Hash32) -> SmtProof {
         self.root.rehash();
+        self.proof_clean(key)
+    }
+
+    /// As [`SparseMerkleMap::prove`] without rehashing, for readers sharing
+    /// the map: `None` if the map changed since the last [`SparseMerkleMap::root`].
+    pub fn proof(&self, key: &Hash32) -> Option<SmtProof> {
+        match &self.root {
+            Node::Inner { hash: None, .. } => None,
+            _ => Some(self.proof_clean(key)),
+        }
+    }
+
+    /// The root if no change is pending.
+    pub fn committed_root(&self) -> Option<Hash32> {
+        match &self.root {
+            Node::Inner { hash: None, .. } => None,
+            n => Some(n.hash_clean()),
+        }
+    }
+
+    fn proof_clean(&self, key: &Hash32) -> SmtProof {
         let mut siblings = Vec::new();
         let mut node = &self.root;
         let mut depth = 0;

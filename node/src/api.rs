@@ -1,0 +1,279 @@
+//! The HTTP API (axum, JSON).
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /v1/attestations` | submit a signed attestation (full, with fields and salts); idempotent |
+//! | `GET /v1/attestations/{id}` | standing (pending / anchored / rejected), header, on-chain record |
+//! | `GET /v1/attestations/{id}/proof?disclose=a,b` | credit proof (text and JSON) |
+//! | `GET /v1/lists/{list}/{subject}` | list status with membership or non-membership proof |
+//! | `GET /v1/subjects/{subject}` | attestations about a subject and its list statuses |
+//! | `GET /v1/blocks/{height}` | block, transactions, certificate |
+//! | `GET /v1/status` | chain, genesis, height, head, mempool |
+//! | `GET /healthz` | liveness |
+//!
+//! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
+//! input (bad id, bad signature, unknown issuer, kind not allowed, wrong
+//! chain), 404 unknown, 409 refused by the current state (already listed,
+//! target not active, …), 413 body over 64 KiB, 503 mempool full.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use credex_chain::TxError;
+use credex_types::attestation::{Attestation, AttestationId};
+use credex_types::state::AttestationStatus;
+use credex_types::{FieldCode, ListKind, SubjectId};
+use serde_json::{Value, json};
+
+use crate::service::{Node, ProofError, Standing, SubmitError};
+
+/// Largest request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(target: "credex::api", error = %e, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the node log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "code": self.code, "message": self.message }))).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// The router over `node`.
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/v1/status", get(status))
+        .route("/v1/attestations", post(submit))
+        .route("/v1/attestations/{id}", get(attestation))
+        .route("/v1/attestations/{id}/proof", get(attestation_proof))
+        .route("/v1/lists/{list}/{subject}", get(list_status))
+        .route("/v1/subjects/{subject}", get(subject))
+        .route("/v1/blocks/{height}", get(block))
+        .fallback(|| async { ApiError::not_found("not-found", "no such route") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(node)
+}
+
+fn parse_id(s: &str) -> Result<AttestationId, ApiError> {
+    s.parse().map_err(|e| ApiError::bad("invalid-id", format!("attestation id: {e}")))
+}
+
+fn parse_subject(s: &str) -> Result<SubjectId, ApiError> {
+    s.parse().map_err(|e| ApiError::bad("invalid-subject", format!("subject id: {e}")))
+}
+
+fn parse_list(s: &str) -> Result<ListKind, ApiError> {
+    s.parse().map_err(|e| ApiError::bad("invalid-list", format!("{e}")))
+}
+
+async fn status(State(node): State<Arc<Node>>) -> ApiResult {
+    let head = node.head();
+    Ok(Json(json!({
+        "chain_id": node.genesis().chain_id,
+        "genesis": node.genesis_hash().to_string(),
+        "height": node.height(),
+        "head": head.as_ref().map(|h| json!({ "id": h.id().to_string(), "time": h.time, "state_root": h.state_root.to_string() })),
+        "mempool": node.mempool_len(),
+        "validators": node.genesis().validators.len(),
+    })))
+}
+
+fn standing_json(s: &Standing) -> Value {
+    match s {
+        Standing::Pending => json!({ "status": "pending" }),
+        Standing::Anchored(h) => json!({ "status": "anchored", "height": h }),
+        Standing::Rejected(e) => {
+            json!({ "status": "rejected", "error": { "code": e.code(), "message": e.to_string() } })
+        }
+        Standing::Unknown => json!({ "status": "unknown" }),
+    }
+}
+
+fn tx_error(e: &TxError, conflict: bool) -> ApiError {
+    let status = if conflict { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("request body exceeds {BODY_LIMIT} bytes"),
+            )
+        } else {
+            ApiError::bad("bad-body", e.body_text())
+        }
+    })?;
+    let att: Attestation =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("attestation JSON: {e}")))?;
+    let n = node.clone();
+    let result = tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?;
+    match result {
+        Ok((id, standing)) => {
+            let code = if matches!(standing, Standing::Anchored(_)) { StatusCode::OK } else { StatusCode::ACCEPTED };
+            let mut v = standing_json(&standing);
+            v["id"] = json!(id.to_string());
+            Ok((code, Json(v)).into_response())
+        }
+        Err(SubmitError::Attestation(e)) => Err(ApiError::bad("invalid-attestation", e.to_string())),
+        Err(SubmitError::Invalid(e)) => Err(tx_error(&e, false)),
+        Err(SubmitError::Conflict(e)) => Err(tx_error(&e, true)),
+        Err(SubmitError::Busy) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", SubmitError::Busy.to_string()))
+        }
+        Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+fn status_name(s: &AttestationStatus) -> &'static str {
+    match s {
+        AttestationStatus::Active => "active",
+        AttestationStatus::Revoked { .. } => "revoked",
+        AttestationStatus::Superseded { .. } => "superseded",
+        AttestationStatus::Erased { .. } => "erased",
+    }
+}
+
+async fn attestation(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id)?;
+    let standing = node.standing(&id).map_err(ApiError::internal)?;
+    if standing == Standing::Unknown {
+        return Err(ApiError::not_found("unknown-attestation", format!("attestation {id} is not known to this node")));
+    }
+    let mut v = standing_json(&standing);
+    v["id"] = json!(id.to_string());
+    if let Some(h) = node.anchored_header(&id) {
+        v["header"] = json!(h);
+    }
+    if let Some(r) = node.record(&id) {
+        v["state"] = json!(status_name(&r.status));
+        v["record"] = json!(r);
+    }
+    v["fields_held"] = json!(node.store().raw(&id).map_err(ApiError::internal)?.is_some());
+    Ok(Json(v))
+}
+
+#[derive(serde::Deserialize)]
+struct ProofQuery {
+    disclose: Option<String>,
+}
+
+fn proof_error(e: ProofError) -> ApiError {
+    match e {
+        ProofError::NotAnchored(id) => ApiError::not_found("not-anchored", format!("attestation {id} is not anchored")),
+        e @ ProofError::NoRawRecord(_) => ApiError::not_found("fields-not-held", e.to_string()),
+        ProofError::Disclose(e) => ApiError::bad("invalid-disclosure", e.to_string()),
+        ProofError::NoBlock => ApiError::not_found("no-block", "no block committed yet"),
+        ProofError::Store(e) => ApiError::internal(e),
+    }
+}
+
+fn proof_json(p: &credex_proof::CreditProof) -> Value {
+    json!({ "proof_text": p.to_text(), "size": p.to_bytes().len(), "proof": p })
+}
+
+async fn attestation_proof(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    Query(q): Query<ProofQuery>,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let codes: Vec<FieldCode> = match q.disclose.as_deref() {
+        None | Some("") => vec![],
+        Some(list) => list
+            .split(',')
+            .map(|c| c.trim().parse().map_err(|e| ApiError::bad("invalid-field-code", format!("{e}"))))
+            .collect::<Result<_, _>>()?,
+    };
+    let p = node.attestation_proof(&id, &codes).map_err(proof_error)?;
+    Ok(Json(proof_json(&p)))
+}
+
+async fn list_status(State(node): State<Arc<Node>>, Path((list, subject)): Path<(String, String)>) -> ApiResult {
+    let list = parse_list(&list)?;
+    let subject = parse_subject(&subject)?;
+    let p = node.listing_proof(list, &subject).map_err(proof_error)?;
+    let record = node.listing(list, &subject);
+    let listed = record.as_ref().and_then(|r| r.current.clone());
+    let mut v = proof_json(&p);
+    v["list"] = json!(list);
+    v["subject"] = json!(subject);
+    v["listed"] = json!(listed.is_some());
+    v["listing"] = json!(listed);
+    v["record"] = json!(record);
+    Ok(Json(v))
+}
+
+async fn subject(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult {
+    let subject = parse_subject(&subject)?;
+    let ids = node.store().by_subject(&subject).map_err(ApiError::internal)?;
+    let attestations: Vec<Value> = ids
+        .iter()
+        .map(|(id, height)| {
+            let header = node.anchored_header(id);
+            let state = node.record(id).map(|r| status_name(&r.status));
+            json!({ "id": id.to_string(), "height": height, "kind": header.as_ref().map(|h| h.kind), "issuer": header.as_ref().map(|h| h.issuer.clone()), "effective_at": header.as_ref().map(|h| h.effective_at), "state": state })
+        })
+        .collect();
+    let lists: Vec<Value> = ListKind::ALL
+        .iter()
+        .map(|l| {
+            let r = node.listing(*l, &subject);
+            json!({ "list": l, "listed": r.as_ref().is_some_and(|r| r.current.is_some()), "record": r })
+        })
+        .collect();
+    Ok(Json(json!({
+        "subject": subject,
+        "jurisdiction": subject.jurisdiction(),
+        "scheme": subject.scheme_name(),
+        "attestations": attestations,
+        "lists": lists,
+    })))
+}
+
+async fn block(State(node): State<Arc<Node>>, Path(height): Path<String>) -> ApiResult {
+    let height: u64 = height.parse().map_err(|_| ApiError::bad("invalid-height", "height must be a number"))?;
+    let block = node.store().block(height).map_err(ApiError::internal)?;
+    let cert = node.store().certificate(height).map_err(ApiError::internal)?;
+    match (block, cert) {
+        (Some(b), Some(c)) => Ok(Json(json!({
+            "id": b.header.id().to_string(),
+            "header": b.header,
+            "transactions": b.txs.iter().map(|t| json!({ "hash": t.hash().to_string(), "tx": t })).collect::<Vec<_>>(),
+            "certificate": c,
+        }))),
+        _ => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
+    }
+}

@@ -1,0 +1,202 @@
+//! The issuer-side CLI commands talking to a node's HTTP API:
+//! `attest`, `revoke`, `proof attestation`, `proof status`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, AttestationId, ClaimField};
+use credex_types::{AttestationKind, FieldCode, LegalBasis, ListKind, SubjectId, Timestamp};
+use serde_json::Value;
+
+/// A refusal by the node: exit code 1, with its JSON error.
+#[derive(Debug, thiserror::Error)]
+#[error("node refused ({status}): {code}: {message}")]
+pub struct Refused {
+    /// HTTP status.
+    pub status: u16,
+    /// Error code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// A node's API.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client for the node at `url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(url: &str) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Client { base: url.trim_end_matches('/').to_string(), agent }
+    }
+
+    fn answer(&self, what: &str, resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Value> {
+        let mut resp = resp.with_context(|| format!("{what}: cannot reach the node at {}", self.base))?;
+        let status = resp.status().as_u16();
+        let body: Value =
+            resp.body_mut().read_json().with_context(|| format!("{what}: the node's answer is not JSON"))?;
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        Err(Refused {
+            status,
+            code: body["code"].as_str().unwrap_or("unknown").to_string(),
+            message: body["message"].as_str().unwrap_or("").to_string(),
+        }
+        .into())
+    }
+
+    /// GET `path`.
+    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.answer(&format!("GET {path}"), self.agent.get(format!("{}{path}", self.base)).call())
+    }
+
+    /// POST JSON to `path`.
+    pub fn post(&self, path: &str, body: &impl serde::Serialize) -> anyhow::Result<Value> {
+        self.answer(&format!("POST {path}"), self.agent.post(format!("{}{path}", self.base)).send_json(body))
+    }
+
+    /// Polls until `id` is anchored or rejected (or `timeout`).
+    pub fn wait(&self, id: &AttestationId, timeout: Duration) -> anyhow::Result<Value> {
+        let start = Instant::now();
+        loop {
+            let v = self.get(&format!("/v1/attestations/{id}"))?;
+            match v["status"].as_str() {
+                Some("anchored") | Some("rejected") => return Ok(v),
+                _ if start.elapsed() > timeout => anyhow::bail!("attestation {id} not anchored after {timeout:?}"),
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// The legal basis used when `--legal-basis` is not given.
+pub fn default_legal_basis(kind: AttestationKind) -> &'static str {
+    use AttestationKind as K;
+    match kind {
+        K::AdministrativeLicence => "cn-admin-licensing-law",
+        K::AdministrativePenalty => "cn-admin-penalty-law",
+        K::AbnormalOperationListing | K::AbnormalOperationRemoval => "cn-saic-2014-1",
+        K::SeriousViolationListing | K::SeriousViolationRemoval => "cn-samr-2021-44",
+        _ => "cn-social-credit-rules",
+    }
+}
+
+/// What `attest` needs besides the key.
+pub struct AttestArgs<'a> {
+    /// Subject.
+    pub subject: SubjectId,
+    /// Kind.
+    pub kind: AttestationKind,
+    /// CODE=VALUE fields.
+    pub fields: &'a [String],
+    /// Superseded attestation.
+    pub supersedes: Option<AttestationId>,
+    /// Legal basis.
+    pub legal_basis: Option<LegalBasis>,
+    /// Effective time (default now).
+    pub effective_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Signs an attestation with the issuer key and submits it.
+pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool) -> anyhow::Result<Value> {
+    let (file, key) = crate::keys::KeyFile::read(key_path)?;
+    let status = client.get("/v1/status")?;
+    let chain_id = status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?;
+    let mut fields = Vec::new();
+    for f in args.fields {
+        let (code, value) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--field {f:?}: expected CODE=VALUE"))?;
+        let code: FieldCode = code.parse()?;
+        fields.push(ClaimField::salted(code, value.to_string()).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?);
+    }
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let header = AttestationHeader {
+        version: ATTESTATION_VERSION,
+        chain_id: chain_id.parse()?,
+        issuer: file.agency.clone(),
+        subject: args.subject,
+        kind: args.kind,
+        effective_at: args.effective_at,
+        expires_at: args.expires_at,
+        legal_basis: match args.legal_basis {
+            Some(l) => l,
+            None => default_legal_basis(args.kind).parse()?,
+        },
+        supersedes: args.supersedes,
+        nonce,
+    };
+    submit(client, Attestation::sign(header, fields, &key)?, wait)
+}
+
+fn submit(client: &Client, att: Attestation, wait: bool) -> anyhow::Result<Value> {
+    let id = att.id();
+    let mut v = client.post("/v1/attestations", &att)?;
+    if wait {
+        v = client.wait(&id, Duration::from_secs(30))?;
+    }
+    v["id"] = serde_json::json!(id.to_string());
+    Ok(v)
+}
+
+/// Revokes `id`: a `revocation` attestation by the same issuer naming it.
+pub fn revoke(
+    client: &Client,
+    key_path: &Path,
+    id: AttestationId,
+    now: Timestamp,
+    wait: bool,
+) -> anyhow::Result<Value> {
+    let info = client.get(&format!("/v1/attestations/{id}"))?;
+    let subject: SubjectId = info["header"]["subject"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("attestation {id} is not anchored yet"))?
+        .parse()?;
+    let args = AttestArgs {
+        subject,
+        kind: AttestationKind::Revocation,
+        fields: &[],
+        supersedes: Some(id),
+        legal_basis: None,
+        effective_at: now,
+        expires_at: None,
+    };
+    attest(client, key_path, args, wait)
+}
+
+/// Fetches an attestation proof and writes its text form to `out`.
+pub fn proof_attestation(
+    client: &Client,
+    id: AttestationId,
+    disclose: &[FieldCode],
+    out: &Path,
+) -> anyhow::Result<Value> {
+    let codes: Vec<&str> = disclose.iter().map(FieldCode::as_str).collect();
+    let v = client.get(&format!("/v1/attestations/{id}/proof?disclose={}", codes.join(",")))?;
+    write_proof(&v, out)?;
+    Ok(serde_json::json!({ "id": id.to_string(), "size": v["size"], "out": out.display().to_string() }))
+}
+
+/// Fetches a list-status proof and writes its text form to `out`.
+pub fn proof_status(client: &Client, subject: &SubjectId, list: ListKind, out: &Path) -> anyhow::Result<Value> {
+    let v = client.get(&format!("/v1/lists/{list}/{subject}"))?;
+    write_proof(&v, out)?;
+    Ok(
+        serde_json::json!({ "subject": subject, "list": list, "listed": v["listed"], "size": v["size"], "out": out.display().to_string() }),
+    )
+}
+
+fn write_proof(v: &Value, out: &Path) -> anyhow::Result<()> {
+    let text = v["proof_text"].as_str().ok_or_else(|| anyhow::anyhow!("the node's answer has no proof_text"))?;
+    std::fs::write(out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))
+}

@@ -1,0 +1,132 @@
+//! `credex dev`: the embedded single-validator chain. On first start it
+//! writes `DIR/genesis.toml` and development keys under `DIR/keys/`; later
+//! starts with the same DIR resume the same chain.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use credex_crypto::SecretKey;
+use credex_types::chain::Names;
+use credex_types::genesis::{Genesis, GenesisValidator, Issuer};
+use credex_types::labels::LabelTable;
+use credex_types::{AttestationKind as K, Timestamp};
+
+use crate::keys::{DEV_WARNING, KeyFile};
+
+/// The dev chain's id.
+pub const DEV_CHAIN_ID: &str = "credex-dev";
+
+fn names(zh: &str, ru: &str, en: &str) -> Names {
+    Names { zh: zh.into(), ru: ru.into(), en: en.into() }
+}
+
+/// The demo issuers: agency, names, jurisdiction, kinds.
+fn demo_issuers() -> Vec<(&'static str, Names, &'static str, Vec<K>)> {
+    vec![
+        (
+            "cn-sfh-amr",
+            names(
+                "绥芬河市市场监督管理局",
+                "Управление по надзору за рынком г. Суйфэньхэ",
+                "Suifenhe Administration for Market Regulation",
+            ),
+            "CN",
+            vec![
+                K::AdministrativeLicence,
+                K::AdministrativePenalty,
+                K::AbnormalOperationListing,
+                K::AbnormalOperationRemoval,
+                K::SeriousViolationListing,
+                K::SeriousViolationRemoval,
+                K::CreditRepairDecision,
+                K::ObjectionOutcome,
+                K::Revocation,
+                K::ErasureTombstone,
+            ],
+        ),
+        (
+            "cn-sfh-customs",
+            names("绥芬河海关", "Таможня Суйфэньхэ", "Suifenhe Customs"),
+            "CN",
+            vec![
+                K::AdministrativePenalty,
+                K::CreditGrade,
+                K::RedListEntry,
+                K::RedListRemoval,
+                K::BlackListEntry,
+                K::BlackListRemoval,
+                K::Revocation,
+                K::ErasureTombstone,
+            ],
+        ),
+        (
+            "cn-sfh-ftz",
+            names("绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration"),
+            "CN",
+            vec![
+                K::AdministrativeLicence,
+                K::CreditCommitment,
+                K::CreditCommitmentFulfilled,
+                K::CreditCommitmentBreached,
+                K::RedListEntry,
+                K::RedListRemoval,
+                K::Revocation,
+            ],
+        ),
+    ]
+}
+
+/// Loads the dev chain in `dir`, creating it on first use.
+pub fn init_or_load(dir: &Path, now: Timestamp) -> anyhow::Result<(Genesis, SecretKey)> {
+    let genesis_path = dir.join("genesis.toml");
+    let keys = dir.join("keys");
+    if genesis_path.exists() {
+        let text =
+            std::fs::read_to_string(&genesis_path).with_context(|| format!("reading {}", genesis_path.display()))?;
+        let genesis = Genesis::from_toml(&text).with_context(|| format!("genesis {}", genesis_path.display()))?;
+        let (_, key) = KeyFile::read(&keys.join("validator.json"))?;
+        anyhow::ensure!(
+            genesis.validators.first().is_some_and(|v| v.key == key.public()),
+            "{}: keys/validator.json is not the genesis validator",
+            dir.display()
+        );
+        return Ok((genesis, key));
+    }
+    std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
+    let (vfile, vkey) = KeyFile::generate("cn-sfh-ftz".parse()?, "validator", Some(DEV_WARNING))?;
+    vfile.write(&keys.join("validator.json"))?;
+    let mut issuers = Vec::new();
+    for (agency, names, jurisdiction, kinds) in demo_issuers() {
+        let (file, key) = KeyFile::generate(agency.parse()?, "issuer", Some(DEV_WARNING))?;
+        file.write(&keys.join(format!("{agency}.json")))?;
+        issuers.push(Issuer {
+            agency: agency.parse()?,
+            names,
+            jurisdiction: jurisdiction.parse()?,
+            key: key.public(),
+            kinds,
+        });
+    }
+    let genesis = Genesis {
+        chain_id: DEV_CHAIN_ID.parse()?,
+        genesis_time: now,
+        labels_hash: LabelTable::builtin().hash(),
+        validators: vec![GenesisValidator {
+            agency: "cn-sfh-ftz".parse()?,
+            names: names("绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration"),
+            jurisdiction: "CN".parse()?,
+            key: vkey.public(),
+            power: 1,
+            peer_id: None,
+        }],
+        observers: vec![],
+        issuers,
+    };
+    genesis.check()?;
+    let text = format!(
+        "# credex development chain: one validator, demo issuers.\n# Its keys under keys/ are {DEV_WARNING}.\n\n{}",
+        genesis.to_toml()
+    );
+    std::fs::write(&genesis_path, text).with_context(|| format!("writing {}", genesis_path.display()))?;
+    Ok((genesis, vkey))
+}

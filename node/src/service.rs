@@ -1,0 +1,546 @@
+//! The node: chain state in memory over RocksDB, the mempool, block
+//! production and proofs.
+//!
+//! **Consensus seam.** Blocks are made in two steps that any engine drives:
+//! [`Node::propose`] (take transactions from the mempool, execute them
+//! against the committed state, compute the header) and [`Node::commit`]
+//! (store a proposed block with its certificate and make it the new head).
+//! The single-validator engine ([`run_solo`]) signs its own precommit between
+//! the two, which for n = 1 is a complete commit certificate under the
+//! rules of spec §5.4. The BFT-network issue replaces `run_solo` with the
+//! multi-validator engine; storage, chain logic and API stay as they are.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use credex_chain::{AnchorTx, Block, BlockContext, MemState, Overlay, StateRead, Transaction, TxError, apply_tx};
+use credex_crypto::{Hash32, Purpose, SecretKey};
+use credex_merkle::smt::SparseMerkleMap;
+use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION};
+use credex_storage::{BlockCommit, Store, StoreError, anchors_of};
+use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
+use credex_types::chain::{BlockHeader, CommitCertificate, CommitSig, ValidatorSet, Vote, VoteKind, verify_commit};
+use credex_types::genesis::Genesis;
+use credex_types::labels::LabelTable;
+use credex_types::state::{AttestationRecord, ListingRecord, StateKey, StateValue};
+use credex_types::{FieldCode, ListKind, SubjectId, Timestamp};
+
+/// Most transactions waiting in the mempool.
+pub const MEMPOOL_CAP: usize = 100_000;
+/// Most transactions per block.
+pub const BLOCK_TXS: usize = 5_000;
+/// Remembered rejections (id → reason) of transactions dropped at block time.
+const REJECTED_CAP: usize = 10_000;
+
+/// Where the node reads the time: behind a trait so that tests and
+/// consensus code never touch the wall clock directly.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+}
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The attestation itself is malformed.
+    #[error("{0}")]
+    Attestation(#[from] AttestationError),
+    /// Admission failed (chain, issuer, kind, signature).
+    #[error("{0}")]
+    Invalid(TxError),
+    /// The current state forbids it (already listed, target not active, …).
+    #[error("{0}")]
+    Conflict(TxError),
+    /// The mempool is full.
+    #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
+    Busy,
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Where an attestation is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Waiting for a block.
+    Pending,
+    /// In the block at this height.
+    Anchored(u64),
+    /// Dropped when its block was built.
+    Rejected(TxError),
+    /// Never seen.
+    Unknown,
+}
+
+struct Chain {
+    state: MemState,
+    smt: SparseMerkleMap,
+    head: Option<(BlockHeader, CommitCertificate)>,
+    rejected: HashMap<AttestationId, TxError>,
+    rejected_order: VecDeque<AttestationId>,
+}
+
+#[derive(Default)]
+struct Mempool {
+    queue: VecDeque<(AttestationId, Transaction)>,
+    ids: HashSet<AttestationId>,
+}
+
+/// A block ready for a certificate.
+pub struct Proposal {
+    block: Block,
+    writes: Vec<(StateKey, StateValue)>,
+    included: Vec<AttestationId>,
+}
+
+impl Proposal {
+    /// The proposed header.
+    pub fn header(&self) -> &BlockHeader {
+        &self.block.header
+    }
+}
+
+/// Why a proof cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    /// No such attestation on chain.
+    #[error("attestation {0} is not anchored")]
+    NotAnchored(AttestationId),
+    /// Anchored, but this node does not hold its fields.
+    #[error("this node does not hold the fields of attestation {0}; ask the issuer's node")]
+    NoRawRecord(AttestationId),
+    /// A field to disclose is absent.
+    #[error("{0}")]
+    Disclose(AttestationError),
+    /// Nothing committed yet.
+    #[error("no block committed yet")]
+    NoBlock,
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The node.
+pub struct Node {
+    genesis: Genesis,
+    genesis_hash: Hash32,
+    set: ValidatorSet,
+    labels: LabelTable,
+    store: Store,
+    chain: RwLock<Chain>,
+    mempool: Mutex<Mempool>,
+    clock: Box<dyn Clock>,
+    new_tx: tokio::sync::Notify,
+    height_tx: tokio::sync::watch::Sender<u64>,
+}
+
+fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
+    // A panic while holding a lock cannot leave the chain half-updated
+    // (writes are applied after the durable commit); keep serving.
+    e.into_inner()
+}
+
+impl Node {
+    /// Opens the store and rebuilds the in-memory state and map.
+    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>) -> anyhow::Result<Node> {
+        let labels = LabelTable::builtin();
+        anyhow::ensure!(
+            genesis.pins_labels(&labels),
+            "genesis pins label table {}, this binary has {}",
+            genesis.labels_hash,
+            labels.hash()
+        );
+        let started = std::time::Instant::now();
+        let state = store.load_state()?;
+        let mut smt = SparseMerkleMap::new();
+        for (k, v) in &state.values {
+            smt.insert(*k, v.hash());
+        }
+        let root = smt.root();
+        let height = store.height()?;
+        let head = if height == 0 {
+            None
+        } else {
+            let block = store.block(height)?.ok_or_else(|| anyhow::anyhow!("block {height} missing"))?;
+            let cert = store.certificate(height)?.ok_or_else(|| anyhow::anyhow!("certificate {height} missing"))?;
+            anyhow::ensure!(
+                block.header.state_root == root,
+                "state rebuilt from disk has root {root}, block {height} says {}",
+                block.header.state_root
+            );
+            Some((block.header, cert))
+        };
+        tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = started.elapsed().as_millis() as u64, "state loaded");
+        let set = genesis.validator_set();
+        let (height_tx, _) = tokio::sync::watch::channel(height);
+        Ok(Node {
+            genesis_hash: genesis.hash(),
+            genesis,
+            set,
+            labels,
+            store,
+            chain: RwLock::new(Chain { state, smt, head, rejected: HashMap::new(), rejected_order: VecDeque::new() }),
+            mempool: Mutex::new(Mempool::default()),
+            clock,
+            new_tx: tokio::sync::Notify::new(),
+            height_tx,
+        })
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The genesis hash.
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Committed height (0 before the first block).
+    pub fn height(&self) -> u64 {
+        *self.height_tx.borrow()
+    }
+
+    /// The head header, if any.
+    pub fn head(&self) -> Option<BlockHeader> {
+        self.chain.read().unwrap_or_else(lock_err).head.as_ref().map(|(h, _)| h.clone())
+    }
+
+    /// Transactions waiting.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.lock().unwrap_or_else(lock_err).queue.len()
+    }
+
+    /// Admits an attestation: checks it, keeps its full record, queues its
+    /// anchor. Resubmitting is idempotent.
+    pub fn submit(&self, att: &Attestation) -> Result<(AttestationId, Standing), SubmitError> {
+        att.check_shape()?;
+        att.check_labels(&self.labels)?;
+        let tx = Transaction::Anchor(AnchorTx::of(att));
+        let id = credex_chain::check_tx(&self.genesis, &tx).map_err(SubmitError::Invalid)?;
+        match self.standing(&id)? {
+            Standing::Anchored(h) => {
+                if self.store.raw(&id)?.is_none() {
+                    self.store.put_raw(att)?;
+                }
+                return Ok((id, Standing::Anchored(h)));
+            }
+            Standing::Pending => return Ok((id, Standing::Pending)),
+            Standing::Rejected(_) | Standing::Unknown => {}
+        }
+        {
+            // The committed state's verdict (pending transactions are checked again at block time).
+            let chain = self.chain.read().unwrap_or_else(lock_err);
+            let mut overlay = Overlay::new(&chain.state);
+            let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+            apply_tx(&mut overlay, &self.genesis, ctx, &tx).map_err(SubmitError::Conflict)?;
+        }
+        self.store.put_raw(att)?;
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            if pool.ids.contains(&id) {
+                return Ok((id, Standing::Pending));
+            }
+            if pool.queue.len() >= MEMPOOL_CAP {
+                return Err(SubmitError::Busy);
+            }
+            pool.ids.insert(id);
+            pool.queue.push_back((id, tx));
+        }
+        {
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            chain.rejected.remove(&id);
+        }
+        self.new_tx.notify_one();
+        tracing::debug!(target: "credex::mempool", %id, "admitted");
+        Ok((id, Standing::Pending))
+    }
+
+    /// Where attestation `id` is.
+    pub fn standing(&self, id: &AttestationId) -> Result<Standing, StoreError> {
+        if let Some((h, _)) = self.store.anchor(id)? {
+            return Ok(Standing::Anchored(h));
+        }
+        if self.mempool.lock().unwrap_or_else(lock_err).ids.contains(id) {
+            return Ok(Standing::Pending);
+        }
+        Ok(match self.chain.read().unwrap_or_else(lock_err).rejected.get(id) {
+            Some(e) => Standing::Rejected(e.clone()),
+            None => Standing::Unknown,
+        })
+    }
+
+    /// The on-chain record of `id`.
+    pub fn record(&self, id: &AttestationId) -> Option<AttestationRecord> {
+        match self.chain.read().unwrap_or_else(lock_err).state.get(&StateKey::Attestation(*id)) {
+            Some(StateValue::Attestation(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The anchored header of `id`.
+    pub fn anchored_header(&self, id: &AttestationId) -> Option<AttestationHeader> {
+        self.chain.read().unwrap_or_else(lock_err).state.anchored(id)
+    }
+
+    /// A subject's record on `list` (None: never listed).
+    pub fn listing(&self, list: ListKind, subject: &SubjectId) -> Option<ListingRecord> {
+        match self
+            .chain
+            .read()
+            .unwrap_or_else(lock_err)
+            .state
+            .get(&StateKey::Listing { list, subject: subject.clone() })
+        {
+            Some(StateValue::Listing(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Executes pending transactions into the next block (consensus seam, step 1).
+    /// Transactions the state now refuses are dropped and remembered as rejected.
+    /// Returns `None` when there is nothing to do.
+    pub fn propose(&self, proposer: u16) -> Option<Proposal> {
+        let batch: Vec<(AttestationId, Transaction)> = {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let n = pool.queue.len().min(BLOCK_TXS);
+            pool.queue.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return None;
+        }
+        let mut chain = self.chain.write().unwrap_or_else(lock_err);
+        let (height, parent, prev_time) = match &chain.head {
+            Some((h, _)) => (h.height + 1, h.id(), h.time),
+            None => (1, Hash32::ZERO, self.genesis.genesis_time),
+        };
+        let ctx = BlockContext { height, time: Timestamp(self.clock.now().0.max(prev_time.0 + 1)) };
+        let mut txs = Vec::with_capacity(batch.len());
+        let mut dropped = Vec::new();
+        let (writes, _) = {
+            let mut overlay = Overlay::new(&chain.state);
+            for (id, tx) in batch.iter() {
+                match apply_tx(&mut overlay, &self.genesis, ctx, tx) {
+                    Ok(_) => txs.push(tx.clone()),
+                    Err(e) => dropped.push((*id, e)),
+                }
+            }
+            overlay.into_writes()
+        };
+        for (id, e) in dropped {
+            tracing::info!(target: "credex::mempool", %id, error = %e, "dropped at block time");
+            chain.rejected.insert(id, e);
+            chain.rejected_order.push_back(id);
+            if chain.rejected_order.len() > REJECTED_CAP {
+                if let Some(old) = chain.rejected_order.pop_front() {
+                    chain.rejected.remove(&old);
+                }
+            }
+        }
+        let included: Vec<AttestationId> =
+            batch.iter().map(|(id, _)| *id).filter(|id| !chain.rejected.contains_key(id)).collect();
+        {
+            // Rejected ones leave the pool now; included ones when committed,
+            // so that their standing never reads "unknown" in between.
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            for (id, _) in &batch {
+                if chain.rejected.contains_key(id) {
+                    pool.ids.remove(id);
+                }
+            }
+        }
+        if txs.is_empty() {
+            return None;
+        }
+        // State root after the writes, without disturbing the committed map:
+        // apply, read the root, and undo (the commit applies them for good).
+        let old: Vec<(Hash32, Option<Hash32>)> =
+            writes.iter().map(|(k, _)| (k.hash(), chain.smt.get(&k.hash()))).collect();
+        for (k, v) in &writes {
+            chain.smt.insert(k.hash(), v.hash());
+        }
+        let state_root = chain.smt.root();
+        for (k, prev) in old {
+            match prev {
+                Some(v) => chain.smt.insert(k, v),
+                None => chain.smt.remove(&k),
+            };
+        }
+        chain.smt.root();
+        let vh = self.set.hash();
+        let header = BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            time: ctx.time,
+            proposer,
+            parent,
+            tx_root: credex_chain::tx_root(&txs),
+            state_root,
+            validators_hash: vh,
+            next_validators_hash: vh,
+        };
+        Some(Proposal { block: Block { header, txs }, writes, included })
+    }
+
+    /// Stores a proposal with its certificate and makes it the head
+    /// (consensus seam, step 2). The certificate is checked first.
+    pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> anyhow::Result<()> {
+        verify_commit(&self.set, &proposal.block.header, &cert)?;
+        let mut chain = self.chain.write().unwrap_or_else(lock_err);
+        let expected = chain.head.as_ref().map_or(1, |(h, _)| h.height + 1);
+        anyhow::ensure!(
+            proposal.block.header.height == expected,
+            "proposal for height {} but next is {expected}",
+            proposal.block.header.height
+        );
+        let anchors = anchors_of(&proposal.block);
+        self.store.commit_block(&BlockCommit {
+            block: &proposal.block,
+            certificate: &cert,
+            writes: &proposal.writes,
+            anchors: &anchors,
+        })?;
+        // durable: now apply to memory
+        let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
+            anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
+        for (k, v) in &proposal.writes {
+            chain.smt.insert(k.hash(), v.hash());
+        }
+        let root = chain.smt.root();
+        if root != proposal.block.header.state_root {
+            // Execution is deterministic; this would be a bug, and continuing
+            // would serve proofs that do not verify.
+            anyhow::bail!(
+                "state root after commit {root} differs from the header's {}",
+                proposal.block.header.state_root
+            );
+        }
+        chain.state.apply(proposal.writes, new_anchors);
+        let height = proposal.block.header.height;
+        let txs = proposal.block.txs.len();
+        chain.head = Some((proposal.block.header, cert));
+        drop(chain);
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            for id in &proposal.included {
+                pool.ids.remove(id);
+            }
+        }
+        self.height_tx.send_replace(height);
+        tracing::info!(target: "credex::chain", height, txs, "block committed");
+        Ok(())
+    }
+
+    /// The anchor (head header, certificate) proofs are made against.
+    fn anchor_of(chain: &Chain) -> Result<Anchor, ProofError> {
+        let (header, certificate) = chain.head.clone().ok_or(ProofError::NoBlock)?;
+        Ok(Anchor { set_changes: vec![], header, certificate })
+    }
+
+    /// A credit proof for attestation `id`, disclosing `disclose`.
+    pub fn attestation_proof(&self, id: &AttestationId, disclose: &[FieldCode]) -> Result<CreditProof, ProofError> {
+        let raw = self.store.raw(id)?;
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let key = StateKey::Attestation(*id);
+        let Some(StateValue::Attestation(record)) = chain.state.get(&key) else {
+            return Err(ProofError::NotAnchored(*id));
+        };
+        let raw = raw.ok_or(ProofError::NoRawRecord(*id))?;
+        let attestation = raw.disclose(disclose).map_err(ProofError::Disclose)?;
+        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
+        Ok(CreditProof {
+            version: PROOF_VERSION,
+            claim: Claim::Attestation { attestation, record, proof },
+            anchor: Self::anchor_of(&chain)?,
+        })
+    }
+
+    /// A credit proof of `subject`'s standing on `list`.
+    pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let key = StateKey::Listing { list, subject: subject.clone() };
+        let record = match chain.state.get(&key) {
+            Some(StateValue::Listing(r)) => Some(r),
+            _ => None,
+        };
+        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
+        Ok(CreditProof {
+            version: PROOF_VERSION,
+            claim: Claim::ListStatus { list, subject: subject.clone(), record, proof },
+            anchor: Self::anchor_of(&chain)?,
+        })
+    }
+
+    /// Waits until a transaction arrives or `timeout` passes.
+    pub async fn wait_for_tx(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.new_tx.notified()).await;
+    }
+}
+
+/// The single-validator engine: proposes whenever transactions wait, signs
+/// the precommit with the only validator key, commits. Runs until the
+/// process stops; a commit failure (disk) stops the node.
+pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> anyhow::Result<()> {
+    let index = node
+        .set
+        .validators
+        .iter()
+        .position(|v| v.key == key.public())
+        .and_then(|i| u16::try_from(i).ok())
+        .ok_or_else(|| anyhow::anyhow!("this node's key is not a validator of the genesis"))?;
+    anyhow::ensure!(
+        node.set.validators.len() == 1,
+        "the single-validator engine needs a genesis with exactly one validator"
+    );
+    loop {
+        node.wait_for_tx(interval).await;
+        // Let a burst of submissions gather into one block.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let n = node.clone();
+        let k = SecretKey::from_seed(key.seed());
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            while let Some(p) = n.propose(index) {
+                let h = p.header();
+                let vote = Vote {
+                    chain_id: h.chain_id.clone(),
+                    height: h.height,
+                    round: 0,
+                    kind: VoteKind::Precommit,
+                    block: Some(h.id()),
+                };
+                let sig = k.sign(Purpose::Vote, &vote.signing_bytes());
+                n.commit(
+                    p,
+                    CommitCertificate { round: 0, signatures: vec![CommitSig { validator: index, signature: sig }] },
+                )?;
+            }
+            Ok(())
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(e) => anyhow::bail!("block production task failed: {e}"),
+        }
+    }
+}
