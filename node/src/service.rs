@@ -184,7 +184,7 @@ impl Node {
             );
             Some((block.header, cert))
         };
-        tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = started.elapsed().as_millis() as u64, "state loaded");
+        tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
         let set = genesis.validator_set();
         let (height_tx, _) = tokio::sync::watch::channel(height);
         Ok(Node {
@@ -351,10 +351,10 @@ impl Node {
             tracing::info!(target: "credex::mempool", %id, error = %e, "dropped at block time");
             chain.rejected.insert(id, e);
             chain.rejected_order.push_back(id);
-            if chain.rejected_order.len() > REJECTED_CAP {
-                if let Some(old) = chain.rejected_order.pop_front() {
-                    chain.rejected.remove(&old);
-                }
+            if chain.rejected_order.len() > REJECTED_CAP
+                && let Some(old) = chain.rejected_order.pop_front()
+            {
+                chain.rejected.remove(&old);
             }
         }
         let included: Vec<AttestationId> =
