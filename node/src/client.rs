@@ -144,6 +144,16 @@ fn submit(client: &Client, att: Attestation, wait: bool) -> anyhow::Result<Value
     let mut v = client.post("/v1/attestations", &att)?;
     if wait {
         v = client.wait(&id, Duration::from_secs(30))?;
+        if v["status"] == "rejected" {
+            // Admitted, then refused when its block was built (e.g. a conflicting
+            // transaction went first): a refusal like any other.
+            return Err(Refused {
+                status: 409,
+                code: v["error"]["code"].as_str().unwrap_or("rejected").to_string(),
+                message: v["error"]["message"].as_str().unwrap_or("").to_string(),
+            }
+            .into());
+        }
     }
     v["id"] = serde_json::json!(id.to_string());
     Ok(v)

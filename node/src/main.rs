@@ -14,6 +14,7 @@ mod api;
 mod client;
 mod dev;
 mod keys;
+mod load;
 mod render;
 mod service;
 
@@ -122,6 +123,21 @@ enum Command {
         /// Wait until anchored.
         #[arg(long)]
         wait: bool,
+    },
+    /// Load generator: submits many attestations, reports attestations/s and submit-to-final latency.
+    Load {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file (its agency must be allowed administrative-licence).
+        #[arg(long)]
+        key: PathBuf,
+        /// How many attestations.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Concurrent submitters.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// Generates a key file.
     Keygen {
@@ -387,6 +403,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Revoke { node, key, id, wait } => {
             print_json(&client::revoke(&client::Client::new(&node), &key, id, system_now(), wait)?)
+        }
+        Command::Load { node, key, count, concurrency } => {
+            let report = load::run(&node, &key, count, concurrency, system_now())?;
+            print_json(&serde_json::to_value(report)?)
         }
         Command::Keygen { agency, role, out } => {
             anyhow::ensure!(role == "issuer" || role == "validator", "--role must be issuer or validator");

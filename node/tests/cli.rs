@@ -47,7 +47,9 @@ fn case(name: &str) -> credex_tests::vectors::ProofCase {
 
 fn verify_case(name: &str, extra: &[&str], binary: bool) -> Output {
     let c = case(name);
-    let dir = std::env::temp_dir().join(format!("credex-cli-{}-{name}-{binary}", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("credex-cli-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("proof");
     if binary {

@@ -273,6 +273,42 @@ fn hostile_and_invalid_input_gets_typed_errors() {
 }
 
 #[test]
+fn conflicting_listings_second_is_refused_whenever_it_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let args = |wait: bool| {
+        let mut a = vec![
+            "attest",
+            "--node",
+            &node.url,
+            "--key",
+            &amr,
+            "--subject",
+            "ru-ogrn:1027700132195",
+            "--kind",
+            "serious-violation-listing",
+        ];
+        if wait {
+            a.push("--wait");
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    // Both may be admitted before a block is built (then the second is
+    // dropped at block time) or the first may be final already (then the
+    // second is refused at admission): either way the answer is already-listed.
+    let first = Command::new(BIN).args(args(false)).output().unwrap();
+    assert!(first.status.success());
+    let second = Command::new(BIN).args(args(true)).output().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8(second.stderr).unwrap();
+    assert!(err.contains("already-listed"), "{err}");
+    let (_, st) = get(&node.url, "/v1/lists/serious-violation/ru-ogrn:1027700132195");
+    assert_eq!(st["listed"], true);
+    assert_eq!(st["record"]["times_listed"], 1);
+}
+
+#[test]
 fn resubmission_returns_the_same_id_and_anchor() {
     let tmp = tempfile::tempdir().unwrap();
     let node = DevNode::start(&tmp.path().join("dev"), free_port());

@@ -1,0 +1,177 @@
+//! `credex load`: a load generator against a node's HTTP API.
+//!
+//! Pre-signs `count` attestations (distinct subjects, kind
+//! `administrative-licence`, which changes no list), submits them from
+//! `concurrency` threads, and watches committed blocks to time each
+//! attestation from its submission to the block that finalizes it.
+//! Prints sustained attestations/s and submit-to-final latency p50/p99.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use credex_chain::Transaction;
+use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, AttestationId};
+use credex_types::{AttestationKind, Timestamp};
+
+use crate::client::Client;
+
+/// What `credex load` measured.
+#[derive(Debug, serde::Serialize)]
+pub struct LoadReport {
+    /// Attestations submitted.
+    pub submitted: usize,
+    /// Of which finalized within the run.
+    pub finalized: usize,
+    /// Refused by the node.
+    pub refused: usize,
+    /// First submission to last finalization, seconds.
+    pub seconds: f64,
+    /// finalized / seconds.
+    pub attestations_per_second: f64,
+    /// Median submit-to-final latency, ms.
+    pub latency_p50_ms: f64,
+    /// 99th percentile submit-to-final latency, ms.
+    pub latency_p99_ms: f64,
+    /// Blocks that carried them.
+    pub blocks: u64,
+}
+
+/// The value at `per_mille`/1000 of the way through `sorted` (nearest rank).
+fn percentile(sorted: &[f64], per_mille: usize) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let last = sorted.len() - 1;
+    let i = (last * per_mille + 500) / 1000;
+    sorted.get(i.min(last)).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs the load; `now` stamps the attestations' effective time.
+pub fn run(
+    node: &str,
+    key_path: &Path,
+    count: usize,
+    concurrency: usize,
+    now: Timestamp,
+) -> anyhow::Result<LoadReport> {
+    let (file, key) = crate::keys::KeyFile::read(key_path)?;
+    let client = Client::new(node);
+    let status = client.get("/v1/status")?;
+    let chain_id: credex_types::ChainId =
+        status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("no chain id"))?.parse()?;
+    let start_height = status["height"].as_u64().unwrap_or(0);
+    let mut run_nonce = [0u8; 8];
+    getrandom::fill(&mut run_nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let atts: Vec<Attestation> = (0..count)
+        .map(|i| {
+            let mut nonce = [0u8; 16];
+            nonce[..8].copy_from_slice(&run_nonce);
+            nonce[8..].copy_from_slice(&(i as u64).to_le_bytes());
+            let header = AttestationHeader {
+                version: ATTESTATION_VERSION,
+                chain_id: chain_id.clone(),
+                issuer: file.agency.clone(),
+                subject: format!("zz-load:N{i}").parse()?,
+                kind: AttestationKind::AdministrativeLicence,
+                effective_at: now,
+                expires_at: None,
+                legal_basis: "cn-admin-licensing-law".parse()?,
+                supersedes: None,
+                nonce,
+            };
+            Ok(Attestation::sign(header, vec![], &key)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let bodies: Vec<(AttestationId, Vec<u8>)> =
+        atts.iter().map(|a| Ok((a.id(), serde_json::to_vec(a)?))).collect::<anyhow::Result<_>>()?;
+
+    let submitted_at: Arc<Mutex<HashMap<AttestationId, Instant>>> = Arc::new(Mutex::new(HashMap::with_capacity(count)));
+    let refused = Arc::new(Mutex::new(0usize));
+    let work = Arc::new(Mutex::new(bodies.into_iter()));
+    let t0 = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (work, submitted_at, refused, node) =
+            (work.clone(), submitted_at.clone(), refused.clone(), node.to_string());
+        workers.push(std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            loop {
+                let next = work.lock().map(|mut w| w.next()).unwrap_or(None);
+                let Some((id, body)) = next else { break };
+                let sent = Instant::now();
+                let ok = agent
+                    .post(format!("{node}/v1/attestations"))
+                    .content_type("application/json")
+                    .send(&body[..])
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    if let Ok(mut m) = submitted_at.lock() {
+                        m.insert(id, sent);
+                    }
+                } else if let Ok(mut r) = refused.lock() {
+                    *r += 1;
+                }
+            }
+        }));
+    }
+
+    // Watch blocks until every accepted attestation is final (or 60 s of no progress).
+    let mut latencies = Vec::with_capacity(count);
+    let mut seen = start_height;
+    let mut last_progress = Instant::now();
+    let mut last_final = t0;
+    let mut blocks = 0u64;
+    loop {
+        let workers_done = workers.iter().all(|w| w.is_finished());
+        let accepted = submitted_at.lock().map(|m| m.len()).unwrap_or(0);
+        if workers_done && latencies.len() >= accepted {
+            break;
+        }
+        if last_progress.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        let height = client.get("/v1/status")?["height"].as_u64().unwrap_or(seen);
+        if height == seen {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        let observed = Instant::now();
+        for h in seen + 1..=height {
+            let block = client.get(&format!("/v1/blocks/{h}"))?;
+            let mut mine = 0;
+            for t in block["transactions"].as_array().into_iter().flatten() {
+                let tx: Transaction = serde_json::from_value(t["tx"].clone())?;
+                let Transaction::Anchor(a) = tx;
+                if let Some(sent) = submitted_at.lock().ok().and_then(|m| m.get(&a.id()).copied()) {
+                    latencies.push(observed.duration_since(sent).as_secs_f64() * 1000.0);
+                    mine += 1;
+                }
+            }
+            if mine > 0 {
+                blocks += 1;
+            }
+        }
+        seen = height;
+        last_progress = Instant::now();
+        last_final = observed;
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let seconds = last_final.duration_since(t0).as_secs_f64();
+    let refused = refused.lock().map(|r| *r).unwrap_or(0);
+    Ok(LoadReport {
+        submitted: count,
+        finalized: latencies.len(),
+        refused,
+        seconds,
+        attestations_per_second: if seconds > 0.0 { latencies.len() as f64 / seconds } else { 0.0 },
+        latency_p50_ms: percentile(&latencies, 500),
+        latency_p99_ms: percentile(&latencies, 990),
+        blocks,
+    })
+}
