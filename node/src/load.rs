@@ -100,19 +100,23 @@ pub fn run(
             loop {
                 let next = work.lock().map(|mut w| w.next()).unwrap_or(None);
                 let Some((id, body)) = next else { break };
-                let sent = Instant::now();
+                // Record before sending: the block may be seen before the answer arrives.
+                if let Ok(mut m) = submitted_at.lock() {
+                    m.insert(id, Instant::now());
+                }
                 let ok = agent
                     .post(format!("{node}/v1/attestations"))
                     .content_type("application/json")
                     .send(&body[..])
                     .map(|r| r.status().is_success())
                     .unwrap_or(false);
-                if ok {
+                if !ok {
                     if let Ok(mut m) = submitted_at.lock() {
-                        m.insert(id, sent);
+                        m.remove(&id);
                     }
-                } else if let Ok(mut r) = refused.lock() {
-                    *r += 1;
+                    if let Ok(mut r) = refused.lock() {
+                        *r += 1;
+                    }
                 }
             }
         }));
