@@ -13,8 +13,10 @@
 mod api;
 mod client;
 mod dev;
+mod genesis_cmd;
 mod keys;
 mod load;
+mod net;
 mod render;
 mod service;
 
@@ -73,6 +75,34 @@ enum Command {
         /// HTTP listen address.
         #[arg(long, default_value = "127.0.0.1:8080")]
         http: std::net::SocketAddr,
+        /// Log format: pretty or json.
+        #[arg(long, default_value = "pretty")]
+        log_format: String,
+    },
+    /// Runs a node of a network described by a genesis file: the validator
+    /// (with --validator-key) or an observer that follows and verifies the chain.
+    Node {
+        /// Genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// HTTP listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
+        /// Network key file (its peer id must be in the genesis).
+        #[arg(long)]
+        p2p_key: PathBuf,
+        /// libp2p listen address, e.g. /ip4/127.0.0.1/tcp/26656.
+        #[arg(long)]
+        listen: credex_p2p::Multiaddr,
+        /// A peer to keep connected, /ip4/…/tcp/…/p2p/<peer id> (repeatable).
+        #[arg(long = "peer")]
+        peers: Vec<credex_p2p::Multiaddr>,
+        /// Consensus key file: runs as this validator.
+        #[arg(long)]
+        validator_key: Option<PathBuf>,
         /// Log format: pretty or json.
         #[arg(long, default_value = "pretty")]
         log_format: String,
@@ -144,7 +174,7 @@ enum Command {
         /// Agency id.
         #[arg(long)]
         agency: AgencyId,
-        /// issuer or validator.
+        /// issuer, validator or p2p (network identity).
         #[arg(long, default_value = "issuer")]
         role: String,
         /// Output file (refuses to overwrite).
@@ -202,6 +232,69 @@ enum GenesisCommand {
     Hash {
         /// Genesis TOML file.
         file: PathBuf,
+    },
+    /// Writes a new genesis with no validators yet.
+    New {
+        /// Chain id.
+        #[arg(long)]
+        chain_id: credex_types::ChainId,
+        /// Genesis time (RFC 3339; default now).
+        #[arg(long)]
+        time: Option<Timestamp>,
+        /// Output file (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Adds a validator (agency from its key file).
+    AddValidator {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Consensus key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Network (libp2p) key file.
+        #[arg(long)]
+        p2p_key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction, e.g. CN.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+        /// Voting power.
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+    /// Adds an observer (agency from its key file).
+    AddObserver {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Network (libp2p) key file.
+        #[arg(long)]
+        p2p_key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+    },
+    /// Adds an issuer (agency from its key file).
+    AddIssuer {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+        /// Kinds it may issue, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<credex_types::AttestationKind>,
     },
 }
 
@@ -312,6 +405,86 @@ fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str)
     Ok(ExitCode::SUCCESS)
 }
 
+struct NodeArgs {
+    genesis: PathBuf,
+    data: PathBuf,
+    http: std::net::SocketAddr,
+    p2p_key: PathBuf,
+    listen: credex_p2p::Multiaddr,
+    peers: Vec<credex_p2p::Multiaddr>,
+    validator_key: Option<PathBuf>,
+}
+
+fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
+    init_logging(log_format)?;
+    let genesis = load_genesis(&a.genesis)?;
+    let (_, p2p) = keys::KeyFile::read(&a.p2p_key)?;
+    let keypair = credex_p2p::keypair_from_seed(p2p.seed());
+    let me = keypair.public().to_peer_id();
+    let mut allowed = Vec::new();
+    for id in genesis
+        .validators
+        .iter()
+        .filter_map(|v| v.peer_id.clone())
+        .chain(genesis.observers.iter().map(|o| o.peer_id.clone()))
+    {
+        allowed.push(id.parse::<credex_p2p::PeerId>().with_context(|| format!("genesis peer id {id}"))?);
+    }
+    if !allowed.contains(&me) {
+        tracing::warn!(target: "credex::node", peer = %me, "this node's peer id is not in the genesis: other nodes will refuse it");
+    }
+    let validator = match &a.validator_key {
+        Some(path) => {
+            let (_, key) = keys::KeyFile::read(path)?;
+            anyhow::ensure!(
+                genesis.validators.iter().any(|v| v.key == key.public()),
+                "{}: not a validator key of this genesis",
+                path.display()
+            );
+            anyhow::ensure!(
+                genesis.validators.len() == 1,
+                "this genesis has {} validators; multi-validator consensus is not implemented yet (only one validator plus observers)",
+                genesis.validators.len()
+            );
+            Some(key)
+        }
+        None => None,
+    };
+    let store = credex_storage::Store::open(&a.data.join("db"), genesis.hash())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let node = std::sync::Arc::new(service::Node::open(genesis, store, Box::new(service::SystemClock))?);
+        let config = credex_p2p::Config {
+            keypair,
+            listen: vec![a.listen.clone()],
+            bootstrap: a.peers.clone(),
+            allowed,
+            genesis: node.genesis_hash(),
+            max_message: net::MAX_MESSAGE,
+        };
+        let _network = net::start(node.clone(), config, validator.is_none())?;
+        let listener = tokio::net::TcpListener::bind(a.http).await.with_context(|| format!("binding {}", a.http))?;
+        tracing::info!(target: "credex::node", http = %a.http, p2p = %a.listen, peer = %me, role = if validator.is_some() { "validator" } else { "observer" },
+            chain = %node.genesis().chain_id, height = node.height(), "credex node running");
+        let engine = match validator {
+            Some(key) => tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500))),
+            None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
+        };
+        let server = axum::serve(listener, api::router(node.clone())).with_graceful_shutdown(shutdown_signal());
+        tokio::select! {
+            r = server => r.context("http server")?,
+            r = engine => match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.context("block production stopped")),
+                Err(e) => anyhow::bail!("block production task: {e}"),
+            },
+        }
+        tracing::info!(target: "credex::node", height = node.height(), "stopped");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -357,6 +530,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Genesis { command: GenesisCommand::Hash { file } } => {
             println!("{}", load_genesis(&file)?.hash());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::New { chain_id, time, out } } => {
+            genesis_cmd::new(&out, chain_id, time.unwrap_or_else(system_now))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis {
+            command: GenesisCommand::AddValidator { file, key, p2p_key, names, jurisdiction, power },
+        } => {
+            genesis_cmd::add_validator(&file, &key, &p2p_key, genesis_cmd::parse_names(&names)?, jurisdiction, power)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::AddObserver { file, p2p_key, names, jurisdiction } } => {
+            genesis_cmd::add_observer(&file, &p2p_key, genesis_cmd::parse_names(&names)?, jurisdiction)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::AddIssuer { file, key, names, jurisdiction, kinds } } => {
+            anyhow::ensure!(!kinds.is_empty(), "--kinds: name at least one kind");
+            genesis_cmd::add_issuer(&file, &key, genesis_cmd::parse_names(&names)?, jurisdiction, kinds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node { genesis, data, http, p2p_key, listen, peers, validator_key, log_format } => {
+            run_node(NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key }, &log_format)
         }
         Command::Labels { command } => {
             let table = LabelTable::builtin();
@@ -409,13 +604,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&serde_json::to_value(report)?)
         }
         Command::Keygen { agency, role, out } => {
-            anyhow::ensure!(role == "issuer" || role == "validator", "--role must be issuer or validator");
+            anyhow::ensure!(
+                matches!(role.as_str(), "issuer" | "validator" | "p2p"),
+                "--role must be issuer, validator or p2p"
+            );
             anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
-            let (file, _) = keys::KeyFile::generate(agency, &role, None)?;
+            let (file, key) = keys::KeyFile::generate(agency, &role, None)?;
             file.write(&out)?;
-            print_json(
-                &serde_json::json!({ "agency": file.agency, "role": file.role, "public_key": file.public_key, "out": out.display().to_string() }),
-            )
+            let peer_id = credex_p2p::keypair_from_seed(key.seed()).public().to_peer_id().to_string();
+            print_json(&serde_json::json!({
+                "agency": file.agency, "role": file.role, "public_key": file.public_key,
+                "peer_id": peer_id, "out": out.display().to_string(),
+            }))
         }
     }
 }

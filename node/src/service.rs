@@ -146,6 +146,7 @@ pub struct Node {
     clock: Box<dyn Clock>,
     new_tx: tokio::sync::Notify,
     height_tx: tokio::sync::watch::Sender<u64>,
+    gossip: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Transaction>>,
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -198,6 +199,7 @@ impl Node {
             clock,
             new_tx: tokio::sync::Notify::new(),
             height_tx,
+            gossip: std::sync::OnceLock::new(),
         })
     }
 
@@ -238,28 +240,52 @@ impl Node {
         att.check_labels(&self.labels)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
         let id = credex_chain::check_tx(&self.genesis, &tx).map_err(SubmitError::Invalid)?;
-        match self.standing(&id)? {
-            Standing::Anchored(h) => {
-                if self.store.raw(&id)?.is_none() {
-                    self.store.put_raw(att)?;
-                }
-                return Ok((id, Standing::Anchored(h)));
+        if let Standing::Anchored(h) = self.standing(&id)? {
+            if self.store.raw(&id)?.is_none() {
+                self.store.put_raw(att)?;
             }
-            Standing::Pending => return Ok((id, Standing::Pending)),
-            Standing::Rejected(_) | Standing::Unknown => {}
+            return Ok((id, Standing::Anchored(h)));
         }
-        {
-            // The committed state's verdict (pending transactions are checked again at block time).
-            let chain = self.chain.read().unwrap_or_else(lock_err);
-            let mut overlay = Overlay::new(&chain.state);
-            let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
-            apply_tx(&mut overlay, &self.genesis, ctx, &tx).map_err(SubmitError::Conflict)?;
-        }
+        self.check_against_state(&tx)?;
+        // The issuer's node keeps the fields (durably) before anyone learns the id.
         self.store.put_raw(att)?;
+        let standing = self.enqueue(id, tx.clone())?;
+        if let Some(out) = self.gossip.get() {
+            // Other nodes get the anchor only (header, claims root, signature).
+            let _ = out.send(tx);
+        }
+        Ok((id, standing))
+    }
+
+    /// Admits a transaction gossiped by another node (no fields, no raw record).
+    pub fn submit_tx(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
+        let id = credex_chain::check_tx(&self.genesis, tx).map_err(SubmitError::Invalid)?;
+        if let Standing::Anchored(h) = self.standing(&id)? {
+            return Ok((id, Standing::Anchored(h)));
+        }
+        self.check_against_state(tx)?;
+        Ok((id, self.enqueue(id, tx.clone())?))
+    }
+
+    /// Sets where newly admitted local submissions are sent for gossip.
+    pub fn set_gossip(&self, out: tokio::sync::mpsc::UnboundedSender<Transaction>) {
+        let _ = self.gossip.set(out);
+    }
+
+    fn check_against_state(&self, tx: &Transaction) -> Result<(), SubmitError> {
+        // The committed state's verdict (pending transactions are checked again at block time).
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let mut overlay = Overlay::new(&chain.state);
+        let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+        apply_tx(&mut overlay, &self.genesis, ctx, tx).map_err(SubmitError::Conflict)?;
+        Ok(())
+    }
+
+    fn enqueue(&self, id: AttestationId, tx: Transaction) -> Result<Standing, SubmitError> {
         {
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             if pool.ids.contains(&id) {
-                return Ok((id, Standing::Pending));
+                return Ok(Standing::Pending);
             }
             if pool.queue.len() >= MEMPOOL_CAP {
                 return Err(SubmitError::Busy);
@@ -267,13 +293,10 @@ impl Node {
             pool.ids.insert(id);
             pool.queue.push_back((id, tx));
         }
-        {
-            let mut chain = self.chain.write().unwrap_or_else(lock_err);
-            chain.rejected.remove(&id);
-        }
+        self.chain.write().unwrap_or_else(lock_err).rejected.remove(&id);
         self.new_tx.notify_one();
         tracing::debug!(target: "credex::mempool", %id, "admitted");
-        Ok((id, Standing::Pending))
+        Ok(Standing::Pending)
     }
 
     /// Where attestation `id` is.
@@ -372,21 +395,7 @@ impl Node {
         if txs.is_empty() {
             return None;
         }
-        // State root after the writes, without disturbing the committed map:
-        // apply, read the root, and undo (the commit applies them for good).
-        let old: Vec<(Hash32, Option<Hash32>)> =
-            writes.iter().map(|(k, _)| (k.hash(), chain.smt.get(&k.hash()))).collect();
-        for (k, v) in &writes {
-            chain.smt.insert(k.hash(), v.hash());
-        }
-        let state_root = chain.smt.root();
-        for (k, prev) in old {
-            match prev {
-                Some(v) => chain.smt.insert(k, v),
-                None => chain.smt.remove(&k),
-            };
-        }
-        chain.smt.root();
+        let state_root = root_after(&mut chain.smt, &writes);
         let vh = self.set.hash();
         let header = BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
@@ -400,6 +409,63 @@ impl Node {
             next_validators_hash: vh,
         };
         Some(Proposal { block: Block { header, txs }, writes, included })
+    }
+
+    /// Checks another node's block against the committed head and re-executes
+    /// it; the result can be committed with its certificate.
+    pub fn validate_block(&self, block: Block) -> Result<Proposal, BlockError> {
+        let mut chain = self.chain.write().unwrap_or_else(lock_err);
+        let h = &block.header;
+        let (height, parent, prev_time) = match &chain.head {
+            Some((p, _)) => (p.height + 1, p.id(), p.time),
+            None => (1, Hash32::ZERO, self.genesis.genesis_time),
+        };
+        let vh = self.set.hash();
+        let fail = |what: &'static str| Err(BlockError::Header { height: h.height, what });
+        if h.chain_id != self.genesis.chain_id {
+            return fail("chain id");
+        }
+        if h.height != height {
+            return fail("height does not follow the head");
+        }
+        if h.parent != parent {
+            return fail("parent is not the head");
+        }
+        if h.time <= prev_time {
+            return fail("time does not increase");
+        }
+        if h.validators_hash != vh || h.next_validators_hash != vh {
+            return fail("validator set");
+        }
+        if usize::from(h.proposer) >= self.set.validators.len() {
+            return fail("proposer");
+        }
+        if h.tx_root != credex_chain::tx_root(&block.txs) {
+            return fail("transaction root");
+        }
+        let ctx = BlockContext { height, time: h.time };
+        let (writes, _) = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
+            .map_err(|e| BlockError::Execution { height, error: e.to_string() })?
+            .into_writes();
+        if root_after(&mut chain.smt, &writes) != h.state_root {
+            return fail("state root");
+        }
+        let included = block
+            .txs
+            .iter()
+            .map(|t| match t {
+                Transaction::Anchor(a) => a.id(),
+            })
+            .collect();
+        Ok(Proposal { block, writes, included })
+    }
+
+    /// The block at `height` with its certificate.
+    pub fn block_with_certificate(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, StoreError> {
+        Ok(match (self.store.block(height)?, self.store.certificate(height)?) {
+            (Some(b), Some(c)) => Some((b, c)),
+            _ => None,
+        })
     }
 
     /// Stores a proposal with its certificate and makes it the head
@@ -441,7 +507,10 @@ impl Node {
         chain.head = Some((proposal.block.header, cert));
         drop(chain);
         {
+            // Whoever proposed the block, its transactions leave this node's pool.
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let included: HashSet<&AttestationId> = proposal.included.iter().collect();
+            pool.queue.retain(|(id, _)| !included.contains(id));
             for id in &proposal.included {
                 pool.ids.remove(id);
             }
@@ -495,6 +564,45 @@ impl Node {
     pub async fn wait_for_tx(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_tx.notified()).await;
     }
+}
+
+/// Why another node's block was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// A header field is wrong.
+    #[error("block {height}: {what}")]
+    Header {
+        /// Height of the block.
+        height: u64,
+        /// Which check failed.
+        what: &'static str,
+    },
+    /// A transaction does not apply.
+    #[error("block {height}: {error}")]
+    Execution {
+        /// Height.
+        height: u64,
+        /// Why.
+        error: String,
+    },
+}
+
+/// The map's root after `writes`, leaving the map as it was (the commit
+/// applies them for good).
+fn root_after(smt: &mut SparseMerkleMap, writes: &[(StateKey, StateValue)]) -> Hash32 {
+    let old: Vec<(Hash32, Option<Hash32>)> = writes.iter().map(|(k, _)| (k.hash(), smt.get(&k.hash()))).collect();
+    for (k, v) in writes {
+        smt.insert(k.hash(), v.hash());
+    }
+    let root = smt.root();
+    for (k, prev) in old {
+        match prev {
+            Some(v) => smt.insert(k, v),
+            None => smt.remove(&k),
+        };
+    }
+    smt.root();
+    root
 }
 
 /// The single-validator engine: proposes whenever transactions wait, signs

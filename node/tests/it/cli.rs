@@ -1,7 +1,5 @@
 //! The `credex` binary's command-line interface, run as a real process.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

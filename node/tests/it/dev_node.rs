@@ -2,15 +2,13 @@
 //! attest, prove, verify offline, revoke, idempotent resubmission, hostile
 //! input, `kill -9` and restart.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_credex");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_credex");
 
 struct DevNode {
     child: Child,
@@ -51,7 +49,7 @@ impl Drop for DevNode {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -59,7 +57,7 @@ fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
-fn get(url: &str, path: &str) -> (u16, Value) {
+pub(crate) fn get(url: &str, path: &str) -> (u16, Value) {
     match agent().get(format!("{url}{path}")).call() {
         Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
         Err(_) => (0, Value::Null),
@@ -71,16 +69,16 @@ fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
     (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
 }
 
-fn credex(args: &[&str]) -> Output {
+pub(crate) fn credex(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
-fn json_out(o: &Output) -> Value {
+pub(crate) fn json_out(o: &Output) -> Value {
     assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-fn verify(file: &Path, genesis: &str) -> (i32, String) {
+pub(crate) fn verify(file: &Path, genesis: &str) -> (i32, String) {
     let o = credex(&["verify", file.to_str().unwrap(), "--genesis", genesis]);
     (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap())
 }

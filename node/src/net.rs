@@ -1,0 +1,198 @@
+//! The node on the network: transaction gossip and block sync over
+//! `credex-p2p`.
+//!
+//! Messages (canonical encoding, `credex-codec`, size-limited):
+//!
+//! * gossip [`Topic::Attestations`]: one `Transaction` (anchor only: header,
+//!   claims root, signature; field values never leave the issuer's node);
+//! * request [`SyncRequest::Status`] → [`SyncResponse::Status`] (height);
+//! * request [`SyncRequest::Blocks`] `{from, max}` → [`SyncResponse::Blocks`]:
+//!   consecutive blocks with their certificates, at most [`SYNC_BYTES`].
+//!
+//! A follower (observer, or any node behind) asks its peers for their
+//! height and fetches what it lacks; every block is checked like a
+//! proposal (header links, transaction root, re-execution, state root) and
+//! its certificate verified under the validator set before it is stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use credex_chain::{Block, MAX_TX_BYTES, Transaction};
+use credex_p2p::{Event, Handle, PeerId, Topic};
+use credex_types::chain::CommitCertificate;
+
+use crate::service::Node;
+
+/// Largest network message.
+pub const MAX_MESSAGE: usize = 8 << 20;
+/// Byte budget of one blocks response.
+pub const SYNC_BYTES: usize = 4 << 20;
+/// Most blocks per response.
+const SYNC_BLOCKS: u32 = 256;
+
+/// A sync request.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum SyncRequest {
+    /// Your committed height?
+    Status,
+    /// Blocks `from..from+max` with certificates.
+    Blocks {
+        /// First height.
+        from: u64,
+        /// Most blocks wanted.
+        max: u32,
+    },
+}
+
+/// A sync response.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum SyncResponse {
+    /// Committed height.
+    Status {
+        /// Height.
+        height: u64,
+    },
+    /// Consecutive blocks from the requested height.
+    Blocks(Vec<(Block, CommitCertificate)>),
+    /// The request could not be served.
+    Error(String),
+}
+
+/// Starts the network side of `node`; followers also run the sync loop.
+pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyhow::Result<Handle> {
+    let (handle, mut events) = credex_p2p::spawn(config)?;
+    // local submissions → gossip
+    let (tx_out, mut tx_in) = tokio::sync::mpsc::unbounded_channel::<Transaction>();
+    node.set_gossip(tx_out);
+    let h = handle.clone();
+    tokio::spawn(async move {
+        while let Some(tx) = tx_in.recv().await {
+            if let Err(e) = h.publish(Topic::Attestations, credex_codec::encode(&tx)).await {
+                tracing::debug!(target: "credex::net", error = %e, "gossip not sent");
+            }
+        }
+    });
+    // network events
+    let (n, h) = (node.clone(), handle.clone());
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                Event::Gossip { topic: Topic::Attestations, source, data } => {
+                    let n = n.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        match credex_codec::decode::<Transaction>(&data, MAX_TX_BYTES + 64) {
+                            Ok(tx) => match n.submit_tx(&tx) {
+                                Ok((id, _)) => tracing::debug!(target: "credex::net", %id, peer = %source, "gossiped transaction admitted"),
+                                Err(e) => tracing::debug!(target: "credex::net", peer = %source, error = %e, "gossiped transaction refused"),
+                            },
+                            Err(e) => tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed gossip"),
+                        }
+                    })
+                    .await;
+                }
+                Event::Request { peer, data, reply } => {
+                    let n = n.clone();
+                    let answer = tokio::task::spawn_blocking(move || serve(&n, &data))
+                        .await
+                        .unwrap_or_else(|e| SyncResponse::Error(e.to_string()));
+                    if let SyncResponse::Error(e) = &answer {
+                        tracing::debug!(target: "credex::net", %peer, error = %e, "sync request refused");
+                    }
+                    let _ = h.respond(reply, credex_codec::encode(&answer)).await;
+                }
+                Event::Refused { peer, reason } => {
+                    tracing::warn!(target: "credex::net", ?peer, %reason, "peer refused");
+                }
+                _ => {}
+            }
+        }
+    });
+    if follow {
+        tokio::spawn(follow_loop(node, handle.clone()));
+    }
+    Ok(handle)
+}
+
+fn serve(node: &Node, data: &[u8]) -> SyncResponse {
+    match credex_codec::decode::<SyncRequest>(data, 64) {
+        Err(e) => SyncResponse::Error(format!("malformed request: {e}")),
+        Ok(SyncRequest::Status) => SyncResponse::Status { height: node.height() },
+        Ok(SyncRequest::Blocks { from, max }) => {
+            let mut out = Vec::new();
+            let mut bytes = 0usize;
+            let last = from.saturating_add(u64::from(max.min(SYNC_BLOCKS))).min(node.height().saturating_add(1));
+            for h in from.max(1)..last {
+                match node.block_with_certificate(h) {
+                    Ok(Some(bc)) => {
+                        bytes += credex_codec::encode(&bc).len();
+                        if bytes > SYNC_BYTES && !out.is_empty() {
+                            break;
+                        }
+                        out.push(bc);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return SyncResponse::Error(format!("storage: {e}")),
+                }
+            }
+            SyncResponse::Blocks(out)
+        }
+    }
+}
+
+async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result<SyncResponse> {
+    let bytes = handle.request(peer, credex_codec::encode(req)).await?;
+    Ok(credex_codec::decode(&bytes, MAX_MESSAGE)?)
+}
+
+/// Fetches and applies blocks from peers that are ahead.
+async fn follow_loop(node: Arc<Node>, handle: Handle) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let Ok(peers) = handle.peers().await else { return };
+        for peer in peers {
+            let theirs = match ask(&handle, peer, &SyncRequest::Status).await {
+                Ok(SyncResponse::Status { height }) => height,
+                Ok(other) => {
+                    tracing::debug!(target: "credex::sync", %peer, ?other, "unexpected status answer");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::debug!(target: "credex::sync", %peer, error = %e, "status request failed");
+                    continue;
+                }
+            };
+            while node.height() < theirs {
+                let from = node.height() + 1;
+                let blocks = match ask(&handle, peer, &SyncRequest::Blocks { from, max: SYNC_BLOCKS }).await {
+                    Ok(SyncResponse::Blocks(b)) if !b.is_empty() => b,
+                    Ok(_) | Err(_) => break,
+                };
+                let n = node.clone();
+                let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                    let mut count = 0;
+                    for (block, cert) in blocks {
+                        let proposal = n.validate_block(block)?;
+                        n.commit(proposal, cert)?;
+                        count += 1;
+                    }
+                    Ok(count)
+                })
+                .await;
+                match applied {
+                    Ok(Ok(c)) => {
+                        tracing::debug!(target: "credex::sync", %peer, blocks = c, height = node.height(), "synced")
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "credex::sync", %peer, error = %e, "peer sent a block that does not verify");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "credex::sync", error = %e, "sync task failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

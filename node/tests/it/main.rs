@@ -1,0 +1,9 @@
+//! The `credex` binary's multi-process tests, in one integration-test binary:
+//! the CLI, the `credex dev` chain, and networks of `credex node` processes
+//! on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod dev_node;
+mod network;

@@ -1,0 +1,257 @@
+//! Networks of `credex node` processes on loopback: one validator and
+//! observers that follow it over libp2p, submissions through any node,
+//! proofs from any node, late join, restart, and refused peers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::dev_node::{BIN, credex, free_port, get, json_out, verify};
+
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill(); // SIGKILL: no graceful shutdown
+        let _ = self.child.wait();
+    }
+}
+
+struct Net {
+    dir: PathBuf,
+    genesis: PathBuf,
+    validator_p2p: String,
+}
+
+fn keygen(dir: &Path, agency: &str, role: &str, name: &str) -> String {
+    let out = dir.join(name);
+    let v = json_out(&credex(&["keygen", "--agency", agency, "--role", role, "--out", out.to_str().unwrap()]));
+    v["peer_id"].as_str().unwrap().to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+impl Net {
+    /// Keys and a genesis with one validator, observers `obs-a`, `obs-b`, and the market regulator.
+    fn new(dir: &Path, chain_id: &str) -> Net {
+        Self::with_keys(dir, chain_id, None)
+    }
+
+    /// As [`Net::new`]; with `keys_from`, the same key files as another net.
+    fn with_keys(dir: &Path, chain_id: &str, keys_from: Option<&Path>) -> Net {
+        std::fs::create_dir_all(dir).unwrap();
+        let keys = [
+            ("cn-sfh-ftz", "validator", "v.json"),
+            ("cn-sfh-ftz", "p2p", "v-p2p.json"),
+            ("ru-primorye-cci", "p2p", "obs-a.json"),
+            ("kr-busan-cci", "p2p", "obs-b.json"),
+            ("cn-sfh-amr", "issuer", "amr.json"),
+        ];
+        for (agency, role, file) in keys {
+            match keys_from {
+                Some(from) => {
+                    std::fs::copy(from.join(file), dir.join(file)).unwrap();
+                }
+                None => {
+                    keygen(dir, agency, role, file);
+                }
+            }
+        }
+        let g = dir.join("genesis.toml");
+        let ok = |o: std::process::Output| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(credex(&["genesis", "new", "--chain-id", chain_id, "--out", s(&g)]));
+        ok(credex(&[
+            "genesis",
+            "add-validator",
+            s(&g),
+            "--key",
+            s(&dir.join("v.json")),
+            "--p2p-key",
+            s(&dir.join("v-p2p.json")),
+            "--names",
+            "绥芬河自贸片区管委会|Администрация ЗСТ Суйфэньхэ|Suifenhe FTZ Administration",
+            "--jurisdiction",
+            "CN",
+        ]));
+        for (f, names, j) in [
+            ("obs-a.json", "滨海边疆区工商会|ТПП Приморского края|Primorye CCI", "RU"),
+            ("obs-b.json", "釜山商工会议所|ТПП Пусана|Busan CCI", "KR"),
+        ] {
+            ok(credex(&[
+                "genesis",
+                "add-observer",
+                s(&g),
+                "--p2p-key",
+                s(&dir.join(f)),
+                "--names",
+                names,
+                "--jurisdiction",
+                j,
+            ]));
+        }
+        ok(credex(&[
+            "genesis",
+            "add-issuer",
+            s(&g),
+            "--key",
+            s(&dir.join("amr.json")),
+            "--names",
+            "市场监管局|Управление по надзору за рынком|AMR",
+            "--jurisdiction",
+            "CN",
+            "--kinds",
+            "abnormal-operation-listing,abnormal-operation-removal,administrative-licence,revocation",
+        ]));
+        assert_eq!(credex(&["genesis", "hash", s(&g)]).status.code(), Some(0));
+        Net { dir: dir.to_path_buf(), genesis: g, validator_p2p: String::new() }
+    }
+
+    fn start(&self, name: &str, p2p_key: &str, validator: bool, peers: &[String], p2p_port: u16) -> Proc {
+        self.start_with(&self.genesis, name, p2p_key, validator, peers, p2p_port)
+    }
+
+    fn start_with(
+        &self,
+        genesis: &Path,
+        name: &str,
+        p2p_key: &str,
+        validator: bool,
+        peers: &[String],
+        p2p_port: u16,
+    ) -> Proc {
+        let http = free_port();
+        let mut args = vec![
+            "node".to_string(),
+            "--genesis".into(),
+            s(genesis).into(),
+            "--data".into(),
+            s(&self.dir.join(name)).into(),
+            "--http".into(),
+            format!("127.0.0.1:{http}"),
+            "--p2p-key".into(),
+            s(&self.dir.join(p2p_key)).into(),
+            "--listen".into(),
+            format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+        ];
+        if validator {
+            args.extend(["--validator-key".into(), s(&self.dir.join("v.json")).into()]);
+        }
+        for p in peers {
+            args.extend(["--peer".into(), p.clone()]);
+        }
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
+        let child = Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let url = format!("http://127.0.0.1:{http}");
+        let start = Instant::now();
+        while get(&url, "/healthz").0 != 200 {
+            assert!(start.elapsed() < Duration::from_secs(30), "{name} did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Proc { child, url }
+    }
+}
+
+fn height(p: &Proc) -> u64 {
+    get(&p.url, "/v1/status").1["height"].as_u64().unwrap_or(0)
+}
+
+fn wait_height(p: &Proc, h: u64) {
+    let start = Instant::now();
+    while height(p) < h {
+        assert!(start.elapsed() < Duration::from_secs(30), "{} stuck at {} < {h}", p.url, height(p));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn block_id(p: &Proc, h: u64) -> String {
+    get(&p.url, &format!("/v1/blocks/{h}")).1["id"].as_str().unwrap().to_string()
+}
+
+fn attest(node: &Proc, key: &Path, subject: &str, kind: &str) -> serde_json::Value {
+    json_out(&credex(&["attest", "--node", &node.url, "--key", s(key), "--subject", subject, "--kind", kind, "--wait"]))
+}
+
+#[test]
+fn n1_validator_observers_follow_and_serve_proofs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(tmp.path(), "credex-net-1");
+    let vport = free_port();
+    let v_peer = credex_p2p::keypair_from_seed({
+        let k: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(net.dir.join("v-p2p.json")).unwrap()).unwrap();
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(k["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
+        seed
+    })
+    .public()
+    .to_peer_id();
+    net.validator_p2p = format!("/ip4/127.0.0.1/tcp/{vport}/p2p/{v_peer}");
+    let peers = vec![net.validator_p2p.clone()];
+    let v = net.start("validator", "v-p2p.json", true, &[], vport);
+    let a = net.start("obs-a", "obs-a.json", false, &peers, free_port());
+    let amr = net.dir.join("amr.json");
+
+    // submitted to the observer, gossiped to the validator, final on the observer
+    let r = attest(&a, &amr, "91350100M000100Y43", "abnormal-operation-listing");
+    assert_eq!(r["status"], "anchored");
+    let id = r["id"].as_str().unwrap().to_string();
+    // and submitted to the validator, visible on the observer
+    attest(&v, &amr, "ru-inn:7707083893", "administrative-licence");
+    let h = height(&v);
+    wait_height(&a, h);
+
+    // proofs from the observer verify offline with the genesis alone
+    let p = net.dir.join("obs.proof");
+    json_out(&credex(&["proof", "attestation", &id, "--node", &a.url, "--out", s(&p)]));
+    let (code, text) = verify(&p, s(&net.genesis));
+    assert_eq!(code, 0, "{text}");
+    let sp = net.dir.join("status.proof");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        &a.url,
+        "--subject",
+        "91350100M000100Y43",
+        "--list",
+        "abnormal-operation",
+        "--out",
+        s(&sp),
+    ]));
+    assert_eq!(verify(&sp, s(&net.genesis)).0, 1, "listed");
+
+    // a late observer syncs from genesis; every node has the same block at every height
+    let b = net.start("obs-b", "obs-b.json", false, &peers, free_port());
+    wait_height(&b, h);
+    for i in 1..=h {
+        let vid = block_id(&v, i);
+        assert_eq!(block_id(&a, i), vid, "height {i}");
+        assert_eq!(block_id(&b, i), vid, "height {i}");
+    }
+
+    // kill -9 an observer, keep going, restart it: it catches up
+    drop(a);
+    attest(&v, &amr, "jp-cn:7000012050002", "administrative-licence");
+    let h2 = height(&v);
+    let a = net.start("obs-a", "obs-a.json", false, &peers, free_port());
+    wait_height(&a, h2);
+    assert_eq!(block_id(&a, h2), block_id(&v, h2));
+
+    // a peer not in the genesis, and a peer with another genesis, get nothing
+    keygen(&net.dir, "xx-intruder", "p2p", "intruder.json");
+    let intruder = net.start("intruder", "intruder.json", false, &peers, free_port());
+    // same keys (so each side allows the other's peer id), another chain and genesis
+    let other = Net::with_keys(&net.dir.join("other"), "credex-other-1", Some(&net.dir));
+    let stranger = other.start_with(&other.genesis, "stranger", "obs-b.json", false, &peers, free_port());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(height(&intruder), 0);
+    assert_eq!(height(&stranger), 0);
+    let vlog = std::fs::read_to_string(net.dir.join("validator.log")).unwrap();
+    assert!(vlog.contains("incoming connection refused"), "validator log shows the refusal");
+    assert!(vlog.contains("another genesis"), "validator log shows the genesis mismatch");
+}
