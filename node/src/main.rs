@@ -388,21 +388,33 @@ fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str)
         tracing::info!(target: "credex::node", %http, data = %data.display(), chain = %node.genesis().chain_id,
             genesis = %node.genesis_hash(), height = node.height(), "credex dev node listening");
         tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", keys::DEV_WARNING);
-        let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
-        let app = api::router(node.clone());
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
-        tokio::select! {
-            r = server => r.context("http server")?,
-            r = engine => match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.context("block production stopped")),
-                Err(e) => anyhow::bail!("block production task: {e}"),
-            },
-        }
-        tracing::info!(target: "credex::node", height = node.height(), "stopped");
-        Ok::<_, anyhow::Error>(())
+        serve(node, listener, Some(key)).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the API, and makes blocks when `validator` is given, until
+/// SIGTERM / Ctrl-C or until block production fails.
+async fn serve(
+    node: std::sync::Arc<service::Node>,
+    listener: tokio::net::TcpListener,
+    validator: Option<credex_crypto::SecretKey>,
+) -> anyhow::Result<()> {
+    let engine = match validator {
+        Some(key) => tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500))),
+        None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
+    };
+    let server = axum::serve(listener, api::router(node.clone())).with_graceful_shutdown(shutdown_signal());
+    tokio::select! {
+        r = server => r.context("http server")?,
+        r = engine => match r {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.context("block production stopped")),
+            Err(e) => anyhow::bail!("block production task: {e}"),
+        },
+    }
+    tracing::info!(target: "credex::node", height = node.height(), "stopped");
+    Ok(())
 }
 
 struct NodeArgs {
@@ -466,21 +478,7 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.http).await.with_context(|| format!("binding {}", a.http))?;
         tracing::info!(target: "credex::node", http = %a.http, p2p = %a.listen, peer = %me, role = if validator.is_some() { "validator" } else { "observer" },
             chain = %node.genesis().chain_id, height = node.height(), "credex node running");
-        let engine = match validator {
-            Some(key) => tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500))),
-            None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
-        };
-        let server = axum::serve(listener, api::router(node.clone())).with_graceful_shutdown(shutdown_signal());
-        tokio::select! {
-            r = server => r.context("http server")?,
-            r = engine => match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.context("block production stopped")),
-                Err(e) => anyhow::bail!("block production task: {e}"),
-            },
-        }
-        tracing::info!(target: "credex::node", height = node.height(), "stopped");
-        Ok::<_, anyhow::Error>(())
+        serve(node, listener, validator).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
