@@ -14,7 +14,8 @@
 //! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
 //! input (bad id, bad signature, unknown issuer, kind not allowed, wrong
 //! chain), 404 unknown, 409 refused by the current state (already listed,
-//! target not active, …), 413 body over 64 KiB, 503 mempool full.
+//! target not active, …), 408 request not completed within 15 s, 413 body
+//! over 64 KiB, 503 mempool full.
 
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ use crate::service::{Node, ProofError, Standing, SubmitError};
 
 /// Largest request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take, body upload included.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A JSON error response.
 #[derive(Debug)]
@@ -81,6 +84,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/blocks/{height}", get(block))
         .fallback(|| async { ApiError::not_found("not-found", "no such route") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A client that trickles its request cannot hold a handler forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(node)
 }
 

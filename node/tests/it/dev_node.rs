@@ -346,3 +346,22 @@ fn resubmission_returns_the_same_id_and_anchor() {
     assert_eq!(v2["status"], "anchored");
     assert_eq!(get(&node.url, "/v1/status").1["height"], 1, "no second anchor");
 }
+
+#[test]
+fn a_trickling_client_is_cut_off_and_does_not_stall_the_node() {
+    use std::io::{Read as _, Write as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let addr = node.url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"POST /v1/attestations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"hea")
+        .unwrap();
+    // the node keeps serving others meanwhile
+    assert_eq!(get(&node.url, "/v1/status").0, 200);
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let start = Instant::now();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(25));
+}
