@@ -159,6 +159,7 @@ async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejectio
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", SubmitError::Busy.to_string()))
         }
         Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
+        Err(SubmitError::RawWrite(e)) => Err(ApiError::internal(e)),
     }
 }
 

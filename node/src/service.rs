@@ -68,9 +68,52 @@ pub enum SubmitError {
     /// The mempool is full.
     #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
     Busy,
+    /// The raw record could not be written.
+    #[error("storage: {0}")]
+    RawWrite(String),
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+}
+
+type RawJob = (Attestation, std::sync::mpsc::SyncSender<Result<(), String>>);
+
+/// Group commit of raw records: submissions arriving together share one
+/// fsync'd write. Each caller returns only once its record is durable.
+struct RawWriter {
+    tx: Mutex<std::sync::mpsc::Sender<RawJob>>,
+}
+
+impl RawWriter {
+    fn spawn(store: Arc<Store>) -> std::io::Result<RawWriter> {
+        let (tx, rx) = std::sync::mpsc::channel::<RawJob>();
+        std::thread::Builder::new().name("credex-raw-writer".into()).spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let atts: Vec<&Attestation> = batch.iter().map(|(a, _)| a).collect();
+                let result = store.put_raws(&atts).map_err(|e| e.to_string());
+                for (_, reply) in batch {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        })?;
+        Ok(RawWriter { tx: Mutex::new(tx) })
+    }
+
+    fn put(&self, att: Attestation) -> Result<(), SubmitError> {
+        let (reply, done) = std::sync::mpsc::sync_channel(1);
+        let sent = self.tx.lock().unwrap_or_else(lock_err).send((att, reply));
+        sent.map_err(|_| SubmitError::RawWrite("raw-record writer stopped".into()))?;
+        done.recv()
+            .map_err(|_| SubmitError::RawWrite("raw-record writer stopped".into()))?
+            .map_err(SubmitError::RawWrite)
+    }
 }
 
 /// Where an attestation is.
@@ -140,7 +183,8 @@ pub struct Node {
     genesis_hash: Hash32,
     set: ValidatorSet,
     labels: LabelTable,
-    store: Store,
+    store: Arc<Store>,
+    raw: RawWriter,
     chain: RwLock<Chain>,
     mempool: Mutex<Mempool>,
     clock: Box<dyn Clock>,
@@ -188,12 +232,15 @@ impl Node {
         tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
         let set = genesis.validator_set();
         let (height_tx, _) = tokio::sync::watch::channel(height);
+        let store = Arc::new(store);
+        let raw = RawWriter::spawn(store.clone())?;
         Ok(Node {
             genesis_hash: genesis.hash(),
             genesis,
             set,
             labels,
             store,
+            raw,
             chain: RwLock::new(Chain { state, smt, head, rejected: HashMap::new(), rejected_order: VecDeque::new() }),
             mempool: Mutex::new(Mempool::default()),
             clock,
@@ -248,7 +295,7 @@ impl Node {
         }
         self.check_against_state(&tx)?;
         // The issuer's node keeps the fields (durably) before anyone learns the id.
-        self.store.put_raw(att)?;
+        self.raw.put(att.clone())?;
         let standing = self.enqueue(id, tx.clone())?;
         if let Some(out) = self.gossip.get() {
             // Other nodes get the anchor only (header, claims root, signature).

@@ -250,10 +250,17 @@ impl Store {
 
     /// Keeps the full attestation (field values, salts) this node's issuer submitted.
     pub fn put_raw(&self, att: &Attestation) -> Result<(), StoreError> {
+        self.put_raws(&[att])
+    }
+
+    /// Keeps several full attestations with one fsync (group commit).
+    pub fn put_raws(&self, atts: &[&Attestation]) -> Result<(), StoreError> {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut b = WriteBatch::default();
-        b.put_cf(self.cf(CF_RAW), att.id().0.0, credex_codec::encode(att));
+        for att in atts {
+            b.put_cf(self.cf(CF_RAW), att.id().0.0, credex_codec::encode(*att));
+        }
         self.db.write_opt(b, &wo)?;
         Ok(())
     }
