@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use credex_chain::{AnchorTx, Block, BlockContext, MemState, Overlay, StateRead, Transaction, TxError, apply_tx};
+use credex_chain::{AnchorTx, Block, BlockContext, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted};
 use credex_crypto::{Hash32, Purpose, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
 use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION};
@@ -324,7 +324,8 @@ impl Node {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let mut overlay = Overlay::new(&chain.state);
         let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
-        apply_tx(&mut overlay, &self.genesis, ctx, tx).map_err(SubmitError::Conflict)?;
+        // The signature was checked by `check_tx` just before.
+        apply_admitted(&mut overlay, &self.genesis, ctx, tx).map_err(SubmitError::Conflict)?;
         Ok(())
     }
 
@@ -410,7 +411,8 @@ impl Node {
         let (writes, _) = {
             let mut overlay = Overlay::new(&chain.state);
             for (id, tx) in batch.iter() {
-                match apply_tx(&mut overlay, &self.genesis, ctx, tx) {
+                // Every pooled transaction passed `check_tx` on admission.
+                match apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
                     Ok(_) => txs.push(tx.clone()),
                     Err(e) => dropped.push((*id, e)),
                 }

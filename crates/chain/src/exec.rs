@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use credex_crypto::{Hash32, Purpose};
+use credex_crypto::{BatchItem, Hash32, PublicKey, Purpose};
 use credex_types::attestation::{AttestationError, AttestationHeader, AttestationId, check_header};
 use credex_types::genesis::Genesis;
 use credex_types::kinds::ListEffect;
 use credex_types::state::{AttestationRecord, AttestationStatus, Listing, ListingRecord, StateKey, StateValue};
 use credex_types::{AgencyId, AttestationKind, ChainId, ListKind, SubjectId, Timestamp};
 
-use crate::tx::{AnchorTx, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction};
+use crate::tx::{MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction};
 
 /// Height and time of the block being executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,15 +199,21 @@ impl StateRead for MemState {
 /// Stateless admission: size, chain, shape, issuer, kind, signature.
 /// Returns the attestation id.
 pub fn check_tx(genesis: &Genesis, tx: &Transaction) -> Result<AttestationId, TxError> {
+    let (id, key) = check_structure(genesis, tx)?;
+    let Transaction::Anchor(a) = tx;
+    credex_crypto::verify(&key, Purpose::Attestation, &id.0.0, &a.signature)
+        .map_err(|_| TxError::BadSignature(a.header.issuer.clone()))?;
+    Ok(id)
+}
+
+/// Every admission check except the signature; returns the id and the
+/// registry key the signature must verify under.
+fn check_structure(genesis: &Genesis, tx: &Transaction) -> Result<(AttestationId, PublicKey), TxError> {
     let size = credex_codec::encode(tx).len();
     if size > MAX_TX_BYTES {
         return Err(TxError::TooLarge(size));
     }
     let Transaction::Anchor(a) = tx;
-    check_anchor(genesis, a)
-}
-
-fn check_anchor(genesis: &Genesis, a: &AnchorTx) -> Result<AttestationId, TxError> {
     let h = &a.header;
     if h.chain_id != genesis.chain_id {
         return Err(TxError::WrongChain { expected: genesis.chain_id.clone(), found: h.chain_id.clone() });
@@ -220,10 +226,34 @@ fn check_anchor(genesis: &Genesis, a: &AnchorTx) -> Result<AttestationId, TxErro
     if matches!(h.kind, AttestationKind::Revocation | AttestationKind::ErasureTombstone) && h.supersedes.is_none() {
         return Err(TxError::MissingTarget(h.kind));
     }
-    let id = a.id();
-    credex_crypto::verify(&issuer.key, Purpose::Attestation, &id.0.0, &a.signature)
-        .map_err(|_| TxError::BadSignature(h.issuer.clone()))?;
-    Ok(id)
+    Ok((a.id(), issuer.key))
+}
+
+/// Admission checks of a whole block, with one batch verification of all
+/// issuer signatures (same rule as [`check_tx`], spec §2.4). On failure,
+/// the index of the first failing transaction.
+pub fn check_block_txs(genesis: &Genesis, txs: &[Transaction]) -> Result<(), (usize, TxError)> {
+    let mut checked = Vec::with_capacity(txs.len());
+    for (i, tx) in txs.iter().enumerate() {
+        checked.push(check_structure(genesis, tx).map_err(|e| (i, e))?);
+    }
+    let items: Vec<BatchItem<'_>> = txs
+        .iter()
+        .zip(&checked)
+        .map(|(Transaction::Anchor(a), (id, key))| BatchItem {
+            key,
+            purpose: Purpose::Attestation,
+            msg: &id.0.0,
+            sig: &a.signature,
+        })
+        .collect();
+    if credex_crypto::verify_batch(&items).is_err() {
+        // Name the first failing transaction exactly, with the single rule.
+        for (i, tx) in txs.iter().enumerate() {
+            check_tx(genesis, tx).map_err(|e| (i, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn listing(state: &impl StateRead, list: ListKind, subject: &SubjectId) -> ListingRecord {
@@ -240,7 +270,20 @@ pub fn apply_tx<S: StateRead + ?Sized>(
     ctx: BlockContext,
     tx: &Transaction,
 ) -> Result<AttestationId, TxError> {
-    let id = check_tx(genesis, tx)?;
+    check_tx(genesis, tx)?;
+    apply_admitted(state, genesis, ctx, tx)
+}
+
+/// The stateful rules for a transaction whose signature was already
+/// verified ([`check_tx`] at admission, or [`check_block_txs`]); the other
+/// admission checks run again (they are cheap).
+pub fn apply_admitted<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    tx: &Transaction,
+) -> Result<AttestationId, TxError> {
+    let (id, _) = check_structure(genesis, tx)?;
     let Transaction::Anchor(a) = tx;
     let h = &a.header;
     let akey = StateKey::Attestation(id);
@@ -361,6 +404,7 @@ pub enum ExecError {
 }
 
 /// Executes every transaction of a block in order; all must succeed.
+/// Issuer signatures are batch-verified first.
 pub fn execute_block<'a, S: StateRead + ?Sized>(
     base: &'a S,
     genesis: &Genesis,
@@ -370,9 +414,10 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     if txs.len() > MAX_BLOCK_TXS {
         return Err(ExecError::TooManyTxs(txs.len()));
     }
+    check_block_txs(genesis, txs).map_err(|(index, error)| ExecError::Tx { index, error })?;
     let mut overlay = Overlay::new(base);
     for (index, tx) in txs.iter().enumerate() {
-        apply_tx(&mut overlay, genesis, ctx, tx).map_err(|error| ExecError::Tx { index, error })?;
+        apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| ExecError::Tx { index, error })?;
     }
     Ok(overlay)
 }

@@ -26,5 +26,8 @@
 mod exec;
 mod tx;
 
-pub use exec::{BlockContext, ExecError, MemState, Overlay, StateRead, TxError, apply_tx, check_tx, execute_block};
+pub use exec::{
+    BlockContext, ExecError, MemState, Overlay, StateRead, TxError, apply_admitted, apply_tx, check_block_txs,
+    check_tx, execute_block,
+};
 pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};

@@ -213,4 +213,16 @@ fn blocks_are_all_or_nothing_and_deterministic() {
         execute_block(&w.state, w.genesis(), ctx, &bad).map(|_| ()),
         Err(ExecError::Tx { index: 1, error: TxError::AlreadyAnchored(_) })
     ));
+    // a forged signature in the middle of a block is found by the batch check and named
+    let c = w.att("cn-sfh-amr", "jp-cn:7000012050002", K::AdministrativeLicence, None);
+    let forged = Attestation::sign(c.header.clone(), c.claims.clone(), &SecretKey::from_seed([5; 32])).unwrap();
+    let txs = vec![
+        Transaction::Anchor(AnchorTx::of(&a)),
+        Transaction::Anchor(AnchorTx::of(&forged)),
+        Transaction::Anchor(AnchorTx::of(&b)),
+    ];
+    assert!(matches!(
+        execute_block(&w.state, w.genesis(), ctx, &txs).map(|_| ()),
+        Err(ExecError::Tx { index: 1, error: TxError::BadSignature(_) })
+    ));
 }
