@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The project's checks, in the order CI runs them: format, lints, the
+# The project's checks, in the order CI runs them: crate purpose lines, format, lints, the
 # verifier-side dependency rule, then every test (unit, property, vectors,
 # CLI, doc tests). Usage: scripts/check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== crate purpose lines"
+scripts/check-descriptions.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
