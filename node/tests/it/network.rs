@@ -255,3 +255,62 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     assert!(vlog.contains("incoming connection refused"), "validator log shows the refusal");
     assert!(vlog.contains("another genesis"), "validator log shows the genesis mismatch");
 }
+
+#[test]
+fn a_multi_validator_genesis_is_refused_until_bft_consensus_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), "credex-net-2");
+    keygen(&net.dir, "cn-sfh-customs", "validator", "v2.json");
+    keygen(&net.dir, "cn-sfh-customs", "p2p", "v2-p2p.json");
+    let g = s(&net.genesis);
+    let o = credex(&[
+        "genesis",
+        "add-validator",
+        g,
+        "--key",
+        s(&net.dir.join("v2.json")),
+        "--p2p-key",
+        s(&net.dir.join("v2-p2p.json")),
+        "--names",
+        "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs",
+        "--jurisdiction",
+        "CN",
+    ]);
+    assert!(o.status.success());
+    // adding the same validator key twice is refused
+    let again = credex(&[
+        "genesis",
+        "add-validator",
+        g,
+        "--key",
+        s(&net.dir.join("v2.json")),
+        "--p2p-key",
+        s(&net.dir.join("v2-p2p.json")),
+        "--names",
+        "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs",
+        "--jurisdiction",
+        "CN",
+    ]);
+    assert!(!again.status.success());
+    let o = Command::new(BIN)
+        .args([
+            "node",
+            "--genesis",
+            g,
+            "--data",
+            s(&net.dir.join("v")),
+            "--http",
+            &format!("127.0.0.1:{}", free_port()),
+            "--p2p-key",
+            s(&net.dir.join("v-p2p.json")),
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{}", free_port()),
+            "--validator-key",
+            s(&net.dir.join("v.json")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("multi-validator consensus is not implemented yet"), "{err}");
+}
