@@ -263,35 +263,24 @@ fn a_multi_validator_genesis_is_refused_until_bft_consensus_exists() {
     keygen(&net.dir, "cn-sfh-customs", "validator", "v2.json");
     keygen(&net.dir, "cn-sfh-customs", "p2p", "v2-p2p.json");
     let g = s(&net.genesis);
-    let o = credex(&[
-        "genesis",
-        "add-validator",
-        g,
-        "--key",
-        s(&net.dir.join("v2.json")),
-        "--p2p-key",
-        s(&net.dir.join("v2-p2p.json")),
-        "--names",
-        "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs",
-        "--jurisdiction",
-        "CN",
-    ]);
-    assert!(o.status.success());
+    let add_customs = || {
+        credex(&[
+            "genesis",
+            "add-validator",
+            g,
+            "--key",
+            s(&net.dir.join("v2.json")),
+            "--p2p-key",
+            s(&net.dir.join("v2-p2p.json")),
+            "--names",
+            "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs",
+            "--jurisdiction",
+            "CN",
+        ])
+    };
+    assert!(add_customs().status.success());
     // adding the same validator key twice is refused
-    let again = credex(&[
-        "genesis",
-        "add-validator",
-        g,
-        "--key",
-        s(&net.dir.join("v2.json")),
-        "--p2p-key",
-        s(&net.dir.join("v2-p2p.json")),
-        "--names",
-        "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs",
-        "--jurisdiction",
-        "CN",
-    ]);
-    assert!(!again.status.success());
+    assert!(!add_customs().status.success());
     let o = Command::new(BIN)
         .args([
             "node",
