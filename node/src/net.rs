@@ -9,7 +9,9 @@
 //! * request [`SyncRequest::Blocks`] `{from, max}` → [`SyncResponse::Blocks`]:
 //!   consecutive blocks with their certificates, at most [`SYNC_BYTES`].
 //!
-//! A follower (observer, or any node behind) asks its peers for their
+//! A follower (observer, or any node behind) republishes its pending
+//! transactions every second until they are committed (gossip alone can
+//! drop them while no validator is connected), asks its peers for their
 //! height and fetches what it lacks; every block is checked like a
 //! proposal (header links, transaction root, re-execution, state root) and
 //! its certificate verified under the validator set before it is stored.
@@ -108,6 +110,7 @@ pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyho
         }
     });
     if follow {
+        tokio::spawn(regossip_loop(node.clone(), handle.clone()));
         tokio::spawn(follow_loop(node, handle.clone()));
     }
     Ok(handle)
@@ -142,6 +145,23 @@ fn serve(node: &Node, data: &[u8]) -> SyncResponse {
 async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result<SyncResponse> {
     let bytes = handle.request(peer, credex_codec::encode(req)).await?;
     Ok(credex_codec::decode(&bytes, MAX_MESSAGE)?)
+}
+
+/// Gossip is fire-and-forget: a transaction published while no validator
+/// was connected (start-up, a validator restarting) would be lost. A
+/// follower therefore republishes what is still pending every second until
+/// a committed block takes it out of its pool; receivers admit repeats
+/// idempotently.
+async fn regossip_loop(node: Arc<Node>, handle: Handle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for tx in node.pending(1_000) {
+            if handle.publish(Topic::Attestations, credex_codec::encode(&tx)).await.is_err() {
+                break; // no peer yet; next tick
+            }
+        }
+    }
 }
 
 /// Fetches and applies blocks from peers that are ahead.

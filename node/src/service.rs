@@ -275,6 +275,11 @@ impl Node {
         self.chain.read().unwrap_or_else(lock_err).head.as_ref().map(|(h, _)| h.clone())
     }
 
+    /// Up to `limit` waiting transactions, oldest first.
+    pub fn pending(&self, limit: usize) -> Vec<Transaction> {
+        self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).map(|(_, tx)| tx.clone()).collect()
+    }
+
     /// Transactions waiting.
     pub fn mempool_len(&self) -> usize {
         self.mempool.lock().unwrap_or_else(lock_err).queue.len()

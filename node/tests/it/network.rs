@@ -242,6 +242,16 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     wait_height(&a, h2);
     assert_eq!(block_id(&a, h2), block_id(&v, h2));
 
+    // kill -9 the validator and restart it on its data: same chain, and
+    // submissions through the observer flow again once it has redialed
+    drop(v);
+    let v = net.start("validator", "v-p2p.json", true, &[], vport);
+    assert_eq!(height(&v), h2);
+    let r = attest(&a, &amr, "mn-reg:2081237", "administrative-licence");
+    assert_eq!(r["height"].as_u64(), Some(h2 + 1));
+    wait_height(&b, h2 + 1);
+    assert_eq!(block_id(&b, h2 + 1), block_id(&v, h2 + 1));
+
     // a peer not in the genesis, and a peer with another genesis, get nothing
     keygen(&net.dir, "xx-intruder", "p2p", "intruder.json");
     let intruder = net.start("intruder", "intruder.json", false, &peers, free_port());
