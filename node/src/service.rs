@@ -659,6 +659,19 @@ fn root_after(smt: &mut SparseMerkleMap, writes: &[(StateKey, StateValue)]) -> H
     root
 }
 
+/// The one-signature certificate of a single-validator chain (round 0).
+pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitCertificate {
+    let vote = Vote {
+        chain_id: h.chain_id.clone(),
+        height: h.height,
+        round: 0,
+        kind: VoteKind::Precommit,
+        block: Some(h.id()),
+    };
+    let signature = key.sign(Purpose::Vote, &vote.signing_bytes());
+    CommitCertificate { round: 0, signatures: vec![CommitSig { validator: index, signature }] }
+}
+
 /// The single-validator engine: proposes whenever transactions wait, signs
 /// the precommit with the only validator key, commits. Runs until the
 /// process stops; a commit failure (disk) stops the node.
@@ -682,19 +695,8 @@ pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> an
         let k = SecretKey::from_seed(key.seed());
         let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             while let Some(p) = n.propose(index) {
-                let h = p.header();
-                let vote = Vote {
-                    chain_id: h.chain_id.clone(),
-                    height: h.height,
-                    round: 0,
-                    kind: VoteKind::Precommit,
-                    block: Some(h.id()),
-                };
-                let sig = k.sign(Purpose::Vote, &vote.signing_bytes());
-                n.commit(
-                    p,
-                    CommitCertificate { round: 0, signatures: vec![CommitSig { validator: index, signature: sig }] },
-                )?;
+                let cert = solo_certificate(&k, index, p.header());
+                n.commit(p, cert)?;
             }
             Ok(())
         })
@@ -704,5 +706,123 @@ pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> an
             Ok(Err(e)) => return Err(e),
             Err(e) => anyhow::bail!("block production task failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credex_types::AttestationKind;
+    use credex_types::attestation::{ATTESTATION_VERSION, AttestationHeader};
+    use credex_types::chain::Names;
+    use credex_types::genesis::{GenesisValidator, Issuer};
+
+    struct Fixed(std::sync::atomic::AtomicU64);
+    impl Clock for Fixed {
+        fn now(&self) -> Timestamp {
+            Timestamp(self.0.fetch_add(1000, std::sync::atomic::Ordering::Relaxed))
+        }
+    }
+
+    fn names() -> Names {
+        Names { zh: "机构".into(), ru: "Агентство".into(), en: "Agency".into() }
+    }
+
+    fn genesis(validator: &SecretKey, issuer: &SecretKey) -> Genesis {
+        Genesis {
+            chain_id: "credex-unit".parse().unwrap(),
+            genesis_time: Timestamp(1_000_000),
+            labels_hash: LabelTable::builtin().hash(),
+            validators: vec![GenesisValidator {
+                agency: "cn-sfh-ftz".parse().unwrap(),
+                names: names(),
+                jurisdiction: "CN".parse().unwrap(),
+                key: validator.public(),
+                power: 1,
+                peer_id: None,
+            }],
+            observers: vec![],
+            issuers: vec![Issuer {
+                agency: "cn-sfh-amr".parse().unwrap(),
+                names: names(),
+                jurisdiction: "CN".parse().unwrap(),
+                key: issuer.public(),
+                kinds: vec![AttestationKind::AdministrativeLicence],
+            }],
+        }
+    }
+
+    fn node(dir: &std::path::Path, g: &Genesis) -> Node {
+        let store = Store::open(dir, g.hash()).unwrap();
+        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000)))).unwrap()
+    }
+
+    fn att(g: &Genesis, key: &SecretKey, n: u8) -> Attestation {
+        let header = AttestationHeader {
+            version: ATTESTATION_VERSION,
+            chain_id: g.chain_id.clone(),
+            issuer: "cn-sfh-amr".parse().unwrap(),
+            subject: "91350100M000100Y43".parse().unwrap(),
+            kind: AttestationKind::AdministrativeLicence,
+            effective_at: Timestamp(1_500_000),
+            expires_at: None,
+            legal_basis: "cn-admin-licensing-law".parse().unwrap(),
+            supersedes: None,
+            nonce: [n; 16],
+        };
+        Attestation::sign(header, vec![], key).unwrap()
+    }
+
+    /// A produces and commits a block holding `atts`; returns it with its certificate.
+    fn produce(a: &Node, v: &SecretKey, atts: &[Attestation]) -> (Block, CommitCertificate) {
+        for x in atts {
+            a.submit(x).unwrap();
+        }
+        let p = a.propose(0).unwrap();
+        let cert = solo_certificate(v, 0, p.header());
+        let h = p.header().height;
+        a.commit(p, cert).unwrap();
+        a.block_with_certificate(h).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_follower_accepts_valid_blocks_and_refuses_tampered_ones() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (node(da.path(), &g), node(db.path(), &g));
+
+        let (b1, c1) = produce(&a, &v, &[att(&g, &issuer, 1), att(&g, &issuer, 2)]);
+        b.commit(b.validate_block(b1.clone()).unwrap(), c1).unwrap();
+        assert_eq!(b.head(), a.head());
+
+        let (b2, c2) = produce(&a, &v, &[att(&g, &issuer, 3)]);
+        let refused = |block: Block| b.validate_block(block).err().map(|e| e.to_string()).unwrap_or_default();
+        let mut x = b2.clone();
+        x.header.state_root.0[0] ^= 1;
+        assert!(refused(x).contains("state root"));
+        let mut x = b2.clone();
+        x.txs.clear();
+        assert!(refused(x).contains("transaction root"));
+        let mut x = b2.clone();
+        x.header.parent = b2.header.id();
+        assert!(refused(x).contains("parent"));
+        assert!(refused(b1.clone()).contains("height"));
+        // a transaction with a forged issuer signature, tx root recomputed
+        let mut forged = att(&g, &issuer, 9);
+        forged = Attestation::sign(forged.header, forged.claims, &SecretKey::from_seed([7; 32])).unwrap();
+        let mut x = b2.clone();
+        x.txs.push(Transaction::Anchor(AnchorTx::of(&forged)));
+        x.header.tx_root = credex_chain::tx_root(&x.txs);
+        assert!(refused(x).contains("signature"));
+        // the right block with a certificate by someone else
+        let stranger = solo_certificate(&SecretKey::from_seed([8; 32]), 0, &b2.header);
+        let p = b.validate_block(b2.clone()).unwrap();
+        assert!(b.commit(p, stranger).is_err());
+        assert_eq!(b.height(), 1);
+        // and with the real one it goes through
+        b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
+        assert_eq!(b.head(), a.head());
+        assert_eq!(b.height(), 2);
     }
 }
