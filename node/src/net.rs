@@ -201,7 +201,9 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
                 .await;
                 match applied {
                     Ok(Ok(c)) => {
-                        tracing::debug!(target: "credex::sync", %peer, blocks = c, height = node.height(), "synced")
+                        tracing::debug!(target: "credex::sync", %peer, blocks = c, height = node.height(), "synced");
+                        let n = node.clone();
+                        let _ = tokio::task::spawn_blocking(move || n.prune_pending()).await;
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(target: "credex::sync", %peer, error = %e, "peer sent a block that does not verify");

@@ -275,6 +275,49 @@ impl Node {
         self.chain.read().unwrap_or_else(lock_err).head.as_ref().map(|(h, _)| h.clone())
     }
 
+    /// Drops waiting transactions that the committed state now refuses (a
+    /// conflicting transaction was committed first), remembering why; a
+    /// follower calls it after applying blocks so it stops republishing them.
+    pub fn prune_pending(&self) -> usize {
+        let pending: Vec<(AttestationId, Transaction)> =
+            self.mempool.lock().unwrap_or_else(lock_err).queue.iter().cloned().collect();
+        let mut dead = Vec::new();
+        {
+            let chain = self.chain.read().unwrap_or_else(lock_err);
+            let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+            for (id, tx) in &pending {
+                let mut overlay = Overlay::new(&chain.state);
+                if let Err(e) = apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
+                    dead.push((*id, e));
+                }
+            }
+        }
+        if dead.is_empty() {
+            return 0;
+        }
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let ids: HashSet<&AttestationId> = dead.iter().map(|(id, _)| id).collect();
+            pool.queue.retain(|(id, _)| !ids.contains(id));
+            for (id, _) in &dead {
+                pool.ids.remove(id);
+            }
+        }
+        let n = dead.len();
+        let mut chain = self.chain.write().unwrap_or_else(lock_err);
+        for (id, e) in dead {
+            tracing::info!(target: "credex::mempool", %id, error = %e, "dropped: refused by the committed state");
+            chain.rejected.insert(id, e);
+            chain.rejected_order.push_back(id);
+        }
+        while chain.rejected_order.len() > REJECTED_CAP {
+            if let Some(old) = chain.rejected_order.pop_front() {
+                chain.rejected.remove(&old);
+            }
+        }
+        n
+    }
+
     /// Up to `limit` waiting transactions, oldest first.
     pub fn pending(&self, limit: usize) -> Vec<Transaction> {
         self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).map(|(_, tx)| tx.clone()).collect()
@@ -747,7 +790,7 @@ mod tests {
                 names: names(),
                 jurisdiction: "CN".parse().unwrap(),
                 key: issuer.public(),
-                kinds: vec![AttestationKind::AdministrativeLicence],
+                kinds: vec![AttestationKind::AdministrativeLicence, AttestationKind::AbnormalOperationListing],
             }],
         }
     }
@@ -758,12 +801,16 @@ mod tests {
     }
 
     fn att(g: &Genesis, key: &SecretKey, n: u8) -> Attestation {
+        att_kind(g, key, n, AttestationKind::AdministrativeLicence)
+    }
+
+    fn att_kind(g: &Genesis, key: &SecretKey, n: u8, kind: AttestationKind) -> Attestation {
         let header = AttestationHeader {
             version: ATTESTATION_VERSION,
             chain_id: g.chain_id.clone(),
             issuer: "cn-sfh-amr".parse().unwrap(),
             subject: "91350100M000100Y43".parse().unwrap(),
-            kind: AttestationKind::AdministrativeLicence,
+            kind,
             effective_at: Timestamp(1_500_000),
             expires_at: None,
             legal_basis: "cn-admin-licensing-law".parse().unwrap(),
@@ -824,5 +871,24 @@ mod tests {
         b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
         assert_eq!(b.head(), a.head());
         assert_eq!(b.height(), 2);
+    }
+
+    #[test]
+    fn a_follower_drops_pending_transactions_the_chain_now_refuses() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (node(da.path(), &g), node(db.path(), &g));
+        // two listings of the same trader: B holds one, A commits the other
+        let mine = att_kind(&g, &issuer, 1, AttestationKind::AbnormalOperationListing);
+        let theirs = att_kind(&g, &issuer, 2, AttestationKind::AbnormalOperationListing);
+        let (id, standing) = b.submit(&mine).unwrap();
+        assert_eq!(standing, Standing::Pending);
+        let (blk, cert) = produce(&a, &v, &[theirs]);
+        b.commit(b.validate_block(blk).unwrap(), cert).unwrap();
+        assert_eq!(b.pending(10).len(), 1, "still pending until pruned");
+        assert_eq!(b.prune_pending(), 1);
+        assert!(b.pending(10).is_empty());
+        assert!(matches!(b.standing(&id).unwrap(), Standing::Rejected(TxError::AlreadyListed { .. })));
     }
 }
