@@ -365,3 +365,32 @@ fn a_trickling_client_is_cut_off_and_does_not_stall_the_node() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(start.elapsed() < Duration::from_secs(25));
 }
+
+#[test]
+fn sigterm_stops_the_node_cleanly_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dev");
+    let mut node = DevNode::start(&dir, free_port());
+    let key = node.key("cn-sfh-amr");
+    let a = json_out(&credex(&[
+        "attest",
+        "--node",
+        &node.url,
+        "--key",
+        &key,
+        "--subject",
+        "7707083893",
+        "--kind",
+        "administrative-licence",
+        "--wait",
+    ]));
+    let term = Command::new("kill").args(["-TERM", &node.child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let status = node.child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    drop(node);
+    let node = DevNode::start(&dir, free_port());
+    let (_, v) = get(&node.url, &format!("/v1/attestations/{}", a["id"].as_str().unwrap()));
+    assert_eq!(v["status"], "anchored");
+    assert_eq!(v["fields_held"], true);
+}
