@@ -310,21 +310,29 @@ impl Node {
                 }
             }
         }
+        let n = dead.len();
+        if n > 0 {
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            self.reject(&mut chain, dead, "dropped: refused by the committed state");
+        }
+        n
+    }
+
+    /// Takes refused transactions out of the pool and remembers why (bounded).
+    fn reject(&self, chain: &mut Chain, dead: Vec<(AttestationId, TxError)>, why: &'static str) {
         if dead.is_empty() {
-            return 0;
+            return;
         }
         {
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             let ids: HashSet<&AttestationId> = dead.iter().map(|(id, _)| id).collect();
             pool.queue.retain(|(id, _)| !ids.contains(id));
-            for (id, _) in &dead {
+            for id in ids {
                 pool.ids.remove(id);
             }
         }
-        let n = dead.len();
-        let mut chain = self.chain.write().unwrap_or_else(lock_err);
         for (id, e) in dead {
-            tracing::info!(target: "credex::mempool", %id, error = %e, "dropped: refused by the committed state");
+            tracing::info!(target: "credex::mempool", %id, error = %e, "{why}");
             chain.rejected.insert(id, e);
             chain.rejected_order.push_back(id);
         }
@@ -333,7 +341,6 @@ impl Node {
                 chain.rejected.remove(&old);
             }
         }
-        n
     }
 
     /// Up to `limit` waiting transactions, oldest first.
@@ -455,14 +462,15 @@ impl Node {
     }
 
     /// Executes pending transactions into the next block (consensus seam, step 1).
-    /// Transactions the state now refuses are dropped and remembered as rejected.
+    /// The pool is not drained: its transactions leave it when a block holding
+    /// them is committed. Transactions the state now refuses are dropped and
+    /// remembered as rejected.
     /// Returns `None` when there is nothing to do.
     pub fn propose(&self, proposer: u16) -> Option<Proposal> {
-        let batch: Vec<(AttestationId, Transaction)> = {
-            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
-            let n = pool.queue.len().min(BLOCK_TXS);
-            pool.queue.drain(..n).collect()
-        };
+        // A snapshot: transactions stay in the pool until a block holding
+        // them is committed, so a proposal that is never decided loses nothing.
+        let batch: Vec<(AttestationId, Transaction)> =
+            self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(BLOCK_TXS).cloned().collect();
         if batch.is_empty() {
             return None;
         }
@@ -473,40 +481,23 @@ impl Node {
         };
         let ctx = BlockContext { height, time: Timestamp(self.clock.now().0.max(prev_time.0 + 1)) };
         let mut txs = Vec::with_capacity(batch.len());
+        let mut included = Vec::with_capacity(batch.len());
         let mut dropped = Vec::new();
         let (writes, _) = {
             let mut overlay = Overlay::new(&chain.state);
-            for (id, tx) in batch.iter() {
+            for (id, tx) in batch {
                 // Every pooled transaction passed `check_tx` on admission.
-                match apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
-                    Ok(_) => txs.push(tx.clone()),
-                    Err(e) => dropped.push((*id, e)),
+                match apply_admitted(&mut overlay, &self.genesis, ctx, &tx) {
+                    Ok(_) => {
+                        txs.push(tx);
+                        included.push(id);
+                    }
+                    Err(e) => dropped.push((id, e)),
                 }
             }
             overlay.into_writes()
         };
-        for (id, e) in dropped {
-            tracing::info!(target: "credex::mempool", %id, error = %e, "dropped at block time");
-            chain.rejected.insert(id, e);
-            chain.rejected_order.push_back(id);
-            if chain.rejected_order.len() > REJECTED_CAP
-                && let Some(old) = chain.rejected_order.pop_front()
-            {
-                chain.rejected.remove(&old);
-            }
-        }
-        let included: Vec<AttestationId> =
-            batch.iter().map(|(id, _)| *id).filter(|id| !chain.rejected.contains_key(id)).collect();
-        {
-            // Rejected ones leave the pool now; included ones when committed,
-            // so that their standing never reads "unknown" in between.
-            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
-            for (id, _) in &batch {
-                if chain.rejected.contains_key(id) {
-                    pool.ids.remove(id);
-                }
-            }
-        }
+        self.reject(&mut chain, dropped, "dropped at block time");
         if txs.is_empty() {
             return None;
         }
@@ -857,7 +848,14 @@ mod tests {
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (a, b) = (node(da.path(), &g), node(db.path(), &g));
 
+        // a proposal that is never committed takes nothing out of the pool
+        a.submit(&att(&g, &issuer, 1)).unwrap();
+        drop(a.propose(0).unwrap());
+        assert_eq!(a.pending(10).len(), 1);
+        assert_eq!(a.height(), 0);
+
         let (b1, c1) = produce(&a, &v, &[att(&g, &issuer, 1), att(&g, &issuer, 2)]);
+        assert!(a.pending(10).is_empty(), "committed transactions leave the pool");
         b.commit(b.validate_block(b1.clone()).unwrap(), c1).unwrap();
         assert_eq!(b.head(), a.head());
 
