@@ -8,7 +8,7 @@
 //! | `GET /v1/lists/{list}/{subject}` | list status with membership or non-membership proof |
 //! | `GET /v1/subjects/{subject}` | attestations about a subject and its list statuses |
 //! | `GET /v1/blocks/{height}` | block, transactions, certificate |
-//! | `GET /v1/status` | chain, genesis, height, head, mempool |
+//! | `GET /v1/status` | chain, genesis, height, head, mempool, role (dev / validator / observer), connected peers |
 //! | `GET /healthz` | liveness |
 //!
 //! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
@@ -110,6 +110,8 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult {
         "head": head.as_ref().map(|h| json!({ "id": h.id().to_string(), "time": h.time, "state_root": h.state_root.to_string() })),
         "mempool": node.mempool_len(),
         "validators": node.genesis().validators.len(),
+        "role": node.role(),
+        "peers": node.peers(),
     })))
 }
 

@@ -474,6 +474,7 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
             genesis: node.genesis_hash(),
             max_message: net::MAX_MESSAGE,
         };
+        node.set_role(if validator.is_some() { "validator" } else { "observer" });
         let _network = net::start(node.clone(), config, validator.is_none())?;
         let listener = tokio::net::TcpListener::bind(a.http).await.with_context(|| format!("binding {}", a.http))?;
         tracing::info!(target: "credex::node", http = %a.http, p2p = %a.listen, peer = %me, role = if validator.is_some() { "validator" } else { "observer" },

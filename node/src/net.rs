@@ -105,6 +105,11 @@ pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyho
                 Event::Refused { peer, reason } => {
                     tracing::warn!(target: "credex::net", ?peer, %reason, "peer refused");
                 }
+                Event::Connected(_) | Event::Disconnected(_) => {
+                    if let Ok(p) = h.peers().await {
+                        n.set_peers(p.len());
+                    }
+                }
                 _ => {}
             }
         }

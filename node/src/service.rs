@@ -209,6 +209,8 @@ pub struct Node {
     new_tx: tokio::sync::Notify,
     height_tx: tokio::sync::watch::Sender<u64>,
     gossip: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Transaction>>,
+    role: std::sync::OnceLock<&'static str>,
+    peers: std::sync::atomic::AtomicUsize,
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -265,6 +267,8 @@ impl Node {
             new_tx: tokio::sync::Notify::new(),
             height_tx,
             gossip: std::sync::OnceLock::new(),
+            role: std::sync::OnceLock::new(),
+            peers: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -385,6 +389,26 @@ impl Node {
         }
         self.check_against_state(tx)?;
         Ok((id, self.enqueue(id, tx.clone())?))
+    }
+
+    /// What this node is: `dev`, `validator` or `observer` (set once at start).
+    pub fn set_role(&self, role: &'static str) {
+        let _ = self.role.set(role);
+    }
+
+    /// This node's role (`dev` if never set).
+    pub fn role(&self) -> &'static str {
+        self.role.get().copied().unwrap_or("dev")
+    }
+
+    /// Records the number of connected peers (the network layer keeps it current).
+    pub fn set_peers(&self, n: usize) {
+        self.peers.store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> usize {
+        self.peers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets where newly admitted local submissions are sent for gossip.

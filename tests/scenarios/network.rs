@@ -205,6 +205,10 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     let h = height(&v);
     wait_height(&a, h);
 
+    let (_, st) = get(&a.url, "/v1/status");
+    assert_eq!((st["role"].as_str(), st["peers"].as_u64()), (Some("observer"), Some(1)));
+    assert_eq!(get(&v.url, "/v1/status").1["role"], "validator");
+
     // proofs from the observer verify offline with the genesis alone
     let p = net.dir.join("obs.proof");
     json_out(&credex(&["proof", "attestation", &id, "--node", &a.url, "--out", s(&p)]));
