@@ -74,23 +74,38 @@ pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyho
             }
         }
     });
+    // gossiped transactions are admitted in batches, off the event loop
+    let (gossip_tx, mut gossip_rx) = tokio::sync::mpsc::channel::<(PeerId, Vec<u8>)>(10_000);
+    let n = node.clone();
+    tokio::spawn(async move {
+        while let Some(first) = gossip_rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 512 {
+                match gossip_rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+            let n = n.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                for (source, data) in batch {
+                    admit_gossip(&n, source, &data);
+                }
+            })
+            .await;
+        }
+    });
     // network events
     let (n, h) = (node.clone(), handle.clone());
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             match ev {
                 Event::Gossip { topic: Topic::Attestations, source, data } => {
-                    let n = n.clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        match credex_codec::decode::<Transaction>(&data, MAX_TX_BYTES + 64) {
-                            Ok(tx) => match n.submit_tx(&tx) {
-                                Ok((id, _)) => tracing::debug!(target: "credex::net", %id, peer = %source, "gossiped transaction admitted"),
-                                Err(e) => tracing::debug!(target: "credex::net", peer = %source, error = %e, "gossiped transaction refused"),
-                            },
-                            Err(e) => tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed gossip"),
-                        }
-                    })
-                    .await;
+                    // When the queue is full the message is dropped: the sender
+                    // republishes what stays pending.
+                    let _ = gossip_tx.try_send((source, data)).inspect_err(|_| {
+                        tracing::debug!(target: "credex::net", peer = %source, "gossip queue full; dropped");
+                    });
                 }
                 Event::Request { peer, data, reply } => {
                     let n = n.clone();
@@ -119,6 +134,18 @@ pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyho
         tokio::spawn(follow_loop(node, handle.clone()));
     }
     Ok(handle)
+}
+
+fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) {
+    match credex_codec::decode::<Transaction>(data, MAX_TX_BYTES + 64) {
+        Ok(tx) => match node.submit_tx(&tx) {
+            Ok((id, _)) => tracing::trace!(target: "credex::net", %id, peer = %source, "gossiped transaction admitted"),
+            Err(e) => {
+                tracing::debug!(target: "credex::net", peer = %source, error = %e, "gossiped transaction refused")
+            }
+        },
+        Err(e) => tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed gossip"),
+    }
 }
 
 fn serve(node: &Node, data: &[u8]) -> SyncResponse {
@@ -159,13 +186,19 @@ async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result
 /// idempotently.
 async fn regossip_loop(node: Arc<Node>, handle: Handle) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Only what was already pending a tick ago is republished: a fresh
+    // transaction's first publication usually suffices.
+    let mut previous: std::collections::HashSet<credex_types::AttestationId> = Default::default();
     loop {
         tick.tick().await;
-        for tx in node.pending(1_000) {
-            if handle.publish(Topic::Attestations, credex_codec::encode(&tx)).await.is_err() {
-                break; // no peer yet; next tick
+        let pending = node.pending(10_000);
+        for (id, tx) in pending.iter().filter(|(id, _)| previous.contains(id)).take(1_000) {
+            if handle.publish(Topic::Attestations, credex_codec::encode(tx)).await.is_err() {
+                tracing::debug!(target: "credex::net", %id, "republish failed; next tick");
+                break;
             }
         }
+        previous = pending.into_iter().map(|(id, _)| id).collect();
     }
 }
 

@@ -347,9 +347,9 @@ impl Node {
         }
     }
 
-    /// Up to `limit` waiting transactions, oldest first.
-    pub fn pending(&self, limit: usize) -> Vec<Transaction> {
-        self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).map(|(_, tx)| tx.clone()).collect()
+    /// Up to `limit` waiting transactions with their ids, oldest first.
+    pub fn pending(&self, limit: usize) -> Vec<(AttestationId, Transaction)> {
+        self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).cloned().collect()
     }
 
     /// Transactions waiting.
@@ -383,10 +383,14 @@ impl Node {
 
     /// Admits a transaction gossiped by another node (no fields, no raw record).
     pub fn submit_tx(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
-        let id = credex_chain::check_tx(&self.genesis, tx).map_err(SubmitError::Invalid)?;
-        if let Standing::Anchored(h) = self.standing(&id)? {
-            return Ok((id, Standing::Anchored(h)));
+        // Repeats (gossip republishes) are answered before any signature work.
+        let Transaction::Anchor(a) = tx;
+        let known = a.id();
+        match self.standing(&known)? {
+            s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
+            Standing::Rejected(_) | Standing::Unknown => {}
         }
+        let id = credex_chain::check_tx(&self.genesis, tx).map_err(SubmitError::Invalid)?;
         self.check_against_state(tx)?;
         Ok((id, self.enqueue(id, tx.clone())?))
     }
