@@ -11,6 +11,7 @@
 #![allow(clippy::print_stdout)]
 
 mod api;
+mod bft;
 mod client;
 mod dev;
 mod genesis_cmd;
@@ -388,22 +389,19 @@ fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str)
         tracing::info!(target: "credex::node", %http, data = %data.display(), chain = %node.genesis().chain_id,
             genesis = %node.genesis_hash(), height = node.height(), "credex dev node listening");
         tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", keys::DEV_WARNING);
-        serve(node, listener, Some(key)).await
+        let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
+        serve(node, listener, engine).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves the API, and makes blocks when `validator` is given, until
-/// SIGTERM / Ctrl-C or until block production fails.
+/// Serves the API while `engine` (block production, or a pending future
+/// for observers) runs, until SIGTERM / Ctrl-C or until the engine fails.
 async fn serve(
     node: std::sync::Arc<service::Node>,
     listener: tokio::net::TcpListener,
-    validator: Option<credex_crypto::SecretKey>,
+    engine: tokio::task::JoinHandle<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let engine = match validator {
-        Some(key) => tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500))),
-        None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
-    };
     let server = axum::serve(listener, api::router(node.clone())).with_graceful_shutdown(shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
@@ -453,11 +451,6 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
                 "{}: not a validator key of this genesis",
                 path.display()
             );
-            anyhow::ensure!(
-                genesis.validators.len() == 1,
-                "this genesis has {} validators; multi-validator consensus is not implemented yet (only one validator plus observers)",
-                genesis.validators.len()
-            );
             Some(key)
         }
         None => None,
@@ -475,11 +468,20 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
             max_message: net::MAX_MESSAGE,
         };
         node.set_role(if validator.is_some() { "validator" } else { "observer" });
-        let _network = net::start(node.clone(), config, validator.is_none())?;
+        let solo = validator.is_some() && node.genesis().validators.len() == 1;
+        let (consensus_tx, consensus_rx) = tokio::sync::mpsc::channel(10_000);
+        let wants_consensus = validator.is_some() && !solo;
+        let network = net::start(node.clone(), config, !solo, wants_consensus.then_some(consensus_tx))?;
         let listener = tokio::net::TcpListener::bind(a.http).await.with_context(|| format!("binding {}", a.http))?;
         tracing::info!(target: "credex::node", http = %a.http, p2p = %a.listen, peer = %me, role = if validator.is_some() { "validator" } else { "observer" },
             chain = %node.genesis().chain_id, height = node.height(), "credex node running");
-        serve(node, listener, validator).await
+        let engine = match validator {
+            Some(key) if solo => tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500))),
+            Some(key) => tokio::spawn(bft::run(node.clone(), network.clone(), consensus_rx, key)),
+            None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
+        };
+        let _network = network;
+        serve(node, listener, engine).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -61,7 +61,12 @@ pub enum SyncResponse {
 }
 
 /// Starts the network side of `node`; followers also run the sync loop.
-pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyhow::Result<Handle> {
+pub fn start(
+    node: Arc<Node>,
+    config: credex_p2p::Config,
+    follow: bool,
+    consensus: Option<tokio::sync::mpsc::Sender<credex_consensus::ConsensusMsg>>,
+) -> anyhow::Result<Handle> {
     let (handle, mut events) = credex_p2p::spawn(config)?;
     // local submissions → gossip
     let (tx_out, mut tx_in) = tokio::sync::mpsc::unbounded_channel::<Transaction>();
@@ -106,6 +111,20 @@ pub fn start(node: Arc<Node>, config: credex_p2p::Config, follow: bool) -> anyho
                     let _ = gossip_tx.try_send((source, data)).inspect_err(|_| {
                         tracing::debug!(target: "credex::net", peer = %source, "gossip queue full; dropped");
                     });
+                }
+                Event::Gossip { topic: Topic::Consensus, source, data } => {
+                    if let Some(tx) = &consensus {
+                        match credex_codec::decode::<credex_consensus::ConsensusMsg>(&data, MAX_MESSAGE) {
+                            Ok(msg) => {
+                                let _ = tx.try_send(msg).inspect_err(|_| {
+                                    tracing::debug!(target: "credex::net", peer = %source, "consensus queue full; dropped");
+                                });
+                            }
+                            Err(e) => {
+                                tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed consensus message")
+                            }
+                        }
+                    }
                 }
                 Event::Request { peer, data, reply } => {
                     let n = n.clone();

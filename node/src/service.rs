@@ -173,6 +173,11 @@ impl Proposal {
     pub fn header(&self) -> &BlockHeader {
         &self.block.header
     }
+
+    /// The proposed block.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
 }
 
 /// Why a proof cannot be served.
@@ -290,6 +295,21 @@ impl Node {
     /// Committed height (0 before the first block).
     pub fn height(&self) -> u64 {
         *self.height_tx.borrow()
+    }
+
+    /// A receiver that sees every new committed height.
+    pub fn heights(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.height_tx.subscribe()
+    }
+
+    /// Index of `key` in the validator set, if it is a validator.
+    pub fn validator_index(&self, key: &credex_crypto::PublicKey) -> Option<u16> {
+        self.set.validators.iter().position(|v| v.key == *key).and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// The validator set.
+    pub fn validator_set(&self) -> &ValidatorSet {
+        &self.set
     }
 
     /// The head header, if any.
@@ -495,11 +515,17 @@ impl Node {
     /// remembered as rejected.
     /// Returns `None` when there is nothing to do.
     pub fn propose(&self, proposer: u16) -> Option<Proposal> {
+        self.propose_with(proposer, false)
+    }
+
+    /// As [`Node::propose`]; with `allow_empty` an empty pool still gives a
+    /// block (the BFT engine must propose something in every round it leads).
+    pub fn propose_with(&self, proposer: u16, allow_empty: bool) -> Option<Proposal> {
         // A snapshot: transactions stay in the pool until a block holding
         // them is committed, so a proposal that is never decided loses nothing.
         let batch: Vec<(AttestationId, Transaction)> =
             self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(BLOCK_TXS).cloned().collect();
-        if batch.is_empty() {
+        if batch.is_empty() && !allow_empty {
             return None;
         }
         let mut chain = self.chain.write().unwrap_or_else(lock_err);
@@ -526,7 +552,7 @@ impl Node {
             overlay.into_writes()
         };
         self.reject(&mut chain, dropped, "dropped at block time");
-        if txs.is_empty() {
+        if txs.is_empty() && !allow_empty {
             return None;
         }
         let state_root = root_after(&mut chain.smt, &writes);

@@ -1,0 +1,264 @@
+//! The multi-validator engine: `credex-consensus` (Malachite's Tendermint
+//! driver) wired to the node, the network and timers.
+//!
+//! * `GetValue` → [`Node::propose_with`] (waits up to [`EMPTY_BLOCK_WAIT`]
+//!   for transactions, then proposes, possibly an empty block: a heartbeat
+//!   that keeps certificates fresh);
+//! * proposals from the network → signature and proposer checked by the
+//!   engine, block validated by [`Node::validate_block`] (re-execution);
+//! * `Decided` → [`Node::commit`] with the engine's certificate, which the
+//!   node re-verifies under the validator set (spec §5.4);
+//! * blocks committed by sync (a node that fell behind) move the engine to
+//!   the next height.
+//!
+//! Not yet: a write-ahead log. A validator killed mid-height restarts at the
+//! height and round 0 without its earlier votes, so it may sign a vote that
+//! conflicts with one it signed before the crash; with at most f such
+//! validators safety holds, and such conflicting votes are the equivocation
+//! evidence a later issue records.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use credex_consensus::{Action, ConsensusMsg, Engine, Timeout, TimeoutKind};
+use credex_crypto::{Hash32, SecretKey};
+use credex_p2p::{Handle, Topic};
+use tokio::sync::mpsc;
+
+use crate::service::{Node, Proposal};
+
+/// How long a proposer waits for transactions before proposing an empty block.
+pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(1000);
+
+/// Round timeouts grow linearly with the round (partial synchrony) up to a cap,
+/// so a network that stalled for a while resumes within seconds.
+fn duration(t: &Timeout) -> Duration {
+    let r = u64::from(t.round.as_u32().unwrap_or(0)).min(16);
+    match t.kind {
+        TimeoutKind::Propose => Duration::from_millis(1500 + 250 * r),
+        TimeoutKind::Prevote | TimeoutKind::Precommit => Duration::from_millis(500 + 250 * r),
+        TimeoutKind::Rebroadcast => Duration::from_millis(3000),
+        TimeoutKind::FinalizeHeight(d) => d,
+    }
+}
+
+struct Bft {
+    node: Arc<Node>,
+    net: Handle,
+    engine: Engine,
+    /// Validated proposals (ours and others') by block id, for this height.
+    proposals: HashMap<Hash32, Proposal>,
+    /// Messages for later heights, replayed when we get there.
+    future: Vec<ConsensusMsg>,
+    timers: mpsc::UnboundedSender<(u64, Timeout)>,
+    index: u16,
+    /// What this node signed and sent at the current height, rebroadcast
+    /// until the height is decided (gossip does not replay messages to peers
+    /// that were down or joined late, and Tendermint needs them to progress).
+    sent: Vec<ConsensusMsg>,
+}
+
+/// Rebroadcast period for this height's own messages.
+const REBROADCAST: Duration = Duration::from_millis(1000);
+/// Most own messages kept for rebroadcast (the latest ones).
+const SENT_KEPT: usize = 8;
+
+/// Runs the engine for validator `key` until the process stops.
+pub async fn run(
+    node: Arc<Node>,
+    net: Handle,
+    mut inbox: mpsc::Receiver<ConsensusMsg>,
+    key: SecretKey,
+) -> anyhow::Result<()> {
+    let index =
+        node.validator_index(&key.public()).ok_or_else(|| anyhow::anyhow!("not a validator of this genesis"))?;
+    let (timers, mut fired) = mpsc::unbounded_channel();
+    let mut heights = node.heights();
+    let engine =
+        Engine::new(node.genesis().chain_id.clone(), node.validator_set(), Some((index, key)), node.height() + 1);
+    let mut bft =
+        Bft { node, net, engine, proposals: HashMap::new(), future: Vec::new(), timers, index, sent: Vec::new() };
+    // Give the network a moment to connect before the first round.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let h = bft.node.height() + 1;
+    let actions = bft.engine.start(h).map_err(|e| anyhow::anyhow!("{e}"))?;
+    bft.apply(actions).await?;
+    let mut rebroadcast = tokio::time::interval(REBROADCAST);
+    loop {
+        tokio::select! {
+            _ = rebroadcast.tick() => {
+                for m in bft.sent.clone() {
+                    bft.publish(&m).await;
+                }
+            }
+            msg = inbox.recv() => match msg {
+                Some(m) => bft.on_message(m).await?,
+                None => return Ok(()),
+            },
+            t = fired.recv() => {
+                if let Some((h, t)) = t
+                    && h == bft.engine.height()
+                {
+                    let actions = bft.engine.timeout(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    bft.apply(actions).await?;
+                }
+            }
+            changed = heights.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                // Committed by sync while we were behind: move on.
+                let committed = *heights.borrow_and_update();
+                if committed >= bft.engine.height() {
+                    bft.next_height(committed + 1).await?;
+                }
+            }
+        }
+    }
+}
+
+impl Bft {
+    async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
+        self.proposals.clear();
+        self.sent.clear();
+        let actions = self.engine.start(h).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.apply(actions).await?;
+        let (now, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.future).into_iter().partition(|m| m.height() == h);
+        self.future = later.into_iter().filter(|m| m.height() > h).collect();
+        for m in now {
+            Box::pin(self.on_message(m)).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_message(&mut self, msg: ConsensusMsg) -> anyhow::Result<()> {
+        let h = self.engine.height();
+        if msg.height() > h {
+            if self.future.len() < 10_000 {
+                self.future.push(msg);
+            }
+            return Ok(());
+        }
+        if msg.height() < h {
+            return Ok(());
+        }
+        let result = match &msg {
+            ConsensusMsg::Vote { .. } => self.engine.on_vote(&msg),
+            ConsensusMsg::Proposal { block, .. } => {
+                if let Err(e) = self.engine.check_proposal(&msg) {
+                    tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
+                    return Ok(());
+                }
+                if self.proposals.contains_key(&block.header.id()) {
+                    // A rebroadcast of a block already validated.
+                    return match self.engine.on_proposal(&msg, true) {
+                        Ok(actions) => self.apply(actions).await,
+                        Err(e) => {
+                            tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
+                            Ok(())
+                        }
+                    };
+                }
+                let (n, b) = (self.node.clone(), block.clone());
+                let validated = tokio::task::spawn_blocking(move || n.validate_block(b)).await?;
+                let valid = match validated {
+                    Ok(p) => {
+                        self.proposals.insert(p.header().id(), p);
+                        true
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "credex::bft", error = %e, "proposed block is invalid");
+                        false
+                    }
+                };
+                self.engine.on_proposal(&msg, valid)
+            }
+        };
+        match result {
+            Ok(actions) => self.apply(actions).await,
+            Err(e) => {
+                tracing::debug!(target: "credex::bft", error = %e, "consensus message refused");
+                Ok(())
+            }
+        }
+    }
+
+    fn remember(&mut self, msg: ConsensusMsg) {
+        self.sent.push(msg);
+        if self.sent.len() > SENT_KEPT {
+            self.sent.remove(0);
+        }
+    }
+
+    async fn publish(&self, msg: &ConsensusMsg) {
+        if let Err(e) = self.net.publish(Topic::Consensus, credex_codec::encode(msg)).await {
+            tracing::debug!(target: "credex::bft", error = %e, "consensus message not sent");
+        }
+    }
+
+    async fn apply(&mut self, actions: Vec<Action>) -> anyhow::Result<()> {
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(a) = queue.pop_front() {
+            match a {
+                Action::Broadcast(msg) => {
+                    self.publish(&msg).await;
+                    self.remember(msg);
+                }
+                Action::BroadcastProposal { height, round, pol_round, proposer, block, signature } => {
+                    if let Some(p) = self.proposals.get(&block) {
+                        let msg = ConsensusMsg::Proposal {
+                            height,
+                            round,
+                            pol_round,
+                            proposer,
+                            block: p.block().clone(),
+                            signature,
+                        };
+                        self.publish(&msg).await;
+                        self.remember(msg);
+                    }
+                }
+                Action::Schedule(t) => {
+                    let (tx, h) = (self.timers.clone(), self.engine.height());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(duration(&t)).await;
+                        let _ = tx.send((h, t));
+                    });
+                }
+                Action::GetValue { height, round } => {
+                    if height != self.engine.height() {
+                        continue;
+                    }
+                    let start = tokio::time::Instant::now();
+                    while self.node.mempool_len() == 0 && start.elapsed() < EMPTY_BLOCK_WAIT {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    let (n, index) = (self.node.clone(), self.index);
+                    let proposal = tokio::task::spawn_blocking(move || n.propose_with(index, true)).await?;
+                    if let Some(p) = proposal {
+                        let id = p.header().id();
+                        self.proposals.insert(id, p);
+                        queue.extend(self.engine.propose(round, id).map_err(|e| anyhow::anyhow!("{e}"))?);
+                    }
+                }
+                Action::Decided { height, block, certificate } => {
+                    let Some(p) = self.proposals.remove(&block) else {
+                        tracing::info!(target: "credex::bft", height, %block, "decided a block we do not hold; waiting for sync");
+                        continue;
+                    };
+                    let n = self.node.clone();
+                    let done = tokio::task::spawn_blocking(move || n.commit(p, certificate)).await?;
+                    match done {
+                        Ok(()) => {
+                            // The heights watcher moves the engine to the next height.
+                        }
+                        Err(e) => tracing::warn!(target: "credex::bft", height, error = %e, "commit failed"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

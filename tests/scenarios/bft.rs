@@ -1,0 +1,220 @@
+//! Four validators running the BFT engine as real processes on loopback:
+//! steady progress (n4f0), one validator killed with SIGKILL and restarted
+//! (n4f1), two of four down (no block finalizes, none forks) and back,
+//! identical blocks everywhere, proofs with ≥ 2f+1 signatures from any node.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::dev_node::{BIN, credex, free_port, get, json_out, verify};
+
+struct Node {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Net {
+    dir: PathBuf,
+    genesis: PathBuf,
+    p2p: Vec<String>,
+    http: Vec<u16>,
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+impl Net {
+    fn new(dir: &Path, n: usize) -> Net {
+        let g = dir.join("genesis.toml");
+        let ok = |o: std::process::Output| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(credex(&["genesis", "new", "--chain-id", "credex-bft-test", "--out", s(&g)]));
+        let mut p2p = Vec::new();
+        for i in 0..n {
+            let v = dir.join(format!("v{i}.json"));
+            let p = dir.join(format!("p{i}.json"));
+            json_out(&credex(&["keygen", "--agency", &format!("agency-{i}"), "--role", "validator", "--out", s(&v)]));
+            let k = json_out(&credex(&["keygen", "--agency", &format!("agency-{i}"), "--role", "p2p", "--out", s(&p)]));
+            let port = free_port();
+            p2p.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", k["peer_id"].as_str().unwrap()));
+            let j = if i == n - 1 { "RU" } else { "CN" };
+            ok(credex(&[
+                "genesis",
+                "add-validator",
+                s(&g),
+                "--key",
+                s(&v),
+                "--p2p-key",
+                s(&p),
+                "--names",
+                "机构|Агентство|Agency",
+                "--jurisdiction",
+                j,
+            ]));
+        }
+        let amr = dir.join("amr.json");
+        json_out(&credex(&["keygen", "--agency", "cn-sfh-amr", "--role", "issuer", "--out", s(&amr)]));
+        ok(credex(&[
+            "genesis",
+            "add-issuer",
+            s(&g),
+            "--key",
+            s(&amr),
+            "--names",
+            "市场监管局|Управление|AMR",
+            "--jurisdiction",
+            "CN",
+            "--kinds",
+            "abnormal-operation-listing,administrative-licence",
+        ]));
+        Net { dir: dir.to_path_buf(), genesis: g, p2p, http: (0..n).map(|_| free_port()).collect() }
+    }
+
+    fn start(&self, i: usize) -> Node {
+        let listen = self.p2p[i].split("/p2p/").next().unwrap().to_string();
+        let mut args = vec![
+            "node".to_string(),
+            "--genesis".into(),
+            s(&self.genesis).into(),
+            "--data".into(),
+            s(&self.dir.join(format!("d{i}"))).into(),
+            "--http".into(),
+            format!("127.0.0.1:{}", self.http[i]),
+            "--p2p-key".into(),
+            s(&self.dir.join(format!("p{i}.json"))).into(),
+            "--listen".into(),
+            listen,
+            "--validator-key".into(),
+            s(&self.dir.join(format!("v{i}.json"))).into(),
+        ];
+        for (j, p) in self.p2p.iter().enumerate() {
+            if j != i {
+                args.extend(["--peer".into(), p.clone()]);
+            }
+        }
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("n{i}.log"))).unwrap();
+        let child = Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let url = format!("http://127.0.0.1:{}", self.http[i]);
+        let start = Instant::now();
+        while get(&url, "/healthz").0 != 200 {
+            assert!(start.elapsed() < Duration::from_secs(30), "validator {i} did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Node { child, url }
+    }
+}
+
+fn height(n: &Node) -> u64 {
+    get(&n.url, "/v1/status").1["height"].as_u64().unwrap_or(0)
+}
+
+fn wait_height(n: &Node, h: u64, within: Duration) {
+    let start = Instant::now();
+    while height(n) < h {
+        assert!(start.elapsed() < within, "{} stuck at {} < {h}", n.url, height(n));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn node(nodes: &[Option<Node>], i: usize) -> &Node {
+    nodes[i].as_ref().unwrap()
+}
+
+fn block_id(n: &Node, h: u64) -> String {
+    get(&n.url, &format!("/v1/blocks/{h}")).1["id"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn n4_progress_kill_restart_and_two_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), 4);
+    let mut nodes: Vec<Option<Node>> = (0..4).map(|i| Some(net.start(i))).collect();
+
+    // n4f0: steady progress; an attestation submitted to one validator is final everywhere
+    wait_height(node(&nodes, 0), 3, Duration::from_secs(30));
+    let r = json_out(&credex(&[
+        "attest",
+        "--node",
+        &node(&nodes, 2).url,
+        "--key",
+        s(&net.dir.join("amr.json")),
+        "--subject",
+        "91350100M000100Y43",
+        "--kind",
+        "abnormal-operation-listing",
+        "--field",
+        "reason-code=annual-report",
+        "--wait",
+    ]));
+    let anchored = r["height"].as_u64().unwrap();
+    // a proof from a different validator verifies offline and carries ≥ 2f+1 = 3 signatures
+    wait_height(node(&nodes, 1), anchored, Duration::from_secs(20));
+    let proof = net.dir.join("s.proof");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        &node(&nodes, 1).url,
+        "--subject",
+        "91350100M000100Y43",
+        "--list",
+        "abnormal-operation",
+        "--out",
+        s(&proof),
+    ]));
+    let out = credex(&["verify", s(&proof), "--genesis", s(&net.genesis), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["outcome"], "listed");
+    assert!(v["verdict"]["facts"]["signers"].as_array().unwrap().len() >= 3);
+    // and a certificate stripped below 2f+1 is rejected
+    let mut p = credex_proof::CreditProof::from_text(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    p.anchor.certificate.signatures.truncate(2);
+    std::fs::write(&proof, p.to_text()).unwrap();
+    let (code, text) = verify(&proof, s(&net.genesis));
+    assert_eq!(code, 2, "{text}");
+
+    // n4f1: kill -9 each validator in turn (so the current proposer too); the rest keep going
+    for victim in [0usize, 3] {
+        nodes[victim] = None;
+        let alive = (victim + 1) % 4;
+        let h = height(node(&nodes, alive));
+        wait_height(node(&nodes, alive), h + 3, Duration::from_secs(45));
+        nodes[victim] = Some(net.start(victim));
+        let target = height(node(&nodes, alive));
+        wait_height(node(&nodes, victim), target, Duration::from_secs(45));
+    }
+
+    // two of four down: nothing finalizes; one comes back: progress resumes
+    nodes[2] = None;
+    nodes[3] = None;
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled = height(node(&nodes, 0));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(height(node(&nodes, 0)), stalled, "no block finalizes with 2 of 4");
+    assert_eq!(height(node(&nodes, 1)), stalled);
+    nodes[2] = Some(net.start(2));
+    wait_height(node(&nodes, 0), stalled + 2, Duration::from_secs(60));
+    nodes[3] = Some(net.start(3));
+    let top = height(node(&nodes, 0));
+    for i in 0..4 {
+        wait_height(node(&nodes, i), top, Duration::from_secs(45));
+    }
+
+    // no fork: every node has the identical block at every height
+    for h in 1..=top {
+        let id = block_id(node(&nodes, 0), h);
+        assert!(!id.is_empty());
+        for i in 1..4 {
+            assert_eq!(block_id(node(&nodes, i), h), id, "height {h} differs on validator {i}");
+        }
+    }
+}
