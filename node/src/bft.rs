@@ -53,9 +53,10 @@ struct Bft {
     future: Vec<ConsensusMsg>,
     timers: mpsc::UnboundedSender<(u64, Timeout)>,
     index: u16,
-    /// What this node signed and sent at the current height, rebroadcast
-    /// until the height is decided (gossip does not replay messages to peers
-    /// that were down or joined late, and Tendermint needs them to progress).
+    /// What this node signed and sent at the current height; its votes are
+    /// rebroadcast until the height is decided (gossip does not replay
+    /// messages to peers that were down or joined late, and Tendermint needs
+    /// them to progress).
     sent: Vec<ConsensusMsg>,
 }
 
@@ -88,8 +89,12 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = rebroadcast.tick() => {
+                // Votes only: they are small, and a node that missed a
+                // proposal prevotes nil and catches the next round's.
                 for m in bft.sent.clone() {
-                    bft.publish(&m).await;
+                    if matches!(m, ConsensusMsg::Vote { .. }) {
+                        bft.publish(&m).await;
+                    }
                 }
             }
             msg = inbox.recv() => match msg {

@@ -181,6 +181,9 @@ enum Command {
         /// Output file (refuses to overwrite).
         #[arg(long)]
         out: PathBuf,
+        /// Mark the key file as an insecure development key.
+        #[arg(long)]
+        dev_warning: bool,
     },
 }
 
@@ -367,7 +370,9 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<ExitCode> {
 
 fn init_logging(format: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CREDEX_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // libp2p's gossipsub logs whole messages at WARN when a peer's queue
+        // is full; under load that floods the disk, so it is kept to errors.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p_gossipsub=error"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         "json" => builder.json().init(),
@@ -604,13 +609,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = load::run(&node, &key, count, concurrency, system_now())?;
             print_json(&serde_json::to_value(report)?)
         }
-        Command::Keygen { agency, role, out } => {
+        Command::Keygen { agency, role, out, dev_warning } => {
             anyhow::ensure!(
                 matches!(role.as_str(), "issuer" | "validator" | "p2p"),
                 "--role must be issuer, validator or p2p"
             );
             anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
-            let (file, key) = keys::KeyFile::generate(agency, &role, None)?;
+            let (file, key) = keys::KeyFile::generate(agency, &role, dev_warning.then_some(keys::DEV_WARNING))?;
             file.write(&out)?;
             let peer_id = credex_p2p::keypair_from_seed(key.seed()).public().to_peer_id().to_string();
             print_json(&serde_json::json!({

@@ -198,9 +198,12 @@ async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result
     Ok(credex_codec::decode(&bytes, MAX_MESSAGE)?)
 }
 
+/// Most transactions republished per second.
+const REPUBLISH_PER_TICK: usize = 100;
+
 /// Gossip is fire-and-forget: a transaction published while no validator
 /// was connected (start-up, a validator restarting) would be lost. A
-/// follower therefore republishes what is still pending every second until
+/// follower therefore republishes (up to 100 per second) what is still pending until
 /// a committed block takes it out of its pool; receivers admit repeats
 /// idempotently.
 async fn regossip_loop(node: Arc<Node>, handle: Handle) {
@@ -211,7 +214,7 @@ async fn regossip_loop(node: Arc<Node>, handle: Handle) {
     loop {
         tick.tick().await;
         let pending = node.pending(10_000);
-        for (id, tx) in pending.iter().filter(|(id, _)| previous.contains(id)).take(1_000) {
+        for (id, tx) in pending.iter().filter(|(id, _)| previous.contains(id)).take(REPUBLISH_PER_TICK) {
             if handle.publish(Topic::Attestations, credex_codec::encode(tx)).await.is_err() {
                 tracing::debug!(target: "credex::net", %id, "republish failed; next tick");
                 break;
