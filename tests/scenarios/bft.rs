@@ -122,6 +122,11 @@ impl Net {
     }
 
     fn start(&self, i: usize) -> Node {
+        let peers: Vec<String> = (0..self.p2p.len()).filter(|j| *j != i).map(|j| self.p2p[j].clone()).collect();
+        self.start_with_peers(i, &peers)
+    }
+
+    fn start_with_peers(&self, i: usize, peers: &[String]) -> Node {
         let listen = self.p2p[i].split("/p2p/").next().unwrap().to_string();
         let mut args = vec![
             "node".to_string(),
@@ -138,10 +143,8 @@ impl Net {
             "--validator-key".into(),
             s(&self.dir.join(format!("v{i}.json"))).into(),
         ];
-        for (j, p) in self.p2p.iter().enumerate() {
-            if j != i {
-                args.extend(["--peer".into(), p.clone()]);
-            }
+        for p in peers {
+            args.extend(["--peer".into(), p.clone()]);
         }
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("n{i}.log"))).unwrap();
@@ -285,6 +288,115 @@ fn n4_progress_kill_restart_and_two_down() {
         assert!(!id.is_empty());
         for i in 1..4 {
             assert_eq!(block_id(node(&nodes, i), h), id, "height {h} differs on validator {i}");
+        }
+    }
+}
+
+/// A TCP relay from a local port to a node's p2p port that the test can cut
+/// (closing live connections and refusing new ones) and restore.
+struct Link {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Link {
+    fn new(target_port: u16) -> Link {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, l) = (cut.clone(), live.clone());
+        std::thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let Ok(inbound) = inbound else { continue };
+                if c.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let Ok(outbound) = std::net::TcpStream::connect(("127.0.0.1", target_port)) else { continue };
+                let mut streams = l.lock().unwrap();
+                streams.push(inbound.try_clone().unwrap());
+                streams.push(outbound.try_clone().unwrap());
+                for (mut from, mut to) in
+                    [(inbound.try_clone().unwrap(), outbound.try_clone().unwrap()), (outbound, inbound)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Link { port, cut, live }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            for s in self.live.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn n4_partition_two_two_then_heal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), 4);
+    // every connection i -> j goes through a relay the test controls
+    let ports: Vec<u16> =
+        net.p2p.iter().map(|a| a.split("/tcp/").nth(1).unwrap().split('/').next().unwrap().parse().unwrap()).collect();
+    let ids: Vec<String> = net.p2p.iter().map(|a| a.split("/p2p/").nth(1).unwrap().to_string()).collect();
+    let mut links = std::collections::HashMap::new();
+    let mut nodes = Vec::new();
+    for i in 0..4 {
+        let mut peers = Vec::new();
+        for j in (0..4).filter(|j| *j != i) {
+            let link = Link::new(ports[j]);
+            peers.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", link.port, ids[j]));
+            links.insert((i, j), link);
+        }
+        nodes.push(net.start_with_peers(i, &peers));
+    }
+    wait_height(&nodes[0], 3, Duration::from_secs(30));
+
+    // partition {0,1} | {2,3}
+    let side = |i: usize| i < 2;
+    for ((i, j), link) in &links {
+        if side(*i) != side(*j) {
+            link.set_cut(true);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let before: Vec<u64> = nodes.iter().map(height).collect();
+    std::thread::sleep(Duration::from_secs(6));
+    let after: Vec<u64> = nodes.iter().map(height).collect();
+    assert_eq!(before, after, "no block finalizes in a 2|2 partition");
+    // no fork: wherever two nodes have a block at the same height it is the same block
+    let low = *after.iter().min().unwrap();
+    for h in 1..=low {
+        let id = block_id(&nodes[0], h);
+        for n in &nodes[1..] {
+            assert_eq!(block_id(n, h), id, "fork at height {h}");
+        }
+    }
+
+    // heal: progress resumes and all agree
+    for link in links.values() {
+        link.set_cut(false);
+    }
+    let stalled = *after.iter().max().unwrap();
+    for n in &nodes {
+        wait_height(n, stalled + 2, Duration::from_secs(90));
+    }
+    let top = nodes.iter().map(height).min().unwrap();
+    for h in 1..=top {
+        let id = block_id(&nodes[0], h);
+        for n in &nodes[1..] {
+            assert_eq!(block_id(n, h), id, "fork at height {h} after healing");
         }
     }
 }

@@ -209,7 +209,11 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), NetError
                         .with_max_established_per_peer(Some(2))
                         .with_max_pending_incoming(Some(64)),
                 ),
-                identify: identify::Behaviour::new(identify::Config::new(id_version, key.public())),
+                identify: identify::Behaviour::new(
+                    // No address learning: peers are dialed only at the addresses the
+                    // operator configured (a permissioned network has a fixed topology).
+                    identify::Config::new(id_version, key.public()).with_cache_size(0),
+                ),
                 gossip: gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)?,
                 reqres: request_response::Behaviour::with_codec(
                     Codec { max },
