@@ -181,11 +181,24 @@ impl Bft {
                 self.engine.on_proposal(&msg, valid)
             }
         };
+        self.record_evidence();
         match result {
             Ok(actions) => self.apply(actions).await,
             Err(e) => {
                 tracing::debug!(target: "credex::bft", error = %e, "consensus message refused");
                 Ok(())
+            }
+        }
+    }
+
+    /// Conflicting votes the engine saw become evidence transactions in
+    /// this node's pool (the next block that includes them records them).
+    fn record_evidence(&mut self) {
+        for e in self.engine.take_evidence() {
+            let tx = credex_chain::Transaction::Evidence(e);
+            match self.node.submit_tx(&tx) {
+                Ok((id, _)) => tracing::warn!(target: "credex::bft", %id, "equivocation detected; evidence queued"),
+                Err(e) => tracing::debug!(target: "credex::bft", error = %e, "evidence not queued"),
             }
         }
     }

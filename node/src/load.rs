@@ -148,8 +148,7 @@ pub fn run(
             let mut mine = 0;
             for t in block["transactions"].as_array().into_iter().flatten() {
                 let tx: Transaction = serde_json::from_value(t["tx"].clone())?;
-                let Transaction::Anchor(a) = tx;
-                if let Some(sent) = submitted_at.lock().ok().and_then(|m| m.get(&a.id()).copied()) {
+                if let Some(sent) = submitted_at.lock().ok().and_then(|m| m.get(&tx.id()).copied()) {
                     latencies.push(observed.duration_since(sent).as_secs_f64() * 1000.0);
                     mine += 1;
                 }

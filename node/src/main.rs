@@ -68,6 +68,15 @@ enum Command {
         #[command(subcommand)]
         command: ProofCommand,
     },
+    /// Checks equivocation evidence (JSON, as in a block's evidence
+    /// transaction) against a genesis, offline.
+    Evidence {
+        /// Evidence JSON file (`{"first": …, "second": …}`); `-` reads stdin.
+        file: PathBuf,
+        /// The genesis file to trust.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
     /// Runs the embedded single-validator development chain with its HTTP API.
     Dev {
         /// Data directory (genesis, keys, database).
@@ -590,6 +599,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&client::proof_status(&client::Client::new(&node), &subject, list, &out)?)
         }
         Command::Dev { data, http, log_format } => run_dev(&data, http, &log_format),
+        Command::Evidence { file, genesis } => {
+            let genesis = load_genesis(&genesis)?;
+            let ev: credex_types::chain::Evidence =
+                serde_json::from_slice(&read_input(&file)?).context("evidence JSON")?;
+            match ev.verify(&genesis.validator_set(), &genesis.chain_id) {
+                Ok(i) => {
+                    let v = &ev.first.vote;
+                    let agency =
+                        genesis.validators.get(usize::from(i)).map(|v| v.agency.to_string()).unwrap_or_default();
+                    println!(
+                        "EQUIVOCATION by validator {i} ({agency}) at height {} round {} ({:?})",
+                        v.height, v.round, v.kind
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("INVALID evidence: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
         Command::Attest { node, key, subject, kind, fields, supersedes, legal_basis, effective, expires, wait } => {
             let args = client::AttestArgs {
                 subject,

@@ -404,8 +404,7 @@ impl Node {
     /// Admits a transaction gossiped by another node (no fields, no raw record).
     pub fn submit_tx(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
         // Repeats (gossip republishes) are answered before any signature work.
-        let Transaction::Anchor(a) = tx;
-        let known = a.id();
+        let known = tx.id();
         match self.standing(&known)? {
             s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
             Standing::Rejected(_) | Standing::Unknown => {}
@@ -610,13 +609,7 @@ impl Node {
         if root_after(&mut chain.smt, &writes) != h.state_root {
             return fail("state root");
         }
-        let included = block
-            .txs
-            .iter()
-            .map(|t| match t {
-                Transaction::Anchor(a) => a.id(),
-            })
-            .collect();
+        let included = block.txs.iter().map(Transaction::id).collect();
         Ok(Proposal { block, writes, included })
     }
 

@@ -116,3 +116,37 @@ fn genesis_and_labels_hashes() {
     let text = std::fs::read_to_string(&g).unwrap();
     assert!(text.contains(String::from_utf8(out.stdout).unwrap().trim()), "genesis pins the built-in label table");
 }
+
+#[test]
+fn evidence_is_checked_offline() {
+    use credex_crypto::Purpose;
+    use credex_types::chain::{Evidence, SignedVote, VoteKind};
+    let g = vectors().join("genesis.toml");
+    let genesis = credex_types::genesis::Genesis::from_toml(&std::fs::read_to_string(&g).unwrap()).unwrap();
+    // the vectors' validator 1 key, from the fixture seeds
+    let key = credex_crypto::SecretKey::from_seed(credex_tests::seed("vectors/validator/1"));
+    assert_eq!(key.public(), genesis.validators[1].key);
+    let vote = |b: u8| credex_types::Vote {
+        chain_id: genesis.chain_id.clone(),
+        height: 5,
+        round: 1,
+        kind: VoteKind::Precommit,
+        block: Some(credex_crypto::Hash32([b; 32])),
+    };
+    let sv = |v: credex_types::Vote| SignedVote {
+        signature: key.sign(Purpose::Vote, &v.signing_bytes()),
+        vote: v,
+        validator: 1,
+    };
+    let dir = std::env::temp_dir().join(format!("credex-evidence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, serde_json::to_vec(&Evidence::new(sv(vote(1)), sv(vote(2)))).unwrap()).unwrap();
+    let out = credex(&["evidence", good.to_str().unwrap(), "--genesis", g.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("EQUIVOCATION by validator 1 (cn-sfh-cbec)"));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&Evidence::new(sv(vote(1)), sv(vote(1)))).unwrap()).unwrap();
+    assert_eq!(credex(&["evidence", bad.to_str().unwrap(), "--genesis", g.to_str().unwrap()]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

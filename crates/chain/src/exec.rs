@@ -90,6 +90,12 @@ pub enum TxError {
         /// Subject.
         subject: SubjectId,
     },
+    /// Evidence that does not prove equivocation.
+    #[error("evidence: {0}")]
+    BadEvidence(String),
+    /// This equivocation is already on chain.
+    #[error("this equivocation is already recorded")]
+    AlreadyRecorded,
     /// Removal by an agency other than the listing one.
     #[error("only the listing agency {owner} may take {subject} off the {list} list")]
     NotListingAgency {
@@ -121,6 +127,8 @@ impl TxError {
             TxError::AlreadyListed { .. } => "already-listed",
             TxError::NotListed { .. } => "not-listed",
             TxError::NotListingAgency { .. } => "not-listing-agency",
+            TxError::BadEvidence(_) => "bad-evidence",
+            TxError::AlreadyRecorded => "already-recorded",
         }
     }
 }
@@ -200,20 +208,28 @@ impl StateRead for MemState {
 /// Returns the attestation id.
 pub fn check_tx(genesis: &Genesis, tx: &Transaction) -> Result<AttestationId, TxError> {
     let (id, key) = check_structure(genesis, tx)?;
-    let Transaction::Anchor(a) = tx;
-    credex_crypto::verify(&key, Purpose::Attestation, &id.0.0, &a.signature)
-        .map_err(|_| TxError::BadSignature(a.header.issuer.clone()))?;
+    if let (Transaction::Anchor(a), Some(key)) = (tx, key) {
+        credex_crypto::verify(&key, Purpose::Attestation, &id.0.0, &a.signature)
+            .map_err(|_| TxError::BadSignature(a.header.issuer.clone()))?;
+    }
     Ok(id)
 }
 
-/// Every admission check except the signature; returns the id and the
-/// registry key the signature must verify under.
-fn check_structure(genesis: &Genesis, tx: &Transaction) -> Result<(AttestationId, PublicKey), TxError> {
+/// Every admission check except an anchor's issuer signature; returns the
+/// id and, for an anchor, the registry key its signature must verify under.
+/// Evidence is verified here in full (its vote signatures included).
+fn check_structure(genesis: &Genesis, tx: &Transaction) -> Result<(AttestationId, Option<PublicKey>), TxError> {
     let size = credex_codec::encode(tx).len();
     if size > MAX_TX_BYTES {
         return Err(TxError::TooLarge(size));
     }
-    let Transaction::Anchor(a) = tx;
+    let a = match tx {
+        Transaction::Anchor(a) => a,
+        Transaction::Evidence(e) => {
+            e.verify(&genesis.validator_set(), &genesis.chain_id).map_err(|e| TxError::BadEvidence(e.to_string()))?;
+            return Ok((tx.id(), None));
+        }
+    };
     let h = &a.header;
     if h.chain_id != genesis.chain_id {
         return Err(TxError::WrongChain { expected: genesis.chain_id.clone(), found: h.chain_id.clone() });
@@ -226,7 +242,7 @@ fn check_structure(genesis: &Genesis, tx: &Transaction) -> Result<(AttestationId
     if matches!(h.kind, AttestationKind::Revocation | AttestationKind::ErasureTombstone) && h.supersedes.is_none() {
         return Err(TxError::MissingTarget(h.kind));
     }
-    Ok((a.id(), issuer.key))
+    Ok((a.id(), Some(issuer.key)))
 }
 
 /// Admission checks of a whole block, with one batch verification of all
@@ -240,11 +256,11 @@ pub fn check_block_txs(genesis: &Genesis, txs: &[Transaction]) -> Result<(), (us
     let items: Vec<BatchItem<'_>> = txs
         .iter()
         .zip(&checked)
-        .map(|(Transaction::Anchor(a), (id, key))| BatchItem {
-            key,
-            purpose: Purpose::Attestation,
-            msg: &id.0.0,
-            sig: &a.signature,
+        .filter_map(|(tx, (id, key))| match (tx, key) {
+            (Transaction::Anchor(a), Some(key)) => {
+                Some(BatchItem { key, purpose: Purpose::Attestation, msg: &id.0.0, sig: &a.signature })
+            }
+            _ => None,
         })
         .collect();
     if credex_crypto::verify_batch(&items).is_err() {
@@ -284,7 +300,24 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
     tx: &Transaction,
 ) -> Result<AttestationId, TxError> {
     let (id, _) = check_structure(genesis, tx)?;
-    let Transaction::Anchor(a) = tx;
+    let a = match tx {
+        Transaction::Anchor(a) => a,
+        Transaction::Evidence(e) => {
+            // One record per validator, height, round and step.
+            let v = &e.first;
+            let key = StateKey::Equivocation {
+                validator: v.validator,
+                height: v.vote.height,
+                round: v.vote.round,
+                kind: v.vote.kind,
+            };
+            if state.get(&key).is_some() {
+                return Err(TxError::AlreadyRecorded);
+            }
+            state.put(key, StateValue::Equivocation { evidence: tx.hash(), height: ctx.height });
+            return Ok(id);
+        }
+    };
     let h = &a.header;
     let akey = StateKey::Attestation(id);
     if state.get(&akey).is_some() {

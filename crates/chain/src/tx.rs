@@ -40,9 +40,20 @@ pub enum Transaction {
     /// Anchor an attestation (listing changes, revocations and supersessions
     /// are attestations too).
     Anchor(AnchorTx),
+    /// Record a validator's equivocation.
+    Evidence(credex_types::chain::Evidence),
 }
 
 impl Transaction {
+    /// The id the mempool and APIs know the transaction by: the attestation
+    /// id for an anchor, the transaction hash for evidence.
+    pub fn id(&self) -> AttestationId {
+        match self {
+            Transaction::Anchor(a) => a.id(),
+            Transaction::Evidence(_) => AttestationId(self.hash()),
+        }
+    }
+
     /// `H("credex/tx/v1", encode(tx))`.
     pub fn hash(&self) -> Hash32 {
         hash(domain::TRANSACTION, &credex_codec::encode(self))

@@ -226,3 +226,38 @@ fn blocks_are_all_or_nothing_and_deterministic() {
         Err(ExecError::Tx { index: 1, error: TxError::BadSignature(_) })
     ));
 }
+
+#[test]
+fn evidence_is_recorded_once_and_must_prove_equivocation() {
+    use credex_crypto::Purpose;
+    use credex_types::chain::{Evidence, SignedVote, VoteKind};
+    let mut w = World::new();
+    let chain = w.genesis().chain_id.clone();
+    let vote = |block: u8| credex_types::Vote {
+        chain_id: chain.clone(),
+        height: 3,
+        round: 0,
+        kind: VoteKind::Prevote,
+        block: Some(credex_crypto::Hash32([block; 32])),
+    };
+    let key = &w.fx.validator_keys[2];
+    let sv = |v: credex_types::Vote| SignedVote {
+        signature: key.sign(Purpose::Vote, &v.signing_bytes()),
+        vote: v,
+        validator: 2,
+    };
+    let ev = Evidence::new(sv(vote(1)), sv(vote(2)));
+    let tx = Transaction::Evidence(ev.clone());
+    let ctx = w.ctx();
+    let genesis = w.fx.genesis.clone();
+    let mut o = Overlay::new(&w.state);
+    apply_tx(&mut o, &genesis, ctx, &tx).unwrap();
+    let (writes, anchors) = o.into_writes();
+    assert_eq!(writes.len(), 1);
+    w.state.apply(writes, anchors);
+    let mut o = Overlay::new(&w.state);
+    assert_eq!(apply_tx(&mut o, &genesis, ctx, &tx), Err(TxError::AlreadyRecorded));
+    // the same vote twice is no equivocation
+    let same = Transaction::Evidence(Evidence::new(sv(vote(1)), sv(vote(1))));
+    assert_eq!(apply_tx(&mut o, &genesis, ctx, &same).unwrap_err().code(), "bad-evidence");
+}

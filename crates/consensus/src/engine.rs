@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use credex_chain::Block;
 use credex_crypto::{Hash32, Purpose, SecretKey, Signature};
 use credex_types::ChainId;
-use credex_types::chain::{CommitCertificate, CommitSig, VoteKind};
+use credex_types::chain::{CommitCertificate, CommitSig, Evidence, SignedVote, VoteKind};
 use malachite_driver::{Driver, Input, Output};
 use malachite_types::{Context as _, NilOrVal, Round, SignedMessage, ThresholdParams, Timeout, Validity, VoteType};
 
@@ -285,6 +285,41 @@ impl Engine {
             extension: None,
         };
         self.run(Input::Vote(SignedMessage::new(vote, Sig(*signature))))
+    }
+
+    /// Equivocations seen since the last call, as evidence to record on chain.
+    /// The vote keeper counts an equivocator's vote once; the second vote is
+    /// kept only here.
+    pub fn take_evidence(&mut self) -> Vec<Evidence> {
+        let map = self.driver.take_vote_evidence();
+        let mut out = Vec::new();
+        for (_, doubles) in map.iter() {
+            for (a, b) in doubles {
+                out.push(Evidence::new(self.signed(a), self.signed(b)));
+            }
+        }
+        out
+    }
+
+    fn signed(&self, v: &SignedMessage<Ctx, Vote>) -> SignedVote {
+        let m = &v.message;
+        SignedVote {
+            vote: credex_types::Vote {
+                chain_id: self.chain_id.clone(),
+                height: m.height.0,
+                round: round_u32(m.round),
+                kind: match m.kind {
+                    VoteType::Prevote => VoteKind::Prevote,
+                    VoteType::Precommit => VoteKind::Precommit,
+                },
+                block: match m.value {
+                    NilOrVal::Nil => None,
+                    NilOrVal::Val(h) => Some(h),
+                },
+            },
+            validator: m.validator.0,
+            signature: v.signature.0,
+        }
     }
 
     fn sign_vote(&self, vote: &Vote) -> Option<ConsensusMsg> {

@@ -289,8 +289,9 @@ pub fn anchors_of(block: &Block) -> Vec<AnchorTx> {
     block
         .txs
         .iter()
-        .map(|t| match t {
-            credex_chain::Transaction::Anchor(a) => a.clone(),
+        .filter_map(|t| match t {
+            credex_chain::Transaction::Anchor(a) => Some(a.clone()),
+            credex_chain::Transaction::Evidence(_) => None,
         })
         .collect()
 }

@@ -54,7 +54,19 @@ impl BlockHeader {
 }
 
 /// Prevote or precommit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum VoteKind {
     /// First voting step.
@@ -288,6 +300,84 @@ pub fn verify_commit(
     Ok(cert.signatures.iter().map(|s| s.validator).collect())
 }
 
+/// A vote with its signer and signature, as gossiped.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct SignedVote {
+    /// The vote.
+    pub vote: Vote,
+    /// Signer's index in the validator set.
+    pub validator: u16,
+    /// Signature over the vote bytes, purpose `vote`.
+    pub signature: Signature,
+}
+
+/// Two conflicting votes by one validator for the same height, round and
+/// step: proof of equivocation, checkable with the validator set alone.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// The vote whose encoding sorts first.
+    pub first: SignedVote,
+    /// The other vote.
+    pub second: SignedVote,
+}
+
+/// Why evidence does not prove equivocation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    /// The votes do not conflict (different signer, height, round, step, or the same block).
+    #[error("votes do not conflict: {0}")]
+    NotConflicting(&'static str),
+    /// Another chain.
+    #[error("evidence is for another chain")]
+    WrongChain,
+    /// Not in canonical order.
+    #[error("votes must be in canonical (encoding) order")]
+    Unordered,
+    /// Signer not in the set.
+    #[error("validator {0} is not in the set")]
+    UnknownValidator(u16),
+    /// A signature fails.
+    #[error("a vote signature does not verify")]
+    BadSignature,
+}
+
+impl Evidence {
+    /// Evidence from two votes in either order.
+    pub fn new(a: SignedVote, b: SignedVote) -> Evidence {
+        if credex_codec::encode(&a) <= credex_codec::encode(&b) {
+            Evidence { first: a, second: b }
+        } else {
+            Evidence { first: b, second: a }
+        }
+    }
+
+    /// Checks the evidence against `set` on `chain`; returns the equivocator's index.
+    pub fn verify(&self, set: &ValidatorSet, chain: &ChainId) -> Result<u16, EvidenceError> {
+        let (a, b) = (&self.first, &self.second);
+        if a.validator != b.validator {
+            return Err(EvidenceError::NotConflicting("different validators"));
+        }
+        if a.vote.chain_id != *chain || b.vote.chain_id != *chain {
+            return Err(EvidenceError::WrongChain);
+        }
+        if (a.vote.height, a.vote.round, a.vote.kind) != (b.vote.height, b.vote.round, b.vote.kind) {
+            return Err(EvidenceError::NotConflicting("different height, round or step"));
+        }
+        if a.vote.block == b.vote.block {
+            return Err(EvidenceError::NotConflicting("same block"));
+        }
+        if credex_codec::encode(a) >= credex_codec::encode(b) {
+            return Err(EvidenceError::Unordered);
+        }
+        let v = set.get(a.validator).ok_or(EvidenceError::UnknownValidator(a.validator))?;
+        for sv in [a, b] {
+            credex_crypto::verify(&v.key, Purpose::Vote, &sv.vote.signing_bytes(), &sv.signature)
+                .map_err(|_| EvidenceError::BadSignature)?;
+        }
+        Ok(a.validator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +488,48 @@ mod tests {
         vs.validators[1].power = 0;
         assert_eq!(vs.check(), Err(ValidatorSetError::ZeroPower(1)));
         assert_eq!(ValidatorSet { validators: vec![] }.check(), Err(ValidatorSetError::Size(0)));
+    }
+
+    #[test]
+    fn evidence_of_equivocation() {
+        let (keys, vs) = set(4);
+        let chain: ChainId = "credex-test".parse().unwrap();
+        let vote = |block: Option<Hash32>, round: u32| Vote {
+            chain_id: chain.clone(),
+            height: 9,
+            round,
+            kind: VoteKind::Precommit,
+            block,
+        };
+        let signed = |v: Vote, i: u16| SignedVote {
+            signature: keys[usize::from(i)].sign(Purpose::Vote, &v.signing_bytes()),
+            vote: v,
+            validator: i,
+        };
+        let a = signed(vote(Some(Hash32([1; 32])), 0), 2);
+        let b = signed(vote(Some(Hash32([2; 32])), 0), 2);
+        let e = Evidence::new(b.clone(), a.clone());
+        assert_eq!(e.verify(&vs, &chain), Ok(2));
+        assert_eq!(
+            Evidence { first: e.second.clone(), second: e.first.clone() }.verify(&vs, &chain),
+            Err(EvidenceError::Unordered)
+        );
+        assert!(matches!(
+            Evidence::new(a.clone(), a.clone()).verify(&vs, &chain),
+            Err(EvidenceError::NotConflicting(_))
+        ));
+        let other_round = signed(vote(Some(Hash32([2; 32])), 1), 2);
+        assert!(matches!(
+            Evidence::new(a.clone(), other_round).verify(&vs, &chain),
+            Err(EvidenceError::NotConflicting(_))
+        ));
+        let by_other = signed(vote(Some(Hash32([2; 32])), 0), 1);
+        assert!(matches!(
+            Evidence::new(a.clone(), by_other).verify(&vs, &chain),
+            Err(EvidenceError::NotConflicting(_))
+        ));
+        let mut forged = b.clone();
+        forged.signature = keys[1].sign(Purpose::Vote, &forged.vote.signing_bytes());
+        assert_eq!(Evidence::new(a, forged).verify(&vs, &chain), Err(EvidenceError::BadSignature));
     }
 }

@@ -32,6 +32,17 @@ pub enum StateKey {
         /// The subject.
         subject: SubjectId,
     },
+    /// Recorded equivocation of a validator at a height, round and step.
+    Equivocation {
+        /// Validator index.
+        validator: u16,
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+        /// Step.
+        kind: crate::chain::VoteKind,
+    },
 }
 
 impl StateKey {
@@ -116,6 +127,14 @@ pub enum StateValue {
     Attestation(AttestationRecord),
     /// Under [`StateKey::Listing`].
     Listing(ListingRecord),
+    /// Under [`StateKey::Equivocation`]: the evidence transaction's hash and
+    /// the height that recorded it (the evidence itself is in that block).
+    Equivocation {
+        /// Hash of the evidence transaction.
+        evidence: Hash32,
+        /// Height of the block that holds it.
+        height: u64,
+    },
 }
 
 impl StateValue {

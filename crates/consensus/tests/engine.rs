@@ -1,0 +1,79 @@
+//! The consensus engine on its own: conflicting votes become verifiable
+//! evidence; precommits alone, without the proposal, decide nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use credex_consensus::{Action, ConsensusMsg, Engine};
+use credex_crypto::{Hash32, Purpose, SecretKey};
+use credex_types::chain::{Names, Validator, ValidatorSet, VoteKind};
+use credex_types::{ChainId, Vote};
+
+fn setup() -> (ChainId, Vec<SecretKey>, ValidatorSet) {
+    let keys: Vec<SecretKey> = (0..4u8).map(|i| SecretKey::from_seed([i + 40; 32])).collect();
+    let set = ValidatorSet {
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Validator {
+                agency: format!("agency-{i}").parse().unwrap(),
+                names: Names { zh: "a".into(), ru: "b".into(), en: "c".into() },
+                jurisdiction: "CN".parse().unwrap(),
+                key: k.public(),
+                power: 1,
+            })
+            .collect(),
+    };
+    ("credex-engine-test".parse().unwrap(), keys, set)
+}
+
+fn vote(
+    chain: &ChainId,
+    keys: &[SecretKey],
+    who: u16,
+    kind: VoteKind,
+    round: u32,
+    block: Option<Hash32>,
+) -> ConsensusMsg {
+    let v = Vote { chain_id: chain.clone(), height: 1, round, kind, block };
+    ConsensusMsg::Vote {
+        height: 1,
+        round,
+        kind,
+        block,
+        validator: who,
+        signature: keys[usize::from(who)].sign(Purpose::Vote, &v.signing_bytes()),
+    }
+}
+
+#[test]
+fn conflicting_votes_become_verifiable_evidence() {
+    let (chain, keys, set) = setup();
+    let mut e = Engine::new(chain.clone(), &set, None, 1);
+    e.start(1).unwrap();
+    e.on_vote(&vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([1; 32])))).unwrap();
+    assert!(e.take_evidence().is_empty());
+    e.on_vote(&vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([2; 32])))).unwrap();
+    let ev = e.take_evidence();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].verify(&set, &chain), Ok(3));
+    // a vote with a bad signature is refused outright
+    let mut bad = vote(&chain, &keys, 1, VoteKind::Prevote, 0, None);
+    if let ConsensusMsg::Vote { signature, .. } = &mut bad {
+        signature.0[0] ^= 1;
+    }
+    assert!(e.on_vote(&bad).is_err());
+}
+
+#[test]
+fn precommits_without_the_proposal_do_not_decide() {
+    let (chain, keys, set) = setup();
+    let block = Hash32([9; 32]);
+    let mut e = Engine::new(chain.clone(), &set, None, 1);
+    e.start(1).unwrap();
+    for who in [0u16, 2, 3] {
+        let actions = e.on_vote(&vote(&chain, &keys, who, VoteKind::Precommit, 0, Some(block))).unwrap();
+        // Tendermint decides on 2f+1 precommits only for a value it holds the proposal of.
+        assert!(!actions.iter().any(|a| matches!(a, Action::Decided { .. })));
+    }
+    assert_eq!(e.height(), 1);
+}
