@@ -11,11 +11,11 @@
 //! * blocks committed by sync (a node that fell behind) move the engine to
 //!   the next height.
 //!
-//! Not yet: a write-ahead log. A validator killed mid-height restarts at the
-//! height and round 0 without its earlier votes, so it may sign a vote that
-//! conflicts with one it signed before the crash; with at most f such
-//! validators safety holds, and such conflicting votes are the equivocation
-//! evidence a later issue records.
+//! Write-ahead: every vote is written (fsync'd, `signed_votes` column
+//! family) before it is sent, and a restarted validator loads the votes of
+//! its current height so the engine never signs a conflicting one: a crash
+//! cannot make an honest validator equivocate. (Its lock is not restored;
+//! where its earlier votes forbid a different vote it abstains.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use std::time::Duration;
 use credex_consensus::{Action, ConsensusMsg, Engine, Timeout, TimeoutKind};
 use credex_crypto::{Hash32, SecretKey};
 use credex_p2p::{Handle, Topic};
+use credex_types::chain::VoteKind;
 use tokio::sync::mpsc;
 
 use crate::service::{Node, Proposal};
@@ -33,6 +34,17 @@ pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(1000);
 
 /// Round timeouts grow linearly with the round (partial synchrony) up to a cap,
 /// so a network that stalled for a while resumes within seconds.
+fn kind_step(k: VoteKind) -> u8 {
+    match k {
+        VoteKind::Prevote => 0,
+        VoteKind::Precommit => 1,
+    }
+}
+
+fn step_kind(step: u8) -> VoteKind {
+    if step == 0 { VoteKind::Prevote } else { VoteKind::Precommit }
+}
+
 fn duration(t: &Timeout) -> Duration {
     let r = u64::from(t.round.as_u32().unwrap_or(0)).min(16);
     match t.kind {
@@ -76,8 +88,14 @@ pub async fn run(
         node.validator_index(&key.public()).ok_or_else(|| anyhow::anyhow!("not a validator of this genesis"))?;
     let (timers, mut fired) = mpsc::unbounded_channel();
     let mut heights = node.heights();
-    let engine =
+    let mut engine =
         Engine::new(node.genesis().chain_id.clone(), node.validator_set(), Some((index, key)), node.height() + 1);
+    // Votes signed at this height before a crash: never contradict them.
+    let earlier = node.store().signed_votes(node.height() + 1)?;
+    if !earlier.is_empty() {
+        tracing::info!(target: "credex::bft", votes = earlier.len(), "restored signed votes of the current height");
+    }
+    engine.restore_signed(earlier.into_iter().map(|(round, step, block)| (round, step_kind(step), block)));
     let mut bft =
         Bft { node, net, engine, proposals: HashMap::new(), future: Vec::new(), timers, index, sent: Vec::new() };
     // Give the network a moment to connect before the first round.
@@ -221,6 +239,11 @@ impl Bft {
         while let Some(a) = queue.pop_front() {
             match a {
                 Action::Broadcast(msg) => {
+                    if let ConsensusMsg::Vote { height, round, kind, block, .. } = &msg {
+                        // Write-ahead: durable before anyone can see it.
+                        let (n, h, r, k, b) = (self.node.clone(), *height, *round, *kind, *block);
+                        tokio::task::spawn_blocking(move || n.store().put_signed_vote(h, r, kind_step(k), b)).await??;
+                    }
                     self.publish(&msg).await;
                     self.remember(msg);
                 }

@@ -155,6 +155,10 @@ fn round_of(r: u32) -> Round {
 
 /// One validator's (or a non-voting follower's) consensus state for a height.
 pub struct Engine {
+    /// Votes this validator signed at the current height, (round, step) →
+    /// block: it never signs a different one for the same round and step,
+    /// also across restarts (the node persists them and loads them back).
+    signed: std::collections::BTreeMap<(u32, VoteKind), Option<Hash32>>,
     chain_id: ChainId,
     set: ValidatorSet,
     credex_set: credex_types::ValidatorSet,
@@ -173,7 +177,7 @@ impl Engine {
         let vs = ValidatorSet::from_set(set);
         let addr = Addr(me.as_ref().map_or(u16::MAX, |(i, _)| *i));
         let driver = Driver::new(Ctx, Height(height), vs.clone(), addr, ThresholdParams::default());
-        Engine { chain_id, set: vs, credex_set: set.clone(), me, driver }
+        Engine { signed: Default::default(), chain_id, set: vs, credex_set: set.clone(), me, driver }
     }
 
     /// Current height.
@@ -191,10 +195,19 @@ impl Engine {
         Ctx.select_proposer(&self.set, Height(height), round_of(round)).address.0
     }
 
+    /// Votes this validator already signed at the current height (loaded
+    /// from its store after a restart): it will not sign conflicting ones.
+    pub fn restore_signed(&mut self, votes: impl IntoIterator<Item = (u32, VoteKind, Option<Hash32>)>) {
+        for (round, kind, block) in votes {
+            self.signed.insert((round, kind), block);
+        }
+    }
+
     /// Starts `height` at round 0 (also used to move on after a commit).
     pub fn start(&mut self, height: u64) -> Result<Vec<Action>, MsgError> {
         if height != self.height() {
             self.driver.move_to_height(Height(height), self.set.clone());
+            self.signed.clear();
         }
         let proposer = Addr(self.proposer(height, 0));
         self.run(Input::NewRound(Height(height), Round::new(0), proposer))
@@ -322,7 +335,7 @@ impl Engine {
         }
     }
 
-    fn sign_vote(&self, vote: &Vote) -> Option<ConsensusMsg> {
+    fn sign_vote(&mut self, vote: &Vote) -> Option<ConsensusMsg> {
         let (index, key) = self.me.as_ref()?;
         let kind = match vote.kind {
             VoteType::Prevote => VoteKind::Prevote,
@@ -333,6 +346,12 @@ impl Engine {
             NilOrVal::Val(h) => Some(h),
         };
         let round = round_u32(vote.round);
+        match self.signed.get(&(round, kind)) {
+            Some(earlier) if *earlier != block => return None, // never equivocate
+            _ => {
+                self.signed.insert((round, kind), block);
+            }
+        }
         let ours = credex_types::Vote { chain_id: self.chain_id.clone(), height: vote.height.0, round, kind, block };
         let signature = key.sign(Purpose::Vote, &ours.signing_bytes());
         Some(ConsensusMsg::Vote { height: vote.height.0, round, kind, block, validator: *index, signature })

@@ -4,4 +4,4 @@ pub mod context;
 pub mod engine;
 
 pub use engine::{Action, ConsensusMsg, Engine, MsgError, ProposalBytes};
-pub use malachite_types::{Timeout, TimeoutKind};
+pub use malachite_types::{Round, Timeout, TimeoutKind};

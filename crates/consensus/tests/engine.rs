@@ -77,3 +77,30 @@ fn precommits_without_the_proposal_do_not_decide() {
     }
     assert_eq!(e.height(), 1);
 }
+
+fn prevotes(actions: &[Action]) -> Vec<Option<Hash32>> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Broadcast(ConsensusMsg::Vote { kind: VoteKind::Prevote, block, .. }) => Some(*block),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_restored_vote_is_never_contradicted() {
+    use credex_consensus::{Round, Timeout};
+    let (chain, keys, set) = setup();
+    let me = || Some((0u16, SecretKey::from_seed(keys[0].seed())));
+    // height 1, round 0: validator 1 proposes; no proposal arrives, so on the
+    // propose timeout validator 0 prevotes nil ...
+    let mut fresh = Engine::new(chain.clone(), &set, me(), 1);
+    fresh.start(1).unwrap();
+    assert_eq!(prevotes(&fresh.timeout(Timeout::propose(Round::new(0))).unwrap()), vec![None]);
+    // ... unless, before a crash, it had prevoted for a block in that round
+    let mut restarted = Engine::new(chain.clone(), &set, me(), 1);
+    restarted.restore_signed([(0, VoteKind::Prevote, Some(Hash32([7; 32])))]);
+    restarted.start(1).unwrap();
+    assert!(prevotes(&restarted.timeout(Timeout::propose(Round::new(0))).unwrap()).is_empty());
+}

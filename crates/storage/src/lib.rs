@@ -12,6 +12,7 @@
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
 //! | `raw` | attestation id | full [`Attestation`] (field values and salts; issuer-side only) |
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
+//! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
 //! its anchors and the new height in **one** `WriteBatch` with `sync = true`:
@@ -41,7 +42,9 @@ const CF_SUBJECTS: &str = "subjects";
 const CF_STATE: &str = "state";
 const CF_RAW: &str = "raw";
 const CF_META: &str = "meta";
-const FAMILIES: [&str; 8] = [CF_BLOCKS, CF_CERTS, CF_TXS, CF_ATTESTATIONS, CF_SUBJECTS, CF_STATE, CF_RAW, CF_META];
+const CF_VOTES: &str = "signed_votes";
+const FAMILIES: [&str; 9] =
+    [CF_BLOCKS, CF_CERTS, CF_TXS, CF_ATTESTATIONS, CF_SUBJECTS, CF_STATE, CF_RAW, CF_META, CF_VOTES];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
 const MAX_VALUE: usize = 64 << 20;
@@ -244,6 +247,39 @@ impl Store {
                 continue;
             };
             out.push((AttestationId(Hash32(id)), u64::from_be_bytes(h)));
+        }
+        Ok(out)
+    }
+
+    /// Records, durably, the vote this validator is about to send, so that
+    /// after a crash it never signs a different one for the same height,
+    /// round and step (its consensus write-ahead log).
+    pub fn put_signed_vote(&self, height: u64, round: u32, step: u8, block: Option<Hash32>) -> Result<(), StoreError> {
+        let mut key = height.to_be_bytes().to_vec();
+        key.extend_from_slice(&round.to_be_bytes());
+        key.push(step);
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut b = WriteBatch::default();
+        b.put_cf(self.cf(CF_VOTES), key, credex_codec::encode(&block));
+        self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// The votes this validator signed at `height`: (round, step, block).
+    pub fn signed_votes(&self, height: u64) -> Result<Vec<(u32, u8, Option<Hash32>)>, StoreError> {
+        let prefix = height.to_be_bytes();
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_VOTES), IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let (Ok(round), Some(step)) = (<[u8; 4]>::try_from(&k[8..k.len().saturating_sub(1).max(8)]), k.last())
+            else {
+                continue;
+            };
+            out.push((u32::from_be_bytes(round), *step, decode::<Option<Hash32>>("signed vote", &v)?));
         }
         Ok(out)
     }

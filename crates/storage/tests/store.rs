@@ -67,6 +67,13 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     assert!(state.get(&StateKey::Attestation(att.id())).is_some());
     assert_eq!(state.values.len(), 2, "attestation record and listing record");
     assert_eq!(store.by_subject(&att.header.subject).unwrap(), vec![(att.id(), 1)]);
+    // the consensus write-ahead log of signed votes
+    store.put_signed_vote(7, 0, 0, Some(Hash32([5; 32]))).unwrap();
+    store.put_signed_vote(7, 2, 1, None).unwrap();
+    store.put_signed_vote(8, 0, 0, None).unwrap();
+    assert_eq!(store.signed_votes(7).unwrap(), vec![(0, 0, Some(Hash32([5; 32]))), (2, 1, None)]);
+    assert!(store.signed_votes(6).unwrap().is_empty());
     drop(store);
+    assert_eq!(Store::open(dir.path(), gh).unwrap().signed_votes(8).unwrap(), vec![(0, 0, None)]);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
 }
