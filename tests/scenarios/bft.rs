@@ -5,10 +5,10 @@
 //! with ≥ 2f+1 signatures from validators and observer.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::dev_node::{BIN, credex, free_port, get, json_out, verify};
+use super::dev_node::{credex, free_port, get, json_out, spawn_credex, verify};
 
 struct Node {
     child: Child,
@@ -111,13 +111,7 @@ impl Net {
         for p in &self.p2p {
             args.extend(["--peer".into(), p.clone()]);
         }
-        let child = Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let url = format!("http://127.0.0.1:{http}");
-        let start = Instant::now();
-        while get(&url, "/healthz").0 != 200 {
-            assert!(start.elapsed() < Duration::from_secs(30), "observer did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, url) = spawn_credex(&args, http, Stdio::null());
         Node { child, url }
     }
 
@@ -148,13 +142,7 @@ impl Net {
         }
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("n{i}.log"))).unwrap();
-        let child = Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let url = format!("http://127.0.0.1:{}", self.http[i]);
-        let start = Instant::now();
-        while get(&url, "/healthz").0 != 200 {
-            assert!(start.elapsed() < Duration::from_secs(30), "validator {i} did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, url) = spawn_credex(&args, self.http[i], Stdio::from(log));
         Node { child, url }
     }
 }

@@ -16,21 +16,24 @@ struct DevNode {
     dir: PathBuf,
 }
 
+/// Starts `credex ARGS` with stderr to `log` and waits until its API on
+/// `http_port` answers; returns the process and the API's base URL.
+pub(crate) fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Child, String) {
+    let child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    let url = format!("http://127.0.0.1:{http_port}");
+    let start = Instant::now();
+    while get(&url, "/healthz").0 != 200 {
+        assert!(start.elapsed() < Duration::from_secs(30), "credex {args:?} did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, url)
+}
+
 impl DevNode {
     fn start(dir: &Path, port: u16) -> DevNode {
-        let child = Command::new(BIN)
-            .args(["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let node = DevNode { child, url: format!("http://127.0.0.1:{port}"), dir: dir.to_path_buf() };
-        let start = Instant::now();
-        while get(&node.url, "/healthz").0 != 200 {
-            assert!(start.elapsed() < Duration::from_secs(30), "node did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        node
+        let args = ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from);
+        let (child, url) = spawn_credex(&args, port, Stdio::null());
+        DevNode { child, url, dir: dir.to_path_buf() }
     }
 
     fn key(&self, agency: &str) -> String {

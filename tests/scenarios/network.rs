@@ -3,10 +3,10 @@
 //! proofs from any node, late join, restart, and refused peers.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::dev_node::{BIN, credex, free_port, get, json_out, verify};
+use super::dev_node::{credex, free_port, get, json_out, spawn_credex, verify};
 
 struct Proc {
     child: Child,
@@ -145,13 +145,7 @@ impl Net {
             args.extend(["--peer".into(), p.clone()]);
         }
         let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
-        let child = Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let url = format!("http://127.0.0.1:{http}");
-        let start = Instant::now();
-        while get(&url, "/healthz").0 != 200 {
-            assert!(start.elapsed() < Duration::from_secs(30), "{name} did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, url) = spawn_credex(&args, http, Stdio::from(log));
         Proc { child, url }
     }
 }
