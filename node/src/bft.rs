@@ -145,6 +145,8 @@ impl Bft {
     async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
         self.proposals.clear();
         self.sent.clear();
+        let n = self.node.clone();
+        tokio::task::spawn_blocking(move || n.store().prune_signed_votes(h)).await??;
         let actions = self.engine.start(h).map_err(|e| anyhow::anyhow!("{e}"))?;
         self.apply(actions).await?;
         let (now, later): (Vec<_>, Vec<_>) =

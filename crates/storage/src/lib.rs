@@ -12,7 +12,7 @@
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
 //! | `raw` | attestation id | full [`Attestation`] (field values and salts; issuer-side only) |
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
-//! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil |
+//! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil (pruned once the height is decided) |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
 //! its anchors and the new height in **one** `WriteBatch` with `sync = true`:
@@ -263,6 +263,15 @@ impl Store {
         let mut b = WriteBatch::default();
         b.put_cf(self.cf(CF_VOTES), key, credex_codec::encode(&block));
         self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// Forgets the signed votes of heights below `height` (decided heights
+    /// need no write-ahead record).
+    pub fn prune_signed_votes(&self, height: u64) -> Result<(), StoreError> {
+        let mut b = WriteBatch::default();
+        b.delete_range_cf(self.cf(CF_VOTES), 0u64.to_be_bytes(), height.to_be_bytes());
+        self.db.write(b)?;
         Ok(())
     }
 

@@ -73,6 +73,8 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     store.put_signed_vote(8, 0, 0, None).unwrap();
     assert_eq!(store.signed_votes(7).unwrap(), vec![(0, 0, Some(Hash32([5; 32]))), (2, 1, None)]);
     assert!(store.signed_votes(6).unwrap().is_empty());
+    store.prune_signed_votes(8).unwrap();
+    assert!(store.signed_votes(7).unwrap().is_empty(), "decided heights are forgotten");
     drop(store);
     assert_eq!(Store::open(dir.path(), gh).unwrap().signed_votes(8).unwrap(), vec![(0, 0, None)]);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
