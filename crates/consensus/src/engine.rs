@@ -314,45 +314,37 @@ impl Engine {
         out
     }
 
-    fn signed(&self, v: &SignedMessage<Ctx, Vote>) -> SignedVote {
-        let m = &v.message;
-        SignedVote {
-            vote: credex_types::Vote {
-                chain_id: self.chain_id.clone(),
-                height: m.height.0,
-                round: round_u32(m.round),
-                kind: match m.kind {
-                    VoteType::Prevote => VoteKind::Prevote,
-                    VoteType::Precommit => VoteKind::Precommit,
-                },
-                block: match m.value {
-                    NilOrVal::Nil => None,
-                    NilOrVal::Val(h) => Some(h),
-                },
+    /// The credex vote (the bytes validators sign) for a driver vote.
+    fn credex_vote(&self, v: &Vote) -> credex_types::Vote {
+        credex_types::Vote {
+            chain_id: self.chain_id.clone(),
+            height: v.height.0,
+            round: round_u32(v.round),
+            kind: match v.kind {
+                VoteType::Prevote => VoteKind::Prevote,
+                VoteType::Precommit => VoteKind::Precommit,
             },
-            validator: m.validator.0,
-            signature: v.signature.0,
+            block: match v.value {
+                NilOrVal::Nil => None,
+                NilOrVal::Val(h) => Some(h),
+            },
         }
     }
 
+    fn signed(&self, v: &SignedMessage<Ctx, Vote>) -> SignedVote {
+        SignedVote { vote: self.credex_vote(&v.message), validator: v.message.validator.0, signature: v.signature.0 }
+    }
+
     fn sign_vote(&mut self, vote: &Vote) -> Option<ConsensusMsg> {
+        let ours = self.credex_vote(vote);
         let (index, key) = self.me.as_ref()?;
-        let kind = match vote.kind {
-            VoteType::Prevote => VoteKind::Prevote,
-            VoteType::Precommit => VoteKind::Precommit,
-        };
-        let block = match vote.value {
-            NilOrVal::Nil => None,
-            NilOrVal::Val(h) => Some(h),
-        };
-        let round = round_u32(vote.round);
+        let (round, kind, block) = (ours.round, ours.kind, ours.block);
         match self.signed.get(&(round, kind)) {
             Some(earlier) if *earlier != block => return None, // never equivocate
             _ => {
                 self.signed.insert((round, kind), block);
             }
         }
-        let ours = credex_types::Vote { chain_id: self.chain_id.clone(), height: vote.height.0, round, kind, block };
         let signature = key.sign(Purpose::Vote, &ours.signing_bytes());
         Some(ConsensusMsg::Vote { height: vote.height.0, round, kind, block, validator: *index, signature })
     }
