@@ -185,11 +185,6 @@ impl Engine {
         self.driver.height().0
     }
 
-    /// Current round.
-    pub fn round(&self) -> u32 {
-        round_u32(self.driver.round())
-    }
-
     /// Proposer index for a height and round.
     pub fn proposer(&self, height: u64, round: u32) -> u16 {
         Ctx.select_proposer(&self.set, Height(height), round_of(round)).address.0

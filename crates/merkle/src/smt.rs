@@ -286,14 +286,6 @@ impl SparseMerkleMap {
         }
     }
 
-    /// The root if no change is pending.
-    pub fn committed_root(&self) -> Option<Hash32> {
-        match &self.root {
-            Node::Inner { hash: None, .. } => None,
-            n => Some(n.hash_clean()),
-        }
-    }
-
     fn proof_clean(&self, key: &Hash32) -> SmtProof {
         let mut siblings = Vec::new();
         let mut node = &self.root;
