@@ -100,6 +100,8 @@ pub struct AttestArgs<'a> {
     pub fields: &'a [String],
     /// Superseded attestation.
     pub supersedes: Option<AttestationId>,
+    /// The subject's case this answers.
+    pub case: Option<credex_types::lifecycle::CaseId>,
     /// Legal basis.
     pub legal_basis: Option<LegalBasis>,
     /// Effective time (default now).
@@ -134,6 +136,7 @@ pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool
             None => default_legal_basis(args.kind).parse()?,
         },
         supersedes: args.supersedes,
+        case: args.case,
         nonce,
     };
     submit(client, Attestation::sign(header, fields, &key)?, wait)
@@ -177,6 +180,7 @@ pub fn revoke(
         kind: AttestationKind::Revocation,
         fields: &[],
         supersedes: Some(id),
+        case: None,
         legal_basis: None,
         effective_at: now,
         expires_at: None,

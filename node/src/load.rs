@@ -79,6 +79,7 @@ pub fn run(
                 expires_at: None,
                 legal_basis: "cn-admin-licensing-law".parse()?,
                 supersedes: None,
+                case: None,
                 nonce,
             };
             Ok(Attestation::sign(header, vec![], &key)?)

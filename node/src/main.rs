@@ -137,6 +137,9 @@ enum Command {
         /// The attestation this one replaces.
         #[arg(long)]
         supersedes: Option<credex_types::AttestationId>,
+        /// The subject's case (commitment, repair application, objection) this answers.
+        #[arg(long)]
+        case: Option<credex_types::lifecycle::CaseId>,
         /// Legal basis code (default depends on the kind).
         #[arg(long)]
         legal_basis: Option<credex_types::LegalBasis>,
@@ -620,12 +623,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Attest { node, key, subject, kind, fields, supersedes, legal_basis, effective, expires, wait } => {
+        Command::Attest {
+            node,
+            key,
+            subject,
+            kind,
+            fields,
+            supersedes,
+            case,
+            legal_basis,
+            effective,
+            expires,
+            wait,
+        } => {
             let args = client::AttestArgs {
                 subject,
                 kind,
                 fields: &fields,
                 supersedes,
+                case,
                 legal_basis,
                 effective_at: effective.unwrap_or_else(system_now),
                 expires_at: expires,

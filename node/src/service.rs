@@ -383,7 +383,7 @@ impl Node {
         att.check_shape()?;
         att.check_labels(&self.labels)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
-        let id = credex_chain::check_tx(&self.genesis, &tx).map_err(SubmitError::Invalid)?;
+        let id = self.check_tx(&tx)?;
         if let Standing::Anchored(h) = self.standing(&id)? {
             if self.store.raw(&id)?.is_none() {
                 self.store.put_raw(att)?;
@@ -409,9 +409,27 @@ impl Node {
             s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
             Standing::Rejected(_) | Standing::Unknown => {}
         }
-        let id = credex_chain::check_tx(&self.genesis, tx).map_err(SubmitError::Invalid)?;
+        let id = self.check_tx(tx)?;
         self.check_against_state(tx)?;
         Ok((id, self.enqueue(id, tx.clone())?))
+    }
+
+    /// Admits a transaction a local client submitted (subject acts, key
+    /// bindings, governance, evidence) and gossips it.
+    pub fn submit_local(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
+        let (id, standing) = self.submit_tx(tx)?;
+        if matches!(standing, Standing::Pending) {
+            if let Some(out) = self.gossip.get() {
+                let _ = out.send(tx.clone());
+            }
+        }
+        Ok((id, standing))
+    }
+
+    /// Stateless and registry checks with every signature, against the committed state.
+    fn check_tx(&self, tx: &Transaction) -> Result<AttestationId, SubmitError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        credex_chain::check_tx(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
     }
 
     /// What this node is: `dev`, `validator` or `observer` (set once at start).
@@ -446,6 +464,7 @@ impl Node {
         let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
         // The signature was checked by `check_tx` just before.
         apply_admitted(&mut overlay, &self.genesis, ctx, tx).map_err(SubmitError::Conflict)?;
+        drop(overlay);
         Ok(())
     }
 
@@ -524,34 +543,23 @@ impl Node {
         // them is committed, so a proposal that is never decided loses nothing.
         let batch: Vec<(AttestationId, Transaction)> =
             self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(BLOCK_TXS).cloned().collect();
-        if batch.is_empty() && !allow_empty {
-            return None;
-        }
         let mut chain = self.chain.write().unwrap_or_else(lock_err);
         let (height, parent, prev_time) = match &chain.head {
             Some((h, _)) => (h.height + 1, h.id(), h.time),
             None => (1, Hash32::ZERO, self.genesis.genesis_time),
         };
         let ctx = BlockContext { height, time: Timestamp(self.clock.now().0.max(prev_time.0 + 1)) };
-        let mut txs = Vec::with_capacity(batch.len());
-        let mut included = Vec::with_capacity(batch.len());
-        let mut dropped = Vec::new();
-        let (writes, _) = {
-            let mut overlay = Overlay::new(&chain.state);
-            for (id, tx) in batch {
-                // Every pooled transaction passed `check_tx` on admission.
-                match apply_admitted(&mut overlay, &self.genesis, ctx, &tx) {
-                    Ok(_) => {
-                        txs.push(tx);
-                        included.push(id);
-                    }
-                    Err(e) => dropped.push((id, e)),
-                }
-            }
-            overlay.into_writes()
-        };
+        if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&chain.state, ctx.time) {
+            return None;
+        }
+        let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch);
+        let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
+            built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
+        let dropped = built.dropped;
+        let escalated = built.escalated.len();
+        let (writes, _) = built.state.into_writes();
         self.reject(&mut chain, dropped, "dropped at block time");
-        if txs.is_empty() && !allow_empty {
+        if txs.is_empty() && escalated == 0 && !allow_empty {
             return None;
         }
         let state_root = root_after(&mut chain.smt, &writes);
@@ -871,6 +879,7 @@ mod tests {
             expires_at: None,
             legal_basis: "cn-admin-licensing-law".parse().unwrap(),
             supersedes: None,
+            case: None,
             nonce: [n; 16],
         };
         Attestation::sign(header, vec![], key).unwrap()

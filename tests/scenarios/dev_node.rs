@@ -328,6 +328,7 @@ fn resubmission_returns_the_same_id_and_anchor() {
         expires_at: None,
         legal_basis: "cn-admin-licensing-law".parse().unwrap(),
         supersedes: None,
+        case: None,
         nonce: [4; 16],
     };
     let att = credex_types::Attestation::sign(header, vec![], &sk).unwrap();

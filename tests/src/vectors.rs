@@ -453,6 +453,7 @@ fn credit_proofs() -> (Value, String, String) {
                 since: listing.header.effective_at,
                 by: listing.id(),
                 issuer: listing.header.issuer.clone(),
+                escalated_from: None,
             }),
             last_removed: None,
             times_listed: 1,

@@ -28,6 +28,7 @@ fn proofs() -> (Verifier, Vec<CreditProof>, Timestamp) {
                 since: att.header.effective_at,
                 by: att.id(),
                 issuer: att.header.issuer.clone(),
+                escalated_from: None,
             }),
             last_removed: None,
             times_listed: 1,

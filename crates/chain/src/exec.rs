@@ -1,15 +1,24 @@
 //! Admission, the state transition and block execution.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use credex_crypto::{BatchItem, Hash32, PublicKey, Purpose};
+use credex_crypto::{BatchItem, Hash32, PublicKey, Purpose, Signature};
 use credex_types::attestation::{AttestationError, AttestationHeader, AttestationId, check_header};
 use credex_types::genesis::Genesis;
-use credex_types::kinds::ListEffect;
+use credex_types::kinds::{ListEffect, durations};
+use credex_types::lifecycle::{
+    ActBody, ApprovalError, CaseEvent, CaseId, CaseKind, CaseRecord, CaseStatus, GovAction, IssuerRecord,
+    MAX_CASE_EVENTS, SubjectKeyRecord, verify_approvals,
+};
 use credex_types::state::{AttestationRecord, AttestationStatus, Listing, ListingRecord, StateKey, StateValue};
 use credex_types::{AgencyId, AttestationKind, ChainId, ListKind, SubjectId, Timestamp};
 
 use crate::tx::{MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction};
+
+/// An abnormal-operation listing unresolved this long escalates (spec §11.2).
+pub const ESCALATION_AFTER_MS: u64 = durations::YEARS_3;
+/// Most escalations one block performs; the rest follow in later blocks.
+pub const MAX_ESCALATIONS_PER_BLOCK: usize = 1_000;
 
 /// Height and time of the block being executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +36,7 @@ pub enum TxError {
     #[error("transaction of {0} bytes exceeds {MAX_TX_BYTES}")]
     TooLarge(usize),
     /// Another chain's attestation.
-    #[error("attestation is for chain {found}, this chain is {expected}")]
+    #[error("transaction is for chain {found}, this chain is {expected}")]
     WrongChain {
         /// This chain.
         expected: ChainId,
@@ -40,6 +49,9 @@ pub enum TxError {
     /// Issuer not in the registry.
     #[error("issuer {0} is not registered")]
     UnknownIssuer(AgencyId),
+    /// Issuer removed by governance.
+    #[error("issuer {0} was removed by governance")]
+    IssuerRemoved(AgencyId),
     /// Issuer may not issue this kind.
     #[error("issuer {issuer} may not issue {kind}")]
     KindNotAllowed {
@@ -48,9 +60,12 @@ pub enum TxError {
         /// Kind.
         kind: AttestationKind,
     },
+    /// A permission, not an attestation kind.
+    #[error("{0} is a permission, not an attestation kind")]
+    NotAnAttestation(AttestationKind),
     /// Signature fails under the registered key.
-    #[error("issuer signature does not verify under the registered key of {0}")]
-    BadSignature(AgencyId),
+    #[error("signature does not verify under the registered key of {0}")]
+    BadSignature(String),
     /// Already on chain.
     #[error("attestation {0} is already anchored")]
     AlreadyAnchored(AttestationId),
@@ -72,7 +87,7 @@ pub enum TxError {
         owner: AgencyId,
     },
     /// Target about another subject.
-    #[error("superseded attestation {0} is about another subject")]
+    #[error("attestation {0} is about another subject")]
     SubjectMismatch(AttestationId),
     /// Entering a list the subject is on.
     #[error("{subject} is already on the {list} list")]
@@ -106,6 +121,67 @@ pub enum TxError {
         /// The listing agency.
         owner: AgencyId,
     },
+    /// A penalty's publication window (`expires_at − effective_at`) is missing or out of bounds.
+    #[error("a {kind} must set expires_at between {min_days} and {max_days} days after effective_at")]
+    PublicationWindow {
+        /// Kind.
+        kind: AttestationKind,
+        /// Shortest window.
+        min_days: u64,
+        /// Longest window.
+        max_days: u64,
+    },
+    /// A kind that answers a case, without `case`.
+    #[error("a {0} answers a subject's case: set `case`")]
+    MissingCase(AttestationKind),
+    /// No such case.
+    #[error("case {0} does not exist")]
+    UnknownCase(CaseId),
+    /// The case is another subject's.
+    #[error("case {0} was filed by another subject")]
+    CaseSubjectMismatch(CaseId),
+    /// The case is addressed to another agency.
+    #[error("case {case} is for {agency} to decide")]
+    NotCaseAgency {
+        /// Case.
+        case: CaseId,
+        /// The deciding agency.
+        agency: AgencyId,
+    },
+    /// The kind cannot move the case from its status.
+    #[error("a {kind} cannot answer case {case} while it is {status}")]
+    CaseTransition {
+        /// Case.
+        case: CaseId,
+        /// Its status.
+        status: &'static str,
+        /// The answering kind.
+        kind: AttestationKind,
+    },
+    /// A repair approval that does not remove the listing the case is about.
+    #[error("case {0} is about another listing than the one this attestation removes")]
+    CaseTargetChanged(CaseId),
+    /// The subject has no bound key.
+    #[error("subject {0} has no registered key; a registrar must bind one first")]
+    NoSubjectKey(SubjectId),
+    /// The act was already filed.
+    #[error("case {0} is already filed")]
+    AlreadyFiled(CaseId),
+    /// A commitment deadline not in the future.
+    #[error("commitment deadline {0} is not after the block time")]
+    DueInPast(Timestamp),
+    /// Governance approvals insufficient or invalid.
+    #[error("governance approvals: {0}")]
+    Approvals(ApprovalError),
+    /// The binding or proposal was already applied.
+    #[error("already applied")]
+    AlreadyApplied,
+    /// Adding an issuer that is registered and active.
+    #[error("issuer {0} is already registered")]
+    IssuerExists(AgencyId),
+    /// Rotating to the key in force.
+    #[error("issuer {0} already uses this key")]
+    KeyUnchanged(AgencyId),
 }
 
 impl TxError {
@@ -116,7 +192,9 @@ impl TxError {
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::Shape(_) => "invalid-attestation",
             TxError::UnknownIssuer(_) => "unknown-issuer",
+            TxError::IssuerRemoved(_) => "issuer-removed",
             TxError::KindNotAllowed { .. } => "kind-not-allowed",
+            TxError::NotAnAttestation(_) => "not-an-attestation",
             TxError::BadSignature(_) => "bad-signature",
             TxError::AlreadyAnchored(_) => "already-anchored",
             TxError::MissingTarget(_) => "missing-target",
@@ -129,6 +207,20 @@ impl TxError {
             TxError::NotListingAgency { .. } => "not-listing-agency",
             TxError::BadEvidence(_) => "bad-evidence",
             TxError::AlreadyRecorded => "already-recorded",
+            TxError::PublicationWindow { .. } => "publication-window",
+            TxError::MissingCase(_) => "missing-case",
+            TxError::UnknownCase(_) => "unknown-case",
+            TxError::CaseSubjectMismatch(_) => "case-subject-mismatch",
+            TxError::NotCaseAgency { .. } => "not-case-agency",
+            TxError::CaseTransition { .. } => "case-transition",
+            TxError::CaseTargetChanged(_) => "case-target-changed",
+            TxError::NoSubjectKey(_) => "no-subject-key",
+            TxError::AlreadyFiled(_) => "already-filed",
+            TxError::DueInPast(_) => "due-in-past",
+            TxError::Approvals(_) => "insufficient-approvals",
+            TxError::AlreadyApplied => "already-applied",
+            TxError::IssuerExists(_) => "issuer-exists",
+            TxError::KeyUnchanged(_) => "key-unchanged",
         }
     }
 }
@@ -139,6 +231,9 @@ pub trait StateRead {
     fn get(&self, key: &StateKey) -> Option<StateValue>;
     /// The header of an anchored attestation (chain data, not in the map).
     fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader>;
+    /// Subjects whose abnormal-operation listing in force took effect at or
+    /// before `cutoff`, oldest first, at most `limit` (the escalation index).
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId>;
 }
 
 /// Uncommitted writes over a base state.
@@ -174,22 +269,41 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
     fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader> {
         self.anchors.get(id).cloned().or_else(|| self.base.anchored(id))
     }
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        // Escalation runs first in a block, before any write of it.
+        self.base.due_escalations(cutoff, limit)
+    }
 }
 
-/// An in-memory state, for tests and tools.
+/// An in-memory state: the node's working copy and the tests' state.
 #[derive(Debug, Default, Clone)]
 pub struct MemState {
     /// Values by key hash.
     pub values: BTreeMap<Hash32, StateValue>,
     /// Anchored headers.
     pub anchors: BTreeMap<AttestationId, AttestationHeader>,
+    /// Abnormal-operation listings in force, by effective time.
+    abnormal: BTreeSet<(Timestamp, SubjectId)>,
 }
 
 impl MemState {
+    /// Sets one value, keeping the indexes.
+    pub fn insert(&mut self, key: StateKey, value: StateValue) {
+        if let StateKey::Listing { list: ListKind::AbnormalOperation, subject } = &key {
+            if let Some(StateValue::Listing(ListingRecord { current: Some(old), .. })) = self.values.get(&key.hash()) {
+                self.abnormal.remove(&(old.since, subject.clone()));
+            }
+            if let StateValue::Listing(ListingRecord { current: Some(new), .. }) = &value {
+                self.abnormal.insert((new.since, subject.clone()));
+            }
+        }
+        self.values.insert(key.hash(), value);
+    }
+
     /// Applies writes.
     pub fn apply(&mut self, writes: Vec<(StateKey, StateValue)>, anchors: BTreeMap<AttestationId, AttestationHeader>) {
         for (k, v) in writes {
-            self.values.insert(k.hash(), v);
+            self.insert(k, v);
         }
         self.anchors.extend(anchors);
     }
@@ -202,106 +316,225 @@ impl StateRead for MemState {
     fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader> {
         self.anchors.get(id).cloned()
     }
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.abnormal.iter().take_while(|(t, _)| *t <= cutoff).take(limit).map(|(_, s)| s.clone()).collect()
+    }
 }
 
-/// Stateless admission: size, chain, shape, issuer, kind, signature.
-/// Returns the attestation id.
-pub fn check_tx(genesis: &Genesis, tx: &Transaction) -> Result<AttestationId, TxError> {
-    let (id, key) = check_structure(genesis, tx)?;
-    if let (Transaction::Anchor(a), Some(key)) = (tx, key) {
-        credex_crypto::verify(&key, Purpose::Attestation, &id.0.0, &a.signature)
-            .map_err(|_| TxError::BadSignature(a.header.issuer.clone()))?;
+/// The issuer registry entry of `agency`: the state's record if governance
+/// changed it, else the genesis entry (spec §11.8).
+pub fn issuer(state: &(impl StateRead + ?Sized), genesis: &Genesis, agency: &AgencyId) -> Option<IssuerRecord> {
+    match state.get(&StateKey::Issuer(agency.clone())) {
+        Some(StateValue::Issuer(r)) => Some(r),
+        _ => genesis.issuer(agency).map(IssuerRecord::from_genesis),
     }
-    Ok(id)
 }
 
-/// Every admission check except an anchor's issuer signature; returns the
-/// id and, for an anchor, the registry key its signature must verify under.
-/// Evidence is verified here in full (its vote signatures included).
-fn check_structure(genesis: &Genesis, tx: &Transaction) -> Result<(AttestationId, Option<PublicKey>), TxError> {
-    let size = credex_codec::encode(tx).len();
-    if size > MAX_TX_BYTES {
-        return Err(TxError::TooLarge(size));
+/// An active issuer allowed `kind`.
+fn issuer_for(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    agency: &AgencyId,
+    kind: AttestationKind,
+) -> Result<IssuerRecord, TxError> {
+    let r = issuer(state, genesis, agency).ok_or_else(|| TxError::UnknownIssuer(agency.clone()))?;
+    if !r.active {
+        return Err(TxError::IssuerRemoved(agency.clone()));
     }
-    let a = match tx {
-        Transaction::Anchor(a) => a,
-        Transaction::Evidence(e) => {
-            e.verify(&genesis.validator_set(), &genesis.chain_id).map_err(|e| TxError::BadEvidence(e.to_string()))?;
-            return Ok((tx.id(), None));
-        }
-    };
-    let h = &a.header;
-    if h.chain_id != genesis.chain_id {
-        return Err(TxError::WrongChain { expected: genesis.chain_id.clone(), found: h.chain_id.clone() });
+    if !r.kinds.contains(&kind) {
+        return Err(TxError::KindNotAllowed { issuer: agency.clone(), kind });
     }
-    check_header(h).map_err(TxError::Shape)?;
-    let issuer = genesis.issuer(&h.issuer).ok_or_else(|| TxError::UnknownIssuer(h.issuer.clone()))?;
-    if !issuer.kinds.contains(&h.kind) {
-        return Err(TxError::KindNotAllowed { issuer: h.issuer.clone(), kind: h.kind });
-    }
-    if matches!(h.kind, AttestationKind::Revocation | AttestationKind::ErasureTombstone) && h.supersedes.is_none() {
-        return Err(TxError::MissingTarget(h.kind));
-    }
-    Ok((a.id(), Some(issuer.key)))
+    Ok(r)
 }
 
-/// Admission checks of a whole block, with one batch verification of all
-/// issuer signatures (same rule as [`check_tx`], spec §2.4). On failure,
-/// the index of the first failing transaction.
-pub fn check_block_txs(genesis: &Genesis, txs: &[Transaction]) -> Result<(), (usize, TxError)> {
-    let mut checked = Vec::with_capacity(txs.len());
-    for (i, tx) in txs.iter().enumerate() {
-        checked.push(check_structure(genesis, tx).map_err(|e| (i, e))?);
-    }
-    let items: Vec<BatchItem<'_>> = txs
-        .iter()
-        .zip(&checked)
-        .filter_map(|(tx, (id, key))| match (tx, key) {
-            (Transaction::Anchor(a), Some(key)) => {
-                Some(BatchItem { key, purpose: Purpose::Attestation, msg: &id.0.0, sig: &a.signature })
-            }
-            _ => None,
-        })
-        .collect();
-    if credex_crypto::verify_batch(&items).is_err() {
-        // Name the first failing transaction exactly, with the single rule.
-        for (i, tx) in txs.iter().enumerate() {
-            check_tx(genesis, tx).map_err(|e| (i, e))?;
-        }
+/// One signature a transaction needs, for single or batch verification.
+#[derive(Debug, Clone)]
+pub struct SigCheck {
+    /// Who must have signed (for the error).
+    pub signer: String,
+    /// Key.
+    pub key: PublicKey,
+    /// Purpose.
+    pub purpose: Purpose,
+    /// The signed 32-byte message.
+    pub msg: Hash32,
+    /// Signature.
+    pub sig: Signature,
+}
+
+fn verify_single(checks: &[SigCheck]) -> Result<(), TxError> {
+    for c in checks {
+        credex_crypto::verify(&c.key, c.purpose, &c.msg.0, &c.sig)
+            .map_err(|_| TxError::BadSignature(c.signer.clone()))?;
     }
     Ok(())
 }
 
-fn listing(state: &impl StateRead, list: ListKind, subject: &SubjectId) -> ListingRecord {
+fn check_chain(genesis: &Genesis, found: &ChainId) -> Result<(), TxError> {
+    if *found == genesis.chain_id {
+        Ok(())
+    } else {
+        Err(TxError::WrongChain { expected: genesis.chain_id.clone(), found: found.clone() })
+    }
+}
+
+/// Every admission check except signatures, against `state`; returns the id
+/// and the signatures still to verify. Evidence and governance approvals
+/// are verified here in full (they are rare).
+fn check_structure(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    tx: &Transaction,
+) -> Result<(AttestationId, Vec<SigCheck>), TxError> {
+    let size = credex_codec::encode(tx).len();
+    if size > MAX_TX_BYTES {
+        return Err(TxError::TooLarge(size));
+    }
+    let id = tx.id();
+    match tx {
+        Transaction::Evidence(e) => {
+            e.verify(&genesis.validator_set(), &genesis.chain_id).map_err(|e| TxError::BadEvidence(e.to_string()))?;
+            Ok((id, Vec::new()))
+        }
+        Transaction::Governance(g) => {
+            check_chain(genesis, &g.proposal.chain_id)?;
+            verify_approvals(&genesis.validator_set(), &g.proposal.hash(), &g.approvals).map_err(TxError::Approvals)?;
+            Ok((id, Vec::new()))
+        }
+        Transaction::SubjectKey(t) => {
+            let b = &t.binding;
+            check_chain(genesis, &b.chain_id)?;
+            let r = issuer_for(state, genesis, &b.registrar, AttestationKind::SubjectKeyBinding)?;
+            let msg = b.hash();
+            Ok((
+                id,
+                vec![
+                    SigCheck {
+                        signer: b.registrar.to_string(),
+                        key: r.key,
+                        purpose: Purpose::SubjectKey,
+                        msg,
+                        sig: t.registrar_signature,
+                    },
+                    SigCheck {
+                        signer: b.subject.to_string(),
+                        key: b.key,
+                        purpose: Purpose::SubjectAct,
+                        msg,
+                        sig: t.subject_signature,
+                    },
+                ],
+            ))
+        }
+        Transaction::SubjectAct(t) => {
+            let a = &t.act;
+            check_chain(genesis, &a.chain_id)?;
+            let Some(StateValue::SubjectKey(k)) = state.get(&StateKey::SubjectKey(a.subject.clone())) else {
+                return Err(TxError::NoSubjectKey(a.subject.clone()));
+            };
+            Ok((
+                id,
+                vec![SigCheck {
+                    signer: a.subject.to_string(),
+                    key: k.key,
+                    purpose: Purpose::SubjectAct,
+                    msg: id.0,
+                    sig: t.signature,
+                }],
+            ))
+        }
+        Transaction::Anchor(a) => {
+            let h = &a.header;
+            check_chain(genesis, &h.chain_id)?;
+            check_header(h).map_err(TxError::Shape)?;
+            if h.kind.is_permission() {
+                return Err(TxError::NotAnAttestation(h.kind));
+            }
+            let r = issuer_for(state, genesis, &h.issuer, h.kind)?;
+            if matches!(h.kind, AttestationKind::Revocation | AttestationKind::ErasureTombstone)
+                && h.supersedes.is_none()
+            {
+                return Err(TxError::MissingTarget(h.kind));
+            }
+            if let Some((min, max)) = h.kind.publication_window() {
+                let ok = h.expires_at.is_some_and(|e| (min..=max).contains(&e.since(h.effective_at)));
+                if !ok {
+                    let day = credex_types::time::DAY_MS;
+                    return Err(TxError::PublicationWindow { kind: h.kind, min_days: min / day, max_days: max / day });
+                }
+            }
+            if h.kind.needs_case() && h.case.is_none() {
+                return Err(TxError::MissingCase(h.kind));
+            }
+            Ok((
+                id,
+                vec![SigCheck {
+                    signer: h.issuer.to_string(),
+                    key: r.key,
+                    purpose: Purpose::Attestation,
+                    msg: id.0,
+                    sig: a.signature,
+                }],
+            ))
+        }
+    }
+}
+
+/// Admission against `state`: size, chain, shape, registry, kind, windows,
+/// and every signature. Returns the transaction id.
+pub fn check_tx(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    tx: &Transaction,
+) -> Result<AttestationId, TxError> {
+    let (id, checks) = check_structure(state, genesis, tx)?;
+    verify_single(&checks)?;
+    Ok(id)
+}
+
+fn listing(state: &(impl StateRead + ?Sized), list: ListKind, subject: &SubjectId) -> ListingRecord {
     match state.get(&StateKey::Listing { list, subject: subject.clone() }) {
         Some(StateValue::Listing(r)) => r,
         _ => ListingRecord { current: None, last_removed: None, times_listed: 0 },
     }
 }
 
-/// Admission plus the stateful rules; on success the effects are in `state`.
+/// Admission plus the stateful rules, signatures verified one by one; on
+/// success the effects are in `state`.
 pub fn apply_tx<S: StateRead + ?Sized>(
     state: &mut Overlay<'_, S>,
     genesis: &Genesis,
     ctx: BlockContext,
     tx: &Transaction,
 ) -> Result<AttestationId, TxError> {
-    check_tx(genesis, tx)?;
-    apply_admitted(state, genesis, ctx, tx)
+    let (id, checks) = check_structure(state, genesis, tx)?;
+    verify_single(&checks)?;
+    apply_rules(state, genesis, ctx, tx)?;
+    Ok(id)
 }
 
-/// The stateful rules for a transaction whose signature was already
-/// verified ([`check_tx`] at admission, or [`check_block_txs`]); the other
-/// admission checks run again (they are cheap).
+/// The stateful rules for a transaction whose signatures are verified
+/// elsewhere (at admission, or in a block's batch); the other admission
+/// checks run again. Returns the id and the signatures the caller must
+/// verify for the result to stand.
 pub fn apply_admitted<S: StateRead + ?Sized>(
     state: &mut Overlay<'_, S>,
     genesis: &Genesis,
     ctx: BlockContext,
     tx: &Transaction,
-) -> Result<AttestationId, TxError> {
-    let (id, _) = check_structure(genesis, tx)?;
-    let a = match tx {
-        Transaction::Anchor(a) => a,
+) -> Result<(AttestationId, Vec<SigCheck>), TxError> {
+    let (id, checks) = check_structure(state, genesis, tx)?;
+    apply_rules(state, genesis, ctx, tx)?;
+    Ok((id, checks))
+}
+
+fn apply_rules<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    tx: &Transaction,
+) -> Result<(), TxError> {
+    match tx {
         Transaction::Evidence(e) => {
             // One record per validator, height, round and step.
             let v = &e.first;
@@ -315,9 +548,141 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
                 return Err(TxError::AlreadyRecorded);
             }
             state.put(key, StateValue::Equivocation { evidence: tx.hash(), height: ctx.height });
-            return Ok(id);
+            Ok(())
+        }
+        Transaction::SubjectKey(t) => {
+            let b = &t.binding;
+            let key = StateKey::SubjectKey(b.subject.clone());
+            let binding = b.hash();
+            if matches!(state.get(&key), Some(StateValue::SubjectKey(r)) if r.binding == binding) {
+                return Err(TxError::AlreadyApplied);
+            }
+            state.put(
+                key,
+                StateValue::SubjectKey(SubjectKeyRecord {
+                    key: b.key,
+                    registrar: b.registrar.clone(),
+                    height: ctx.height,
+                    binding,
+                }),
+            );
+            Ok(())
+        }
+        Transaction::SubjectAct(t) => apply_subject_act(state, genesis, ctx, t),
+        Transaction::Governance(g) => apply_governance(state, genesis, ctx, g),
+        Transaction::Anchor(a) => apply_anchor(state, genesis, ctx, a),
+    }
+}
+
+fn apply_subject_act<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    t: &credex_types::lifecycle::SubjectActTx,
+) -> Result<(), TxError> {
+    let act = &t.act;
+    let case_id = act.case_id();
+    if state.get(&StateKey::Case(case_id)).is_some() {
+        return Err(TxError::AlreadyFiled(case_id));
+    }
+    let (kind, agency, target, list, due) = match &act.body {
+        ActBody::Commitment { agency, due, .. } => {
+            issuer_for(state, genesis, agency, AttestationKind::CreditCommitment)?;
+            if let Some(d) = due.filter(|d| *d <= ctx.time) {
+                return Err(TxError::DueInPast(d));
+            }
+            (CaseKind::Commitment, agency.clone(), None, None, *due)
+        }
+        ActBody::RepairApplication { list, .. } => {
+            let Some(current) = listing(state, *list, &act.subject).current else {
+                return Err(TxError::NotListed { list: *list, subject: act.subject.clone() });
+            };
+            (CaseKind::Repair, current.issuer, Some(current.by), Some(*list), None)
+        }
+        ActBody::Objection { target, .. } => {
+            let header = state.anchored(target).ok_or(TxError::UnknownTarget(*target))?;
+            if header.subject != act.subject {
+                return Err(TxError::SubjectMismatch(*target));
+            }
+            match state.get(&StateKey::Attestation(*target)) {
+                Some(StateValue::Attestation(r)) if r.status == AttestationStatus::Active => {}
+                _ => return Err(TxError::TargetNotActive(*target)),
+            }
+            (CaseKind::Objection, header.issuer, Some(*target), None, None)
         }
     };
+    state.put(
+        StateKey::Case(case_id),
+        StateValue::Case(CaseRecord {
+            kind,
+            subject: act.subject.clone(),
+            agency,
+            target,
+            list,
+            act: act.body.clone(),
+            due,
+            status: CaseStatus::Pending,
+            history: vec![CaseEvent { height: ctx.height, time: ctx.time, status: CaseStatus::Pending, by: None }],
+        }),
+    );
+    Ok(())
+}
+
+fn apply_governance<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    g: &credex_types::lifecycle::GovernanceTx,
+) -> Result<(), TxError> {
+    let gkey = StateKey::Governance(g.proposal.hash());
+    if state.get(&gkey).is_some() {
+        return Err(TxError::AlreadyApplied);
+    }
+    let agency = g.proposal.action.agency().clone();
+    let existing = issuer(state, genesis, &agency);
+    let active = || match &existing {
+        Some(r) if r.active => Ok(r.clone()),
+        Some(_) => Err(TxError::IssuerRemoved(agency.clone())),
+        None => Err(TxError::UnknownIssuer(agency.clone())),
+    };
+    let record = match &g.proposal.action {
+        GovAction::AddIssuer(i) => {
+            let mut retired = Vec::new();
+            if let Some(r) = &existing {
+                if r.active {
+                    return Err(TxError::IssuerExists(agency));
+                }
+                retired.clone_from(&r.retired_keys);
+                if r.key != i.key {
+                    retired.push((r.key, ctx.height));
+                }
+            }
+            IssuerRecord { retired_keys: retired, ..IssuerRecord::from_genesis(i) }
+        }
+        GovAction::RemoveIssuer { .. } => IssuerRecord { active: false, ..active()? },
+        GovAction::SetKinds { kinds, .. } => IssuerRecord { kinds: kinds.clone(), ..active()? },
+        GovAction::RotateKey { key, .. } => {
+            let mut r = active()?;
+            if r.key == *key {
+                return Err(TxError::KeyUnchanged(agency));
+            }
+            r.retired_keys.push((r.key, ctx.height));
+            r.key = *key;
+            r
+        }
+    };
+    state.put(StateKey::Issuer(agency), StateValue::Issuer(record));
+    state.put(gkey, StateValue::Governance { height: ctx.height });
+    Ok(())
+}
+
+fn apply_anchor<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    a: &crate::tx::AnchorTx,
+) -> Result<(), TxError> {
+    let id = a.id();
     let h = &a.header;
     let akey = StateKey::Attestation(id);
     if state.get(&akey).is_some() {
@@ -325,6 +690,49 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
     }
     let effect = h.kind.list_effect();
     let mut writes: Vec<(StateKey, StateValue)> = Vec::new();
+
+    // 0. the case it answers (spec §11.3–11.5)
+    if let Some(case_id) = h.case {
+        let Some(StateValue::Case(mut case)) = state.get(&StateKey::Case(case_id)) else {
+            return Err(TxError::UnknownCase(case_id));
+        };
+        if case.subject != h.subject {
+            return Err(TxError::CaseSubjectMismatch(case_id));
+        }
+        if case.agency != h.issuer {
+            return Err(TxError::NotCaseAgency { case: case_id, agency: case.agency });
+        }
+        let on_target = case.target.is_some() && h.supersedes == case.target;
+        let refused = || TxError::CaseTransition { case: case_id, status: case.status.name(), kind: h.kind };
+        let to = case.kind.next(case.status, h.kind, on_target).ok_or_else(refused)?;
+        match (case.kind, to) {
+            (CaseKind::Repair, CaseStatus::Approved) => {
+                // the removal must end the very listing the application is about
+                let list = case.list.ok_or_else(refused)?;
+                if effect != Some(ListEffect::Leave(list)) {
+                    return Err(refused());
+                }
+                let current = listing(state, list, &h.subject).current;
+                if current.is_none_or(|l| Some(l.by) != case.target) {
+                    return Err(TxError::CaseTargetChanged(case_id));
+                }
+            }
+            (CaseKind::Objection, CaseStatus::Corrected) => {
+                // a correction restates the contested attestation: same kind
+                let target = case.target.ok_or_else(refused)?;
+                if state.anchored(&target).is_none_or(|t| t.kind != h.kind) {
+                    return Err(refused());
+                }
+            }
+            _ => {}
+        }
+        case.status = to;
+        if case.history.len() >= MAX_CASE_EVENTS {
+            case.history.remove(1);
+        }
+        case.history.push(CaseEvent { height: ctx.height, time: ctx.time, status: to, by: Some(id) });
+        writes.push((StateKey::Case(case_id), StateValue::Case(case)));
+    }
 
     // 1. supersession
     let mut lists: BTreeMap<ListKind, ListingRecord> = BTreeMap::new();
@@ -351,15 +759,23 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
         };
         writes.push((StateKey::Attestation(target), StateValue::Attestation(rec)));
         // A listing in force that loses its attestation ends, unless a listing
-        // on the same list replaces it (handled in step 2).
+        // on the same list replaces it (handled in step 2). An escalated
+        // serious-violation listing rests on the abnormal-operation listing
+        // attestation and ends with it.
         if let Some(ListEffect::Enter(list)) = theader.kind.list_effect() {
-            let mut r = listing(state, list, &h.subject);
-            if r.current.as_ref().is_some_and(|l| l.by == target) {
-                r.current = None;
-                if effect != Some(ListEffect::Enter(list)) {
-                    r.last_removed = Some(ctx.time);
+            let mut affected = vec![list];
+            if list == ListKind::AbnormalOperation {
+                affected.push(ListKind::SeriousViolation);
+            }
+            for l in affected {
+                let mut r = listing(state, l, &h.subject);
+                if r.current.as_ref().is_some_and(|c| c.by == target) {
+                    r.current = None;
+                    if effect != Some(ListEffect::Enter(l)) {
+                        r.last_removed = Some(ctx.time);
+                    }
+                    lists.insert(l, r);
                 }
-                lists.insert(list, r);
             }
         }
     }
@@ -374,7 +790,7 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
             let replacing = h.supersedes.is_some_and(|t| {
                 state.anchored(&t).is_some_and(|th| th.kind.list_effect() == Some(ListEffect::Enter(list)))
             });
-            r.current = Some(Listing { since: h.effective_at, by: id, issuer: h.issuer.clone() });
+            r.current = Some(Listing { since: h.effective_at, by: id, issuer: h.issuer.clone(), escalated_from: None });
             if !replacing {
                 r.times_listed = r.times_listed.saturating_add(1);
             }
@@ -401,7 +817,7 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
 
     // 3. the anchor itself, issuer key as checked
     let issuer_key =
-        genesis.issuer(&h.issuer).map(|i| i.key).ok_or_else(|| TxError::UnknownIssuer(h.issuer.clone()))?;
+        issuer(state, genesis, &h.issuer).map(|i| i.key).ok_or_else(|| TxError::UnknownIssuer(h.issuer.clone()))?;
     writes.push((
         akey,
         StateValue::Attestation(AttestationRecord {
@@ -417,7 +833,112 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
         state.put(k, v);
     }
     state.anchors.insert(id, h.clone());
-    Ok(id)
+    Ok(())
+}
+
+/// The chain's own step at the start of every block (spec §11.2): each
+/// subject whose abnormal-operation listing has been in force for
+/// [`ESCALATION_AFTER_MS`] moves to the serious-violation list (at most
+/// [`MAX_ESCALATIONS_PER_BLOCK`], oldest first). The serious-violation
+/// listing keeps the abnormal-operation listing's attestation and agency,
+/// so only that agency can remove it. Returns the subjects escalated.
+pub fn begin_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>, ctx: BlockContext) -> Vec<SubjectId> {
+    let Some(cutoff) = ctx.time.0.checked_sub(ESCALATION_AFTER_MS).map(Timestamp) else {
+        return Vec::new();
+    };
+    let due = state.due_escalations(cutoff, MAX_ESCALATIONS_PER_BLOCK);
+    for subject in &due {
+        let mut abnormal = listing(state, ListKind::AbnormalOperation, subject);
+        let Some(current) = abnormal.current.take() else { continue };
+        abnormal.last_removed = Some(ctx.time);
+        let mut serious = listing(state, ListKind::SeriousViolation, subject);
+        if serious.current.is_none() {
+            serious.current = Some(Listing {
+                since: ctx.time,
+                by: current.by,
+                issuer: current.issuer,
+                escalated_from: Some(ListKind::AbnormalOperation),
+            });
+            serious.times_listed = serious.times_listed.saturating_add(1);
+            state.put(
+                StateKey::Listing { list: ListKind::SeriousViolation, subject: subject.clone() },
+                StateValue::Listing(serious),
+            );
+        }
+        state.put(
+            StateKey::Listing { list: ListKind::AbnormalOperation, subject: subject.clone() },
+            StateValue::Listing(abnormal),
+        );
+    }
+    due
+}
+
+/// True if the next block at `time` has chain work of its own (escalations)
+/// even without transactions.
+pub fn has_block_work(state: &(impl StateRead + ?Sized), time: Timestamp) -> bool {
+    time.0.checked_sub(ESCALATION_AFTER_MS).is_some_and(|c| !state.due_escalations(Timestamp(c), 1).is_empty())
+}
+
+fn batch_ok(checks: &[SigCheck]) -> bool {
+    let items: Vec<BatchItem<'_>> =
+        checks.iter().map(|c| BatchItem { key: &c.key, purpose: c.purpose, msg: &c.msg.0, sig: &c.sig }).collect();
+    credex_crypto::verify_batch(&items).is_ok()
+}
+
+/// A block built from candidate transactions.
+pub struct Built<'a, S: StateRead + ?Sized> {
+    /// The state after the block.
+    pub state: Overlay<'a, S>,
+    /// Transactions included, with their ids, in order.
+    pub included: Vec<(AttestationId, Transaction)>,
+    /// Candidates refused, with why.
+    pub dropped: Vec<(AttestationId, TxError)>,
+    /// Subjects escalated by the block's own step.
+    pub escalated: Vec<SubjectId>,
+}
+
+/// Builds the next block from candidates (the proposer's side): runs the
+/// block's own step, applies each candidate in order, drops those the
+/// state refuses, and batch-verifies every signature of those kept; if the
+/// batch fails, the failing candidates are found one by one, dropped, and
+/// the block is built again (so a block never holds a bad signature).
+pub fn build_block<'a, S: StateRead + ?Sized>(
+    base: &'a S,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    candidates: Vec<(AttestationId, Transaction)>,
+) -> Built<'a, S> {
+    let mut bad: BTreeSet<AttestationId> = BTreeSet::new();
+    let mut refused: Vec<(AttestationId, TxError)> = Vec::new();
+    loop {
+        let mut state = Overlay::new(base);
+        let escalated = begin_block(&mut state, ctx);
+        let mut included = Vec::new();
+        let mut dropped = refused.clone();
+        let mut checks: Vec<Vec<SigCheck>> = Vec::new();
+        for (id, tx) in candidates.iter().filter(|(id, _)| !bad.contains(id)) {
+            if included.len() >= MAX_BLOCK_TXS {
+                break;
+            }
+            match apply_admitted(&mut state, genesis, ctx, tx) {
+                Ok((_, c)) => {
+                    included.push((*id, tx.clone()));
+                    checks.push(c);
+                }
+                Err(e) => dropped.push((*id, e)),
+            }
+        }
+        let all: Vec<SigCheck> = checks.iter().flatten().cloned().collect();
+        if batch_ok(&all) {
+            return Built { state, included, dropped, escalated };
+        }
+        for ((id, _), c) in included.iter().zip(&checks) {
+            if let Err(e) = verify_single(c) {
+                bad.insert(*id);
+                refused.push((*id, e));
+            }
+        }
+    }
 }
 
 /// Why a block does not execute.
@@ -436,8 +957,10 @@ pub enum ExecError {
     },
 }
 
-/// Executes every transaction of a block in order; all must succeed.
-/// Issuer signatures are batch-verified first.
+/// Executes a block (the validator's side): the block's own step, then
+/// every transaction in order, all of which must succeed; signatures are
+/// batch-verified at the end with the same rule as [`check_tx`] (spec §2.4),
+/// and on failure the first failing transaction is named.
 pub fn execute_block<'a, S: StateRead + ?Sized>(
     base: &'a S,
     genesis: &Genesis,
@@ -447,10 +970,18 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     if txs.len() > MAX_BLOCK_TXS {
         return Err(ExecError::TooManyTxs(txs.len()));
     }
-    check_block_txs(genesis, txs).map_err(|(index, error)| ExecError::Tx { index, error })?;
     let mut overlay = Overlay::new(base);
+    begin_block(&mut overlay, ctx);
+    let mut checks = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
-        apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| ExecError::Tx { index, error })?;
+        let (_, c) = apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| ExecError::Tx { index, error })?;
+        checks.push(c);
+    }
+    let all: Vec<SigCheck> = checks.iter().flatten().cloned().collect();
+    if !batch_ok(&all) {
+        for (index, c) in checks.iter().enumerate() {
+            verify_single(c).map_err(|error| ExecError::Tx { index, error })?;
+        }
     }
     Ok(overlay)
 }

@@ -27,7 +27,8 @@ mod exec;
 mod tx;
 
 pub use exec::{
-    BlockContext, ExecError, MemState, Overlay, StateRead, TxError, apply_admitted, apply_tx, check_block_txs,
-    check_tx, execute_block,
+    BlockContext, Built, ESCALATION_AFTER_MS, ExecError, MAX_ESCALATIONS_PER_BLOCK, MemState, Overlay, SigCheck,
+    StateRead, TxError, apply_admitted, apply_tx, begin_block, build_block, check_tx, execute_block, has_block_work,
+    issuer,
 };
 pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};

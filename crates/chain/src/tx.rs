@@ -42,15 +42,36 @@ pub enum Transaction {
     Anchor(AnchorTx),
     /// Record a validator's equivocation.
     Evidence(credex_types::chain::Evidence),
+    /// Bind a subject's key (registrar and subject sign).
+    SubjectKey(credex_types::lifecycle::SubjectKeyTx),
+    /// A subject files a commitment, a repair application or an objection.
+    SubjectAct(credex_types::lifecycle::SubjectActTx),
+    /// Change the issuer registry with 2f+1 validator approvals.
+    Governance(credex_types::lifecycle::GovernanceTx),
 }
 
 impl Transaction {
     /// The id the mempool and APIs know the transaction by: the attestation
-    /// id for an anchor, the transaction hash for evidence.
+    /// id for an anchor, the case id for a subject act, the transaction hash
+    /// otherwise.
     pub fn id(&self) -> AttestationId {
         match self {
             Transaction::Anchor(a) => a.id(),
-            Transaction::Evidence(_) => AttestationId(self.hash()),
+            Transaction::SubjectAct(a) => AttestationId(a.act.case_id().0),
+            Transaction::Evidence(_) | Transaction::SubjectKey(_) | Transaction::Governance(_) => {
+                AttestationId(self.hash())
+            }
+        }
+    }
+
+    /// Short name of the variant (logs, metrics).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Transaction::Anchor(_) => "anchor",
+            Transaction::Evidence(_) => "evidence",
+            Transaction::SubjectKey(_) => "subject-key",
+            Transaction::SubjectAct(_) => "subject-act",
+            Transaction::Governance(_) => "governance",
         }
     }
 

@@ -3,13 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use credex_chain::{
-    AnchorTx, BlockContext, ExecError, MemState, Overlay, StateRead, Transaction, TxError, apply_tx, execute_block,
+    AnchorTx, BlockContext, ExecError, MemState, Overlay, StateRead, Transaction, TxError, apply_tx, begin_block,
+    execute_block,
 };
 use credex_crypto::SecretKey;
 use credex_tests::Fixture;
 use credex_types::attestation::{Attestation, AttestationId};
 use credex_types::genesis::Genesis;
+use credex_types::lifecycle::CaseId;
 use credex_types::state::{AttestationStatus, StateKey, StateValue};
+use credex_types::time::DAY_MS;
 use credex_types::{AttestationKind as K, ListKind, SubjectId, Timestamp};
 
 const TRADER: &str = "91350100M000100Y43";
@@ -18,6 +21,7 @@ struct World {
     fx: Fixture,
     state: MemState,
     height: u64,
+    time: Timestamp,
 }
 
 impl World {
@@ -29,7 +33,8 @@ impl World {
                 i.kinds.extend([K::AbnormalOperationListing, K::AbnormalOperationRemoval]);
             }
         }
-        World { fx, state: MemState::default(), height: 1 }
+        let time = fx.genesis.genesis_time.plus_ms(1_000);
+        World { fx, state: MemState::default(), height: 1, time }
     }
 
     fn genesis(&self) -> &Genesis {
@@ -37,29 +42,50 @@ impl World {
     }
 
     fn att(&mut self, issuer: &str, subject: &str, kind: K, supersedes: Option<AttestationId>) -> Attestation {
+        self.att_case(issuer, subject, kind, supersedes, None)
+    }
+
+    /// An attestation answering `case`; penalties get a publication window of 180 days.
+    fn att_case(
+        &mut self,
+        issuer: &str,
+        subject: &str,
+        kind: K,
+        supersedes: Option<AttestationId>,
+        case: Option<CaseId>,
+    ) -> Attestation {
         let mut a = self.fx.attest(issuer, subject, kind, &[("note", "x")], None);
-        if supersedes.is_some() {
-            a.header.supersedes = supersedes;
-            a = Attestation::sign(a.header.clone(), a.claims.clone(), &self.fx.issuer_keys[issuer]).unwrap();
+        a.header.effective_at = self.time;
+        if kind.publication_window().is_some() {
+            a.header.expires_at = Some(a.header.effective_at.plus_ms(180 * DAY_MS));
         }
-        a
+        a.header.supersedes = supersedes;
+        a.header.case = case;
+        Attestation::sign(a.header.clone(), a.claims.clone(), &self.fx.issuer_keys[issuer]).unwrap()
     }
 
     fn ctx(&self) -> BlockContext {
-        BlockContext { height: self.height, time: Timestamp(1_000_000 + self.height) }
+        BlockContext { height: self.height, time: self.time }
     }
 
-    /// Applies one tx in its own block; commits on success.
+    /// Applies one attestation in its own block; commits on success.
     fn apply(&mut self, a: &Attestation) -> Result<AttestationId, TxError> {
-        let tx = Transaction::Anchor(AnchorTx::of(a));
+        self.apply_tx(&Transaction::Anchor(AnchorTx::of(a)))
+    }
+
+    /// Applies one transaction in its own block (after the block's own step); commits on success.
+    fn apply_tx(&mut self, tx: &Transaction) -> Result<AttestationId, TxError> {
+        let tx = tx.clone();
         let ctx = self.ctx();
         let genesis = self.fx.genesis.clone();
         let mut o = Overlay::new(&self.state);
+        begin_block(&mut o, ctx);
         let r = apply_tx(&mut o, &genesis, ctx, &tx);
         if r.is_ok() {
             let (w, anchors) = o.into_writes();
             self.state.apply(w, anchors);
             self.height += 1;
+            self.time = self.time.plus_ms(1_000);
         }
         r
     }
@@ -72,8 +98,12 @@ impl World {
     }
 
     fn listing(&self, subject: &str) -> Option<credex_types::state::ListingRecord> {
+        self.listing_on(ListKind::AbnormalOperation, subject)
+    }
+
+    fn listing_on(&self, list: ListKind, subject: &str) -> Option<credex_types::state::ListingRecord> {
         let subject: SubjectId = subject.parse().unwrap();
-        match self.state.get(&StateKey::Listing { list: ListKind::AbnormalOperation, subject }) {
+        match self.state.get(&StateKey::Listing { list, subject }) {
             Some(StateValue::Listing(r)) => Some(r),
             None => None,
             other => panic!("{other:?}"),
@@ -260,4 +290,349 @@ fn evidence_is_recorded_once_and_must_prove_equivocation() {
     // the same vote twice is no equivocation
     let same = Transaction::Evidence(Evidence::new(sv(vote(1)), sv(vote(1))));
     assert_eq!(apply_tx(&mut o, &genesis, ctx, &same).unwrap_err().code(), "bad-evidence");
+}
+
+// ---- credit lifecycle (spec §11) ----
+
+use credex_types::lifecycle::{
+    ActBody, CaseStatus, GovAction, GovProposal, GovernanceTx, SubjectAct, SubjectKeyBinding,
+};
+
+const OTHER: &str = "ru-inn:7707083893";
+
+impl World {
+    fn subject_key(&self, subject: &str) -> SecretKey {
+        SecretKey::from_seed(credex_crypto::hash(credex_crypto::domain::LABELS, subject.as_bytes()).0)
+    }
+
+    fn bind(&mut self, registrar: &str, subject: &str) -> Result<AttestationId, TxError> {
+        let key = self.subject_key(subject);
+        let tx = SubjectKeyBinding {
+            chain_id: self.genesis().chain_id.clone(),
+            subject: subject.parse().unwrap(),
+            key: key.public(),
+            registrar: registrar.parse().unwrap(),
+            nonce: [1; 16],
+        }
+        .sign(&self.fx.issuer_keys[registrar], &key);
+        self.apply_tx(&Transaction::SubjectKey(tx))
+    }
+
+    fn file(&mut self, subject: &str, body: ActBody) -> Result<CaseId, TxError> {
+        let act = SubjectAct {
+            chain_id: self.genesis().chain_id.clone(),
+            subject: subject.parse().unwrap(),
+            body,
+            nonce: [u8::try_from(self.height % 256).unwrap(); 16],
+        };
+        let case = act.case_id();
+        let tx = Transaction::SubjectAct(act.sign(&self.subject_key(subject)));
+        self.apply_tx(&tx).map(|_| case)
+    }
+
+    fn case(&self, id: CaseId) -> credex_types::lifecycle::CaseRecord {
+        match self.state.get(&StateKey::Case(id)) {
+            Some(StateValue::Case(c)) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn governance(&mut self, action: GovAction, signers: &[u16]) -> Result<AttestationId, TxError> {
+        let mut tx = GovernanceTx {
+            proposal: GovProposal { chain_id: self.genesis().chain_id.clone(), action, nonce: [3; 16] },
+            approvals: vec![],
+        };
+        for i in signers {
+            tx.approve(*i, &self.fx.validator_keys[usize::from(*i)]);
+        }
+        self.apply_tx(&Transaction::Governance(tx))
+    }
+}
+
+fn commitment(agency: &str) -> ActBody {
+    ActBody::Commitment { agency: agency.parse().unwrap(), terms: credex_crypto::Hash32([4; 32]), due: None }
+}
+
+#[test]
+fn penalties_must_declare_a_publication_window_within_bounds() {
+    let mut w = World::new();
+    for (kind, days, ok) in [
+        (K::AdministrativePenalty, None, false),
+        (K::AdministrativePenalty, Some(89), false),
+        (K::AdministrativePenalty, Some(90), true),
+        (K::AdministrativePenalty, Some(365), true),
+        (K::AdministrativePenalty, Some(366), false),
+        (K::SeriousAdministrativePenalty, Some(181), false),
+        (K::SeriousAdministrativePenalty, Some(182), true),
+        (K::SeriousAdministrativePenalty, Some(1_096), true),
+        (K::SeriousAdministrativePenalty, Some(1_097), false),
+    ] {
+        let mut a = w.att("cn-sfh-amr", TRADER, kind, None);
+        a.header.expires_at = days.map(|d| a.header.effective_at.plus_ms(d * DAY_MS));
+        let a = Attestation::sign(a.header, a.claims, &w.fx.issuer_keys["cn-sfh-amr"]).unwrap();
+        let r = w.apply(&a);
+        assert_eq!(r.is_ok(), ok, "{kind} {days:?}: {r:?}");
+        if !ok {
+            assert_eq!(r.unwrap_err().code(), "publication-window");
+        }
+    }
+}
+
+#[test]
+fn abnormal_operation_unresolved_for_three_years_escalates_to_serious_violation() {
+    let mut w = World::new();
+    let listing = w.att("cn-sfh-amr", TRADER, K::AbnormalOperationListing, None);
+    let lid = w.apply(&listing).unwrap();
+    let since = listing.header.effective_at;
+    // one millisecond before three years: nothing happens
+    w.time = since.plus_ms(credex_chain::ESCALATION_AFTER_MS - 1);
+    let filler = w.att("cn-sfh-amr", OTHER, K::AdministrativeLicence, None);
+    w.apply(&filler).unwrap();
+    assert!(w.listing(TRADER).unwrap().current.is_some());
+    assert!(w.listing_on(ListKind::SeriousViolation, TRADER).is_none());
+    // at three years the block's own step moves the subject, even in a block
+    // whose only transaction is unrelated
+    w.time = since.plus_ms(credex_chain::ESCALATION_AFTER_MS);
+    assert!(credex_chain::has_block_work(&w.state, w.time));
+    let filler = w.att("cn-sfh-amr", OTHER, K::AdministrativeLicence, None);
+    w.apply(&filler).unwrap();
+    let abnormal = w.listing(TRADER).unwrap();
+    assert!(abnormal.current.is_none());
+    let serious = w.listing_on(ListKind::SeriousViolation, TRADER).unwrap();
+    let current = serious.current.unwrap();
+    assert_eq!(
+        (current.by, current.issuer.as_str(), current.escalated_from),
+        (lid, "cn-sfh-amr", Some(ListKind::AbnormalOperation))
+    );
+    assert!(!credex_chain::has_block_work(&w.state, w.time.plus_ms(1)), "escalated once");
+    // only the listing agency removes it (谁认定、谁修复)
+    let removal = w.att("cn-sfh-customs", TRADER, K::SeriousViolationRemoval, None);
+    assert!(matches!(w.apply(&removal), Err(TxError::KindNotAllowed { .. })));
+    let removal = w.att("cn-sfh-amr", TRADER, K::SeriousViolationRemoval, None);
+    w.apply(&removal).unwrap();
+    assert!(w.listing_on(ListKind::SeriousViolation, TRADER).unwrap().current.is_none());
+}
+
+#[test]
+fn revoking_the_abnormal_listing_ends_the_escalated_listing_and_blocks_agree() {
+    let mut w = World::new();
+    let listing = w.att("cn-sfh-amr", TRADER, K::AbnormalOperationListing, None);
+    let lid = w.apply(&listing).unwrap();
+    w.time = listing.header.effective_at.plus_ms(credex_chain::ESCALATION_AFTER_MS + 5);
+    // proposer (build_block) and validator (execute_block) agree on an empty block's escalation
+    let ctx = w.ctx();
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![]);
+    assert_eq!(built.escalated.len(), 1);
+    let (proposed, _) = built.state.into_writes();
+    let (validated, _) = execute_block(&w.state, w.genesis(), ctx, &[]).unwrap().into_writes();
+    assert_eq!(proposed, validated);
+    let rv = w.att("cn-sfh-amr", TRADER, K::Revocation, Some(lid));
+    w.apply(&rv).unwrap();
+    assert!(w.listing_on(ListKind::SeriousViolation, TRADER).unwrap().current.is_none());
+    assert!(w.listing_on(ListKind::SeriousViolation, TRADER).unwrap().last_removed.is_some());
+}
+
+#[test]
+fn subject_keys_are_bound_by_a_registrar_with_proof_of_possession() {
+    let mut w = World::new();
+    // no key yet: acts are refused
+    assert_eq!(w.file(TRADER, commitment("cn-sfh-amr")).unwrap_err().code(), "no-subject-key");
+    // customs lacks the subject-key-binding permission
+    assert_eq!(w.bind("cn-sfh-customs", TRADER).unwrap_err().code(), "kind-not-allowed");
+    // the permission is not an attestation kind
+    let a = w.att("cn-sfh-amr", TRADER, K::SubjectKeyBinding, None);
+    assert_eq!(w.apply(&a).unwrap_err().code(), "not-an-attestation");
+    // without the subject's own signature
+    let key = w.subject_key(TRADER);
+    let mut tx = SubjectKeyBinding {
+        chain_id: w.genesis().chain_id.clone(),
+        subject: TRADER.parse().unwrap(),
+        key: key.public(),
+        registrar: "cn-sfh-amr".parse().unwrap(),
+        nonce: [1; 16],
+    }
+    .sign(&w.fx.issuer_keys["cn-sfh-amr"], &key);
+    tx.subject_signature = SecretKey::from_seed([9; 32]).sign(credex_crypto::Purpose::SubjectAct, &tx.binding.hash().0);
+    assert_eq!(w.apply_tx(&Transaction::SubjectKey(tx)).unwrap_err().code(), "bad-signature");
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    assert_eq!(w.bind("cn-sfh-amr", TRADER).unwrap_err().code(), "already-applied");
+    // an act signed by another key
+    let act = SubjectAct {
+        chain_id: w.genesis().chain_id.clone(),
+        subject: TRADER.parse().unwrap(),
+        body: commitment("cn-sfh-amr"),
+        nonce: [0; 16],
+    };
+    let forged = Transaction::SubjectAct(act.sign(&SecretKey::from_seed([9; 32])));
+    assert_eq!(w.apply_tx(&forged).unwrap_err().code(), "bad-signature");
+}
+
+#[test]
+fn credit_commitment_lifecycle() {
+    let mut w = World::new();
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    // to an agency that may not accept commitments
+    assert_eq!(w.file(TRADER, commitment("cn-sfh-customs")).unwrap_err().code(), "kind-not-allowed");
+    let past = ActBody::Commitment {
+        agency: "cn-sfh-amr".parse().unwrap(),
+        terms: credex_crypto::Hash32([4; 32]),
+        due: Some(Timestamp(1)),
+    };
+    assert_eq!(w.file(TRADER, past).unwrap_err().code(), "due-in-past");
+    let case = w.file(TRADER, commitment("cn-sfh-amr")).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Pending);
+    // a commitment attestation must name its case
+    let a = w.att("cn-sfh-amr", TRADER, K::CreditCommitment, None);
+    assert_eq!(w.apply(&a).unwrap_err().code(), "missing-case");
+    // fulfilled before accepted
+    let a = w.att_case("cn-sfh-amr", TRADER, K::CreditCommitmentFulfilled, None, Some(case));
+    assert_eq!(w.apply(&a).unwrap_err().code(), "case-transition");
+    // about another subject
+    let a = w.att_case("cn-sfh-amr", OTHER, K::CreditCommitment, None, Some(case));
+    assert_eq!(w.apply(&a).unwrap_err().code(), "case-subject-mismatch");
+    // an unknown case
+    let a = w.att_case("cn-sfh-amr", TRADER, K::CreditCommitment, None, Some(CaseId(credex_crypto::Hash32([1; 32]))));
+    assert_eq!(w.apply(&a).unwrap_err().code(), "unknown-case");
+    let accept = w.att_case("cn-sfh-amr", TRADER, K::CreditCommitment, None, Some(case));
+    let accepted = w.apply(&accept).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Accepted);
+    let breach = w.att_case("cn-sfh-amr", TRADER, K::CreditCommitmentBreached, None, Some(case));
+    let breached = w.apply(&breach).unwrap();
+    let c = w.case(case);
+    assert_eq!(c.status, CaseStatus::Breached);
+    let steps: Vec<_> = c.history.iter().map(|e| (e.status, e.by)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (CaseStatus::Pending, None),
+            (CaseStatus::Accepted, Some(accepted)),
+            (CaseStatus::Breached, Some(breached))
+        ]
+    );
+    // final
+    let again = w.att_case("cn-sfh-amr", TRADER, K::CreditCommitmentFulfilled, None, Some(case));
+    assert_eq!(w.apply(&again).unwrap_err().code(), "case-transition");
+    // the same act cannot be filed twice
+    let act = SubjectAct {
+        chain_id: w.genesis().chain_id.clone(),
+        subject: TRADER.parse().unwrap(),
+        body: commitment("cn-sfh-amr"),
+        nonce: [0; 16],
+    };
+    let tx = Transaction::SubjectAct(act.sign(&w.subject_key(TRADER)));
+    w.apply_tx(&tx).unwrap();
+    assert_eq!(w.apply_tx(&tx).unwrap_err().code(), "already-filed");
+}
+
+#[test]
+fn credit_repair_is_decided_by_the_listing_agency() {
+    let mut w = World::new();
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    let statement = credex_crypto::Hash32([5; 32]);
+    let repair = |list| ActBody::RepairApplication { list, statement };
+    assert_eq!(w.file(TRADER, repair(ListKind::AbnormalOperation)).unwrap_err().code(), "not-listed");
+    let listing = w.att("cn-sfh-amr", TRADER, K::AbnormalOperationListing, None);
+    w.apply(&listing).unwrap();
+    let case = w.file(TRADER, repair(ListKind::AbnormalOperation)).unwrap();
+    let c = w.case(case);
+    assert_eq!((c.agency.as_str(), c.target, c.status), ("cn-sfh-amr", Some(listing.id()), CaseStatus::Pending));
+    // another agency cannot decide
+    let r = w.att_case("cn-sfh-customs", TRADER, K::CreditRepairRejection, None, Some(case));
+    assert!(matches!(w.apply(&r), Err(TxError::KindNotAllowed { .. } | TxError::NotCaseAgency { .. })));
+    // a rejection, then a fresh application approved by removal
+    let r = w.att_case("cn-sfh-amr", TRADER, K::CreditRepairRejection, None, Some(case));
+    w.apply(&r).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Rejected);
+    assert!(w.listing(TRADER).unwrap().current.is_some(), "still listed");
+    let case2 = w.file(TRADER, repair(ListKind::AbnormalOperation)).unwrap();
+    // approving with the removal from another list is refused
+    let wrong = w.att_case("cn-sfh-amr", TRADER, K::SeriousViolationRemoval, None, Some(case2));
+    assert_eq!(w.apply(&wrong).unwrap_err().code(), "case-transition");
+    let removal = w.att_case("cn-sfh-amr", TRADER, K::AbnormalOperationRemoval, None, Some(case2));
+    w.apply(&removal).unwrap();
+    assert_eq!(w.case(case2).status, CaseStatus::Approved);
+    assert!(w.listing(TRADER).unwrap().current.is_none());
+}
+
+#[test]
+fn objections_end_corrected_revoked_erased_or_rejected() {
+    let mut w = World::new();
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    w.bind("cn-sfh-amr", OTHER).unwrap();
+    let penalty = w.att("cn-sfh-amr", TRADER, K::AdministrativePenalty, None);
+    let pid = w.apply(&penalty).unwrap();
+    let grounds = credex_crypto::Hash32([6; 32]);
+    // another subject's attestation
+    assert_eq!(w.file(OTHER, ActBody::Objection { target: pid, grounds }).unwrap_err().code(), "subject-mismatch");
+    let case = w.file(TRADER, ActBody::Objection { target: pid, grounds }).unwrap();
+    // a "correction" of another kind
+    let wrong = w.att_case("cn-sfh-amr", TRADER, K::AdministrativeLicence, Some(pid), Some(case));
+    assert_eq!(w.apply(&wrong).unwrap_err().code(), "case-transition");
+    let fixed = w.att_case("cn-sfh-amr", TRADER, K::AdministrativePenalty, Some(pid), Some(case));
+    let fid = w.apply(&fixed).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Corrected);
+    assert!(matches!(w.status(pid), AttestationStatus::Superseded { by, .. } if by == fid));
+    // a superseded attestation cannot be objected to any more
+    assert_eq!(w.file(TRADER, ActBody::Objection { target: pid, grounds }).unwrap_err().code(), "target-not-active");
+    // object to the correction: erased
+    let case = w.file(TRADER, ActBody::Objection { target: fid, grounds }).unwrap();
+    let tomb = w.att_case("cn-sfh-amr", TRADER, K::ErasureTombstone, Some(fid), Some(case));
+    w.apply(&tomb).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Erased);
+    assert!(matches!(w.status(fid), AttestationStatus::Erased { .. }));
+    // rejected
+    let licence = w.att("cn-sfh-amr", TRADER, K::AdministrativeLicence, None);
+    let lid = w.apply(&licence).unwrap();
+    let case = w.file(TRADER, ActBody::Objection { target: lid, grounds }).unwrap();
+    let no = w.att_case("cn-sfh-amr", TRADER, K::ObjectionRejection, None, Some(case));
+    w.apply(&no).unwrap();
+    assert_eq!(w.case(case).status, CaseStatus::Rejected);
+    assert_eq!(w.status(lid), AttestationStatus::Active);
+}
+
+#[test]
+fn issuer_governance_needs_two_thirds_and_keeps_old_proofs_valid() {
+    let mut w = World::new();
+    let tax_key = SecretKey::from_seed([21; 32]);
+    let tax = credex_types::genesis::Issuer {
+        agency: "cn-sfh-tax".parse().unwrap(),
+        names: credex_types::chain::Names { zh: "税务局".into(), ru: "Налоговая".into(), en: "Tax".into() },
+        jurisdiction: "CN".parse().unwrap(),
+        key: tax_key.public(),
+        kinds: vec![K::AdministrativeLicence],
+    };
+    // 2 of 4 is not more than two thirds
+    let e = w.governance(GovAction::AddIssuer(tax.clone()), &[0, 1]).unwrap_err();
+    assert_eq!(e.code(), "insufficient-approvals");
+    w.governance(GovAction::AddIssuer(tax.clone()), &[0, 1, 3]).unwrap();
+    assert_eq!(w.governance(GovAction::AddIssuer(tax), &[0, 1, 3]).unwrap_err().code(), "already-applied");
+    let tax_public = tax_key.public();
+    w.fx.issuer_keys.insert("cn-sfh-tax".into(), tax_key);
+    let a = w.att("cn-sfh-tax", TRADER, K::AdministrativeLicence, None);
+    let old = w.apply(&a).unwrap();
+    // rotate: the old key no longer signs new attestations; the old record keeps its key
+    let new_key = SecretKey::from_seed([22; 32]);
+    let rotate = GovAction::RotateKey { agency: "cn-sfh-tax".parse().unwrap(), key: new_key.public() };
+    w.governance(rotate, &[1, 2, 3]).unwrap();
+    let stale = w.att("cn-sfh-tax", TRADER, K::AdministrativeLicence, None);
+    assert_eq!(w.apply(&stale).unwrap_err().code(), "bad-signature");
+    match w.state.get(&StateKey::Attestation(old)) {
+        Some(StateValue::Attestation(r)) => assert_eq!(r.issuer_key, tax_public),
+        other => panic!("{other:?}"),
+    }
+    w.fx.issuer_keys.insert("cn-sfh-tax".into(), new_key);
+    let fresh = w.att("cn-sfh-tax", TRADER, K::AdministrativeLicence, None);
+    w.apply(&fresh).unwrap();
+    // kinds, then removal
+    let set = GovAction::SetKinds { agency: "cn-sfh-tax".parse().unwrap(), kinds: vec![K::AdministrativePenalty] };
+    w.governance(set, &[0, 1, 2]).unwrap();
+    let lic = w.att("cn-sfh-tax", TRADER, K::AdministrativeLicence, None);
+    assert_eq!(w.apply(&lic).unwrap_err().code(), "kind-not-allowed");
+    let remove = GovAction::RemoveIssuer { agency: "cn-sfh-tax".parse().unwrap() };
+    w.governance(remove.clone(), &[0, 1, 2]).unwrap();
+    let pen = w.att("cn-sfh-tax", TRADER, K::AdministrativePenalty, None);
+    assert_eq!(w.apply(&pen).unwrap_err().code(), "issuer-removed");
+    // a genesis issuer can be removed too; an unknown one cannot
+    let unknown = GovAction::RemoveIssuer { agency: "cn-sfh-nobody".parse().unwrap() };
+    assert_eq!(w.governance(unknown, &[0, 1, 2]).unwrap_err().code(), "unknown-issuer");
 }

@@ -33,6 +33,12 @@ pub mod domain {
     pub const SMT_NODE: &str = "credex/smt-node/v1";
     /// Batch-verification transcript (derives the random-looking weights).
     pub const BATCH_WEIGHTS: &str = "credex/batch-weights/v1";
+    /// A subject's signed act (commitment, repair application, objection): its case id.
+    pub const SUBJECT_ACT: &str = "credex/subject-act/v1";
+    /// A subject-key binding.
+    pub const SUBJECT_KEY: &str = "credex/subject-key/v1";
+    /// A governance proposal.
+    pub const GOVERNANCE: &str = "credex/governance/v1";
 
     /// Every domain, for the distinctness check in tests and the spec.
     pub const ALL: &[&str] = &[
@@ -48,6 +54,9 @@ pub mod domain {
         SMT_LEAF,
         SMT_NODE,
         BATCH_WEIGHTS,
+        SUBJECT_ACT,
+        SUBJECT_KEY,
+        GOVERNANCE,
     ];
 }
 

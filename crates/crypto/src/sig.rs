@@ -31,11 +31,13 @@ pub enum Purpose {
     SubjectAct,
     /// An issuer or validator signs a governance action.
     Governance,
+    /// A registrar agency binds a subject's public key to the subject id.
+    SubjectKey,
 }
 
 impl Purpose {
     /// Every purpose, in tag order.
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::Attestation,
         Purpose::Vote,
         Purpose::Proposal,
@@ -43,6 +45,7 @@ impl Purpose {
         Purpose::Authorization,
         Purpose::SubjectAct,
         Purpose::Governance,
+        Purpose::SubjectKey,
     ];
 
     /// The tag prefixed to the message before signing.
@@ -55,6 +58,7 @@ impl Purpose {
             Purpose::Authorization => "credex-sig/authorization/v1",
             Purpose::SubjectAct => "credex-sig/subject-act/v1",
             Purpose::Governance => "credex-sig/governance/v1",
+            Purpose::SubjectKey => "credex-sig/subject-key/v1",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
 //! | `raw` | attestation id | full [`Attestation`] (field values and salts; issuer-side only) |
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
+//! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil (pruned once the height is decided) |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
@@ -31,6 +32,7 @@ use credex_crypto::Hash32;
 use credex_types::SubjectId;
 use credex_types::attestation::{Attestation, AttestationId};
 use credex_types::chain::CommitCertificate;
+use credex_types::lifecycle::CaseId;
 use credex_types::state::{StateKey, StateValue};
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
 
@@ -43,8 +45,9 @@ const CF_STATE: &str = "state";
 const CF_RAW: &str = "raw";
 const CF_META: &str = "meta";
 const CF_VOTES: &str = "signed_votes";
-const FAMILIES: [&str; 9] =
-    [CF_BLOCKS, CF_CERTS, CF_TXS, CF_ATTESTATIONS, CF_SUBJECTS, CF_STATE, CF_RAW, CF_META, CF_VOTES];
+const CF_CASES: &str = "cases";
+const FAMILIES: [&str; 10] =
+    [CF_BLOCKS, CF_CERTS, CF_TXS, CF_ATTESTATIONS, CF_SUBJECTS, CF_STATE, CF_RAW, CF_META, CF_VOTES, CF_CASES];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
 const MAX_VALUE: usize = 64 << 20;
@@ -176,6 +179,13 @@ impl Store {
             sk.extend_from_slice(&id.0.0);
             b.put_cf(self.cf(CF_SUBJECTS), sk, hk);
         }
+        for tx in &c.block.txs {
+            if let credex_chain::Transaction::SubjectAct(t) = tx {
+                let mut ck = credex_codec::encode(&t.act.subject);
+                ck.extend_from_slice(&t.act.case_id().0.0);
+                b.put_cf(self.cf(CF_CASES), ck, hk);
+            }
+        }
         for (k, v) in c.writes {
             b.put_cf(self.cf(CF_STATE), k.hash().0, credex_codec::encode(&(k.clone(), v.clone())));
         }
@@ -223,7 +233,7 @@ impl Store {
                     error: credex_codec::CodecError::Malformed("key does not match its hash".into()),
                 });
             }
-            state.values.insert(kh, value);
+            state.insert(key, value);
         }
         for item in self.db.iterator_cf(self.cf(CF_ATTESTATIONS), IteratorMode::Start) {
             let (_, v) = item?;
@@ -235,9 +245,18 @@ impl Store {
 
     /// Attestation ids about `subject`, with their anchoring heights, in id order.
     pub fn by_subject(&self, subject: &SubjectId) -> Result<Vec<(AttestationId, u64)>, StoreError> {
+        self.subject_index(CF_SUBJECTS, subject)
+    }
+
+    /// Ids of the cases `subject` filed, with their filing heights, in id order.
+    pub fn cases_of(&self, subject: &SubjectId) -> Result<Vec<(CaseId, u64)>, StoreError> {
+        Ok(self.subject_index(CF_CASES, subject)?.into_iter().map(|(id, h)| (CaseId(id.0), h)).collect())
+    }
+
+    fn subject_index(&self, cf: &str, subject: &SubjectId) -> Result<Vec<(AttestationId, u64)>, StoreError> {
         let prefix = credex_codec::encode(subject);
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(self.cf(CF_SUBJECTS), IteratorMode::From(&prefix, Direction::Forward));
+        let iter = self.db.iterator_cf(self.cf(cf), IteratorMode::From(&prefix, Direction::Forward));
         for item in iter {
             let (k, v) = item?;
             if !k.starts_with(&prefix) {
@@ -336,7 +355,7 @@ pub fn anchors_of(block: &Block) -> Vec<AnchorTx> {
         .iter()
         .filter_map(|t| match t {
             credex_chain::Transaction::Anchor(a) => Some(a.clone()),
-            credex_chain::Transaction::Evidence(_) => None,
+            _ => None,
         })
         .collect()
 }

@@ -26,6 +26,7 @@
 //!     expires_at: None,
 //!     legal_basis: "cn-admin-penalty-law/art9".parse().unwrap(),
 //!     supersedes: None,
+//!     case: None,
 //!     nonce: [1; 16],
 //! };
 //! let fields = vec![
@@ -99,6 +100,9 @@ pub struct AttestationHeader {
     pub legal_basis: LegalBasis,
     /// The attestation this one replaces (objection corrected, re-grading, …).
     pub supersedes: Option<AttestationId>,
+    /// The subject's case this attestation answers (commitment accepted,
+    /// repair approved, objection decided; spec §11).
+    pub case: Option<crate::lifecycle::CaseId>,
     /// 128 random bits: makes ids unguessable and unique.
     #[serde(with = "hex::serde")]
     pub nonce: [u8; 16],
@@ -356,6 +360,7 @@ mod tests {
             expires_at: None,
             legal_basis: "cn-saic-2014-1/art4".parse().unwrap(),
             supersedes: None,
+            case: None,
             nonce: [9; 16],
         }
     }

@@ -81,14 +81,20 @@ named_enum!(
         DishonestDebtorRemoval = "dishonest-debtor-removal",
         /// 信用等级
         CreditGrade = "credit-grade",
-        /// 信用修复决定
-        CreditRepairDecision = "credit-repair-decision",
-        /// 异议处理结果
-        ObjectionOutcome = "objection-outcome",
+        /// 信用修复申请不予通过 (the approval is the listing agency's removal itself)
+        CreditRepairRejection = "credit-repair-rejection",
+        /// 异议不予支持 (a correction is a superseding attestation, an erasure a tombstone)
+        ObjectionRejection = "objection-rejection",
         /// 撤销
         Revocation = "revocation",
         /// 删除（擦除）墓碑
         ErasureTombstone = "erasure-tombstone",
+        /// 严重行政处罚 (publication 6 months – 3 years)
+        SeriousAdministrativePenalty = "serious-administrative-penalty",
+        /// 主体密钥登记 (permission to bind subjects' keys; not an attestation)
+        SubjectKeyBinding = "subject-key-binding",
+        /// 信用承诺不予接受
+        CreditCommitmentRejection = "credit-commitment-rejection",
     }
 );
 
@@ -135,6 +141,53 @@ impl AttestationKind {
             K::DishonestDebtorRemoval => ListEffect::Leave(L::DishonestDebtor),
             _ => return None,
         })
+    }
+}
+
+/// Chain-time durations of the lifecycle rules (spec §11), in milliseconds.
+/// Months and years are fixed day counts: chain time has no calendar, and
+/// 1,096 days cover any three calendar years.
+pub mod durations {
+    use crate::time::DAY_MS;
+    /// Three months: 90 days.
+    pub const MONTHS_3: u64 = 90 * DAY_MS;
+    /// Six months: 182 days.
+    pub const MONTHS_6: u64 = 182 * DAY_MS;
+    /// One year: 365 days.
+    pub const YEAR_1: u64 = 365 * DAY_MS;
+    /// Three years: 1,096 days.
+    pub const YEARS_3: u64 = 1_096 * DAY_MS;
+}
+
+impl AttestationKind {
+    /// The publication window `(shortest, longest)` a kind must declare
+    /// through `expires_at`, counted from `effective_at`: ordinary penalties
+    /// 3 months – 1 year, serious penalties 6 months – 3 years.
+    pub const fn publication_window(self) -> Option<(u64, u64)> {
+        match self {
+            AttestationKind::AdministrativePenalty => Some((durations::MONTHS_3, durations::YEAR_1)),
+            AttestationKind::SeriousAdministrativePenalty => Some((durations::MONTHS_6, durations::YEARS_3)),
+            _ => None,
+        }
+    }
+
+    /// True for kinds that answer a subject's case (`case` must be set).
+    pub const fn needs_case(self) -> bool {
+        matches!(
+            self,
+            AttestationKind::CreditCommitment
+                | AttestationKind::CreditCommitmentFulfilled
+                | AttestationKind::CreditCommitmentBreached
+                | AttestationKind::CreditCommitmentRejection
+                | AttestationKind::CreditRepairRejection
+                | AttestationKind::ObjectionRejection
+        )
+    }
+
+    /// True for kinds that are not attestations at all but permissions
+    /// (an issuer listing [`AttestationKind::SubjectKeyBinding`] may bind keys).
+    pub const fn is_permission(self) -> bool {
+        matches!(self, AttestationKind::SubjectKeyBinding)
     }
 }
 

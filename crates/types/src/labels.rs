@@ -179,10 +179,15 @@ fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str)
             ("移出失信被执行人名单", "Исключение из списка недобросовестных должников", "Dishonest-debtor removal")
         }
         K::CreditGrade => ("信用等级评定", "Кредитный рейтинг", "Credit grade"),
-        K::CreditRepairDecision => {
-            ("信用修复决定", "Решение о восстановлении кредитной репутации", "Credit repair decision")
+        K::CreditRepairRejection => {
+            ("信用修复申请不予通过", "Отказ в восстановлении кредитной репутации", "Credit repair application rejected")
         }
-        K::ObjectionOutcome => ("异议处理结果", "Результат рассмотрения возражения", "Objection outcome"),
+        K::ObjectionRejection => ("异议不予支持", "Возражение отклонено", "Objection rejected"),
+        K::SeriousAdministrativePenalty => {
+            ("严重行政处罚", "Тяжкое административное наказание", "Serious administrative penalty")
+        }
+        K::SubjectKeyBinding => ("主体密钥登记", "Регистрация ключа субъекта", "Subject key binding"),
+        K::CreditCommitmentRejection => ("信用承诺不予接受", "Обязательство не принято", "Credit commitment rejected"),
         K::Revocation => ("撤销", "Отзыв", "Revocation"),
         K::ErasureTombstone => ("删除记录", "Запись об удалении", "Erasure tombstone"),
     }

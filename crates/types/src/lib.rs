@@ -29,6 +29,7 @@ pub mod genesis;
 pub mod ids;
 pub mod kinds;
 pub mod labels;
+pub mod lifecycle;
 pub mod state;
 pub mod time;
 

@@ -8,13 +8,16 @@
 //! Both go into the sparse Merkle map of `credex-merkle`; the root is the
 //! header's `state_root`. An attestation's status lives under
 //! `StateKey::Attestation(id)`; a subject's standing on a list under
-//! `StateKey::Listing { list, subject }`, absent if it was never listed.
+//! `StateKey::Listing { list, subject }`, absent if it was never listed;
+//! the lifecycle (spec §11) adds issuers changed by governance, subject
+//! keys, cases and applied governance proposals.
 
 use credex_crypto::{Hash32, PublicKey, domain, hash};
 
 use crate::attestation::AttestationId;
 use crate::ids::{AgencyId, SubjectId};
 use crate::kinds::ListKind;
+use crate::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
 use crate::time::Timestamp;
 
 /// A typed state key.
@@ -43,6 +46,14 @@ pub enum StateKey {
         /// Step.
         kind: crate::chain::VoteKind,
     },
+    /// An issuer changed by governance (genesis issuers are absent until then).
+    Issuer(AgencyId),
+    /// A subject's bound key.
+    SubjectKey(SubjectId),
+    /// A case opened by a subject act.
+    Case(CaseId),
+    /// An applied governance proposal (by proposal hash).
+    Governance(Hash32),
 }
 
 impl StateKey {
@@ -117,6 +128,10 @@ pub struct Listing {
     pub by: AttestationId,
     /// The listing agency (only it may remove the listing).
     pub issuer: AgencyId,
+    /// Set when the chain moved the subject here from another list (an
+    /// abnormal-operation listing unresolved for three years); `by` is then
+    /// that list's listing attestation.
+    pub escalated_from: Option<ListKind>,
 }
 
 /// A typed state value.
@@ -133,6 +148,17 @@ pub enum StateValue {
         /// Hash of the evidence transaction.
         evidence: Hash32,
         /// Height of the block that holds it.
+        height: u64,
+    },
+    /// Under [`StateKey::Issuer`].
+    Issuer(IssuerRecord),
+    /// Under [`StateKey::SubjectKey`].
+    SubjectKey(SubjectKeyRecord),
+    /// Under [`StateKey::Case`].
+    Case(CaseRecord),
+    /// Under [`StateKey::Governance`]: the height that applied it.
+    Governance {
+        /// Height.
         height: u64,
     },
 }
