@@ -27,13 +27,13 @@ $C keygen --dev-warning --agency ru-vladivostok-customs --role p2p --out "$K/p2p
 $C genesis add-observer "$G" --p2p-key "$K/p2p-observer.json" --jurisdiction RU --names "海参崴海关|Владивостокская таможня|Vladivostok Customs"
 $C keygen --dev-warning --agency cn-sfh-amr --role issuer --out "$K/cn-sfh-amr.json" >/dev/null
 $C genesis add-issuer "$G" --key "$K/cn-sfh-amr.json" --jurisdiction CN --names "绥芬河市市场监督管理局|Управление по надзору за рынком г. Суйфэньхэ|Suifenhe Administration for Market Regulation" \
-  --kinds administrative-licence,administrative-penalty,abnormal-operation-listing,abnormal-operation-removal,serious-violation-listing,serious-violation-removal,credit-repair-decision,objection-outcome,revocation,erasure-tombstone
+  --kinds administrative-licence,administrative-penalty,serious-administrative-penalty,abnormal-operation-listing,abnormal-operation-removal,serious-violation-listing,serious-violation-removal,credit-commitment,credit-commitment-fulfilled,credit-commitment-breached,credit-commitment-rejection,credit-repair-rejection,objection-rejection,revocation,erasure-tombstone,subject-key-binding
 $C keygen --dev-warning --agency cn-sfh-customs --role issuer --out "$K/cn-sfh-customs.json" >/dev/null
 $C genesis add-issuer "$G" --key "$K/cn-sfh-customs.json" --jurisdiction CN --names "绥芬河海关|Таможня Суйфэньхэ|Suifenhe Customs" \
-  --kinds administrative-penalty,credit-grade,red-list-entry,red-list-removal,black-list-entry,black-list-removal,revocation,erasure-tombstone
+  --kinds administrative-penalty,serious-administrative-penalty,credit-grade,red-list-entry,red-list-removal,black-list-entry,black-list-removal,credit-repair-rejection,objection-rejection,revocation,erasure-tombstone
 $C keygen --dev-warning --agency cn-sfh-ftz --role issuer --out "$K/cn-sfh-ftz.json" >/dev/null
 $C genesis add-issuer "$G" --key "$K/cn-sfh-ftz.json" --jurisdiction CN --names "绥芬河自贸片区管委会|Администрация ЗСТ Суйфэньхэ|Suifenhe FTZ Administration" \
-  --kinds administrative-licence,credit-commitment,credit-commitment-fulfilled,credit-commitment-breached,red-list-entry,red-list-removal,revocation
+  --kinds administrative-licence,credit-grade,credit-commitment,credit-commitment-fulfilled,credit-commitment-breached,credit-commitment-rejection,red-list-entry,red-list-removal,objection-rejection,revocation,erasure-tombstone,subject-key-binding
 { echo "# credex devnet: 4 validators + 1 observer on 127.0.0.1 (scripts/devnet.sh)."
   echo "# Its keys in genesis/devnet-keys/ are INSECURE DEVELOPMENT KEYS, published in the repository."
   echo; cat "$G"; } > "$G.tmp" && mv "$G.tmp" "$G"

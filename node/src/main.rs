@@ -29,7 +29,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use credex_proof::{Outcome, Policy, Verifier};
 use credex_types::genesis::Genesis;
-use credex_types::labels::{Category, LabelTable, Lang};
+use credex_types::labels::{LabelTable, Lang};
 use credex_types::time::parse_duration_ms;
 use credex_types::{AgencyId, Jurisdiction, SubjectId, Timestamp};
 
@@ -578,12 +578,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 LabelsCommand::Show { json: true } => println!("{}", serde_json::to_string_pretty(&table)?),
                 LabelsCommand::Show { json: false } => {
                     for e in &table.entries {
-                        let cat = match e.category {
-                            Category::Kind => "kind",
-                            Category::List => "list",
-                            Category::Field => "field",
-                            Category::Reason => "reason",
-                        };
+                        let cat = e.category.name();
                         println!("{cat}\t{}\t{}\t{}\t{}", e.code, e.zh, e.ru, e.en);
                     }
                 }

@@ -45,6 +45,36 @@ pub enum Category {
     Field,
     /// A reason code for an abnormal-operation listing.
     Reason,
+    /// A case kind (commitment, repair, objection).
+    Case,
+    /// A case status.
+    Status,
+    /// A grading or early-warning rule (`credex-rules`).
+    Rule,
+    /// The repair conditions of a list (what the subject must show).
+    Condition,
+    /// A grading sector.
+    Sector,
+    /// A credit grade (A–D) and what it means.
+    Grade,
+}
+
+impl Category {
+    /// Kebab-case name, as in JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Category::Kind => "kind",
+            Category::List => "list",
+            Category::Field => "field",
+            Category::Reason => "reason",
+            Category::Case => "case",
+            Category::Status => "status",
+            Category::Rule => "rule",
+            Category::Condition => "condition",
+            Category::Sector => "sector",
+            Category::Grade => "grade",
+        }
+    }
 }
 
 /// A display language.
@@ -103,10 +133,13 @@ pub struct LabelTable {
     pub entries: Vec<LabelEntry>,
 }
 
-const FIELDS: &[(&str, &str, &str, &str)] = &[
+type Row = (&'static str, &'static str, &'static str, &'static str);
+
+const FIELDS: &[Row] = &[
     ("amount", "金额（元）", "Сумма (юань)", "Amount (CNY)"),
     ("authority", "认定机关", "Орган, принявший решение", "Deciding authority"),
     ("commitment-text", "承诺内容", "Содержание обязательства", "Commitment"),
+    ("conditions", "修复条件", "Условия восстановления", "Repair conditions"),
     ("decision-date", "决定日期", "Дата решения", "Decision date"),
     ("decision-no", "决定书文号", "Номер решения", "Decision number"),
     ("grade", "信用等级", "Кредитный рейтинг", "Credit grade"),
@@ -117,6 +150,7 @@ const FIELDS: &[(&str, &str, &str, &str)] = &[
     ("penalty-type", "处罚类别", "Вид наказания", "Penalty type"),
     ("reason", "事由", "Основание", "Reason"),
     ("reason-code", "列入原因代码", "Код причины внесения", "Reason code"),
+    ("score", "信用评分", "Балл", "Score"),
     ("repair-basis", "修复依据", "Основание восстановления", "Repair basis"),
     ("scoring-inputs", "评分依据", "Исходные данные оценки", "Scoring inputs"),
     ("sector", "行业领域", "Отрасль", "Sector"),
@@ -126,7 +160,7 @@ const FIELDS: &[(&str, &str, &str, &str)] = &[
     ("valid-until", "有效期至", "Действует до", "Valid until"),
 ];
 
-const REASONS: &[(&str, &str, &str, &str)] = &[
+const REASONS: &[Row] = &[
     ("annual-report", "未按规定公示年度报告", "Не опубликован годовой отчёт", "Annual report not published"),
     (
         "false-disclosure",
@@ -146,6 +180,124 @@ const REASONS: &[(&str, &str, &str, &str)] = &[
         "Не удаётся связаться по зарегистрированному адресу",
         "Unreachable at registered address",
     ),
+];
+
+const CASES: &[Row] = &[
+    ("commitment", "信用承诺", "Кредитное обязательство", "Credit commitment"),
+    ("objection", "异议申请", "Возражение", "Objection"),
+    ("repair", "信用修复申请", "Заявление о восстановлении кредитной репутации", "Credit repair application"),
+];
+
+const STATUSES: &[Row] = &[
+    ("accepted", "已接受", "Принято", "Accepted"),
+    ("approved", "已通过（已移出名单）", "Одобрено (исключён из списка)", "Approved (removed from the list)"),
+    ("breached", "未履行", "Нарушено", "Breached"),
+    ("corrected", "已更正", "Исправлено", "Corrected"),
+    ("erased", "已删除", "Удалено", "Erased"),
+    ("fulfilled", "已履行", "Выполнено", "Fulfilled"),
+    ("pending", "待处理", "На рассмотрении", "Pending"),
+    ("rejected", "不予支持", "Отклонено", "Rejected"),
+    ("revoked", "已撤销", "Отозвано", "Revoked"),
+];
+
+const RULES: &[Row] = &[
+    ("commitment-breached", "信用承诺未履行", "Нарушенные обязательства", "Commitments breached"),
+    ("commitment-kept", "信用承诺已履行", "Выполненные обязательства", "Commitments kept"),
+    (
+        "escalation-imminent",
+        "列入经营异常名录满两年半，即将列入严重违法失信名单",
+        "В реестре 2,5 года: скоро перевод в список серьёзных нарушителей",
+        "Listed as abnormal for 2.5 years: escalation to serious violation is near",
+    ),
+    ("licence", "有效行政许可", "Действующие лицензии", "Licences in force"),
+    (
+        "listing-abnormal-operation",
+        "列入经营异常名录",
+        "В реестре недобросовестных предприятий",
+        "On the abnormal-operation list",
+    ),
+    (
+        "listing-and-breach",
+        "在失信名单中且一年内有承诺未履行",
+        "В списке и нарушил обязательство за последний год",
+        "Listed and breached a commitment within a year",
+    ),
+    ("listing-black", "列入黑名单", "В «чёрном списке»", "On the black list"),
+    (
+        "listing-dishonest-debtor",
+        "列入失信被执行人名单",
+        "В списке недобросовестных должников",
+        "On the dishonest-debtor list",
+    ),
+    (
+        "listing-history",
+        "三年内曾被列入名单",
+        "Ранее вносился в списки (последнее исключение менее 3 лет назад)",
+        "Earlier listings (last removal under three years ago)",
+    ),
+    (
+        "listing-serious-violation",
+        "列入严重违法失信名单",
+        "В списке серьёзных нарушителей",
+        "On the serious-violation list",
+    ),
+    ("penalty-ordinary", "一般行政处罚", "Административные наказания", "Ordinary penalties"),
+    ("penalty-serious", "严重行政处罚", "Тяжкие административные наказания", "Serious penalties"),
+    ("red-list", "列入红名单", "В «красном списке»", "On the red list"),
+    (
+        "repeated-penalties",
+        "一年内多次受到行政处罚",
+        "Несколько наказаний за последний год",
+        "Repeated penalties within a year",
+    ),
+    (
+        "serious-listing",
+        "列入严重失信名单（严重违法、黑名单或失信被执行人）",
+        "В списке серьёзных нарушителей, «чёрном» или должников",
+        "On a serious list (serious violation, black or dishonest debtor)",
+    ),
+];
+
+const CONDITIONS: &[Row] = &[
+    (
+        "abnormal-operation",
+        "补报年度报告或更正公示信息、可通过登记住所联系后，向列入机关申请移出",
+        "Опубликовать отчёт или исправить сведения, восстановить связь по адресу и подать заявление органу, внёсшему в реестр",
+        "File the missing report or correct the disclosure, be reachable at the registered address, then apply to the listing agency",
+    ),
+    (
+        "black",
+        "纠正失信行为、履行相关义务并满最短公示期后，向认定机关申请",
+        "Устранить нарушение, исполнить обязанности и выждать минимальный срок публикации",
+        "Correct the conduct, fulfil the obligations and wait out the minimum publication period, then apply to the deciding agency",
+    ),
+    (
+        "dishonest-debtor",
+        "履行生效法律文书确定的义务后，向作出决定的法院申请",
+        "Исполнить обязанности по судебному акту и обратиться в суд, принявший решение",
+        "Perform the obligations set by the judgment, then apply to the court that listed you",
+    ),
+    ("red", "红名单无需修复", "Для «красного списка» восстановление не требуется", "The red list needs no repair"),
+    (
+        "serious-violation",
+        "列入满一年、纠正违法行为并作出信用承诺后，向列入机关申请",
+        "Через год после внесения, устранив нарушение и приняв обязательство, обратиться в орган, внёсший в список",
+        "One year after listing, with the violation corrected and a credit commitment made, apply to the listing agency",
+    ),
+];
+
+const SECTORS: &[Row] = &[
+    ("customs", "海关", "Таможня", "Customs"),
+    ("e-commerce", "跨境电商", "Трансграничная электронная торговля", "Cross-border e-commerce"),
+    ("general", "通用", "Общий", "General"),
+    ("tax", "税务", "Налоги", "Tax"),
+];
+
+const GRADES: &[Row] = &[
+    ("A", "A级（守信）", "A (надёжный)", "A (trustworthy)"),
+    ("B", "B级（基本守信）", "B (в целом надёжный)", "B (generally trustworthy)"),
+    ("C", "C级（失信风险）", "C (есть риски)", "C (at risk)"),
+    ("D", "D级（严重失信）", "D (серьёзные нарушения)", "D (seriously untrustworthy)"),
 ];
 
 fn kind_labels(k: AttestationKind) -> (&'static str, &'static str, &'static str) {
@@ -225,8 +377,18 @@ impl LabelTable {
         for (code, zh, ru, en) in FIELDS {
             entries.push(row(Category::Field, code, (zh, ru, en)));
         }
-        for (code, zh, ru, en) in REASONS {
-            entries.push(row(Category::Reason, code, (zh, ru, en)));
+        for (category, rows) in [
+            (Category::Reason, REASONS),
+            (Category::Case, CASES),
+            (Category::Status, STATUSES),
+            (Category::Rule, RULES),
+            (Category::Condition, CONDITIONS),
+            (Category::Sector, SECTORS),
+            (Category::Grade, GRADES),
+        ] {
+            for (code, zh, ru, en) in rows {
+                entries.push(row(category, code, (zh, ru, en)));
+            }
         }
         entries.sort_by(|a, b| (a.category, &a.code).cmp(&(b.category, &b.code)));
         LabelTable { entries }
@@ -274,6 +436,13 @@ mod tests {
         }
         for l in ListKind::ALL {
             assert!(t.get(Category::List, l.name()).is_some());
+            assert!(t.get(Category::Condition, l.name()).is_some(), "repair conditions of {l}");
+        }
+        for s in crate::lifecycle::CaseStatus::ALL {
+            assert!(t.get(Category::Status, s.name()).is_some(), "{s:?}");
+        }
+        for g in ["A", "B", "C", "D"] {
+            assert!(t.get(Category::Grade, g).is_some());
         }
         for w in t.entries.windows(2) {
             assert!((w[0].category, &w[0].code) < (w[1].category, &w[1].code), "sorted and unique");
