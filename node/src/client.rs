@@ -130,7 +130,10 @@ pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool
         subject: args.subject,
         kind: args.kind,
         effective_at: args.effective_at,
-        expires_at: args.expires_at,
+        // Penalties must declare their publication window: default to the shortest.
+        expires_at: args
+            .expires_at
+            .or_else(|| args.kind.publication_window().map(|(min, _)| args.effective_at.plus_ms(min))),
         legal_basis: match args.legal_basis {
             Some(l) => l,
             None => default_legal_basis(args.kind).parse()?,

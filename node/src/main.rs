@@ -146,7 +146,9 @@ enum Command {
         /// Effective time (RFC 3339; default now).
         #[arg(long)]
         effective: Option<Timestamp>,
-        /// Expiry / end of publication window (RFC 3339).
+        /// Expiry / end of publication window (RFC 3339). Penalties must
+        /// have one (ordinary 90–365 days, serious 182–1,096 days after the
+        /// effective time); the default is the shortest.
         #[arg(long)]
         expires: Option<Timestamp>,
         /// Wait until anchored and print the height.
@@ -221,6 +223,11 @@ struct VerifyArgs {
     /// Report stale if the block is older than this (e.g. 90d, 12h).
     #[arg(long, value_parser = parse_max_age)]
     max_age: Option<u64>,
+    /// For list proofs: report `recently-listed` unless the subject was off
+    /// the list during the whole window before the block, e.g. 3y
+    /// ("no serious-violation listing in the last three years").
+    #[arg(long, value_parser = parse_max_age)]
+    clear_for: Option<u64>,
     /// Require a signer of this jurisdiction (repeatable), e.g. RU.
     #[arg(long = "require-jurisdiction")]
     require_jurisdiction: Vec<Jurisdiction>,
@@ -700,6 +707,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         max_age_ms: args.max_age,
         required_jurisdictions: args.require_jurisdiction,
         trusted_issuers: (!args.trust_issuer.is_empty()).then_some(args.trust_issuer),
+        clear_for_ms: args.clear_for,
     };
     let verifier = Verifier::new(genesis, policy)?;
     let data = read_input(&args.file)?;

@@ -27,6 +27,9 @@ pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now:
     let headline = match &v.outcome {
         Outcome::Valid => "VALID".to_string(),
         Outcome::Listed { since, issuer, .. } => format!("LISTED since {since} by {issuer}"),
+        Outcome::RecentlyListed { last_removed, window_start } => {
+            format!("RECENTLY LISTED: left the list at {last_removed}, inside the window from {window_start}")
+        }
         Outcome::Revoked { time, height } => format!("REVOKED at {time} (height {height})"),
         Outcome::Superseded { by, height } => format!("SUPERSEDED by {by} (height {height})"),
         Outcome::Erased { height, .. } => format!("ERASED (height {height}); content no longer available"),
@@ -57,6 +60,20 @@ pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now:
         if let Some(r) = f.last_removed {
             let _ = writeln!(out, "  last removed {r}");
         }
+        if let Some(w) = f.clear_since {
+            let _ = writeln!(out, "  window       {w} – {}", f.block_time);
+        }
+    }
+    if let Some(c) = &f.case {
+        let kind = match c.kind {
+            credex_types::lifecycle::CaseKind::Commitment => "commitment",
+            credex_types::lifecycle::CaseKind::Repair => "repair",
+            credex_types::lifecycle::CaseKind::Objection => "objection",
+        };
+        let _ = writeln!(out, "  case         {} ({kind}) {}", label(&t, Category::Case, kind, lang), c.id);
+        let status = c.status.name();
+        let _ = writeln!(out, "  status       {} ({status})", label(&t, Category::Status, status, lang));
+        let _ = writeln!(out, "  decided by   {}", c.agency);
     }
     let _ = writeln!(out, "  block        height {} at {} ({})", f.height, f.block_time, f.block_id);
     let signers: Vec<String> = f

@@ -367,6 +367,21 @@ impl Fixture {
         }
     }
 
+    /// A proof of a case's record.
+    pub fn prove_case(&mut self, case: credex_types::lifecycle::CaseId, signers: &[u16]) -> CreditProof {
+        let key = StateKey::Case(case);
+        let Some(StateValue::Case(record)) = self.values.get(&key.hash()).cloned() else {
+            panic!("no case {case}");
+        };
+        let proof = self.map.prove(&key.hash());
+        let (header, certificate) = self.commit(signers);
+        CreditProof {
+            version: PROOF_VERSION,
+            claim: Claim::Case { case, record, proof },
+            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
+        }
+    }
+
     /// A proof of a subject's standing on `list`.
     pub fn prove_listing(&mut self, list: ListKind, subject: &SubjectId, signers: &[u16]) -> CreditProof {
         let key = StateKey::Listing { list, subject: subject.clone() };

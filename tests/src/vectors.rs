@@ -319,6 +319,9 @@ pub struct CasePolicy {
     pub required_jurisdictions: Vec<String>,
     /// Trusted issuers.
     pub trusted_issuers: Option<Vec<String>>,
+    /// Time window (ms) a list claim must be clear for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_for_ms: Option<u64>,
 }
 
 impl CasePolicy {
@@ -328,6 +331,7 @@ impl CasePolicy {
             max_age_ms: self.max_age_ms,
             required_jurisdictions: self.required_jurisdictions.iter().filter_map(|j| j.parse().ok()).collect(),
             trusted_issuers: self.trusted_issuers.as_ref().map(|v| v.iter().filter_map(|a| a.parse().ok()).collect()),
+            clear_for_ms: self.clear_for_ms,
         }
     }
 }
@@ -569,6 +573,71 @@ fn credit_proofs() -> (Value, String, String) {
         now,
         none(),
         &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q),
+        "outcome:valid",
+    );
+
+    // time windows (spec §11.1): "not listed at any time during [T − w, T]"
+    let three_years = CasePolicy { clear_for_ms: Some(1_096 * 86_400_000), ..CasePolicy::default() };
+    b.add(
+        "window-removed-within",
+        "Removed from the list 30 s after genesis; a 3-year window at the block includes the listing.",
+        now,
+        three_years.clone(),
+        &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q),
+        "outcome:recently-listed",
+    );
+    b.add(
+        "window-never-listed",
+        "Never listed: clear for any window (non-membership).",
+        now,
+        three_years.clone(),
+        &p_never,
+        "outcome:valid",
+    );
+    b.add(
+        "window-listed-now",
+        "Listed now: listed, whatever the window.",
+        now,
+        three_years,
+        &fx.prove_listing(ListKind::AbnormalOperation, &trader, &q),
+        "outcome:listed",
+    );
+    let short = CasePolicy { clear_for_ms: Some(10_000), ..CasePolicy::default() };
+    b.add(
+        "window-removed-before",
+        "Removed 30 s after genesis; a 10-second window at the block (genesis + 60 s) is clear.",
+        now,
+        short,
+        &fx.prove_listing(ListKind::AbnormalOperation, &removed, &q),
+        "outcome:valid",
+    );
+    let case_record = credex_types::lifecycle::CaseRecord {
+        kind: credex_types::lifecycle::CaseKind::Repair,
+        subject: trader.clone(),
+        agency: listing.header.issuer.clone(),
+        target: Some(listing.id()),
+        list: Some(ListKind::AbnormalOperation),
+        act: credex_types::lifecycle::ActBody::RepairApplication {
+            list: ListKind::AbnormalOperation,
+            statement: credex_crypto::Hash32([7; 32]),
+        },
+        due: None,
+        status: credex_types::lifecycle::CaseStatus::Pending,
+        history: vec![credex_types::lifecycle::CaseEvent {
+            height: fx.height,
+            time: fx.time,
+            status: credex_types::lifecycle::CaseStatus::Pending,
+            by: None,
+        }],
+    };
+    let case_id = credex_types::lifecycle::CaseId(credex_crypto::Hash32([8; 32]));
+    fx.put(credex_types::state::StateKey::Case(case_id), credex_types::state::StateValue::Case(case_record));
+    b.add(
+        "case-pending",
+        "A pending credit-repair application against the trader's listing.",
+        now,
+        none(),
+        &fx.prove_case(case_id, &q),
         "outcome:valid",
     );
 

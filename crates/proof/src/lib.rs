@@ -2,9 +2,9 @@
 //!
 //! A [`CreditProof`] (spec §8) bundles
 //!
-//! 1. a **claim**: either an attestation with selectively disclosed fields
-//!    and its status record, or a subject's standing on a list (present or
-//!    absent), each with a sparse-Merkle proof into a state root;
+//! 1. a **claim**: an attestation with selectively disclosed fields and
+//!    its status record, a subject's standing on a list (present or absent),
+//!    or a subject's case, each with a sparse-Merkle proof into a state root;
 //! 2. an **anchor**: the block header carrying that state root, its commit
 //!    certificate, and — if the validator set changed since genesis — the
 //!    chain of certified set changes that leads from the genesis set to the
@@ -12,7 +12,8 @@
 //!
 //! [`Verifier::verify`] checks all of it against the genesis and a
 //! [`Policy`], and answers with a [`Verdict`] whose [`Outcome`] is one of
-//! valid, listed, revoked, superseded, erased, expired or stale, or with a
+//! valid, listed, recently-listed (a time-window policy), revoked,
+//! superseded, erased, expired or stale, or with a
 //! [`ProofError`] saying why the proof is invalid. It does no I/O and reads
 //! no clock: the caller passes `now`.
 //!
@@ -22,11 +23,12 @@
 
 mod verify;
 
-pub use verify::{DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
+pub use verify::{CaseFacts, DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
 
 use base64::Engine as _;
 use credex_merkle::smt::SmtProof;
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
+use credex_types::lifecycle::{CaseId, CaseRecord};
 use credex_types::state::{AttestationRecord, ListingRecord};
 use credex_types::{DisclosedAttestation, ListKind, SubjectId};
 
@@ -71,6 +73,16 @@ pub enum Claim {
         /// The record, or `None` for "never listed" (non-membership).
         record: Option<ListingRecord>,
         /// Membership or non-membership proof.
+        proof: SmtProof,
+    },
+    /// A subject's case (commitment, repair application, objection) and
+    /// where it stands (spec §11).
+    Case {
+        /// The case id.
+        case: CaseId,
+        /// Its state record.
+        record: CaseRecord,
+        /// Membership proof of the record.
         proof: SmtProof,
     },
 }

@@ -5,6 +5,7 @@ use credex_merkle::smt::{self, SmtError};
 use credex_types::attestation::AttestationError;
 use credex_types::chain::{CertificateError, Names, ValidatorSet, ValidatorSetError, verify_commit};
 use credex_types::genesis::Genesis;
+use credex_types::lifecycle::{CaseId, CaseKind, CaseStatus};
 use credex_types::state::{AttestationStatus, StateKey, StateValue};
 use credex_types::{
     AgencyId, AttestationId, AttestationKind, ChainId, FieldCode, Jurisdiction, ListKind, SubjectId, Timestamp,
@@ -21,6 +22,11 @@ pub struct Policy {
     pub required_jurisdictions: Vec<Jurisdiction>,
     /// If set, only attestations of these issuers are accepted.
     pub trusted_issuers: Option<Vec<AgencyId>>,
+    /// Time-window check for list claims (spec §11.1): a subject not on the
+    /// list is reported valid only if it also left the list (if ever) more
+    /// than this many milliseconds before the anchor block, i.e. it was not
+    /// listed at any time during `[block time − window, block time]`.
+    pub clear_for_ms: Option<u64>,
 }
 
 /// Why a proof is invalid. `code()` gives a stable machine-readable name.
@@ -135,6 +141,33 @@ pub struct Facts {
     /// For list claims: when the subject last left the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_removed: Option<Timestamp>,
+    /// For list claims: how many times the subject was listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times_listed: Option<u32>,
+    /// For list claims with a time-window policy: the window start checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear_since: Option<Timestamp>,
+    /// For case claims: the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseFacts>,
+}
+
+/// What a case proof establishes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseFacts {
+    /// Case id.
+    pub id: CaseId,
+    /// Kind.
+    pub kind: CaseKind,
+    /// Status.
+    pub status: CaseStatus,
+    /// The deciding agency.
+    pub agency: AgencyId,
+    /// The contested or listing attestation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<AttestationId>,
+    /// History: (height, status).
+    pub history: Vec<(u64, CaseStatus)>,
 }
 
 /// A disclosed claim field.
@@ -152,6 +185,14 @@ pub struct DisclosedField {
 pub enum Outcome {
     /// The attestation is in force, or the subject is not on the list.
     Valid,
+    /// The subject is not on the list now, but was during the policy's
+    /// time window.
+    RecentlyListed {
+        /// When it left the list.
+        last_removed: Timestamp,
+        /// The window start.
+        window_start: Timestamp,
+    },
     /// The subject is on the list.
     Listed {
         /// Effective time of the listing.
@@ -202,6 +243,7 @@ impl Outcome {
         match self {
             Outcome::Valid => "valid",
             Outcome::Listed { .. } => "listed",
+            Outcome::RecentlyListed { .. } => "recently-listed",
             Outcome::Revoked { .. } => "revoked",
             Outcome::Superseded { .. } => "superseded",
             Outcome::Erased { .. } => "erased",
@@ -309,6 +351,7 @@ impl Verifier {
             subject: match &proof.claim {
                 Claim::Attestation { attestation, .. } => attestation.header.subject.clone(),
                 Claim::ListStatus { subject, .. } => subject.clone(),
+                Claim::Case { record, .. } => record.subject.clone(),
             },
             attestation: None,
             issuer: None,
@@ -316,6 +359,9 @@ impl Verifier {
             disclosed: Vec::new(),
             list: None,
             last_removed: None,
+            times_listed: None,
+            clear_since: None,
+            case: None,
         };
         // 5. the claim against the state root
         let status_outcome = match &proof.claim {
@@ -357,10 +403,30 @@ impl Verifier {
                 smt::verify(&header.state_root, &key, value.as_ref(), smt_proof).map_err(ProofError::StateProof)?;
                 facts.list = Some(*list);
                 facts.last_removed = record.as_ref().and_then(|r| r.last_removed);
-                match record.as_ref().and_then(|r| r.current.as_ref()) {
-                    Some(l) => Outcome::Listed { since: l.since, by: l.by, issuer: l.issuer.clone() },
-                    None => Outcome::Valid,
+                facts.times_listed = Some(record.as_ref().map_or(0, |r| r.times_listed));
+                let window_start = self.policy.clear_for_ms.map(|w| Timestamp(header.time.0.saturating_sub(w)));
+                facts.clear_since = window_start;
+                match (record.as_ref().and_then(|r| r.current.as_ref()), facts.last_removed, window_start) {
+                    (Some(l), _, _) => Outcome::Listed { since: l.since, by: l.by, issuer: l.issuer.clone() },
+                    (None, Some(last_removed), Some(window_start)) if last_removed >= window_start => {
+                        Outcome::RecentlyListed { last_removed, window_start }
+                    }
+                    (None, _, _) => Outcome::Valid,
                 }
+            }
+            Claim::Case { case, record, proof: smt_proof } => {
+                let key = StateKey::Case(*case).hash();
+                let value = StateValue::Case(record.clone()).hash();
+                smt::verify(&header.state_root, &key, Some(&value), smt_proof).map_err(ProofError::StateProof)?;
+                facts.case = Some(CaseFacts {
+                    id: *case,
+                    kind: record.kind,
+                    status: record.status,
+                    agency: record.agency.clone(),
+                    target: record.target,
+                    history: record.history.iter().map(|e| (e.height, e.status)).collect(),
+                });
+                Outcome::Valid
             }
         };
         // 6. freshness last: a stale proof reports no status
