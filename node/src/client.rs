@@ -54,6 +54,16 @@ impl Client {
         .into())
     }
 
+    /// The chain id the node runs.
+    pub fn chain_id(&self) -> anyhow::Result<credex_types::ChainId> {
+        let status = self.get("/v1/status")?;
+        status["chain_id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?
+            .parse()
+            .map_err(Into::into)
+    }
+
     /// GET `path`.
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.answer(&format!("GET {path}"), self.agent.get(format!("{}{path}", self.base)).call())
@@ -68,10 +78,10 @@ impl Client {
     pub fn wait(&self, id: &AttestationId, timeout: Duration) -> anyhow::Result<Value> {
         let start = Instant::now();
         loop {
-            let v = self.get(&format!("/v1/attestations/{id}"))?;
+            let v = self.get(&format!("/v1/transactions/{id}"))?;
             match v["status"].as_str() {
                 Some("anchored") | Some("rejected") => return Ok(v),
-                _ if start.elapsed() > timeout => anyhow::bail!("attestation {id} not anchored after {timeout:?}"),
+                _ if start.elapsed() > timeout => anyhow::bail!("transaction {id} not anchored after {timeout:?}"),
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         }
@@ -113,8 +123,7 @@ pub struct AttestArgs<'a> {
 /// Signs an attestation with the issuer key and submits it.
 pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool) -> anyhow::Result<Value> {
     let (file, key) = crate::keys::KeyFile::read(key_path)?;
-    let status = client.get("/v1/status")?;
-    let chain_id = status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?;
+    let chain_id = client.chain_id()?;
     let mut fields = Vec::new();
     for f in args.fields {
         let (code, value) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--field {f:?}: expected CODE=VALUE"))?;
@@ -125,7 +134,7 @@ pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool
     getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let header = AttestationHeader {
         version: ATTESTATION_VERSION,
-        chain_id: chain_id.parse()?,
+        chain_id,
         issuer: file.agency.clone(),
         subject: args.subject,
         kind: args.kind,
@@ -147,7 +156,18 @@ pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool
 
 fn submit(client: &Client, att: Attestation, wait: bool) -> anyhow::Result<Value> {
     let id = att.id();
-    let mut v = client.post("/v1/attestations", &att)?;
+    let v = client.post("/v1/attestations", &att)?;
+    finish(client, id, v, wait)
+}
+
+/// Posts a non-attestation transaction (`POST /v1/transactions`).
+pub fn submit_tx(client: &Client, tx: &credex_chain::Transaction, wait: bool) -> anyhow::Result<Value> {
+    let v = client.post("/v1/transactions", tx)?;
+    finish(client, tx.id(), v, wait)
+}
+
+/// With `wait`, polls until `id` is anchored, and turns a later rejection into a refusal.
+fn finish(client: &Client, id: AttestationId, mut v: Value, wait: bool) -> anyhow::Result<Value> {
     if wait {
         v = client.wait(&id, Duration::from_secs(30))?;
         if v["status"] == "rejected" {

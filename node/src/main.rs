@@ -16,10 +16,12 @@ mod client;
 mod dev;
 mod genesis_cmd;
 mod keys;
+mod lifecycle_cmd;
 mod load;
 mod net;
 mod render;
 mod service;
+mod warnings;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -186,10 +188,13 @@ enum Command {
     },
     /// Generates a key file.
     Keygen {
-        /// Agency id.
-        #[arg(long)]
-        agency: AgencyId,
-        /// issuer, validator or p2p (network identity).
+        /// Agency id (issuer, validator and p2p keys).
+        #[arg(long, required_unless_present = "subject")]
+        agency: Option<AgencyId>,
+        /// Subject id (subject keys: `--role subject`).
+        #[arg(long, conflicts_with = "agency")]
+        subject: Option<SubjectId>,
+        /// issuer, validator, p2p (network identity) or subject.
         #[arg(long, default_value = "issuer")]
         role: String,
         /// Output file (refuses to overwrite).
@@ -199,6 +204,8 @@ enum Command {
         #[arg(long)]
         dev_warning: bool,
     },
+    #[command(flatten)]
+    Lifecycle(lifecycle_cmd::LifecycleCommand),
 }
 
 #[derive(Subcommand)]
@@ -426,7 +433,8 @@ async fn serve(
     listener: tokio::net::TcpListener,
     engine: tokio::task::JoinHandle<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let server = axum::serve(listener, api::router(node.clone())).with_graceful_shutdown(shutdown_signal());
+    let warnings = warnings::Warnings::start(node.clone())?;
+    let server = axum::serve(listener, api::router(node.clone(), warnings)).with_graceful_shutdown(shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         r = engine => match r {
@@ -657,20 +665,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = load::run(&node, &key, count, concurrency, system_now())?;
             print_json(&serde_json::to_value(report)?)
         }
-        Command::Keygen { agency, role, out, dev_warning } => {
-            anyhow::ensure!(
-                matches!(role.as_str(), "issuer" | "validator" | "p2p"),
-                "--role must be issuer, validator or p2p"
-            );
+        Command::Keygen { agency, subject, role, out, dev_warning } => {
             anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
-            let (file, key) = keys::KeyFile::generate(agency, &role, dev_warning.then_some(keys::DEV_WARNING))?;
-            file.write(&out)?;
-            let peer_id = credex_p2p::keypair_from_seed(key.seed()).public().to_peer_id().to_string();
-            print_json(&serde_json::json!({
-                "agency": file.agency, "role": file.role, "public_key": file.public_key,
-                "peer_id": peer_id, "out": out.display().to_string(),
-            }))
+            let warning = dev_warning.then_some(keys::DEV_WARNING);
+            match (role.as_str(), agency, subject) {
+                ("subject", _, Some(subject)) => {
+                    let (file, _) = keys::SubjectKeyFile::generate(subject, warning)?;
+                    file.write(&out)?;
+                    print_json(&serde_json::json!({
+                        "subject": file.subject, "role": file.role, "public_key": file.public_key,
+                        "out": out.display().to_string(),
+                    }))
+                }
+                ("subject", _, None) => anyhow::bail!("--role subject needs --subject"),
+                ("issuer" | "validator" | "p2p", Some(agency), None) => {
+                    let (file, key) = keys::KeyFile::generate(agency, &role, warning)?;
+                    file.write(&out)?;
+                    let peer_id = credex_p2p::keypair_from_seed(key.seed()).public().to_peer_id().to_string();
+                    print_json(&serde_json::json!({
+                        "agency": file.agency, "role": file.role, "public_key": file.public_key,
+                        "peer_id": peer_id, "out": out.display().to_string(),
+                    }))
+                }
+                ("issuer" | "validator" | "p2p", _, _) => anyhow::bail!("--role {role} needs --agency"),
+                _ => anyhow::bail!("--role must be issuer, validator, p2p or subject"),
+            }
         }
+        Command::Lifecycle(c) => lifecycle_cmd::run(c, system_now()),
     }
 }
 

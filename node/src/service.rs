@@ -10,7 +10,7 @@
 //! rules of spec §5.4. The BFT-network issue replaces `run_solo` with the
 //! multi-validator engine; storage, chain logic and API stay as they are.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -23,8 +23,9 @@ use credex_types::attestation::{Attestation, AttestationError, AttestationHeader
 use credex_types::chain::{BlockHeader, CommitCertificate, CommitSig, ValidatorSet, Vote, VoteKind, verify_commit};
 use credex_types::genesis::Genesis;
 use credex_types::labels::LabelTable;
+use credex_types::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
 use credex_types::state::{AttestationRecord, ListingRecord, StateKey, StateValue};
-use credex_types::{FieldCode, ListKind, SubjectId, Timestamp};
+use credex_types::{AgencyId, FieldCode, ListKind, SubjectId, Timestamp};
 
 /// Most transactions waiting in the mempool.
 pub const MEMPOOL_CAP: usize = 100_000;
@@ -180,6 +181,26 @@ impl Proposal {
     }
 }
 
+/// The subjects whose record a block's writes changed.
+fn touched_subjects(
+    writes: &[(StateKey, StateValue)],
+    anchors: &BTreeMap<AttestationId, AttestationHeader>,
+) -> Vec<SubjectId> {
+    let mut out: BTreeSet<SubjectId> = anchors.values().map(|h| h.subject.clone()).collect();
+    for (k, v) in writes {
+        match (k, v) {
+            (StateKey::Listing { subject, .. } | StateKey::SubjectKey(subject), _) => {
+                out.insert(subject.clone());
+            }
+            (_, StateValue::Case(c)) => {
+                out.insert(c.subject.clone());
+            }
+            _ => {}
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// Why a proof cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
@@ -195,6 +216,9 @@ pub enum ProofError {
     /// Nothing committed yet.
     #[error("no block committed yet")]
     NoBlock,
+    /// No such case.
+    #[error("case {0} is not on chain")]
+    NoCase(CaseId),
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -216,6 +240,7 @@ pub struct Node {
     gossip: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Transaction>>,
     role: std::sync::OnceLock<&'static str>,
     peers: std::sync::atomic::AtomicUsize,
+    touched: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -274,6 +299,7 @@ impl Node {
             gossip: std::sync::OnceLock::new(),
             role: std::sync::OnceLock::new(),
             peers: std::sync::atomic::AtomicUsize::new(0),
+            touched: std::sync::OnceLock::new(),
         })
     }
 
@@ -418,10 +444,8 @@ impl Node {
     /// bindings, governance, evidence) and gossips it.
     pub fn submit_local(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
         let (id, standing) = self.submit_tx(tx)?;
-        if matches!(standing, Standing::Pending) {
-            if let Some(out) = self.gossip.get() {
-                let _ = out.send(tx.clone());
-            }
+        if let (Standing::Pending, Some(out)) = (&standing, self.gossip.get()) {
+            let _ = out.send(tx.clone());
         }
         Ok((id, standing))
     }
@@ -486,10 +510,17 @@ impl Node {
         Ok(Standing::Pending)
     }
 
-    /// Where attestation `id` is.
+    /// Where transaction `id` is (an attestation id, a case id, or another
+    /// transaction's hash).
     pub fn standing(&self, id: &AttestationId) -> Result<Standing, StoreError> {
         if let Some((h, _)) = self.store.anchor(id)? {
             return Ok(Standing::Anchored(h));
+        }
+        if let Some(h) = self.store.tx_height(&id.0)? {
+            return Ok(Standing::Anchored(h));
+        }
+        if let Some(c) = self.case(&CaseId(id.0)) {
+            return Ok(Standing::Anchored(c.history.first().map_or(0, |e| e.height)));
         }
         if self.mempool.lock().unwrap_or_else(lock_err).ids.contains(id) {
             return Ok(Standing::Pending);
@@ -511,6 +542,102 @@ impl Node {
     /// The anchored header of `id`.
     pub fn anchored_header(&self, id: &AttestationId) -> Option<AttestationHeader> {
         self.chain.read().unwrap_or_else(lock_err).state.anchored(id)
+    }
+
+    /// The committed state value under `key`.
+    pub fn state_value(&self, key: &StateKey) -> Option<StateValue> {
+        self.chain.read().unwrap_or_else(lock_err).state.get(key)
+    }
+
+    /// A case.
+    pub fn case(&self, id: &CaseId) -> Option<CaseRecord> {
+        match self.state_value(&StateKey::Case(*id)) {
+            Some(StateValue::Case(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A subject's bound key.
+    pub fn subject_key(&self, subject: &SubjectId) -> Option<SubjectKeyRecord> {
+        match self.state_value(&StateKey::SubjectKey(subject.clone())) {
+            Some(StateValue::SubjectKey(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The registry entry of `agency` (state, else genesis).
+    pub fn issuer(&self, agency: &AgencyId) -> Option<IssuerRecord> {
+        credex_chain::issuer(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis, agency)
+    }
+
+    /// The whole issuer registry: genesis issuers and those governance added.
+    pub fn issuers(&self) -> Vec<(AgencyId, IssuerRecord)> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let mut ids: BTreeSet<AgencyId> = self.genesis.issuers.iter().map(|i| i.agency.clone()).collect();
+        ids.extend(chain.state.governed_issuers().cloned());
+        ids.into_iter().filter_map(|a| credex_chain::issuer(&chain.state, &self.genesis, &a).map(|r| (a, r))).collect()
+    }
+
+    /// What the chain knows about `subject`, as the grading and warning rules read it.
+    pub fn subject_record(&self, subject: &SubjectId) -> Result<credex_rules::Record, StoreError> {
+        let ids = self.store.by_subject(subject)?;
+        let cases = self.store.cases_of(subject)?;
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let attestations = ids
+            .iter()
+            .filter_map(|(id, _)| {
+                let header = chain.state.anchored(id)?;
+                match chain.state.get(&StateKey::Attestation(*id)) {
+                    Some(StateValue::Attestation(r)) => Some(credex_rules::Entry { header, status: r.status }),
+                    _ => None,
+                }
+            })
+            .collect();
+        let listings = ListKind::ALL
+            .iter()
+            .filter_map(|l| match chain.state.get(&StateKey::Listing { list: *l, subject: subject.clone() }) {
+                Some(StateValue::Listing(r)) => Some((*l, r)),
+                _ => None,
+            })
+            .collect();
+        let cases = cases
+            .iter()
+            .filter_map(|(id, _)| match chain.state.get(&StateKey::Case(*id)) {
+                Some(StateValue::Case(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        Ok(credex_rules::Record { attestations, listings, cases })
+    }
+
+    /// Subjects whose abnormal-operation listing took effect at or before `cutoff` (at most `limit`).
+    pub fn abnormal_since(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.chain.read().unwrap_or_else(lock_err).state.due_escalations(cutoff, limit)
+    }
+
+    /// The node's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// A credit proof of case `id`.
+    pub fn case_proof(&self, id: &CaseId) -> Result<CreditProof, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let key = StateKey::Case(*id);
+        let Some(StateValue::Case(record)) = chain.state.get(&key) else {
+            return Err(ProofError::NoCase(*id));
+        };
+        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
+        Ok(CreditProof {
+            version: PROOF_VERSION,
+            claim: Claim::Case { case: *id, record, proof },
+            anchor: Self::anchor_of(&chain)?,
+        })
+    }
+
+    /// Sets where the subjects each committed block touched are sent (early warning).
+    pub fn set_touched(&self, out: tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>) {
+        let _ = self.touched.set(out);
     }
 
     /// A subject's record on `list` (None: never listed).
@@ -641,12 +768,17 @@ impl Node {
             proposal.block.header.height
         );
         let anchors = anchors_of(&proposal.block);
+        let erased = credex_storage::erased_by(&proposal.block);
         self.store.commit_block(&BlockCommit {
             block: &proposal.block,
             certificate: &cert,
             writes: &proposal.writes,
             anchors: &anchors,
+            erased: &erased,
         })?;
+        for id in &erased {
+            tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
+        }
         // durable: now apply to memory
         let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
             anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
@@ -662,6 +794,7 @@ impl Node {
                 proposal.block.header.state_root
             );
         }
+        let touched = touched_subjects(&proposal.writes, &new_anchors);
         chain.state.apply(proposal.writes, new_anchors);
         let height = proposal.block.header.height;
         let txs = proposal.block.txs.len();
@@ -677,6 +810,10 @@ impl Node {
             }
         }
         self.height_tx.send_replace(height);
+        if let Some(out) = self.touched.get() {
+            // Never blocks: the early-warning task drains it at its own pace.
+            let _ = out.send(touched);
+        }
         tracing::info!(target: "credex::chain", height, txs, "block committed");
         Ok(())
     }
@@ -687,22 +824,28 @@ impl Node {
         Ok(Anchor { set_changes: vec![], header, certificate })
     }
 
-    /// A credit proof for attestation `id`, disclosing `disclose`.
+    /// A credit proof for attestation `id`, disclosing `disclose`. Without
+    /// the fields (erased, or held by another node) and with nothing to
+    /// disclose, a status proof: header, claims root, signature and status.
     pub fn attestation_proof(&self, id: &AttestationId, disclose: &[FieldCode]) -> Result<CreditProof, ProofError> {
         let raw = self.store.raw(id)?;
+        let anchored = self.store.anchor(id)?;
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let key = StateKey::Attestation(*id);
         let Some(StateValue::Attestation(record)) = chain.state.get(&key) else {
             return Err(ProofError::NotAnchored(*id));
         };
-        let raw = raw.ok_or(ProofError::NoRawRecord(*id))?;
-        let attestation = raw.disclose(disclose).map_err(ProofError::Disclose)?;
         let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
-        Ok(CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::Attestation { attestation, record, proof },
-            anchor: Self::anchor_of(&chain)?,
-        })
+        let claim = match (raw, anchored) {
+            (Some(raw), _) => {
+                Claim::Attestation { attestation: raw.disclose(disclose).map_err(ProofError::Disclose)?, record, proof }
+            }
+            (None, Some((_, a))) if disclose.is_empty() => {
+                Claim::Status { header: a.header, claims_root: a.claims_root, signature: a.signature, record, proof }
+            }
+            (None, _) => return Err(ProofError::NoRawRecord(*id)),
+        };
+        Ok(CreditProof { version: PROOF_VERSION, claim, anchor: Self::anchor_of(&chain)? })
     }
 
     /// A credit proof of `subject`'s standing on `list`.

@@ -367,6 +367,27 @@ impl Fixture {
         }
     }
 
+    /// A status-only proof of an anchored attestation (no fields).
+    pub fn prove_status(&mut self, att: &Attestation, signers: &[u16]) -> CreditProof {
+        let key = StateKey::Attestation(att.id());
+        let Some(StateValue::Attestation(record)) = self.values.get(&key.hash()).cloned() else {
+            panic!("not anchored");
+        };
+        let proof = self.map.prove(&key.hash());
+        let (header, certificate) = self.commit(signers);
+        CreditProof {
+            version: PROOF_VERSION,
+            claim: Claim::Status {
+                header: att.header.clone(),
+                claims_root: att.claims_root(),
+                signature: att.signature,
+                record,
+                proof,
+            },
+            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
+        }
+    }
+
     /// A proof of a case's record.
     pub fn prove_case(&mut self, case: credex_types::lifecycle::CaseId, signers: &[u16]) -> CreditProof {
         let key = StateKey::Case(case);

@@ -576,6 +576,23 @@ fn credit_proofs() -> (Value, String, String) {
         "outcome:valid",
     );
 
+    b.add(
+        "status-erased",
+        "Status-only proof of the erased penalty: no field, no commitment, only header, claims root and signature.",
+        now,
+        none(),
+        &fx.prove_status(&erased, &q),
+        "outcome:erased",
+    );
+    b.add(
+        "status-active",
+        "Status-only proof of the licence (what a node without the fields can serve).",
+        now,
+        none(),
+        &fx.prove_status(&licence, &q),
+        "outcome:valid",
+    );
+
     // time windows (spec §11.1): "not listed at any time during [T − w, T]"
     let three_years = CasePolicy { clear_for_ms: Some(1_096 * 86_400_000), ..CasePolicy::default() };
     b.add(

@@ -39,6 +39,7 @@ fn proofs() -> (Verifier, Vec<CreditProof>, Timestamp) {
         fx.prove_attestation(&att, &["reason-code"], &[0, 1, 2]),
         fx.prove_listing(ListKind::AbnormalOperation, &listed, &[0, 1, 2, 3]),
         fx.prove_listing(ListKind::AbnormalOperation, &absent, &[1, 2, 3]),
+        fx.prove_status(&att, &[0, 1, 3]),
     ];
     fx.rotate_validators("props/rot");
     out.push(fx.prove_attestation(&att, &[], &[0, 2, 3]));
@@ -66,7 +67,7 @@ fn every_single_byte_mutation_is_rejected() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
-    fn random_mutations_and_garbage_never_panic(which in 0usize..4, pos in any::<prop::sample::Index>(), delta in 1u8..=255,
+    fn random_mutations_and_garbage_never_panic(which in 0usize..5, pos in any::<prop::sample::Index>(), delta in 1u8..=255,
                                                 garbage in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let (verifier, proofs, now) = PROOFS.with(|p| p.clone());
         let mut bytes = proofs[which].to_bytes();

@@ -284,11 +284,16 @@ pub struct MemState {
     pub anchors: BTreeMap<AttestationId, AttestationHeader>,
     /// Abnormal-operation listings in force, by effective time.
     abnormal: BTreeSet<(Timestamp, SubjectId)>,
+    /// Issuers with a state record (changed by governance).
+    governed: BTreeSet<AgencyId>,
 }
 
 impl MemState {
     /// Sets one value, keeping the indexes.
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
+        if let StateKey::Issuer(agency) = &key {
+            self.governed.insert(agency.clone());
+        }
         if let StateKey::Listing { list: ListKind::AbnormalOperation, subject } = &key {
             if let Some(StateValue::Listing(ListingRecord { current: Some(old), .. })) = self.values.get(&key.hash()) {
                 self.abnormal.remove(&(old.since, subject.clone()));
@@ -298,6 +303,12 @@ impl MemState {
             }
         }
         self.values.insert(key.hash(), value);
+    }
+
+    /// Issuers whose registry entry governance changed (genesis issuers
+    /// not among them are as genesis lists them).
+    pub fn governed_issuers(&self) -> impl Iterator<Item = &AgencyId> {
+        self.governed.iter()
     }
 
     /// Applies writes.

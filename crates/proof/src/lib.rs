@@ -26,7 +26,9 @@ mod verify;
 pub use verify::{CaseFacts, DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
 
 use base64::Engine as _;
+use credex_crypto::{Hash32, Signature};
 use credex_merkle::smt::SmtProof;
+use credex_types::attestation::AttestationHeader;
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
 use credex_types::lifecycle::{CaseId, CaseRecord};
 use credex_types::state::{AttestationRecord, ListingRecord};
@@ -73,6 +75,21 @@ pub enum Claim {
         /// The record, or `None` for "never listed" (non-membership).
         record: Option<ListingRecord>,
         /// Membership or non-membership proof.
+        proof: SmtProof,
+    },
+    /// An anchored attestation's status without any field: header, claims
+    /// root and issuer signature as anchored on chain. What a node can still
+    /// prove once the content is erased, or when it does not hold the fields.
+    Status {
+        /// The header.
+        header: AttestationHeader,
+        /// Root over the salted field commitments.
+        claims_root: Hash32,
+        /// Issuer signature over the id.
+        signature: Signature,
+        /// Its state record.
+        record: AttestationRecord,
+        /// Membership proof of the record.
         proof: SmtProof,
     },
     /// A subject's case (commitment, repair application, objection) and

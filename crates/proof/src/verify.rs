@@ -1,12 +1,12 @@
 //! The offline verifier (spec §8.3, steps cited inline).
 
-use credex_crypto::Hash32;
+use credex_crypto::{Hash32, Purpose};
 use credex_merkle::smt::{self, SmtError};
-use credex_types::attestation::AttestationError;
+use credex_types::attestation::{AttestationError, AttestationHeader, check_header};
 use credex_types::chain::{CertificateError, Names, ValidatorSet, ValidatorSetError, verify_commit};
 use credex_types::genesis::Genesis;
 use credex_types::lifecycle::{CaseId, CaseKind, CaseStatus};
-use credex_types::state::{AttestationStatus, StateKey, StateValue};
+use credex_types::state::{AttestationRecord, AttestationStatus, StateKey, StateValue};
 use credex_types::{
     AgencyId, AttestationId, AttestationKind, ChainId, FieldCode, Jurisdiction, ListKind, SubjectId, Timestamp,
 };
@@ -263,6 +263,12 @@ pub struct Verdict {
     pub facts: Facts,
 }
 
+fn fill_attestation(facts: &mut Facts, id: AttestationId, h: &AttestationHeader) {
+    facts.attestation = Some(id);
+    facts.issuer = Some(h.issuer.clone());
+    facts.kind = Some(h.kind);
+}
+
 /// Verifies credit proofs against one genesis and policy.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -290,6 +296,41 @@ impl Verifier {
         } else {
             Err(ProofError::WrongChain { expected: self.genesis.chain_id.clone(), found: found.clone() })
         }
+    }
+
+    /// Steps shared by attestation and status claims: chain, state proof,
+    /// issuer signature (under the key the record says was checked at
+    /// anchoring), policy, and the outcome the status gives.
+    #[allow(clippy::too_many_arguments)]
+    fn anchored(
+        &self,
+        h: &AttestationHeader,
+        id: AttestationId,
+        record: &AttestationRecord,
+        smt_proof: &credex_merkle::smt::SmtProof,
+        root: &Hash32,
+        now: Timestamp,
+        verify_sig: impl FnOnce(&credex_crypto::PublicKey) -> Result<(), AttestationError>,
+    ) -> Result<Outcome, ProofError> {
+        self.check_chain(&h.chain_id)?;
+        let key = StateKey::Attestation(id).hash();
+        let value = StateValue::Attestation(record.clone()).hash();
+        smt::verify(root, &key, Some(&value), smt_proof).map_err(ProofError::StateProof)?;
+        verify_sig(&record.issuer_key).map_err(ProofError::Attestation)?;
+        if self.policy.trusted_issuers.as_ref().is_some_and(|t| !t.contains(&h.issuer)) {
+            return Err(ProofError::UntrustedIssuer(h.issuer.clone()));
+        }
+        Ok(match &record.status {
+            AttestationStatus::Active => match h.expires_at {
+                Some(at) if at <= now => Outcome::Expired { at },
+                _ => Outcome::Valid,
+            },
+            AttestationStatus::Revoked { height, time } => Outcome::Revoked { height: *height, time: *time },
+            AttestationStatus::Superseded { by, height, .. } => Outcome::Superseded { by: *by, height: *height },
+            AttestationStatus::Erased { tombstone, height, .. } => {
+                Outcome::Erased { tombstone: *tombstone, height: *height }
+            }
+        })
     }
 
     /// Verifies `proof` as of `now` (spec §8.3).
@@ -352,6 +393,7 @@ impl Verifier {
                 Claim::Attestation { attestation, .. } => attestation.header.subject.clone(),
                 Claim::ListStatus { subject, .. } => subject.clone(),
                 Claim::Case { record, .. } => record.subject.clone(),
+                Claim::Status { header, .. } => header.subject.clone(),
             },
             attestation: None,
             issuer: None,
@@ -366,36 +408,27 @@ impl Verifier {
         // 5. the claim against the state root
         let status_outcome = match &proof.claim {
             Claim::Attestation { attestation, record, proof: smt_proof } => {
-                self.check_chain(&attestation.header.chain_id)?;
                 let id = attestation.id().map_err(ProofError::Attestation)?;
-                let key = StateKey::Attestation(id).hash();
-                let value = StateValue::Attestation(record.clone()).hash();
-                smt::verify(&header.state_root, &key, Some(&value), smt_proof).map_err(ProofError::StateProof)?;
-                attestation.verify_signature(&record.issuer_key).map_err(ProofError::Attestation)?;
-                let issuer = &attestation.header.issuer;
-                if self.policy.trusted_issuers.as_ref().is_some_and(|t| !t.contains(issuer)) {
-                    return Err(ProofError::UntrustedIssuer(issuer.clone()));
-                }
-                facts.attestation = Some(id);
-                facts.issuer = Some(issuer.clone());
-                facts.kind = Some(attestation.header.kind);
+                let h = &attestation.header;
+                let outcome = self.anchored(h, id, record, smt_proof, &header.state_root, now, |key| {
+                    attestation.verify_signature(key).map(|_| ())
+                })?;
                 facts.disclosed = attestation
                     .disclosed()
                     .map(|f| DisclosedField { code: f.code.clone(), value: f.value.clone() })
                     .collect();
-                match &record.status {
-                    AttestationStatus::Active => match attestation.header.expires_at {
-                        Some(at) if at <= now => Outcome::Expired { at },
-                        _ => Outcome::Valid,
-                    },
-                    AttestationStatus::Revoked { height, time } => Outcome::Revoked { height: *height, time: *time },
-                    AttestationStatus::Superseded { by, height, .. } => {
-                        Outcome::Superseded { by: *by, height: *height }
-                    }
-                    AttestationStatus::Erased { tombstone, height, .. } => {
-                        Outcome::Erased { tombstone: *tombstone, height: *height }
-                    }
-                }
+                fill_attestation(&mut facts, id, h);
+                outcome
+            }
+            Claim::Status { header: h, claims_root, signature, record, proof: smt_proof } => {
+                check_header(h).map_err(ProofError::Attestation)?;
+                let id = AttestationId::compute(h, claims_root);
+                let outcome = self.anchored(h, id, record, smt_proof, &header.state_root, now, |key| {
+                    credex_crypto::verify(key, Purpose::Attestation, &id.0.0, signature)
+                        .map_err(AttestationError::Signature)
+                })?;
+                fill_attestation(&mut facts, id, h);
+                outcome
             }
             Claim::ListStatus { list, subject, record, proof: smt_proof } => {
                 let key = StateKey::Listing { list: *list, subject: subject.clone() }.hash();

@@ -10,9 +10,11 @@
 //! | `attestations` | attestation id | (height, [`AnchorTx`]) |
 //! | `subjects` | encode(subject) ‖ attestation id | height (u64 BE) |
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
-//! | `raw` | attestation id | full [`Attestation`] (field values and salts; issuer-side only) |
+//! | `raw` | attestation id | XChaCha20-Poly1305 ciphertext of the full [`Attestation`] (field values and salts; issuer-side only): 24-byte nonce ‖ ciphertext, the id as associated data |
+//! | `record_keys` | attestation id | the record's own 256-bit key; destroyed (with the ciphertext) when an erasure tombstone for it is committed |
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
+//! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
 //! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil (pruned once the height is decided) |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
@@ -46,8 +48,22 @@ const CF_RAW: &str = "raw";
 const CF_META: &str = "meta";
 const CF_VOTES: &str = "signed_votes";
 const CF_CASES: &str = "cases";
-const FAMILIES: [&str; 10] =
-    [CF_BLOCKS, CF_CERTS, CF_TXS, CF_ATTESTATIONS, CF_SUBJECTS, CF_STATE, CF_RAW, CF_META, CF_VOTES, CF_CASES];
+const CF_WARNINGS: &str = "warnings";
+const CF_KEYS: &str = "record_keys";
+const FAMILIES: [&str; 12] = [
+    CF_BLOCKS,
+    CF_CERTS,
+    CF_TXS,
+    CF_ATTESTATIONS,
+    CF_SUBJECTS,
+    CF_STATE,
+    CF_RAW,
+    CF_META,
+    CF_VOTES,
+    CF_CASES,
+    CF_WARNINGS,
+    CF_KEYS,
+];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
 const MAX_VALUE: usize = 64 << 20;
@@ -74,6 +90,12 @@ pub enum StoreError {
         /// Decoder error.
         error: credex_codec::CodecError,
     },
+    /// No randomness for a record key.
+    #[error("no randomness for a record key: {0}")]
+    Random(String),
+    /// A raw record does not decrypt under its key.
+    #[error("raw record {0} does not decrypt: its key or ciphertext is damaged")]
+    Decrypt(AttestationId),
     /// A commit out of order.
     #[error("block {got} does not follow committed height {have}")]
     OutOfOrder {
@@ -99,6 +121,8 @@ pub struct BlockCommit<'a> {
     pub writes: &'a [(StateKey, StateValue)],
     /// Anchored attestations.
     pub anchors: &'a [AnchorTx],
+    /// Attestations erased by this block: their raw records and keys are destroyed with it.
+    pub erased: &'a [AttestationId],
 }
 
 fn decode<T: credex_codec::Decode<()> + credex_codec::Encode>(
@@ -186,6 +210,10 @@ impl Store {
                 b.put_cf(self.cf(CF_CASES), ck, hk);
             }
         }
+        for id in c.erased {
+            b.delete_cf(self.cf(CF_KEYS), id.0.0);
+            b.delete_cf(self.cf(CF_RAW), id.0.0);
+        }
         for (k, v) in c.writes {
             b.put_cf(self.cf(CF_STATE), k.hash().0, credex_codec::encode(&(k.clone(), v.clone())));
         }
@@ -193,6 +221,20 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         self.db.write_opt(b, &wo)?;
+        if !c.erased.is_empty() {
+            self.purge_erased()?;
+        }
+        Ok(())
+    }
+
+    /// Pushes deleted record keys out of the memtable, the write-ahead log
+    /// and older table files, so that destroyed keys do not linger on disk
+    /// in RocksDB's own files.
+    fn purge_erased(&self) -> Result<(), StoreError> {
+        for cf in [CF_KEYS, CF_RAW] {
+            self.db.flush_cf(self.cf(cf))?;
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        }
         Ok(())
     }
 
@@ -209,6 +251,11 @@ impl Store {
     /// An anchored attestation and the height that anchored it.
     pub fn anchor(&self, id: &AttestationId) -> Result<Option<(u64, AnchorTx)>, StoreError> {
         self.db.get_cf(self.cf(CF_ATTESTATIONS), id.0.0)?.map(|b| decode("attestation", &b)).transpose()
+    }
+
+    /// Height of the block holding the transaction with hash `tx`.
+    pub fn tx_height(&self, tx: &Hash32) -> Result<Option<u64>, StoreError> {
+        Ok(self.db.get_cf(self.cf(CF_TXS), tx.0)?.and_then(|b| <[u8; 8]>::try_from(&*b).ok()).map(u64::from_be_bytes))
     }
 
     /// The state value under `key`.
@@ -270,6 +317,92 @@ impl Store {
         Ok(out)
     }
 
+    /// Appends early-warning event `seq` and sets (or, with `None`, clears)
+    /// `subject`'s entry on the risk list, atomically and durably.
+    pub fn put_warning_event(
+        &self,
+        seq: u64,
+        event: &[u8],
+        subject: &SubjectId,
+        rules: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let cf = self.cf(CF_WARNINGS);
+        let mut b = WriteBatch::default();
+        let mut ek = b"e".to_vec();
+        ek.extend_from_slice(&seq.to_be_bytes());
+        b.put_cf(cf, ek, event);
+        let mut rk = b"r".to_vec();
+        rk.extend_from_slice(&credex_codec::encode(subject));
+        match rules {
+            Some(r) => b.put_cf(cf, rk, r),
+            None => b.delete_cf(cf, rk),
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// Early-warning events after `seq`, oldest first, at most `limit`.
+    pub fn warning_events_after(&self, seq: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut from = b"e".to_vec();
+        from.extend_from_slice(&seq.saturating_add(1).to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_WARNINGS), IteratorMode::From(&from, Direction::Forward)) {
+            let (k, v) = item?;
+            let Some(n) = k.strip_prefix(b"e").and_then(|n| <[u8; 8]>::try_from(n).ok()) else { break };
+            out.push((u64::from_be_bytes(n), v.to_vec()));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last early-warning event number (0 if none).
+    pub fn last_warning_seq(&self) -> Result<u64, StoreError> {
+        let mut it = self.db.iterator_cf(self.cf(CF_WARNINGS), IteratorMode::From(b"f", Direction::Reverse));
+        match it.next().transpose()? {
+            Some((k, _)) => {
+                Ok(k.strip_prefix(b"e").and_then(|n| <[u8; 8]>::try_from(n).ok()).map_or(0, u64::from_be_bytes))
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The risk list: each subject on it with the rules it triggers (JSON).
+    pub fn risk_list(&self) -> Result<Vec<(SubjectId, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_WARNINGS), IteratorMode::From(b"r", Direction::Forward)) {
+            let (k, v) = item?;
+            let Some(enc) = k.strip_prefix(b"r") else { break };
+            out.push((decode::<SubjectId>("risk-list subject", enc)?, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Stores (or, with `None`, deletes) webhook subscription `id` (JSON).
+    pub fn put_subscription(&self, id: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        let mut k = b"s".to_vec();
+        k.extend_from_slice(id.as_bytes());
+        match value {
+            Some(v) => self.db.put_cf(self.cf(CF_WARNINGS), k, v)?,
+            None => self.db.delete_cf(self.cf(CF_WARNINGS), k)?,
+        }
+        Ok(())
+    }
+
+    /// Every webhook subscription: id and JSON.
+    pub fn subscriptions(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_WARNINGS), IteratorMode::From(b"s", Direction::Forward)) {
+            let (k, v) = item?;
+            let Some(id) = k.strip_prefix(b"s") else { break };
+            out.push((String::from_utf8_lossy(id).into_owned(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Records, durably, the vote this validator is about to send, so that
     /// after a crash it never signs a different one for the same height,
     /// round and step (its consensus write-ahead log).
@@ -317,22 +450,64 @@ impl Store {
         self.put_raws(&[att])
     }
 
-    /// Keeps several full attestations with one fsync (group commit).
+    /// Keeps several full attestations with one fsync (group commit), each
+    /// encrypted under its own fresh key.
     pub fn put_raws(&self, atts: &[&Attestation]) -> Result<(), StoreError> {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut b = WriteBatch::default();
         for att in atts {
-            b.put_cf(self.cf(CF_RAW), att.id().0.0, credex_codec::encode(*att));
+            let id = att.id();
+            let (key, sealed) = seal(&id, &credex_codec::encode(*att))?;
+            b.put_cf(self.cf(CF_KEYS), id.0.0, key);
+            b.put_cf(self.cf(CF_RAW), id.0.0, sealed);
         }
         self.db.write_opt(b, &wo)?;
         Ok(())
     }
 
-    /// The full attestation, if this node holds it.
+    /// The full attestation, if this node holds it (and its key still exists).
     pub fn raw(&self, id: &AttestationId) -> Result<Option<Attestation>, StoreError> {
-        self.db.get_cf(self.cf(CF_RAW), id.0.0)?.map(|b| decode("raw record", &b)).transpose()
+        let (Some(key), Some(sealed)) =
+            (self.db.get_cf(self.cf(CF_KEYS), id.0.0)?, self.db.get_cf(self.cf(CF_RAW), id.0.0)?)
+        else {
+            return Ok(None);
+        };
+        let plain = open(id, &key, &sealed)?;
+        decode("raw record", &plain).map(Some)
     }
+
+    /// True if the raw record's ciphertext is still on disk (its key may be gone).
+    pub fn has_ciphertext(&self, id: &AttestationId) -> Result<bool, StoreError> {
+        Ok(self.db.get_cf(self.cf(CF_RAW), id.0.0)?.is_some())
+    }
+}
+
+const NONCE: usize = 24;
+
+/// Encrypts `plain` under a fresh key: (key, nonce ‖ ciphertext).
+fn seal(id: &AttestationId, plain: &[u8]) -> Result<([u8; 32], Vec<u8>), StoreError> {
+    use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
+    let mut key = [0u8; 32];
+    let mut nonce = [0u8; NONCE];
+    getrandom::fill(&mut key).map_err(|e| StoreError::Random(e.to_string()))?;
+    getrandom::fill(&mut nonce).map_err(|e| StoreError::Random(e.to_string()))?;
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(&key.into());
+    let ct =
+        cipher.encrypt(&nonce.into(), Payload { msg: plain, aad: &id.0.0 }).map_err(|_| StoreError::Decrypt(*id))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    Ok((key, out))
+}
+
+fn open(id: &AttestationId, key: &[u8], sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
+    let key: [u8; 32] = key.try_into().map_err(|_| StoreError::Decrypt(*id))?;
+    let (nonce, ct) = sealed.split_at_checked(NONCE).ok_or(StoreError::Decrypt(*id))?;
+    let nonce: [u8; NONCE] = nonce.try_into().map_err(|_| StoreError::Decrypt(*id))?;
+    chacha20poly1305::XChaCha20Poly1305::new(&key.into())
+        .decrypt(&nonce.into(), Payload { msg: ct, aad: &id.0.0 })
+        .map_err(|_| StoreError::Decrypt(*id))
 }
 
 fn unreachable_cf(name: &str) -> ! {
@@ -346,6 +521,15 @@ fn unreachable_cf(name: &str) -> ! {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Attestations a block erases (targets of its erasure tombstones), for [`BlockCommit::erased`].
+pub fn erased_by(block: &Block) -> Vec<AttestationId> {
+    anchors_of(block)
+        .iter()
+        .filter(|a| a.header.kind == credex_types::AttestationKind::ErasureTombstone)
+        .filter_map(|a| a.header.supersedes)
+        .collect()
 }
 
 /// Anchors of a block's transactions, for [`BlockCommit::anchors`].

@@ -51,10 +51,16 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
         let cert = CommitCertificate { round: 0, signatures: vec![] };
         store.put_raw(&att).unwrap();
         store
-            .commit_block(&BlockCommit { block: &b, certificate: &cert, writes: &writes, anchors: &anchors_of(&b) })
+            .commit_block(&BlockCommit {
+                block: &b,
+                certificate: &cert,
+                writes: &writes,
+                anchors: &anchors_of(&b),
+                erased: &[],
+            })
             .unwrap();
         // out of order
-        let again = BlockCommit { block: &b, certificate: &cert, writes: &writes, anchors: &[] };
+        let again = BlockCommit { block: &b, certificate: &cert, writes: &writes, anchors: &[], erased: &[] };
         assert!(matches!(store.commit_block(&again), Err(StoreError::OutOfOrder { have: 1, got: 1 })));
     }
     let store = Store::open(dir.path(), gh).unwrap();
@@ -78,4 +84,97 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     drop(store);
     assert_eq!(Store::open(dir.path(), gh).unwrap().signed_votes(8).unwrap(), vec![(0, 0, None)]);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
+}
+
+/// Every file under `dir`, concatenated.
+fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fx = Fixture::new("store-crypt");
+    let gh = fx.genesis.hash();
+    let marker = "SECRET-FIELD-VALUE-4711";
+    let att = fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AdministrativeLicence,
+        &[("note", marker)],
+        None,
+    );
+    let store = Store::open(dir.path(), gh).unwrap();
+    let state = store.load_state().unwrap();
+    let b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
+    let ctx = |h| BlockContext { height: h, time: Timestamp(h) };
+    let (w1, a1) = execute_block(&state, &fx.genesis, ctx(1), &b1.txs).unwrap().into_writes();
+    let cert = CommitCertificate { round: 0, signatures: vec![] };
+    store.put_raw(&att).unwrap();
+    store
+        .commit_block(&BlockCommit {
+            block: &b1,
+            certificate: &cert,
+            writes: &w1,
+            anchors: &anchors_of(&b1),
+            erased: &[],
+        })
+        .unwrap();
+    assert_eq!(store.raw(&att.id()).unwrap().unwrap(), att);
+    // nowhere on disk (tables, write-ahead log) in the clear
+    assert!(!contains(&all_bytes(dir.path()), marker.as_bytes()));
+    // the erasure tombstone's block destroys the record's key and ciphertext
+    let mut state = state;
+    state.apply(w1, a1);
+    let mut tomb = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::ErasureTombstone, &[], None);
+    tomb.header.supersedes = Some(att.id());
+    let tomb = credex_types::Attestation::sign(tomb.header, tomb.claims, &fx.issuer_keys["cn-sfh-amr"]).unwrap();
+    let b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
+    let (w2, _) = execute_block(&state, &fx.genesis, ctx(2), &b2.txs).unwrap().into_writes();
+    let erased = credex_storage::erased_by(&b2);
+    assert_eq!(erased, vec![att.id()]);
+    store
+        .commit_block(&BlockCommit {
+            block: &b2,
+            certificate: &cert,
+            writes: &w2,
+            anchors: &anchors_of(&b2),
+            erased: &erased,
+        })
+        .unwrap();
+    assert!(store.raw(&att.id()).unwrap().is_none());
+    assert!(!store.has_ciphertext(&att.id()).unwrap());
+    drop(store);
+    let store = Store::open(dir.path(), gh).unwrap();
+    assert!(store.raw(&att.id()).unwrap().is_none(), "gone after reopening too");
+}
+
+#[test]
+fn warning_events_and_risk_list_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::new("store-warn");
+    let store = Store::open(dir.path(), fx.genesis.hash()).unwrap();
+    let s: credex_types::SubjectId = "91350100M000100Y43".parse().unwrap();
+    assert_eq!(store.last_warning_seq().unwrap(), 0);
+    store.put_warning_event(1, b"{\"seq\":1}", &s, Some(b"[\"serious-listing\"]")).unwrap();
+    store.put_warning_event(2, b"{\"seq\":2}", &s, None).unwrap();
+    assert_eq!(store.last_warning_seq().unwrap(), 2);
+    assert_eq!(store.warning_events_after(0, 10).unwrap().len(), 2);
+    assert_eq!(store.warning_events_after(1, 10).unwrap(), vec![(2, b"{\"seq\":2}".to_vec())]);
+    assert!(store.risk_list().unwrap().is_empty(), "the subject left the list");
+    store.put_subscription("ab", Some(b"{}")).unwrap();
+    assert_eq!(store.subscriptions().unwrap().len(), 1);
+    store.put_subscription("ab", None).unwrap();
+    assert!(store.subscriptions().unwrap().is_empty());
 }

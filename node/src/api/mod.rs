@@ -6,8 +6,20 @@
 //! | `GET /v1/attestations/{id}` | standing (pending / anchored / rejected), header, on-chain record |
 //! | `GET /v1/attestations/{id}/proof?disclose=a,b` | credit proof (text and JSON) |
 //! | `GET /v1/lists/{list}/{subject}` | list status with membership or non-membership proof |
-//! | `GET /v1/subjects/{subject}` | attestations about a subject and its list statuses |
+//! | `GET /v1/subjects/{subject}` | the subject's profile: attestations (penalties only within their publication window), list statuses with repair conditions, grade, warnings, cases with history |
 //! | `GET /v1/blocks/{height}` | block, transactions, certificate |
+//! | `POST /v1/transactions` | submit a subject-key binding, subject act, governance or evidence transaction (JSON) |
+//! | `GET /v1/transactions/{id}` | standing of any transaction |
+//! | `GET /v1/cases/{id}` | a case (commitment, repair, objection): status, history, repair conditions, offline proof |
+//! | `GET /v1/subjects/{subject}/grade?sector=` | the subject's grade under `credex-grade-v1`, line by line |
+//! | `GET /v1/issuers` | the issuer registry (genesis plus governance) |
+//! | `GET /v1/warnings` | the risk list |
+//! | `GET /v1/warnings/events?after=N&wait=S` | risk-list events after N, long-polling up to S ≤ 60 s |
+//! | `POST/GET /v1/warnings/subscriptions`, `DELETE …/{id}` | webhooks |
+//! | `GET /v1/labels` | the label table (zh / ru / en) |
+//!
+//! Labels follow `Accept-Language` (or `?lang=zh|ru|en`; default `en`):
+//! responses carry `…_label` fields in that language beside every code.
 //! | `GET /v1/status` | chain, genesis, height, head, mempool, role (dev / validator / observer), connected peers |
 //! | `GET /healthz` | liveness |
 //!
@@ -33,6 +45,22 @@ use credex_types::{FieldCode, ListKind, SubjectId};
 use serde_json::{Value, json};
 
 use crate::service::{Node, ProofError, Standing, SubmitError};
+use crate::warnings::Warnings;
+
+mod lifecycle;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    node: Arc<Node>,
+    warnings: Arc<Warnings>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Node> {
+    fn from_ref(s: &AppState) -> Arc<Node> {
+        s.node.clone()
+    }
+}
 
 /// Largest request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -72,7 +100,7 @@ impl IntoResponse for ApiError {
 type ApiResult = Result<Json<Value>, ApiError>;
 
 /// The router over `node`.
-pub fn router(node: Arc<Node>) -> Router {
+pub fn router(node: Arc<Node>, warnings: Arc<Warnings>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/v1/status", get(status))
@@ -80,20 +108,30 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/attestations/{id}", get(attestation))
         .route("/v1/attestations/{id}/proof", get(attestation_proof))
         .route("/v1/lists/{list}/{subject}", get(list_status))
-        .route("/v1/subjects/{subject}", get(subject))
+        .route("/v1/subjects/{subject}", get(lifecycle::subject))
+        .route("/v1/subjects/{subject}/grade", get(lifecycle::grade))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/transactions", post(lifecycle::submit_tx))
+        .route("/v1/transactions/{id}", get(lifecycle::transaction))
+        .route("/v1/cases/{id}", get(lifecycle::case))
+        .route("/v1/issuers", get(lifecycle::issuers))
+        .route("/v1/labels", get(lifecycle::labels))
+        .route("/v1/warnings", get(lifecycle::risk_list))
+        .route("/v1/warnings/events", get(lifecycle::events))
+        .route("/v1/warnings/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
+        .route("/v1/warnings/subscriptions/{id}", axum::routing::delete(lifecycle::unsubscribe))
         .fallback(|| async { ApiError::not_found("not-found", "no such route") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A client that trickles its request cannot hold a handler forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .with_state(node)
+        .with_state(AppState { node, warnings })
 }
 
-fn parse_id(s: &str) -> Result<AttestationId, ApiError> {
+pub(crate) fn parse_id(s: &str) -> Result<AttestationId, ApiError> {
     s.parse().map_err(|e| ApiError::bad("invalid-id", format!("attestation id: {e}")))
 }
 
-fn parse_subject(s: &str) -> Result<SubjectId, ApiError> {
+pub(crate) fn parse_subject(s: &str) -> Result<SubjectId, ApiError> {
     s.parse().map_err(|e| ApiError::bad("invalid-subject", format!("subject id: {e}")))
 }
 
@@ -115,7 +153,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult {
     })))
 }
 
-fn standing_json(s: &Standing) -> Value {
+pub(crate) fn standing_json(s: &Standing) -> Value {
     match s {
         Standing::Pending => json!({ "status": "pending" }),
         Standing::Anchored(h) => json!({ "status": "anchored", "height": h }),
@@ -126,13 +164,14 @@ fn standing_json(s: &Standing) -> Value {
     }
 }
 
-fn tx_error(e: &TxError, conflict: bool) -> ApiError {
+pub(crate) fn tx_error(e: &TxError, conflict: bool) -> ApiError {
     let status = if conflict { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
     ApiError::new(status, e.code(), e.to_string())
 }
 
-async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| {
+/// The request body, or the error for an oversized or unreadable one.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,11 +181,11 @@ async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejectio
         } else {
             ApiError::bad("bad-body", e.body_text())
         }
-    })?;
-    let att: Attestation =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("attestation JSON: {e}")))?;
-    let n = node.clone();
-    let result = tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?;
+    })
+}
+
+/// The answer to an accepted submission (202 pending, 200 already anchored).
+fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<Response, ApiError> {
     match result {
         Ok((id, standing)) => {
             let code = if matches!(standing, Standing::Anchored(_)) { StatusCode::OK } else { StatusCode::ACCEPTED };
@@ -165,7 +204,15 @@ async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejectio
     }
 }
 
-fn status_name(s: &AttestationStatus) -> &'static str {
+async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let att: Attestation =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("attestation JSON: {e}")))?;
+    let n = node.clone();
+    submitted(tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?)
+}
+
+pub(crate) fn status_name(s: &AttestationStatus) -> &'static str {
     match s {
         AttestationStatus::Active => "active",
         AttestationStatus::Revoked { .. } => "revoked",
@@ -198,17 +245,18 @@ struct ProofQuery {
     disclose: Option<String>,
 }
 
-fn proof_error(e: ProofError) -> ApiError {
+pub(crate) fn proof_error(e: ProofError) -> ApiError {
     match e {
         ProofError::NotAnchored(id) => ApiError::not_found("not-anchored", format!("attestation {id} is not anchored")),
         e @ ProofError::NoRawRecord(_) => ApiError::not_found("fields-not-held", e.to_string()),
         ProofError::Disclose(e) => ApiError::bad("invalid-disclosure", e.to_string()),
         ProofError::NoBlock => ApiError::not_found("no-block", "no block committed yet"),
+        e @ ProofError::NoCase(_) => ApiError::not_found("unknown-case", e.to_string()),
         ProofError::Store(e) => ApiError::internal(e),
     }
 }
 
-fn proof_json(p: &credex_proof::CreditProof) -> Value {
+pub(crate) fn proof_json(p: &credex_proof::CreditProof) -> Value {
     json!({ "proof_text": p.to_text(), "size": p.to_bytes().len(), "proof": p })
 }
 
@@ -242,33 +290,6 @@ async fn list_status(State(node): State<Arc<Node>>, Path((list, subject)): Path<
     v["listing"] = json!(listed);
     v["record"] = json!(record);
     Ok(Json(v))
-}
-
-async fn subject(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult {
-    let subject = parse_subject(&subject)?;
-    let ids = node.store().by_subject(&subject).map_err(ApiError::internal)?;
-    let attestations: Vec<Value> = ids
-        .iter()
-        .map(|(id, height)| {
-            let header = node.anchored_header(id);
-            let state = node.record(id).map(|r| status_name(&r.status));
-            json!({ "id": id.to_string(), "height": height, "kind": header.as_ref().map(|h| h.kind), "issuer": header.as_ref().map(|h| h.issuer.clone()), "effective_at": header.as_ref().map(|h| h.effective_at), "state": state })
-        })
-        .collect();
-    let lists: Vec<Value> = ListKind::ALL
-        .iter()
-        .map(|l| {
-            let r = node.listing(*l, &subject);
-            json!({ "list": l, "listed": r.as_ref().is_some_and(|r| r.current.is_some()), "record": r })
-        })
-        .collect();
-    Ok(Json(json!({
-        "subject": subject,
-        "jurisdiction": subject.jurisdiction(),
-        "scheme": subject.scheme_name(),
-        "attestations": attestations,
-        "lists": lists,
-    })))
 }
 
 async fn block(State(node): State<Arc<Node>>, Path(height): Path<String>) -> ApiResult {

@@ -1,0 +1,607 @@
+//! Lifecycle commands (spec §11): subject keys and acts, cases, profiles,
+//! grades, governance, early warning — all through a node's HTTP API.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use credex_chain::Transaction;
+use credex_crypto::Hash32;
+use credex_types::labels::Lang;
+use credex_types::lifecycle::{ActBody, CaseId, GovAction, GovProposal, GovernanceTx, SubjectAct, SubjectKeyBinding};
+use credex_types::{AgencyId, AttestationId, AttestationKind, ListKind, SubjectId, Timestamp};
+use serde_json::{Value, json};
+
+use crate::client::{AttestArgs, Client};
+use crate::keys::{KeyFile, SubjectKeyFile};
+
+fn nonce() -> anyhow::Result<[u8; 16]> {
+    let mut n = [0u8; 16];
+    getrandom::fill(&mut n).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(n)
+}
+
+/// SHA-256 of a document (commitment text, application, grounds).
+pub fn document_hash(path: &Path) -> anyhow::Result<Hash32> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Hash32::sha256(&[&bytes]))
+}
+
+/// `credex bind-key`: the registrar binds a subject's key (both sign).
+pub fn bind_key(client: &Client, registrar: &Path, subject_key: &Path, wait: bool) -> anyhow::Result<Value> {
+    let (rfile, rkey) = KeyFile::read(registrar)?;
+    let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
+    let tx = SubjectKeyBinding {
+        chain_id: client.chain_id()?,
+        subject: sfile.subject.clone(),
+        key: skey.public(),
+        registrar: rfile.agency,
+        nonce: nonce()?,
+    }
+    .sign(&rkey, &skey);
+    let mut v = crate::client::submit_tx(client, &Transaction::SubjectKey(tx), wait)?;
+    v["subject"] = json!(sfile.subject);
+    Ok(v)
+}
+
+/// Files a subject act signed with the subject's key; prints the case id.
+pub fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) -> anyhow::Result<Value> {
+    let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
+    let act = SubjectAct { chain_id: client.chain_id()?, subject: sfile.subject, body, nonce: nonce()? };
+    let case = act.case_id();
+    let mut v = crate::client::submit_tx(client, &Transaction::SubjectAct(act.sign(&skey)), wait)?;
+    v["case"] = json!(case.to_string());
+    Ok(v)
+}
+
+/// `credex decide`: the agency answers a case with an attestation.
+pub struct Decision<'a> {
+    /// The case.
+    pub case: credex_types::lifecycle::CaseId,
+    /// The answering kind.
+    pub kind: AttestationKind,
+    /// CODE=VALUE fields (reason, repair basis, …).
+    pub fields: &'a [String],
+    /// Effective time.
+    pub now: credex_types::Timestamp,
+}
+
+/// Answers a case: reads it from the node to fill subject and target.
+pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyhow::Result<Value> {
+    let c = client.get(&format!("/v1/cases/{}", d.case))?;
+    let subject: SubjectId =
+        c["subject"].as_str().ok_or_else(|| anyhow::anyhow!("case {} is not on chain yet", d.case))?.parse()?;
+    // Objections are upheld by superseding (correcting, revoking, erasing) the contested attestation.
+    let supersedes = match (c["kind"].as_str(), d.kind) {
+        (Some("objection"), AttestationKind::ObjectionRejection) => None,
+        (Some("objection"), _) => c["target"].as_str().map(str::parse).transpose()?,
+        _ => None,
+    };
+    let args = AttestArgs {
+        subject,
+        kind: d.kind,
+        fields: d.fields,
+        supersedes,
+        case: Some(d.case),
+        legal_basis: None,
+        effective_at: d.now,
+        expires_at: None,
+    };
+    crate::client::attest(client, key, args, wait)
+}
+
+/// `credex subject ID`: the profile as text in `lang`.
+pub fn profile_text(v: &Value) -> String {
+    let mut o = String::new();
+    let s = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let _ = writeln!(o, "{}  ({}, {})", s(&v["subject"]), s(&v["scheme"]), s(&v["jurisdiction"]));
+    let g = &v["grade"];
+    let _ = writeln!(
+        o,
+        "grade        {} — {} (score {}, {} / {})",
+        s(&g["grade"]),
+        s(&g["grade_label"]),
+        g["score"],
+        s(&g["sector_label"]),
+        s(&g["model"])
+    );
+    for line in g["lines"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            o,
+            "  {:+4}  {} ×{} ({})",
+            line["points"].as_i64().unwrap_or(0),
+            s(&line["label"]),
+            line["count"],
+            s(&line["rule"])
+        );
+    }
+    for l in v["lists"].as_array().into_iter().flatten() {
+        if l["listed"] == true {
+            let _ = writeln!(o, "LISTED       {} since {} by {}", s(&l["label"]), s(&l["since"]), s(&l["issuer"]));
+            if let Some(c) = l["repair_conditions"].as_str() {
+                let _ = writeln!(o, "  repair:    {c}");
+            }
+        } else if l["times_listed"].as_u64().unwrap_or(0) > 0 {
+            let _ = writeln!(o, "not listed   {} (last removed {})", s(&l["label"]), s(&l["last_removed"]));
+        }
+    }
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        let _ = writeln!(o, "WARNING      {} ({})", s(&w["label"]), s(&w["rule"]));
+    }
+    for a in v["attestations"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            o,
+            "attestation  {} [{}] {} {} {}",
+            s(&a["kind_label"]),
+            s(&a["state"]),
+            s(&a["issuer"]),
+            s(&a["effective_at"]),
+            s(&a["id"])
+        );
+    }
+    if v["withheld_penalties"].as_u64().unwrap_or(0) > 0 {
+        let _ = writeln!(o, "({} penalties past their publication window not shown)", v["withheld_penalties"]);
+    }
+    for c in v["cases"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            o,
+            "case         {} [{}] to {} {}",
+            s(&c["kind_label"]),
+            s(&c["status_label"]),
+            s(&c["agency"]),
+            s(&c["id"])
+        );
+        for e in c["history"].as_array().into_iter().flatten() {
+            let _ = writeln!(o, "  {}  {} (height {})", s(&e["time"]), s(&e["status_label"]), e["height"]);
+        }
+    }
+    let _ = writeln!(o, "as of height {} at {}", v["as_of"]["height"], s(&v["as_of"]["time"]));
+    o
+}
+
+/// `credex grade SUBJECT --key K`: computes the grade on the node and issues
+/// it as a `credit-grade` attestation carrying its inputs, superseding the
+/// issuer's previous grade of the subject.
+pub fn issue_grade(
+    client: &Client,
+    key: &Path,
+    subject: &SubjectId,
+    sector: &str,
+    now: credex_types::Timestamp,
+    wait: bool,
+) -> anyhow::Result<Value> {
+    let (file, _) = KeyFile::read(key)?;
+    let g = client.get(&format!("/v1/subjects/{subject}/grade?sector={sector}"))?;
+    let profile = client.get(&format!("/v1/subjects/{subject}"))?;
+    let previous = profile["attestations"].as_array().into_iter().flatten().find(|a| {
+        a["kind"] == "credit-grade" && a["state"] == "active" && a["issuer"].as_str() == Some(file.agency.as_str())
+    });
+    let fields = vec![
+        format!("grade={}", g["grade"].as_str().unwrap_or("")),
+        format!("score={}", g["score"]),
+        format!("sector={sector}"),
+        format!("scoring-inputs={}", g["scoring_inputs"].as_str().unwrap_or("")),
+    ];
+    let args = AttestArgs {
+        subject: subject.clone(),
+        kind: AttestationKind::CreditGrade,
+        fields: &fields,
+        supersedes: previous.and_then(|a| a["id"].as_str()).map(str::parse).transpose()?,
+        case: None,
+        legal_basis: None,
+        effective_at: now,
+        expires_at: None,
+    };
+    let mut v = crate::client::attest(client, key, args, wait)?;
+    v["grade"] = g;
+    Ok(v)
+}
+
+/// `credex gov propose`: writes an unsigned proposal file.
+pub fn propose(chain_id: credex_types::ChainId, action: GovAction, out: &Path) -> anyhow::Result<Value> {
+    anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite", out.display());
+    let tx = GovernanceTx { proposal: GovProposal { chain_id, action, nonce: nonce()? }, approvals: vec![] };
+    std::fs::write(out, serde_json::to_string_pretty(&tx)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(json!({ "proposal": tx.proposal.hash().to_string(), "out": out.display().to_string() }))
+}
+
+/// `credex gov approve`: adds a validator's approval to a proposal file.
+pub fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) -> anyhow::Result<Value> {
+    let mut tx: GovernanceTx =
+        serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
+            .with_context(|| format!("proposal {}", file.display()))?;
+    anyhow::ensure!(
+        tx.proposal.chain_id == genesis.chain_id,
+        "proposal is for chain {}, genesis is {}",
+        tx.proposal.chain_id,
+        genesis.chain_id
+    );
+    let (_, k) = KeyFile::read(key)?;
+    let index = genesis
+        .validators
+        .iter()
+        .position(|v| v.key == k.public())
+        .ok_or_else(|| anyhow::anyhow!("{} is not a validator key of this genesis", key.display()))?;
+    tx.approve(u16::try_from(index)?, &k);
+    std::fs::write(file, serde_json::to_string_pretty(&tx)? + "\n")
+        .with_context(|| format!("writing {}", file.display()))?;
+    let set = genesis.validator_set();
+    let power: u64 = tx.approvals.iter().filter_map(|a| set.get(a.validator)).map(|v| v.power).sum();
+    Ok(json!({ "proposal": tx.proposal.hash().to_string(), "approvals": tx.approvals.len(), "power": power,
+               "total_power": set.total_power(), "enough": set.is_quorum(power) }))
+}
+
+/// `credex gov submit`.
+pub fn submit_proposal(client: &Client, file: &Path, wait: bool) -> anyhow::Result<Value> {
+    let tx: GovernanceTx =
+        serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
+            .with_context(|| format!("proposal {}", file.display()))?;
+    crate::client::submit_tx(client, &Transaction::Governance(tx), wait)
+}
+
+/// The lifecycle commands of the `credex` binary.
+#[derive(clap::Subcommand)]
+pub enum LifecycleCommand {
+    /// Shows a subject's profile: lists, grade, warnings, attestations, cases.
+    Subject {
+        /// Subject id.
+        id: SubjectId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Label language: zh, ru or en.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A registrar binds a subject's key (the subject's key signs too).
+    BindKey {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Registrar issuer key file (needs the subject-key-binding permission).
+        #[arg(long)]
+        registrar_key: PathBuf,
+        /// The subject's key file (`credex keygen --role subject`).
+        #[arg(long)]
+        subject_key: PathBuf,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A subject files a credit commitment (信用承诺) to an agency.
+    Commit {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The subject's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The agency asked to accept it.
+        #[arg(long)]
+        agency: AgencyId,
+        /// The commitment text (its SHA-256 goes on chain).
+        #[arg(long)]
+        text: PathBuf,
+        /// Deadline (RFC 3339).
+        #[arg(long)]
+        due: Option<Timestamp>,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A subject applies for credit repair (信用修复) of its listing on a list.
+    Repair {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The subject's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The list.
+        #[arg(long)]
+        list: ListKind,
+        /// The application documents (their SHA-256 goes on chain).
+        #[arg(long)]
+        statement: PathBuf,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A subject objects (异议) to an attestation about it.
+    Object {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The subject's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The contested attestation.
+        #[arg(long)]
+        target: AttestationId,
+        /// The grounds (their SHA-256 goes on chain).
+        #[arg(long)]
+        grounds: PathBuf,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// The deciding agency answers a case: credit-commitment (accept),
+    /// credit-commitment-rejection, -fulfilled, -breached; a list removal
+    /// (approve repair) or credit-repair-rejection; for objections the
+    /// contested kind (correct), revocation, erasure-tombstone or objection-rejection.
+    Decide {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The agency's issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The case.
+        #[arg(long)]
+        case: CaseId,
+        /// The answering kind.
+        #[arg(long)]
+        kind: AttestationKind,
+        /// A claim field CODE=VALUE (repeatable), e.g. reason=…, repair-basis=…
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Shows a case; with --proof writes its offline-verifiable proof.
+    Case {
+        /// Case id.
+        id: CaseId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Label language.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+        /// Write the proof text here.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+    },
+    /// Shows a subject's grade line by line; with --key issues it as a credit-grade attestation.
+    Grade {
+        /// Subject id.
+        subject: SubjectId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// general, customs, tax or e-commerce.
+        #[arg(long, default_value = "general")]
+        sector: String,
+        /// Issue the grade with this issuer key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Label language.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+        /// Wait until the grade attestation is on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Issuer governance by 2f+1 validators.
+    Gov {
+        #[command(subcommand)]
+        command: GovCommand,
+    },
+    /// The risk list, or its events (with --after; --follow keeps long-polling).
+    Warnings {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Print events after this number instead of the list.
+        #[arg(long)]
+        after: Option<u64>,
+        /// Keep printing new events (long-poll).
+        #[arg(long)]
+        follow: bool,
+        /// Label language.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+    },
+    /// The issuer registry (genesis plus governance).
+    Issuers {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Label language.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+    },
+}
+
+/// Governance commands.
+#[derive(clap::Subcommand)]
+pub enum GovCommand {
+    /// Writes an unsigned proposal file.
+    Propose {
+        /// Node URL (for the chain id).
+        #[arg(long)]
+        node: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(subcommand)]
+        action: GovActionArg,
+    },
+    /// Adds this validator's approval to a proposal file.
+    Approve {
+        /// Proposal file.
+        file: PathBuf,
+        /// Validator key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Genesis file (finds the validator's index).
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Submits an approved proposal.
+    Submit {
+        /// Proposal file.
+        file: PathBuf,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+/// What a proposal changes.
+#[derive(clap::Subcommand)]
+pub enum GovActionArg {
+    /// Registers an issuer (agency from its key file).
+    AddIssuer {
+        /// Issuer key file (its public key is registered).
+        #[arg(long)]
+        key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: credex_types::Jurisdiction,
+        /// Kinds it may issue, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        kinds: Vec<AttestationKind>,
+    },
+    /// Removes an issuer.
+    RemoveIssuer {
+        /// The agency.
+        #[arg(long)]
+        agency: AgencyId,
+    },
+    /// Replaces an issuer's kinds.
+    SetKinds {
+        /// The agency.
+        #[arg(long)]
+        agency: AgencyId,
+        /// Kinds, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        kinds: Vec<AttestationKind>,
+    },
+    /// Rotates an issuer's key to the key in a new key file.
+    RotateKey {
+        /// The new key file (its agency is the issuer).
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+fn print(v: &Value) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn with_lang(path: &str, lang: Lang) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}lang={lang}")
+}
+
+/// Runs a lifecycle command.
+pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
+    match cmd {
+        LifecycleCommand::Subject { id, node, lang, json } => {
+            let v = Client::new(&node).get(&with_lang(&format!("/v1/subjects/{id}"), lang))?;
+            if json {
+                return print(&v);
+            }
+            print!("{}", profile_text(&v));
+            Ok(ExitCode::SUCCESS)
+        }
+        LifecycleCommand::BindKey { node, registrar_key, subject_key, wait } => {
+            print(&bind_key(&Client::new(&node), &registrar_key, &subject_key, wait)?)
+        }
+        LifecycleCommand::Commit { node, key, agency, text, due, wait } => {
+            let body = ActBody::Commitment { agency, terms: document_hash(&text)?, due };
+            print(&file_act(&Client::new(&node), &key, body, wait)?)
+        }
+        LifecycleCommand::Repair { node, key, list, statement, wait } => {
+            let body = ActBody::RepairApplication { list, statement: document_hash(&statement)? };
+            print(&file_act(&Client::new(&node), &key, body, wait)?)
+        }
+        LifecycleCommand::Object { node, key, target, grounds, wait } => {
+            let body = ActBody::Objection { target, grounds: document_hash(&grounds)? };
+            print(&file_act(&Client::new(&node), &key, body, wait)?)
+        }
+        LifecycleCommand::Decide { node, key, case, kind, fields, wait } => {
+            print(&decide(&Client::new(&node), &key, Decision { case, kind, fields: &fields, now }, wait)?)
+        }
+        LifecycleCommand::Case { id, node, lang, proof } => {
+            let mut v = Client::new(&node).get(&with_lang(&format!("/v1/cases/{id}"), lang))?;
+            if let Some(out) = proof {
+                let text = v["proof_text"].as_str().ok_or_else(|| anyhow::anyhow!("case {id} is not on chain yet"))?;
+                std::fs::write(&out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))?;
+                v["out"] = json!(out.display().to_string());
+            }
+            if let Some(o) = v.as_object_mut() {
+                o.remove("proof_text");
+            }
+            print(&v)
+        }
+        LifecycleCommand::Grade { subject, node, sector, key, lang, wait } => {
+            let client = Client::new(&node);
+            match key {
+                Some(k) => print(&issue_grade(&client, &k, &subject, &sector, now, wait)?),
+                None => print(&client.get(&with_lang(&format!("/v1/subjects/{subject}/grade?sector={sector}"), lang))?),
+            }
+        }
+        LifecycleCommand::Gov { command } => match command {
+            GovCommand::Propose { node, out, action } => {
+                let action = match action {
+                    GovActionArg::AddIssuer { key, names, jurisdiction, kinds } => {
+                        let (file, k) = KeyFile::read(&key)?;
+                        GovAction::AddIssuer(credex_types::genesis::Issuer {
+                            agency: file.agency,
+                            names: crate::genesis_cmd::parse_names(&names)?,
+                            jurisdiction,
+                            key: k.public(),
+                            kinds,
+                        })
+                    }
+                    GovActionArg::RemoveIssuer { agency } => GovAction::RemoveIssuer { agency },
+                    GovActionArg::SetKinds { agency, kinds } => GovAction::SetKinds { agency, kinds },
+                    GovActionArg::RotateKey { key } => {
+                        let (file, k) = KeyFile::read(&key)?;
+                        GovAction::RotateKey { agency: file.agency, key: k.public() }
+                    }
+                };
+                print(&propose(Client::new(&node).chain_id()?, action, &out)?)
+            }
+            GovCommand::Approve { file, key, genesis } => {
+                let text =
+                    std::fs::read_to_string(&genesis).with_context(|| format!("reading {}", genesis.display()))?;
+                print(&approve(&file, &key, &credex_types::Genesis::from_toml(&text)?)?)
+            }
+            GovCommand::Submit { file, node, wait } => print(&submit_proposal(&Client::new(&node), &file, wait)?),
+        },
+        LifecycleCommand::Warnings { node, after, follow, lang } => {
+            let client = Client::new(&node);
+            let Some(mut after) = after.or(follow.then_some(0)) else {
+                return print(&client.get(&with_lang("/v1/warnings", lang))?);
+            };
+            loop {
+                let wait = if follow { 30 } else { 0 };
+                let v = client.get(&format!("/v1/warnings/events?after={after}&wait={wait}"))?;
+                for e in v["events"].as_array().into_iter().flatten() {
+                    println!("{}", serde_json::to_string(e)?);
+                }
+                after = v["next"].as_u64().unwrap_or(after);
+                if !follow {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+        LifecycleCommand::Issuers { node, lang } => print(&Client::new(&node).get(&with_lang("/v1/issuers", lang))?),
+    }
+}
