@@ -10,9 +10,9 @@ use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_credex");
 
-struct DevNode {
+pub(crate) struct DevNode {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     dir: PathBuf,
 }
 
@@ -30,17 +30,17 @@ pub(crate) fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Chil
 }
 
 impl DevNode {
-    fn start(dir: &Path, port: u16) -> DevNode {
+    pub(crate) fn start(dir: &Path, port: u16) -> DevNode {
         let args = ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from);
         let (child, url) = spawn_credex(&args, port, Stdio::null());
         DevNode { child, url, dir: dir.to_path_buf() }
     }
 
-    fn key(&self, agency: &str) -> String {
+    pub(crate) fn key(&self, agency: &str) -> String {
         self.dir.join("keys").join(format!("{agency}.json")).to_str().unwrap().to_string()
     }
 
-    fn genesis(&self) -> String {
+    pub(crate) fn genesis(&self) -> String {
         self.dir.join("genesis.toml").to_str().unwrap().to_string()
     }
 }
@@ -67,7 +67,7 @@ pub(crate) fn get(url: &str, path: &str) -> (u16, Value) {
     }
 }
 
-fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
+pub(crate) fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
     let mut r = agent().post(format!("{url}{path}")).content_type("application/json").send(body).unwrap();
     (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
 }

@@ -7,4 +7,5 @@
 mod bft;
 mod cli;
 mod dev_node;
+mod lifecycle;
 mod network;

@@ -1,0 +1,649 @@
+//! The credit lifecycle (spec §11) driven through the CLI against a real
+//! `credex dev` process: subject keys, commitments, repair, objections and
+//! erasure, escalation, publication windows, grades, early warning with
+//! long-poll and a webhook that first fails, and issuer governance with key
+//! rotation; every state proven offline.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::dev_node::{DevNode, credex, free_port, get, json_out, verify};
+
+const TRADER: &str = "91350100M000100Y43";
+
+/// A refused command: exit 1 and the error code on stderr.
+fn refused(o: &Output, code: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a refusal with {code}, got success: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(err.contains(code), "expected {code} in: {err}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn case_status(url: &str, case: &str) -> String {
+    get(url, &format!("/v1/cases/{case}")).1["status"].as_str().unwrap_or("").to_string()
+}
+
+/// A one-shot HTTP server for webhooks: answers 500 to the first request,
+/// 200 to the rest, and keeps every body.
+fn webhook() -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<u32>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let hits = Arc::new(Mutex::new(0u32));
+    let (b, h) = (bodies.clone(), hits.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // read headers and the body announced by Content-Length
+            let body = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break Some(buf[end + 4..end + 4 + len].to_vec());
+                    }
+                }
+            };
+            let mut n = h.lock().unwrap();
+            *n += 1;
+            let status = if *n == 1 { "500 Internal Server Error" } else { "200 OK" };
+            if *n > 1 {
+                if let Some(body) = body {
+                    b.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                }
+            }
+            let _ = stream
+                .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
+        }
+    });
+    (url, bodies, hits)
+}
+
+#[test]
+fn credit_lifecycle_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dev");
+    let node = DevNode::start(&dir, free_port());
+    let url = node.url.clone();
+    let g = node.genesis();
+    let (amr, ftz, customs) = (node.key("cn-sfh-amr"), node.key("cn-sfh-ftz"), node.key("cn-sfh-customs"));
+    let doc = tmp.path().join("doc.txt");
+    std::fs::write(&doc, "I undertake to file the 2025 annual report by March.").unwrap();
+
+    // webhook first, so it sees every event
+    let (hook, bodies, hits) = webhook();
+    let sub = crate::dev_node::post(&url, "/v1/warnings/subscriptions", format!("{{\"url\":\"{hook}\"}}").as_bytes());
+    assert_eq!(sub.0, 201, "{:?}", sub.1);
+    let bad = crate::dev_node::post(&url, "/v1/warnings/subscriptions", b"{\"url\":\"ftp://x\"}");
+    assert_eq!((bad.0, bad.1["code"].as_str()), (400, Some("invalid-url")));
+
+    // -- subject key: acts need it; only a registrar with the permission binds it
+    let skey = tmp.path().join("trader.json");
+    json_out(&credex(&["keygen", "--role", "subject", "--subject", TRADER, "--out", s(&skey), "--dev-warning"]));
+    refused(
+        &credex(&["commit", "--node", &url, "--key", s(&skey), "--agency", "cn-sfh-ftz", "--text", s(&doc), "--wait"]),
+        "no-subject-key",
+    );
+    refused(
+        &credex(&["bind-key", "--node", &url, "--registrar-key", &customs, "--subject-key", s(&skey), "--wait"]),
+        "kind-not-allowed",
+    );
+    json_out(&credex(&["bind-key", "--node", &url, "--registrar-key", &amr, "--subject-key", s(&skey), "--wait"]));
+
+    // -- credit commitment: accept, then breach; forbidden transitions refused
+    let c = json_out(&credex(&[
+        "commit",
+        "--node",
+        &url,
+        "--key",
+        s(&skey),
+        "--agency",
+        "cn-sfh-ftz",
+        "--text",
+        s(&doc),
+        "--wait",
+    ]));
+    let commitment = c["case"].as_str().unwrap().to_string();
+    assert_eq!(case_status(&url, &commitment), "pending");
+    refused(
+        &credex(&[
+            "decide",
+            "--node",
+            &url,
+            "--key",
+            &ftz,
+            "--case",
+            &commitment,
+            "--kind",
+            "credit-commitment-fulfilled",
+            "--wait",
+        ]),
+        "case-transition",
+    );
+    refused(
+        &credex(&[
+            "decide",
+            "--node",
+            &url,
+            "--key",
+            &amr,
+            "--case",
+            &commitment,
+            "--kind",
+            "credit-commitment",
+            "--wait",
+        ]),
+        "not-case-agency",
+    );
+    json_out(&credex(&[
+        "decide",
+        "--node",
+        &url,
+        "--key",
+        &ftz,
+        "--case",
+        &commitment,
+        "--kind",
+        "credit-commitment",
+        "--wait",
+    ]));
+    json_out(&credex(&[
+        "decide",
+        "--node",
+        &url,
+        "--key",
+        &ftz,
+        "--case",
+        &commitment,
+        "--kind",
+        "credit-commitment-breached",
+        "--field",
+        "reason=report not filed",
+        "--wait",
+    ]));
+    assert_eq!(case_status(&url, &commitment), "breached");
+
+    // -- listing + breach puts the trader on the risk list; long-poll sees it
+    let l = json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--subject",
+        TRADER,
+        "--kind",
+        "abnormal-operation-listing",
+        "--field",
+        "reason-code=annual-report",
+        "--wait",
+    ]));
+    let listing = l["id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    let ev = loop {
+        let (_, v) = get(&url, "/v1/warnings/events?after=0&wait=5");
+        if v["events"].as_array().is_some_and(|e| !e.is_empty()) {
+            break v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no warning event");
+    };
+    assert_eq!(ev["events"][0]["change"], "entered");
+    assert_eq!(ev["events"][0]["rules"][0], "listing-and-breach");
+    let risk = get(&url, "/v1/warnings?lang=zh").1;
+    assert_eq!(risk["subjects"][0]["subject"], format!("cn-uscc:{TRADER}"));
+    assert!(risk["subjects"][0]["labels"][0].as_str().unwrap().contains("承诺"));
+
+    // -- credit repair: only the listing agency decides; approval removes the listing
+    let r = json_out(&credex(&[
+        "repair",
+        "--node",
+        &url,
+        "--key",
+        s(&skey),
+        "--list",
+        "abnormal-operation",
+        "--statement",
+        s(&doc),
+        "--wait",
+    ]));
+    let repair = r["case"].as_str().unwrap().to_string();
+    let shown = get(&url, &format!("/v1/cases/{repair}?lang=ru")).1;
+    assert!(shown["repair_conditions"].as_str().unwrap().contains("отчёт"), "{shown}");
+    refused(
+        &credex(&[
+            "decide",
+            "--node",
+            &url,
+            "--key",
+            &customs,
+            "--case",
+            &repair,
+            "--kind",
+            "credit-repair-rejection",
+            "--wait",
+        ]),
+        "not-case-agency",
+    );
+    json_out(&credex(&[
+        "decide",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--case",
+        &repair,
+        "--kind",
+        "abnormal-operation-removal",
+        "--field",
+        "repair-basis=report filed",
+        "--wait",
+    ]));
+    let cp = tmp.path().join("case.txt");
+    json_out(&credex(&["case", &repair, "--node", &url, "--proof", s(&cp)]));
+    let (code, text) = verify(&cp, &g);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("approved"), "{text}");
+    // the time-window proof: not listed now, but listed within three years
+    let st = tmp.path().join("status.txt");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        &url,
+        "--subject",
+        TRADER,
+        "--list",
+        "abnormal-operation",
+        "--out",
+        s(&st),
+    ]));
+    assert_eq!(verify(&st, &g).0, 0, "not listed now");
+    let o = credex(&["verify", s(&st), "--genesis", &g, "--clear-for", "3y", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap()["verdict"]["outcome"], "recently-listed");
+    // never on the serious-violation list: clear for three years (non-membership)
+    let sv = tmp.path().join("sv.txt");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        &url,
+        "--subject",
+        TRADER,
+        "--list",
+        "serious-violation",
+        "--out",
+        s(&sv),
+    ]));
+    assert_eq!(credex(&["verify", s(&sv), "--genesis", &g, "--clear-for", "3y"]).status.code(), Some(0));
+
+    // -- objection: corrected, then erased (content gone, proofs say erased)
+    let p = json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--subject",
+        TRADER,
+        "--kind",
+        "administrative-penalty",
+        "--field",
+        "amount=5000",
+        "--wait",
+    ]));
+    let penalty = p["id"].as_str().unwrap().to_string();
+    let old = tmp.path().join("old.txt");
+    json_out(&credex(&["proof", "attestation", &penalty, "--node", &url, "--disclose", "amount", "--out", s(&old)]));
+    let o = json_out(&credex(&[
+        "object",
+        "--node",
+        &url,
+        "--key",
+        s(&skey),
+        "--target",
+        &penalty,
+        "--grounds",
+        s(&doc),
+        "--wait",
+    ]));
+    let objection = o["case"].as_str().unwrap().to_string();
+    refused(
+        &credex(&[
+            "decide",
+            "--node",
+            &url,
+            "--key",
+            &amr,
+            "--case",
+            &objection,
+            "--kind",
+            "administrative-licence",
+            "--wait",
+        ]),
+        "case-transition",
+    );
+    let fixed = json_out(&credex(&[
+        "decide",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--case",
+        &objection,
+        "--kind",
+        "administrative-penalty",
+        "--field",
+        "amount=500",
+        "--wait",
+    ]));
+    assert_eq!(case_status(&url, &objection), "corrected");
+    let now_old = tmp.path().join("old-now.txt");
+    json_out(&credex(&["proof", "attestation", &penalty, "--node", &url, "--out", s(&now_old)]));
+    let (code, text) = verify(&now_old, &g);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("SUPERSEDED"), "{text}");
+    let fixed_id = fixed["id"].as_str().unwrap().to_string();
+    let o2 = json_out(&credex(&[
+        "object",
+        "--node",
+        &url,
+        "--key",
+        s(&skey),
+        "--target",
+        &fixed_id,
+        "--grounds",
+        s(&doc),
+        "--wait",
+    ]));
+    let objection2 = o2["case"].as_str().unwrap().to_string();
+    json_out(&credex(&[
+        "decide",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--case",
+        &objection2,
+        "--kind",
+        "erasure-tombstone",
+        "--wait",
+    ]));
+    assert_eq!(case_status(&url, &objection2), "erased");
+    let info = get(&url, &format!("/v1/attestations/{fixed_id}")).1;
+    assert_eq!((info["state"].as_str(), info["fields_held"].as_bool()), (Some("erased"), Some(false)), "{info}");
+    // disclosing is impossible now; a status proof says erased without content
+    let (code, e) = get(&url, &format!("/v1/attestations/{fixed_id}/proof?disclose=amount"));
+    assert_eq!((code, e["code"].as_str()), (404, Some("fields-not-held")));
+    let er = tmp.path().join("erased.txt");
+    json_out(&credex(&["proof", "attestation", &fixed_id, "--node", &url, "--out", s(&er)]));
+    let (code, text) = verify(&er, &g);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("ERASED") && !text.contains("500"), "{text}");
+
+    // -- publication window: an ordinary penalty whose window ended is withheld from the profile
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        &customs,
+        "--subject",
+        TRADER,
+        "--kind",
+        "administrative-penalty",
+        "--effective",
+        "2025-01-01T00:00:00Z",
+        "--expires",
+        "2025-06-01T00:00:00Z",
+        "--wait",
+    ]));
+    refused(
+        &credex(&[
+            "attest",
+            "--node",
+            &url,
+            "--key",
+            &customs,
+            "--subject",
+            TRADER,
+            "--kind",
+            "administrative-penalty",
+            "--effective",
+            "2025-01-01T00:00:00Z",
+            "--expires",
+            "2027-06-01T00:00:00Z",
+            "--wait",
+        ]),
+        "publication-window",
+    );
+
+    // -- escalation: an abnormal-operation listing in force for three years moves to serious violation
+    let old_trader = "ru-inn:7707083893";
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        &amr,
+        "--subject",
+        old_trader,
+        "--kind",
+        "abnormal-operation-listing",
+        "--effective",
+        "2022-01-01T00:00:00Z",
+        "--field",
+        "reason-code=unreachable-address",
+        "--wait",
+    ]));
+    let start = Instant::now();
+    loop {
+        let v = get(&url, &format!("/v1/lists/serious-violation/{old_trader}")).1;
+        if v["listed"] == true {
+            assert_eq!(v["listing"]["escalated_from"], "abnormal-operation");
+            assert_eq!(v["listing"]["issuer"], "cn-sfh-amr");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no escalation: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get(&url, &format!("/v1/lists/abnormal-operation/{old_trader}")).1["listed"], false);
+
+    // -- profile and grade, in Russian and Chinese
+    let prof: Value =
+        serde_json::from_slice(&json_out_raw(&["subject", TRADER, "--node", &url, "--lang", "ru", "--json"])).unwrap();
+    assert_eq!(prof["withheld_penalties"], 1);
+    assert_eq!(prof["lang"], "ru");
+    assert!(prof["cases"].as_array().unwrap().len() >= 4);
+    let commit_case = prof["cases"].as_array().unwrap().iter().find(|c| c["id"] == commitment.as_str()).unwrap();
+    assert_eq!(commit_case["status_label"], "Нарушено");
+    assert_eq!(commit_case["history"].as_array().unwrap().len(), 3);
+    let text = String::from_utf8(json_out_raw(&["subject", TRADER, "--node", &url, "--lang", "zh"])).unwrap();
+    assert!(text.contains("信用承诺"), "{text}");
+    let grade = get(&url, &format!("/v1/subjects/{TRADER}/grade?sector=customs")).1;
+    let rules: Vec<&str> = grade["lines"].as_array().unwrap().iter().map(|l| l["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"commitment-breached") && rules.contains(&"listing-history"), "{grade}");
+    let issued =
+        json_out(&credex(&["grade", TRADER, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]));
+    let again =
+        json_out(&credex(&["grade", TRADER, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]));
+    let first = get(&url, &format!("/v1/attestations/{}", issued["id"].as_str().unwrap())).1;
+    assert_eq!(first["state"], "superseded", "a new grade supersedes the issuer's previous one");
+    let gp = tmp.path().join("grade.txt");
+    json_out(&credex(&[
+        "proof",
+        "attestation",
+        again["id"].as_str().unwrap(),
+        "--node",
+        &url,
+        "--disclose",
+        "grade,scoring-inputs",
+        "--out",
+        s(&gp),
+    ]));
+    let (code, text) = verify(&gp, &g);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("credex-grade-v1;customs;"), "{text}");
+
+    // -- issuer governance (the dev chain's single validator is 2f+1 of 1)
+    let tax = tmp.path().join("tax.json");
+    let tax2 = tmp.path().join("tax2.json");
+    json_out(&credex(&["keygen", "--agency", "cn-sfh-tax", "--out", s(&tax)]));
+    json_out(&credex(&["keygen", "--agency", "cn-sfh-tax", "--out", s(&tax2)]));
+    refused(
+        &credex(&[
+            "attest",
+            "--node",
+            &url,
+            "--key",
+            s(&tax),
+            "--subject",
+            TRADER,
+            "--kind",
+            "administrative-licence",
+            "--wait",
+        ]),
+        "unknown-issuer",
+    );
+    let prop = tmp.path().join("add.json");
+    json_out(&credex(&[
+        "gov",
+        "propose",
+        "--node",
+        &url,
+        "--out",
+        s(&prop),
+        "add-issuer",
+        "--key",
+        s(&tax),
+        "--names",
+        "税务局|Налоговая служба|Tax Bureau",
+        "--jurisdiction",
+        "CN",
+        "--kinds",
+        "administrative-licence,administrative-penalty",
+    ]));
+    refused(&credex(&["gov", "submit", s(&prop), "--node", &url, "--wait"]), "insufficient-approvals");
+    let ap = json_out(&credex(&[
+        "gov",
+        "approve",
+        s(&prop),
+        "--key",
+        &dir.join("keys/validator.json").to_string_lossy(),
+        "--genesis",
+        &g,
+    ]));
+    assert_eq!(ap["enough"], true);
+    json_out(&credex(&["gov", "submit", s(&prop), "--node", &url, "--wait"]));
+    let lic = json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        s(&tax),
+        "--subject",
+        TRADER,
+        "--kind",
+        "administrative-licence",
+        "--field",
+        "licence-no=T-1",
+        "--wait",
+    ]));
+    let rot = tmp.path().join("rot.json");
+    json_out(&credex(&["gov", "propose", "--node", &url, "--out", s(&rot), "rotate-key", "--key", s(&tax2)]));
+    json_out(&credex(&[
+        "gov",
+        "approve",
+        s(&rot),
+        "--key",
+        &dir.join("keys/validator.json").to_string_lossy(),
+        "--genesis",
+        &g,
+    ]));
+    json_out(&credex(&["gov", "submit", s(&rot), "--node", &url, "--wait"]));
+    refused(
+        &credex(&[
+            "attest",
+            "--node",
+            &url,
+            "--key",
+            s(&tax),
+            "--subject",
+            TRADER,
+            "--kind",
+            "administrative-licence",
+            "--wait",
+        ]),
+        "bad-signature",
+    );
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        s(&tax2),
+        "--subject",
+        TRADER,
+        "--kind",
+        "administrative-licence",
+        "--wait",
+    ]));
+    // the licence signed with the rotated-out key still proves valid
+    let lp = tmp.path().join("lic.txt");
+    json_out(&credex(&[
+        "proof",
+        "attestation",
+        lic["id"].as_str().unwrap(),
+        "--node",
+        &url,
+        "--disclose",
+        "licence-no",
+        "--out",
+        s(&lp),
+    ]));
+    assert_eq!(verify(&lp, &g).0, 0);
+    let issuers = json_out(&credex(&["issuers", "--node", &url, "--lang", "zh"]));
+    let t = issuers["issuers"].as_array().unwrap().iter().find(|i| i["agency"] == "cn-sfh-tax").unwrap();
+    assert_eq!((t["name"].as_str(), t["retired_keys"].as_array().unwrap().len()), (Some("税务局"), 1));
+
+    // -- the webhook got the events after one failed delivery
+    let start = Instant::now();
+    while bodies.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "webhook never delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(*hits.lock().unwrap() >= 2, "a retry after the 500");
+    let first = &bodies.lock().unwrap()[0];
+    assert_eq!(first[0]["seq"], 1);
+    assert_eq!(first[0]["change"], "entered");
+}
+
+fn json_out_raw(args: &[&str]) -> Vec<u8> {
+    let o = credex(args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
