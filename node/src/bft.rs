@@ -186,6 +186,19 @@ impl Bft {
                         }
                     };
                 }
+                if let Err(e) = self.node.check_proposal_time(&block.header) {
+                    // A proposer may not run the chain's clock ahead of ours.
+                    tracing::warn!(target: "credex::bft", error = %e, "prevoting nil");
+                    let result = self.engine.on_proposal(&msg, false);
+                    self.record_evidence();
+                    return match result {
+                        Ok(actions) => self.apply(actions).await,
+                        Err(e) => {
+                            tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
+                            Ok(())
+                        }
+                    };
+                }
                 let (n, b) = (self.node.clone(), block.clone());
                 let validated = tokio::task::spawn_blocking(move || n.validate_block(b)).await?;
                 let valid = match validated {

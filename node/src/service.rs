@@ -29,6 +29,8 @@ use credex_types::{AgencyId, FieldCode, ListKind, SubjectId, Timestamp};
 
 /// Most transactions waiting in the mempool.
 pub const MEMPOOL_CAP: usize = 100_000;
+/// Largest lead of a proposed block's time over a validator's clock.
+pub const MAX_FUTURE_MS: u64 = 30_000;
 /// Most transactions per block.
 pub const BLOCK_TXS: usize = 5_000;
 /// Remembered rejections (id → reason) of transactions dropped at block time.
@@ -748,6 +750,20 @@ impl Node {
         Ok(Proposal { block, writes, included })
     }
 
+    /// Checks a proposed (not yet certified) block's time against this
+    /// node's clock: block time drives chain rules (escalation, deadlines),
+    /// so a proposer may not run it more than [`MAX_FUTURE_MS`] ahead.
+    /// Certified blocks (sync) are not subject to it.
+    pub fn check_proposal_time(&self, header: &BlockHeader) -> Result<(), BlockError> {
+        if header.time.0 > self.clock.now().0.saturating_add(MAX_FUTURE_MS) {
+            return Err(BlockError::Header {
+                height: header.height,
+                what: "time is too far ahead of this node's clock",
+            });
+        }
+        Ok(())
+    }
+
     /// The block at `height` with its certificate.
     pub fn block_with_certificate(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, StoreError> {
         Ok(match (self.store.block(height)?, self.store.certificate(height)?) {
@@ -1082,6 +1098,11 @@ mod tests {
         let p = b.validate_block(b2.clone()).unwrap();
         assert!(b.commit(p, stranger).is_err());
         assert_eq!(b.height(), 1);
+        // a proposal from the future is refused before execution; the same block certified is not
+        let mut x = b2.clone();
+        x.header.time = Timestamp(b.now().0 + MAX_FUTURE_MS + 60_000);
+        assert!(b.check_proposal_time(&x.header).unwrap_err().to_string().contains("too far ahead"));
+        assert!(b.check_proposal_time(&b2.header).is_ok());
         // and with the real one it goes through
         b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
         assert_eq!(b.head(), a.head());

@@ -34,7 +34,10 @@ fn case_status(url: &str, case: &str) -> String {
 
 /// A one-shot HTTP server for webhooks: answers 500 to the first request,
 /// 200 to the rest, and keeps every body.
-fn webhook() -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<u32>>) {
+/// What the webhook server received.
+type Received = Arc<Mutex<Vec<Value>>>;
+
+fn webhook() -> (String, Received, Arc<Mutex<u32>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -71,10 +74,8 @@ fn webhook() -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<u32>>) {
             let mut n = h.lock().unwrap();
             *n += 1;
             let status = if *n == 1 { "500 Internal Server Error" } else { "200 OK" };
-            if *n > 1 {
-                if let Some(body) = body {
-                    b.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                }
+            if let (true, Some(body)) = (*n > 1, body) {
+                b.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
             }
             let _ = stream
                 .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
@@ -232,6 +233,7 @@ fn credit_lifecycle_from_the_cli() {
     ]));
     let repair = r["case"].as_str().unwrap().to_string();
     let shown = get(&url, &format!("/v1/cases/{repair}?lang=ru")).1;
+    assert_eq!((shown["agency"].as_str(), shown["target"].as_str()), (Some("cn-sfh-amr"), Some(listing.as_str())));
     assert!(shown["repair_conditions"].as_str().unwrap().contains("отчёт"), "{shown}");
     refused(
         &credex(&[
