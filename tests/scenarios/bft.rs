@@ -87,7 +87,7 @@ impl Net {
             "--jurisdiction",
             "CN",
             "--kinds",
-            "abnormal-operation-listing,administrative-licence",
+            "abnormal-operation-listing,abnormal-operation-removal,administrative-licence,subject-key-binding",
         ]));
         Net { dir: dir.to_path_buf(), genesis: g, p2p, http: (0..n).map(|_| free_port()).collect() }
     }
@@ -215,6 +215,128 @@ fn n4_progress_kill_restart_and_two_down() {
     std::fs::write(&proof, p.to_text()).unwrap();
     let (code, text) = verify(&proof, s(&net.genesis));
     assert_eq!(code, 2, "{text}");
+
+    // the lifecycle runs unchanged on the BFT network: a subject key bound
+    // through one validator, a repair application through another, decided
+    // through a third, and the case proven from the fourth
+    let trader = net.dir.join("trader.json");
+    let other = "ru-inn:7707083893";
+    json_out(&credex(&["keygen", "--role", "subject", "--subject", other, "--out", s(&trader)]));
+    let amr = net.dir.join("amr.json");
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &node(&nodes, 0).url,
+        "--key",
+        s(&amr),
+        "--subject",
+        other,
+        "--kind",
+        "abnormal-operation-listing",
+        "--wait",
+    ]));
+    json_out(&credex(&[
+        "bind-key",
+        "--node",
+        &node(&nodes, 0).url,
+        "--registrar-key",
+        s(&amr),
+        "--subject-key",
+        s(&trader),
+        "--wait",
+    ]));
+    let doc = net.dir.join("doc.txt");
+    std::fs::write(&doc, "annual report filed").unwrap();
+    let r = json_out(&credex(&[
+        "repair",
+        "--node",
+        &node(&nodes, 3).url,
+        "--key",
+        s(&trader),
+        "--list",
+        "abnormal-operation",
+        "--statement",
+        s(&doc),
+        "--wait",
+    ]));
+    let case = r["case"].as_str().unwrap().to_string();
+    let d = json_out(&credex(&[
+        "decide",
+        "--node",
+        &node(&nodes, 1).url,
+        "--key",
+        s(&amr),
+        "--case",
+        &case,
+        "--kind",
+        "abnormal-operation-removal",
+        "--wait",
+    ]));
+    wait_height(node(&nodes, 2), d["height"].as_u64().unwrap(), Duration::from_secs(20));
+    let cp = net.dir.join("case.proof");
+    json_out(&credex(&["case", &case, "--node", &node(&nodes, 2).url, "--proof", s(&cp)]));
+    let out = credex(&["verify", s(&cp), "--genesis", s(&net.genesis), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["facts"]["case"]["status"], "approved", "{v}");
+    assert!(v["verdict"]["facts"]["signers"].as_array().unwrap().len() >= 3);
+
+    // governance needs more than 2/3 of the validators: 2 of 4 approvals are refused, 3 pass
+    let tax = net.dir.join("tax.json");
+    json_out(&credex(&["keygen", "--agency", "cn-sfh-tax", "--out", s(&tax)]));
+    let prop = net.dir.join("add-tax.json");
+    json_out(&credex(&[
+        "gov",
+        "propose",
+        "--node",
+        &node(&nodes, 0).url,
+        "--out",
+        s(&prop),
+        "add-issuer",
+        "--key",
+        s(&tax),
+        "--names",
+        "税务局|Налоговая|Tax",
+        "--jurisdiction",
+        "CN",
+        "--kinds",
+        "administrative-licence",
+    ]));
+    for i in [0, 3] {
+        json_out(&credex(&[
+            "gov",
+            "approve",
+            s(&prop),
+            "--key",
+            s(&net.dir.join(format!("v{i}.json"))),
+            "--genesis",
+            s(&net.genesis),
+        ]));
+    }
+    let o = credex(&["gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("insufficient-approvals"));
+    json_out(&credex(&[
+        "gov",
+        "approve",
+        s(&prop),
+        "--key",
+        s(&net.dir.join("v1.json")),
+        "--genesis",
+        s(&net.genesis),
+    ]));
+    json_out(&credex(&["gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]));
+    let lic = json_out(&credex(&[
+        "attest",
+        "--node",
+        &node(&nodes, 3).url,
+        "--key",
+        s(&tax),
+        "--subject",
+        "91350100M000100Y43",
+        "--kind",
+        "administrative-licence",
+        "--wait",
+    ]));
+    assert_eq!(lic["status"], "anchored");
 
     // n4f1: kill -9 the proposer of the next height (twice, two different
     // validators); the rest keep going, the restarted one catches up

@@ -635,4 +635,66 @@ fn issuer_governance_needs_two_thirds_and_keeps_old_proofs_valid() {
     // a genesis issuer can be removed too; an unknown one cannot
     let unknown = GovAction::RemoveIssuer { agency: "cn-sfh-nobody".parse().unwrap() };
     assert_eq!(w.governance(unknown, &[0, 1, 2]).unwrap_err().code(), "unknown-issuer");
+    // changing a removed issuer is refused
+    let again = GovAction::SetKinds { agency: "cn-sfh-tax".parse().unwrap(), kinds: vec![K::AdministrativeLicence] };
+    assert_eq!(w.governance(again, &[0, 1, 2]).unwrap_err().code(), "issuer-removed");
+}
+
+#[test]
+fn governance_refuses_existing_issuers_unchanged_keys_and_malformed_approvals() {
+    let mut w = World::new();
+    let amr_key = w.fx.issuer_keys["cn-sfh-amr"].public();
+    let amr: credex_types::AgencyId = "cn-sfh-amr".parse().unwrap();
+    let existing = credex_types::genesis::Issuer {
+        agency: amr.clone(),
+        names: w.genesis().issuers[0].names.clone(),
+        jurisdiction: "CN".parse().unwrap(),
+        key: amr_key,
+        kinds: vec![K::AdministrativeLicence],
+    };
+    assert_eq!(w.governance(GovAction::AddIssuer(existing), &[0, 1, 2]).unwrap_err().code(), "issuer-exists");
+    let same = GovAction::RotateKey { agency: amr.clone(), key: amr_key };
+    assert_eq!(w.governance(same, &[0, 1, 2]).unwrap_err().code(), "key-unchanged");
+    // approvals out of order, repeated, by an unknown index, or signed for another purpose
+    let proposal = GovProposal {
+        chain_id: w.genesis().chain_id.clone(),
+        action: GovAction::RemoveIssuer { agency: amr.clone() },
+        nonce: [9; 16],
+    };
+    let sig = |i: usize, p: credex_crypto::Purpose| credex_types::chain::CommitSig {
+        validator: u16::try_from(i).unwrap(),
+        signature: w.fx.validator_keys[i].sign(p, &proposal.hash().0),
+    };
+    use credex_crypto::Purpose::{Governance as G, Vote as V};
+    for approvals in [
+        vec![sig(1, G), sig(0, G), sig(2, G)],
+        vec![sig(0, G), sig(0, G), sig(1, G), sig(2, G)],
+        vec![
+            sig(0, G),
+            sig(1, G),
+            sig(2, G),
+            credex_types::chain::CommitSig { validator: 9, signature: sig(3, G).signature },
+        ],
+        vec![sig(0, G), sig(1, G), sig(2, V)],
+    ] {
+        let tx = Transaction::Governance(GovernanceTx { proposal: proposal.clone(), approvals });
+        assert_eq!(w.apply_tx(&tx).unwrap_err().code(), "insufficient-approvals");
+    }
+    // another chain's proposal
+    let mut other = proposal.clone();
+    other.chain_id = "credex-other-1".parse().unwrap();
+    let mut tx = GovernanceTx { proposal: other, approvals: vec![] };
+    for i in 0..3u16 {
+        tx.approve(i, &w.fx.validator_keys[usize::from(i)]);
+    }
+    assert_eq!(w.apply_tx(&Transaction::Governance(tx)).unwrap_err().code(), "wrong-chain");
+    // a subject act for another chain
+    let act = SubjectAct {
+        chain_id: "credex-other-1".parse().unwrap(),
+        subject: TRADER.parse().unwrap(),
+        body: commitment("cn-sfh-amr"),
+        nonce: [0; 16],
+    };
+    let tx = Transaction::SubjectAct(act.sign(&w.subject_key(TRADER)));
+    assert_eq!(w.apply_tx(&tx).unwrap_err().code(), "wrong-chain");
 }
