@@ -65,11 +65,7 @@ pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now:
         }
     }
     if let Some(c) = &f.case {
-        let kind = match c.kind {
-            credex_types::lifecycle::CaseKind::Commitment => "commitment",
-            credex_types::lifecycle::CaseKind::Repair => "repair",
-            credex_types::lifecycle::CaseKind::Objection => "objection",
-        };
+        let kind = c.kind.name();
         let _ = writeln!(out, "  case         {} ({kind}) {}", label(&t, Category::Case, kind, lang), c.id);
         let status = c.status.name();
         let _ = writeln!(out, "  status       {} ({status})", label(&t, Category::Status, status, lang));

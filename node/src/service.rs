@@ -158,10 +158,14 @@ struct Chain {
     rejected_order: VecDeque<AttestationId>,
 }
 
+/// The keys a transaction's signatures were verified under.
+type VerifiedKeys = Vec<credex_crypto::PublicKey>;
+
 #[derive(Default)]
 struct Mempool {
     queue: VecDeque<(AttestationId, Transaction)>,
-    ids: HashSet<AttestationId>,
+    /// Ids in the queue, with the keys their signatures were verified under at admission.
+    ids: HashMap<AttestationId, VerifiedKeys>,
 }
 
 /// A block ready for a certificate.
@@ -411,7 +415,7 @@ impl Node {
         att.check_shape()?;
         att.check_labels(&self.labels)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
-        let id = self.check_tx(&tx)?;
+        let (id, keys) = self.check_tx(&tx)?;
         if let Standing::Anchored(h) = self.standing(&id)? {
             if self.store.raw(&id)?.is_none() {
                 self.store.put_raw(att)?;
@@ -421,7 +425,7 @@ impl Node {
         self.check_against_state(&tx)?;
         // The issuer's node keeps the fields (durably) before anyone learns the id.
         self.raw.put(att.clone())?;
-        let standing = self.enqueue(id, tx.clone())?;
+        let standing = self.enqueue(id, tx.clone(), keys)?;
         if let Some(out) = self.gossip.get() {
             // Other nodes get the anchor only (header, claims root, signature).
             let _ = out.send(tx);
@@ -437,9 +441,9 @@ impl Node {
             s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
             Standing::Rejected(_) | Standing::Unknown => {}
         }
-        let id = self.check_tx(tx)?;
+        let (id, keys) = self.check_tx(tx)?;
         self.check_against_state(tx)?;
-        Ok((id, self.enqueue(id, tx.clone())?))
+        Ok((id, self.enqueue(id, tx.clone(), keys)?))
     }
 
     /// Admits a transaction a local client submitted (subject acts, key
@@ -452,10 +456,11 @@ impl Node {
         Ok((id, standing))
     }
 
-    /// Stateless and registry checks with every signature, against the committed state.
-    fn check_tx(&self, tx: &Transaction) -> Result<AttestationId, SubmitError> {
+    /// Stateless and registry checks with every signature, against the
+    /// committed state; the id and the keys the signatures verified under.
+    fn check_tx(&self, tx: &Transaction) -> Result<(AttestationId, Vec<credex_crypto::PublicKey>), SubmitError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        credex_chain::check_tx(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
+        credex_chain::admit(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
     }
 
     /// What this node is: `dev`, `validator` or `observer` (set once at start).
@@ -494,16 +499,21 @@ impl Node {
         Ok(())
     }
 
-    fn enqueue(&self, id: AttestationId, tx: Transaction) -> Result<Standing, SubmitError> {
+    fn enqueue(
+        &self,
+        id: AttestationId,
+        tx: Transaction,
+        keys: Vec<credex_crypto::PublicKey>,
+    ) -> Result<Standing, SubmitError> {
         {
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
-            if pool.ids.contains(&id) {
+            if pool.ids.contains_key(&id) {
                 return Ok(Standing::Pending);
             }
             if pool.queue.len() >= MEMPOOL_CAP {
                 return Err(SubmitError::Busy);
             }
-            pool.ids.insert(id);
+            pool.ids.insert(id, keys);
             pool.queue.push_back((id, tx));
         }
         self.chain.write().unwrap_or_else(lock_err).rejected.remove(&id);
@@ -524,7 +534,7 @@ impl Node {
         if let Some(c) = self.case(&CaseId(id.0)) {
             return Ok(Standing::Anchored(c.history.first().map_or(0, |e| e.height)));
         }
-        if self.mempool.lock().unwrap_or_else(lock_err).ids.contains(id) {
+        if self.mempool.lock().unwrap_or_else(lock_err).ids.contains_key(id) {
             return Ok(Standing::Pending);
         }
         Ok(match self.chain.read().unwrap_or_else(lock_err).rejected.get(id) {
@@ -670,8 +680,12 @@ impl Node {
     pub fn propose_with(&self, proposer: u16, allow_empty: bool) -> Option<Proposal> {
         // A snapshot: transactions stay in the pool until a block holding
         // them is committed, so a proposal that is never decided loses nothing.
-        let batch: Vec<(AttestationId, Transaction)> =
-            self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(BLOCK_TXS).cloned().collect();
+        let (batch, verified): (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) = {
+            let pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let batch: Vec<_> = pool.queue.iter().take(BLOCK_TXS).cloned().collect();
+            let verified = batch.iter().filter_map(|(id, _)| pool.ids.get(id).map(|k| (*id, k.clone()))).collect();
+            (batch, verified)
+        };
         let mut chain = self.chain.write().unwrap_or_else(lock_err);
         let (height, parent, prev_time) = match &chain.head {
             Some((h, _)) => (h.height + 1, h.id(), h.time),
@@ -681,7 +695,9 @@ impl Node {
         if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&chain.state, ctx.time) {
             return None;
         }
-        let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch);
+        let already =
+            |id: &AttestationId, key: &credex_crypto::PublicKey| verified.get(id).is_some_and(|k| k.contains(key));
+        let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch, &already);
         let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
         let dropped = built.dropped;

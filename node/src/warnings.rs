@@ -34,6 +34,8 @@ pub struct Subscription {
     pub cursor: u64,
 }
 
+/// How long touched subjects are collected before one evaluation.
+const COALESCE: Duration = Duration::from_millis(250);
 /// How often the risk list is re-evaluated without new blocks.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// An abnormal-operation listing this old is close to escalation (2.5 years).
@@ -79,7 +81,15 @@ impl Warnings {
         loop {
             let subjects = tokio::select! {
                 got = rx.recv() => match got {
-                    Some(s) => s,
+                    Some(mut s) => {
+                        // Coalesce the blocks of the next moment: under load a
+                        // subject is evaluated once, not once per block.
+                        tokio::time::sleep(COALESCE).await;
+                        while let Ok(more) = rx.try_recv() {
+                            s.extend(more);
+                        }
+                        s
+                    }
                     None => return,
                 },
                 _ = tick.tick() => self.sweep_candidates(),

@@ -341,21 +341,28 @@ pub fn issuer(state: &(impl StateRead + ?Sized), genesis: &Genesis, agency: &Age
     }
 }
 
-/// An active issuer allowed `kind`.
+/// The key of an active issuer allowed `kind` (no record is built: this
+/// runs for every transaction).
 fn issuer_for(
     state: &(impl StateRead + ?Sized),
     genesis: &Genesis,
     agency: &AgencyId,
     kind: AttestationKind,
-) -> Result<IssuerRecord, TxError> {
-    let r = issuer(state, genesis, agency).ok_or_else(|| TxError::UnknownIssuer(agency.clone()))?;
-    if !r.active {
+) -> Result<PublicKey, TxError> {
+    let (key, active, allowed) = match state.get(&StateKey::Issuer(agency.clone())) {
+        Some(StateValue::Issuer(r)) => (r.key, r.active, r.kinds.contains(&kind)),
+        _ => {
+            let i = genesis.issuer(agency).ok_or_else(|| TxError::UnknownIssuer(agency.clone()))?;
+            (i.key, true, i.kinds.contains(&kind))
+        }
+    };
+    if !active {
         return Err(TxError::IssuerRemoved(agency.clone()));
     }
-    if !r.kinds.contains(&kind) {
+    if !allowed {
         return Err(TxError::KindNotAllowed { issuer: agency.clone(), kind });
     }
-    Ok(r)
+    Ok(key)
 }
 
 /// One signature a transaction needs, for single or batch verification.
@@ -415,14 +422,14 @@ fn check_structure(
         Transaction::SubjectKey(t) => {
             let b = &t.binding;
             check_chain(genesis, &b.chain_id)?;
-            let r = issuer_for(state, genesis, &b.registrar, AttestationKind::SubjectKeyBinding)?;
+            let registrar_key = issuer_for(state, genesis, &b.registrar, AttestationKind::SubjectKeyBinding)?;
             let msg = b.hash();
             Ok((
                 id,
                 vec![
                     SigCheck {
                         signer: b.registrar.to_string(),
-                        key: r.key,
+                        key: registrar_key,
                         purpose: Purpose::SubjectKey,
                         msg,
                         sig: t.registrar_signature,
@@ -461,7 +468,7 @@ fn check_structure(
             if h.kind.is_permission() {
                 return Err(TxError::NotAnAttestation(h.kind));
             }
-            let r = issuer_for(state, genesis, &h.issuer, h.kind)?;
+            let issuer_key = issuer_for(state, genesis, &h.issuer, h.kind)?;
             if matches!(h.kind, AttestationKind::Revocation | AttestationKind::ErasureTombstone)
                 && h.supersedes.is_none()
             {
@@ -481,7 +488,7 @@ fn check_structure(
                 id,
                 vec![SigCheck {
                     signer: h.issuer.to_string(),
-                    key: r.key,
+                    key: issuer_key,
                     purpose: Purpose::Attestation,
                     msg: id.0,
                     sig: a.signature,
@@ -498,9 +505,21 @@ pub fn check_tx(
     genesis: &Genesis,
     tx: &Transaction,
 ) -> Result<AttestationId, TxError> {
+    admit(state, genesis, tx).map(|(id, _)| id)
+}
+
+/// As [`check_tx`], also returning the keys whose signatures it verified:
+/// a signature depends only on key, message and signature, so a proposer
+/// holding the transaction need not verify it again under the same key
+/// ([`build_block`]'s `verified`).
+pub fn admit(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    tx: &Transaction,
+) -> Result<(AttestationId, Vec<PublicKey>), TxError> {
     let (id, checks) = check_structure(state, genesis, tx)?;
     verify_single(&checks)?;
-    Ok(id)
+    Ok((id, checks.into_iter().map(|c| c.key).collect()))
 }
 
 fn listing(state: &(impl StateRead + ?Sized), list: ListKind, subject: &SubjectId) -> ListingRecord {
@@ -910,14 +929,18 @@ pub struct Built<'a, S: StateRead + ?Sized> {
 
 /// Builds the next block from candidates (the proposer's side): runs the
 /// block's own step, applies each candidate in order, drops those the
-/// state refuses, and batch-verifies every signature of those kept; if the
-/// batch fails, the failing candidates are found one by one, dropped, and
-/// the block is built again (so a block never holds a bad signature).
+/// state refuses, and batch-verifies every signature of those kept — except
+/// those `verified(id, key)` says were already verified under that very key
+/// (at admission, [`admit`]); a key rotated since admission is verified
+/// again. If the batch fails, the failing candidates are found one by one,
+/// dropped, and the block is built again (so a block never holds a bad
+/// signature).
 pub fn build_block<'a, S: StateRead + ?Sized>(
     base: &'a S,
     genesis: &Genesis,
     ctx: BlockContext,
     candidates: Vec<(AttestationId, Transaction)>,
+    verified: &dyn Fn(&AttestationId, &PublicKey) -> bool,
 ) -> Built<'a, S> {
     let mut bad: BTreeSet<AttestationId> = BTreeSet::new();
     let mut refused: Vec<(AttestationId, TxError)> = Vec::new();
@@ -934,13 +957,13 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
             match apply_admitted(&mut state, genesis, ctx, tx) {
                 Ok((_, c)) => {
                     included.push((*id, tx.clone()));
-                    checks.push(c);
+                    checks.push(c.into_iter().filter(|c| !verified(id, &c.key)).collect());
                 }
                 Err(e) => dropped.push((*id, e)),
             }
         }
         let all: Vec<SigCheck> = checks.iter().flatten().cloned().collect();
-        if batch_ok(&all) {
+        if all.is_empty() || batch_ok(&all) {
             return Built { state, included, dropped, escalated };
         }
         for ((id, _), c) in included.iter().zip(&checks) {

@@ -28,7 +28,7 @@ mod tx;
 
 pub use exec::{
     BlockContext, Built, ESCALATION_AFTER_MS, ExecError, MAX_ESCALATIONS_PER_BLOCK, MemState, Overlay, SigCheck,
-    StateRead, TxError, apply_admitted, apply_tx, begin_block, build_block, check_tx, execute_block, has_block_work,
-    issuer,
+    StateRead, TxError, admit, apply_admitted, apply_tx, begin_block, build_block, check_tx, execute_block,
+    has_block_work, issuer,
 };
 pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};

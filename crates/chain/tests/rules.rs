@@ -421,7 +421,7 @@ fn revoking_the_abnormal_listing_ends_the_escalated_listing_and_blocks_agree() {
     w.time = listing.header.effective_at.plus_ms(credex_chain::ESCALATION_AFTER_MS + 5);
     // proposer (build_block) and validator (execute_block) agree on an empty block's escalation
     let ctx = w.ctx();
-    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![]);
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![], &|_, _| false);
     assert_eq!(built.escalated.len(), 1);
     let (proposed, _) = built.state.into_writes();
     let (validated, _) = execute_block(&w.state, w.genesis(), ctx, &[]).unwrap().into_writes();
@@ -697,4 +697,36 @@ fn governance_refuses_existing_issuers_unchanged_keys_and_malformed_approvals() 
     };
     let tx = Transaction::SubjectAct(act.sign(&w.subject_key(TRADER)));
     assert_eq!(w.apply_tx(&tx).unwrap_err().code(), "wrong-chain");
+}
+
+#[test]
+fn the_proposer_never_builds_a_block_with_a_bad_signature() {
+    let mut w = World::new();
+    let good = w.att("cn-sfh-amr", TRADER, K::AdministrativeLicence, None);
+    let c = w.att("cn-sfh-amr", OTHER, K::AdministrativeLicence, None);
+    let forged = Attestation::sign(c.header, c.claims, &SecretKey::from_seed([5; 32])).unwrap();
+    let cands: Vec<(AttestationId, Transaction)> =
+        [&good, &forged].iter().map(|a| (a.id(), Transaction::Anchor(AnchorTx::of(a)))).collect();
+    let ctx = w.ctx();
+    // nothing verified before: the batch fails, the forged one is found and dropped
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, cands.clone(), &|_, _| false);
+    assert_eq!(built.included.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![good.id()]);
+    assert_eq!(built.dropped.len(), 1);
+    assert_eq!(built.dropped[0].1.code(), "bad-signature");
+    // "verified at admission" under the key in force: skipped, and the block executes for validators
+    let amr = w.fx.issuer_keys["cn-sfh-amr"].public();
+    let admitted = credex_chain::admit(&w.state, w.genesis(), &cands[0].1).unwrap();
+    assert_eq!(admitted.1, vec![amr]);
+    let only_good = vec![cands[0].clone()];
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, only_good, &|_, k| *k == amr);
+    let txs: Vec<Transaction> = built.included.into_iter().map(|(_, t)| t).collect();
+    assert!(execute_block(&w.state, w.genesis(), ctx, &txs).is_ok());
+    // after a rotation, "verified under the old key" does not count: re-verified and dropped
+    let new_key = SecretKey::from_seed([33; 32]);
+    w.governance(GovAction::RotateKey { agency: "cn-sfh-amr".parse().unwrap(), key: new_key.public() }, &[0, 1, 2])
+        .unwrap();
+    let ctx = w.ctx();
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![cands[0].clone()], &|_, k| *k == amr);
+    assert!(built.included.is_empty());
+    assert_eq!(built.dropped[0].1.code(), "bad-signature");
 }

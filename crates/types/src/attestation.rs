@@ -179,6 +179,14 @@ pub enum AttestationError {
     /// Expiry not after the effective time.
     #[error("expires_at must be later than effective_at")]
     ExpiryBeforeEffective,
+    /// A coded field whose value is not a code of its label category.
+    #[error("field {field:?}: {value:?} is not a known code (see `credex labels show`)")]
+    UnknownCode {
+        /// Field code.
+        field: String,
+        /// The value.
+        value: String,
+    },
     /// A field asked to be disclosed is not in the attestation.
     #[error("no field {0:?} to disclose")]
     NoSuchField(String),
@@ -262,12 +270,25 @@ impl Attestation {
         check_fields(self.claims.iter())
     }
 
-    /// Checks every field code against `labels`.
+    /// Checks every field code against `labels`, and the values of coded
+    /// fields (`reason-code`, `grade`, `sector`) against their label category.
     pub fn check_labels(&self, labels: &LabelTable) -> Result<(), AttestationError> {
-        match self.claims.iter().find(|f| !labels.has_field(f.code.as_str())) {
-            Some(f) => Err(AttestationError::UnknownField(f.code.to_string())),
-            None => Ok(()),
+        use crate::labels::Category;
+        if let Some(f) = self.claims.iter().find(|f| !labels.has_field(f.code.as_str())) {
+            return Err(AttestationError::UnknownField(f.code.to_string()));
         }
+        for f in &self.claims {
+            let category = match f.code.as_str() {
+                "reason-code" => Category::Reason,
+                "grade" => Category::Grade,
+                "sector" => Category::Sector,
+                _ => continue,
+            };
+            if labels.get(category, &f.value).is_none() {
+                return Err(AttestationError::UnknownCode { field: f.code.to_string(), value: f.value.clone() });
+            }
+        }
+        Ok(())
     }
 
     /// The claims root.
@@ -405,6 +426,13 @@ mod tests {
         let mut h = header();
         h.expires_at = Some(h.effective_at);
         assert_eq!(Attestation::sign(h, vec![], &key), Err(AttestationError::ExpiryBeforeEffective));
+        let bad_reason = Attestation::sign(header(), vec![field("reason-code", "too-rich", 1)], &key).unwrap();
+        assert!(matches!(
+            bad_reason.check_labels(&LabelTable::builtin()),
+            Err(AttestationError::UnknownCode { ref field, .. }) if field == "reason-code"
+        ));
+        let good_reason = Attestation::sign(header(), vec![field("reason-code", "annual-report", 1)], &key).unwrap();
+        assert_eq!(good_reason.check_labels(&LabelTable::builtin()), Ok(()));
         let unknown = Attestation::sign(header(), vec![field("shoe-size", "42", 1)], &key).unwrap();
         assert_eq!(
             unknown.check_labels(&LabelTable::builtin()),

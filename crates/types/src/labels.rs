@@ -441,6 +441,13 @@ mod tests {
         for s in crate::lifecycle::CaseStatus::ALL {
             assert!(t.get(Category::Status, s.name()).is_some(), "{s:?}");
         }
+        for k in [
+            crate::lifecycle::CaseKind::Commitment,
+            crate::lifecycle::CaseKind::Repair,
+            crate::lifecycle::CaseKind::Objection,
+        ] {
+            assert!(t.get(Category::Case, k.name()).is_some(), "{k:?}");
+        }
         for g in ["A", "B", "C", "D"] {
             assert!(t.get(Category::Grade, g).is_some());
         }

@@ -226,6 +226,17 @@ pub enum CaseStatus {
     Erased,
 }
 
+impl CaseKind {
+    /// Kebab-case name, as in JSON and the label table (category `case`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            CaseKind::Commitment => "commitment",
+            CaseKind::Repair => "repair",
+            CaseKind::Objection => "objection",
+        }
+    }
+}
+
 impl CaseStatus {
     /// Kebab-case name, as in JSON and the label table.
     pub const fn name(self) -> &'static str {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use credex_chain::Transaction;
 use credex_rules::Sector;
 use credex_types::labels::{Category, LabelTable, Lang};
-use credex_types::lifecycle::{CaseId, CaseKind, CaseRecord};
+use credex_types::lifecycle::{CaseId, CaseRecord};
 use credex_types::state::AttestationStatus;
 use credex_types::{AttestationKind, ListKind, SubjectId};
 use serde_json::{Value, json};
@@ -59,16 +59,8 @@ impl Labels {
     }
 }
 
-fn case_kind_name(k: CaseKind) -> &'static str {
-    match k {
-        CaseKind::Commitment => "commitment",
-        CaseKind::Repair => "repair",
-        CaseKind::Objection => "objection",
-    }
-}
-
 fn case_json(id: &CaseId, c: &CaseRecord, l: &Labels) -> Value {
-    let kind = case_kind_name(c.kind);
+    let kind = c.kind.name();
     let history: Vec<Value> = c
         .history
         .iter()
