@@ -27,12 +27,12 @@ use crate::service::{Node, Standing};
 /// `?lang=` and other common query parameters.
 #[derive(serde::Deserialize, Default)]
 pub(super) struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
     sector: Option<String>,
 }
 
 /// The response language: `?lang=`, else the first supported `Accept-Language` tag, else English.
-fn lang(headers: &HeaderMap, q: Option<&str>) -> Result<Lang, ApiError> {
+pub(super) fn lang(headers: &HeaderMap, q: Option<&str>) -> Result<Lang, ApiError> {
     if let Some(l) = q {
         return l.parse().map_err(|e: String| ApiError::bad("invalid-lang", e));
     }
@@ -45,16 +45,16 @@ fn lang(headers: &HeaderMap, q: Option<&str>) -> Result<Lang, ApiError> {
 }
 
 /// Labels in one language.
-struct Labels {
+pub(super) struct Labels {
     table: LabelTable,
     lang: Lang,
 }
 
 impl Labels {
-    fn new(lang: Lang) -> Labels {
+    pub(super) fn new(lang: Lang) -> Labels {
         Labels { table: LabelTable::builtin(), lang }
     }
-    fn get(&self, c: Category, code: &str) -> String {
+    pub(super) fn get(&self, c: Category, code: &str) -> String {
         self.table.label(c, code, self.lang).unwrap_or(code).to_string()
     }
 }

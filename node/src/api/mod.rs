@@ -40,6 +40,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use credex_chain::TxError;
 use credex_types::attestation::{Attestation, AttestationId};
+use credex_types::labels::Category;
 use credex_types::state::AttestationStatus;
 use credex_types::{FieldCode, ListKind, SubjectId};
 use serde_json::{Value, json};
@@ -221,7 +222,13 @@ pub(crate) fn status_name(s: &AttestationStatus) -> &'static str {
     }
 }
 
-async fn attestation(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult {
+async fn attestation(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    Query(q): Query<lifecycle::LangQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    let l = lifecycle::Labels::new(lifecycle::lang(&headers, q.lang.as_deref())?);
     let id = parse_id(&id)?;
     let standing = node.standing(&id).map_err(ApiError::internal)?;
     if standing == Standing::Unknown {
@@ -230,6 +237,7 @@ async fn attestation(State(node): State<Arc<Node>>, Path(id): Path<String>) -> A
     let mut v = standing_json(&standing);
     v["id"] = json!(id.to_string());
     if let Some(h) = node.anchored_header(&id) {
+        v["kind_label"] = json!(l.get(Category::Kind, h.kind.name()));
         v["header"] = json!(h);
     }
     if let Some(r) = node.record(&id) {
@@ -277,7 +285,13 @@ async fn attestation_proof(
     Ok(Json(proof_json(&p)))
 }
 
-async fn list_status(State(node): State<Arc<Node>>, Path((list, subject)): Path<(String, String)>) -> ApiResult {
+async fn list_status(
+    State(node): State<Arc<Node>>,
+    Path((list, subject)): Path<(String, String)>,
+    Query(q): Query<lifecycle::LangQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    let l = lifecycle::Labels::new(lifecycle::lang(&headers, q.lang.as_deref())?);
     let list = parse_list(&list)?;
     let subject = parse_subject(&subject)?;
     let p = node.listing_proof(list, &subject).map_err(proof_error)?;
@@ -285,6 +299,7 @@ async fn list_status(State(node): State<Arc<Node>>, Path((list, subject)): Path<
     let listed = record.as_ref().and_then(|r| r.current.clone());
     let mut v = proof_json(&p);
     v["list"] = json!(list);
+    v["list_label"] = json!(l.get(Category::List, list.name()));
     v["subject"] = json!(subject);
     v["listed"] = json!(listed.is_some());
     v["listing"] = json!(listed);
