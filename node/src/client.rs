@@ -21,21 +21,65 @@ pub struct Refused {
     pub message: String,
 }
 
-/// A node's API.
+/// A node's API. Requests are signed (spec §12.1) when the client has
+/// credentials: its own (`with_key`), or the process-wide ones from
+/// `--auth FILE` / `CREDEX_AUTH` ([`set_default_auth`]).
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    auth: Option<(String, credex_crypto::SecretKey)>,
+    chain: std::sync::OnceLock<credex_types::ChainId>,
+}
+
+static DEFAULT_AUTH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `path` the credentials of every client without its own.
+pub fn set_default_auth(path: std::path::PathBuf) {
+    let _ = DEFAULT_AUTH.set(path);
+}
+
+/// The client id and key of a key file: an official's or platform's
+/// (`client`), an issuer's (its agency), or a subject's (its id).
+pub fn credentials(path: &Path) -> anyhow::Result<(String, credex_crypto::SecretKey)> {
+    if let Ok((file, key)) = crate::keys::KeyFile::read(path) {
+        return match (file.role.as_str(), file.client) {
+            ("official" | "platform", Some(client)) => Ok((client, key)),
+            ("issuer", _) => Ok((file.agency.to_string(), key)),
+            (role, _) => anyhow::bail!("{}: a {role} key cannot sign API requests", path.display()),
+        };
+    }
+    let (file, key) = crate::keys::SubjectKeyFile::read(path)?;
+    Ok((file.subject.to_string(), key))
 }
 
 impl Client {
-    /// A client for the node at `url` (e.g. `http://127.0.0.1:8080`).
+    /// A client for the node at `url` (e.g. `http://127.0.0.1:8080`), with
+    /// the process-wide credentials if any.
     pub fn new(url: &str) -> Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Client { base: url.trim_end_matches('/').to_string(), agent }
+        let auth = DEFAULT_AUTH
+            .get()
+            .cloned()
+            .or_else(|| std::env::var_os("CREDEX_AUTH").map(std::path::PathBuf::from))
+            .and_then(|p| match credentials(&p) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("warning: credentials {}: {e:#}; sending unsigned requests", p.display());
+                    None
+                }
+            });
+        Client { base: url.trim_end_matches('/').to_string(), agent, auth, chain: std::sync::OnceLock::new() }
+    }
+
+    /// As [`Client::new`], signing with the key file `path` instead.
+    pub fn with_key(url: &str, path: &Path) -> anyhow::Result<Client> {
+        let mut c = Client::new(url);
+        c.auth = Some(credentials(path)?);
+        Ok(c)
     }
 
     fn answer(&self, what: &str, resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Value> {
@@ -54,24 +98,46 @@ impl Client {
         .into())
     }
 
-    /// The chain id the node runs.
+    /// The chain id the node runs (public `GET /v1/status`, asked once).
     pub fn chain_id(&self) -> anyhow::Result<credex_types::ChainId> {
-        let status = self.get("/v1/status")?;
-        status["chain_id"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?
-            .parse()
-            .map_err(Into::into)
+        if let Some(c) = self.chain.get() {
+            return Ok(c.clone());
+        }
+        let status = self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())?;
+        let chain: credex_types::ChainId =
+            status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?.parse()?;
+        let _ = self.chain.set(chain.clone());
+        Ok(chain)
+    }
+
+    /// The signature headers for a request, if this client has credentials.
+    fn headers(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let Some((client, key)) = &self.auth else { return Ok(Vec::new()) };
+        let chain = self.chain_id()?;
+        let now = Timestamp(
+            u64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())
+                .unwrap_or(u64::MAX),
+        );
+        Ok(crate::access::sign_headers(&chain, client, key, method, path, body, now)?.to_vec())
     }
 
     /// GET `path`.
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.answer(&format!("GET {path}"), self.agent.get(format!("{}{path}", self.base)).call())
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in self.headers("GET", path, b"")? {
+            req = req.header(k, v);
+        }
+        self.answer(&format!("GET {path}"), req.call())
     }
 
     /// POST JSON to `path`.
     pub fn post(&self, path: &str, body: &impl serde::Serialize) -> anyhow::Result<Value> {
-        self.answer(&format!("POST {path}"), self.agent.post(format!("{}{path}", self.base)).send_json(body))
+        let bytes = serde_json::to_vec(body)?;
+        let mut req = self.agent.post(format!("{}{path}", self.base)).content_type("application/json");
+        for (k, v) in self.headers("POST", path, &bytes)? {
+            req = req.header(k, v);
+        }
+        self.answer(&format!("POST {path}"), req.send(&bytes[..]))
     }
 
     /// Polls until `id` is anchored or rejected (or `timeout`).

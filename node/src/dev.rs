@@ -103,10 +103,39 @@ fn demo_issuers() -> Vec<(&'static str, Names, &'static str, Vec<K>)> {
     ]
 }
 
+/// The dev chain's API clients: a customs official and a cross-border
+/// e-commerce platform, with insecure development keys (`keys/official.json`,
+/// `keys/platform.json`) registered in `clients.toml`; created if missing.
+fn ensure_clients(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("clients.toml");
+    if path.exists() {
+        return Ok(());
+    }
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
+    let mut clients = crate::access::Clients::default();
+    for (file, id, role, agency) in [
+        ("official.json", "sfh-customs-official", "official", "cn-sfh-customs"),
+        ("platform.json", "sfh-cbec-platform", "platform", "cn-sfh-cbec"),
+    ] {
+        let (mut kf, key) = KeyFile::generate(agency.parse()?, role, Some(DEV_WARNING))?;
+        kf.client = Some(id.to_string());
+        kf.write(&keys.join(file))?;
+        clients.clients.push(crate::access::Client {
+            id: id.to_string(),
+            role: role.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+            agency: agency.parse()?,
+            key: key.public(),
+        });
+    }
+    clients.write(&path)
+}
+
 /// Loads the dev chain in `dir`, creating it on first use.
 pub fn init_or_load(dir: &Path, now: Timestamp) -> anyhow::Result<(Genesis, SecretKey)> {
     let genesis_path = dir.join("genesis.toml");
     let keys = dir.join("keys");
+    ensure_clients(dir)?;
     if genesis_path.exists() {
         let text =
             std::fs::read_to_string(&genesis_path).with_context(|| format!("reading {}", genesis_path.display()))?;

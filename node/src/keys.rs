@@ -24,8 +24,11 @@ pub struct KeyFile {
     pub warning: Option<String>,
     /// The agency the key belongs to.
     pub agency: AgencyId,
-    /// `issuer` or `validator`.
+    /// `issuer`, `validator`, `p2p`, `official` or `platform`.
     pub role: String,
+    /// For `official` and `platform` keys: the client id registered in the node's clients.toml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// Public key (hex).
     pub public_key: PublicKey,
     /// RFC 8032 seed (hex).
@@ -40,6 +43,7 @@ impl KeyFile {
             warning: warning.map(str::to_string),
             agency,
             role: role.to_string(),
+            client: None,
             public_key: key.public(),
             secret_seed: hex::encode(key.seed()),
         };

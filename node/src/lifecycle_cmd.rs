@@ -520,22 +520,22 @@ pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LifecycleCommand::BindKey { node, registrar_key, subject_key, wait } => {
-            print(&bind_key(&Client::new(&node), &registrar_key, &subject_key, wait)?)
+            print(&bind_key(&Client::with_key(&node, &registrar_key)?, &registrar_key, &subject_key, wait)?)
         }
         LifecycleCommand::Commit { node, key, agency, text, due, wait } => {
             let body = ActBody::Commitment { agency, terms: document_hash(&text)?, due };
-            print(&file_act(&Client::new(&node), &key, body, wait)?)
+            print(&file_act(&Client::with_key(&node, &key)?, &key, body, wait)?)
         }
         LifecycleCommand::Repair { node, key, list, statement, wait } => {
             let body = ActBody::RepairApplication { list, statement: document_hash(&statement)? };
-            print(&file_act(&Client::new(&node), &key, body, wait)?)
+            print(&file_act(&Client::with_key(&node, &key)?, &key, body, wait)?)
         }
         LifecycleCommand::Object { node, key, target, grounds, wait } => {
             let body = ActBody::Objection { target, grounds: document_hash(&grounds)? };
-            print(&file_act(&Client::new(&node), &key, body, wait)?)
+            print(&file_act(&Client::with_key(&node, &key)?, &key, body, wait)?)
         }
         LifecycleCommand::Decide { node, key, case, kind, fields, wait } => {
-            print(&decide(&Client::new(&node), &key, Decision { case, kind, fields: &fields, now }, wait)?)
+            print(&decide(&Client::with_key(&node, &key)?, &key, Decision { case, kind, fields: &fields, now }, wait)?)
         }
         LifecycleCommand::Case { id, node, lang, proof } => {
             let mut v = Client::new(&node).get(&with_lang(&format!("/v1/cases/{id}"), lang))?;
@@ -550,7 +550,10 @@ pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
             print(&v)
         }
         LifecycleCommand::Grade { subject, node, sector, key, lang, wait } => {
-            let client = Client::new(&node);
+            let client = match &key {
+                Some(k) => Client::with_key(&node, k)?,
+                None => Client::new(&node),
+            };
             match key {
                 Some(k) => print(&issue_grade(&client, &k, &subject, &sector, now, wait)?),
                 None => print(&client.get(&with_lang(&format!("/v1/subjects/{subject}/grade?sector={sector}"), lang))?),

@@ -49,6 +49,10 @@ fn percentile(sorted: &[f64], per_mille: usize) -> f64 {
 }
 
 /// Runs the load; `now` stamps the attestations' effective time.
+/// A signed request's four headers.
+type Headers = [(&'static str, String); 4];
+
+/// Runs the load: see the module docs.
 pub fn run(
     node: &str,
     key_path: &Path,
@@ -85,8 +89,17 @@ pub fn run(
             Ok(Attestation::sign(header, vec![], &key)?)
         })
         .collect::<anyhow::Result<_>>()?;
-    let bodies: Vec<(AttestationId, Vec<u8>)> =
-        atts.iter().map(|a| Ok((a.id(), serde_json::to_vec(a)?))).collect::<anyhow::Result<_>>()?;
+    // Each submission is a request signed by the issuer (spec §12.1), signed up front.
+    let client_id = file.agency.to_string();
+    let bodies: Vec<(AttestationId, Vec<u8>, Headers)> = atts
+        .iter()
+        .map(|a| {
+            let body = serde_json::to_vec(a)?;
+            let headers =
+                crate::access::sign_headers(&chain_id, &client_id, &key, "POST", "/v1/attestations", &body, now)?;
+            Ok((a.id(), body, headers))
+        })
+        .collect::<anyhow::Result<_>>()?;
 
     let submitted_at: Arc<Mutex<HashMap<AttestationId, Instant>>> = Arc::new(Mutex::new(HashMap::with_capacity(count)));
     let refused = Arc::new(Mutex::new(0usize));
@@ -100,17 +113,16 @@ pub fn run(
             let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
             loop {
                 let next = work.lock().map(|mut w| w.next()).unwrap_or(None);
-                let Some((id, body)) = next else { break };
+                let Some((id, body, headers)) = next else { break };
                 // Record before sending: the block may be seen before the answer arrives.
                 if let Ok(mut m) = submitted_at.lock() {
                     m.insert(id, Instant::now());
                 }
-                let ok = agent
-                    .post(format!("{node}/v1/attestations"))
-                    .content_type("application/json")
-                    .send(&body[..])
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
+                let mut req = agent.post(format!("{node}/v1/attestations")).content_type("application/json");
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                let ok = req.send(&body[..]).map(|r| r.status().is_success()).unwrap_or(false);
                 if !ok {
                     if let Ok(mut m) = submitted_at.lock() {
                         m.remove(&id);

@@ -10,6 +10,8 @@
 
 #![allow(clippy::print_stdout)]
 
+mod access;
+mod access_cmd;
 mod api;
 mod bft;
 mod client;
@@ -19,6 +21,7 @@ mod keys;
 mod lifecycle_cmd;
 mod load;
 mod net;
+mod records;
 mod render;
 mod service;
 mod warnings;
@@ -42,6 +45,11 @@ use credex_types::{AgencyId, Jurisdiction, SubjectId, Timestamp};
     about = "credex: issuer-signed credit attestations anchored in a permissioned BFT chain"
 )]
 struct Cli {
+    /// Sign API requests with this key file (an official's, platform's,
+    /// issuer's or subject's); also `CREDEX_AUTH`. Commands that take a
+    /// `--key` sign with that key.
+    #[arg(long, global = true)]
+    auth: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -115,6 +123,9 @@ enum Command {
         /// Consensus key file: runs as this validator.
         #[arg(long)]
         validator_key: Option<PathBuf>,
+        /// Registered API clients (officials, platforms): a clients.toml file.
+        #[arg(long)]
+        clients: Option<PathBuf>,
         /// Log format: pretty or json.
         #[arg(long, default_value = "pretty")]
         log_format: String,
@@ -188,13 +199,16 @@ enum Command {
     },
     /// Generates a key file.
     Keygen {
-        /// Agency id (issuer, validator and p2p keys).
+        /// Agency id (issuer, validator, p2p, official and platform keys).
         #[arg(long, required_unless_present = "subject")]
         agency: Option<AgencyId>,
+        /// Client id of an official or platform key (as registered in clients.toml).
+        #[arg(long)]
+        client: Option<String>,
         /// Subject id (subject keys: `--role subject`).
         #[arg(long, conflicts_with = "agency")]
         subject: Option<SubjectId>,
-        /// issuer, validator, p2p (network identity) or subject.
+        /// issuer, validator, p2p (network identity), official, platform or subject.
         #[arg(long, default_value = "issuer")]
         role: String,
         /// Output file (refuses to overwrite).
@@ -206,6 +220,8 @@ enum Command {
     },
     #[command(flatten)]
     Lifecycle(lifecycle_cmd::LifecycleCommand),
+    #[command(flatten)]
+    Access(access_cmd::AccessCommand),
 }
 
 #[derive(Subcommand)]
@@ -380,6 +396,9 @@ enum ProofCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(path) = &cli.auth {
+        client::set_default_auth(path.clone());
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -420,8 +439,13 @@ fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str)
         tracing::info!(target: "credex::node", %http, data = %data.display(), chain = %node.genesis().chain_id,
             genesis = %node.genesis_hash(), height = node.height(), "credex dev node listening");
         tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", keys::DEV_WARNING);
+        if let Some(v) = node.genesis().validators.first() {
+            node.set_identity(v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed()));
+        }
+        let clients = access::Clients::read(&data.join("clients.toml"))?;
+        let access = std::sync::Arc::new(access::Access::new(&node, clients, access::Rates::default())?);
         let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
-        serve(node, listener, engine).await
+        serve(node, listener, access, engine).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -431,10 +455,14 @@ fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str)
 async fn serve(
     node: std::sync::Arc<service::Node>,
     listener: tokio::net::TcpListener,
+    access: std::sync::Arc<access::Access>,
     engine: tokio::task::JoinHandle<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     let warnings = warnings::Warnings::start(node.clone())?;
-    let server = axum::serve(listener, api::router(node.clone(), warnings)).with_graceful_shutdown(shutdown_signal());
+    tokio::spawn(access::anchor_loop(node.clone()));
+    let app = api::router(node.clone(), warnings, access).into_make_service_with_connect_info::<api::auth::PeerAddr>();
+    let listener = api::auth::LimitedListener::new(listener, api::MAX_CONNECTIONS);
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         r = engine => match r {
@@ -455,6 +483,7 @@ struct NodeArgs {
     listen: credex_p2p::Multiaddr,
     peers: Vec<credex_p2p::Multiaddr>,
     validator_key: Option<PathBuf>,
+    clients: Option<PathBuf>,
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
@@ -487,10 +516,30 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let clients = match &a.clients {
+        Some(path) => access::Clients::read(path)?,
+        None => access::Clients::default(),
+    };
+    // Who this node is: its validator key's agency, or its peer id's agency.
+    let identity = match &validator {
+        Some(key) => genesis
+            .validators
+            .iter()
+            .find(|v| v.key == key.public())
+            .map(|v| (v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed()))),
+        None => genesis
+            .observers
+            .iter()
+            .find(|o| o.peer_id == me.to_string())
+            .map(|o| (o.agency.clone(), credex_crypto::SecretKey::from_seed(p2p.seed()))),
+    };
     let store = credex_storage::Store::open(&a.data.join("db"), genesis.hash())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let node = std::sync::Arc::new(service::Node::open(genesis, store, Box::new(service::SystemClock))?);
+        if let Some((agency, key)) = identity {
+            node.set_identity(agency, key);
+        }
         let config = credex_p2p::Config {
             keypair,
             listen: vec![a.listen.clone()],
@@ -503,7 +552,9 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
         let solo = validator.is_some() && node.genesis().validators.len() == 1;
         let (consensus_tx, consensus_rx) = tokio::sync::mpsc::channel(10_000);
         let wants_consensus = validator.is_some() && !solo;
-        let network = net::start(node.clone(), config, !solo, wants_consensus.then_some(consensus_tx))?;
+        let access = std::sync::Arc::new(access::Access::new(&node, clients, access::Rates::default())?);
+        let network =
+            net::start(node.clone(), access.clone(), config, !solo, wants_consensus.then_some(consensus_tx))?;
         let listener = tokio::net::TcpListener::bind(a.http).await.with_context(|| format!("binding {}", a.http))?;
         tracing::info!(target: "credex::node", http = %a.http, p2p = %a.listen, peer = %me, role = if validator.is_some() { "validator" } else { "observer" },
             chain = %node.genesis().chain_id, height = node.height(), "credex node running");
@@ -512,8 +563,9 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
             Some(key) => tokio::spawn(bft::run(node.clone(), network.clone(), consensus_rx, key)),
             None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
         };
+        node.set_net(network.clone());
         let _network = network;
-        serve(node, listener, engine).await
+        serve(node, listener, access, engine).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -583,8 +635,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             genesis_cmd::add_issuer(&file, &key, genesis_cmd::parse_names(&names)?, jurisdiction, kinds)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node { genesis, data, http, p2p_key, listen, peers, validator_key, log_format } => {
-            run_node(NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key }, &log_format)
+        Command::Node { genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format } => {
+            run_node(NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key, clients }, &log_format)
         }
         Command::Labels { command } => {
             let table = LabelTable::builtin();
@@ -656,16 +708,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 effective_at: effective.unwrap_or_else(system_now),
                 expires_at: expires,
             };
-            print_json(&client::attest(&client::Client::new(&node), &key, args, wait)?)
+            print_json(&client::attest(&client::Client::with_key(&node, &key)?, &key, args, wait)?)
         }
         Command::Revoke { node, key, id, wait } => {
-            print_json(&client::revoke(&client::Client::new(&node), &key, id, system_now(), wait)?)
+            print_json(&client::revoke(&client::Client::with_key(&node, &key)?, &key, id, system_now(), wait)?)
         }
         Command::Load { node, key, count, concurrency } => {
             let report = load::run(&node, &key, count, concurrency, system_now())?;
             print_json(&serde_json::to_value(report)?)
         }
-        Command::Keygen { agency, subject, role, out, dev_warning } => {
+        Command::Keygen { agency, client, subject, role, out, dev_warning } => {
             anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
             let warning = dev_warning.then_some(keys::DEV_WARNING);
             match (role.as_str(), agency, subject) {
@@ -687,11 +739,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "peer_id": peer_id, "out": out.display().to_string(),
                     }))
                 }
-                ("issuer" | "validator" | "p2p", _, _) => anyhow::bail!("--role {role} needs --agency"),
-                _ => anyhow::bail!("--role must be issuer, validator, p2p or subject"),
+                ("official" | "platform", Some(agency), None) => {
+                    let id = client.ok_or_else(|| anyhow::anyhow!("--role {role} needs --client ID"))?;
+                    let (mut file, _) = keys::KeyFile::generate(agency, &role, warning)?;
+                    file.client = Some(id);
+                    file.write(&out)?;
+                    print_json(&serde_json::json!({
+                        "agency": file.agency, "role": file.role, "client": file.client,
+                        "public_key": file.public_key, "out": out.display().to_string(),
+                    }))
+                }
+                ("issuer" | "validator" | "p2p" | "official" | "platform", _, _) => {
+                    anyhow::bail!("--role {role} needs --agency")
+                }
+                _ => anyhow::bail!("--role must be issuer, validator, p2p, official, platform or subject"),
             }
         }
         Command::Lifecycle(c) => lifecycle_cmd::run(c, system_now()),
+        Command::Access(c) => access_cmd::run(c),
     }
 }
 

@@ -7,7 +7,9 @@
 //!   claims root, signature; field values never leave the issuer's node);
 //! * request [`SyncRequest::Status`] → [`SyncResponse::Status`] (height);
 //! * request [`SyncRequest::Blocks`] `{from, max}` → [`SyncResponse::Blocks`]:
-//!   consecutive blocks with their certificates, at most [`SYNC_BYTES`].
+//!   consecutive blocks with their certificates, at most [`SYNC_BYTES`];
+//! * request [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
+//!   record for a client of the asking node (`crate::records`).
 //!
 //! A follower (observer, or any node behind) republishes its pending
 //! transactions every second until they are committed (gossip alone can
@@ -44,6 +46,8 @@ pub enum SyncRequest {
         /// Most blocks wanted.
         max: u32,
     },
+    /// A raw record, for a client of the asking node (spec §12.3).
+    RawRecord(Box<crate::records::RawRequest>),
 }
 
 /// A sync response.
@@ -58,11 +62,17 @@ pub enum SyncResponse {
     Blocks(Vec<(Block, CommitCertificate)>),
     /// The request could not be served.
     Error(String),
+    /// The answer to [`SyncRequest::RawRecord`].
+    RawRecord(Box<crate::records::RawAnswer>),
 }
+
+/// Largest request (a raw-record request carries an authorization).
+const MAX_REQUEST: usize = 16 * 1024;
 
 /// Starts the network side of `node`; followers also run the sync loop.
 pub fn start(
     node: Arc<Node>,
+    access: Arc<crate::access::Access>,
     config: credex_p2p::Config,
     follow: bool,
     consensus: Option<tokio::sync::mpsc::Sender<credex_consensus::ConsensusMsg>>,
@@ -127,8 +137,8 @@ pub fn start(
                     }
                 }
                 Event::Request { peer, data, reply } => {
-                    let n = n.clone();
-                    let answer = tokio::task::spawn_blocking(move || serve(&n, &data))
+                    let (n, a) = (n.clone(), access.clone());
+                    let answer = tokio::task::spawn_blocking(move || serve(&n, &a, peer, &data))
                         .await
                         .unwrap_or_else(|e| SyncResponse::Error(e.to_string()));
                     if let SyncResponse::Error(e) = &answer {
@@ -167,9 +177,15 @@ fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) {
     }
 }
 
-fn serve(node: &Node, data: &[u8]) -> SyncResponse {
-    match credex_codec::decode::<SyncRequest>(data, 64) {
+fn serve(node: &Node, access: &crate::access::Access, peer: PeerId, data: &[u8]) -> SyncResponse {
+    match credex_codec::decode::<SyncRequest>(data, MAX_REQUEST) {
         Err(e) => SyncResponse::Error(format!("malformed request: {e}")),
+        Ok(SyncRequest::RawRecord(req)) => SyncResponse::RawRecord(Box::new(crate::records::serve(
+            node,
+            access,
+            node.agency_of_peer(&peer.to_string()),
+            *req,
+        ))),
         Ok(SyncRequest::Status) => SyncResponse::Status { height: node.height() },
         Ok(SyncRequest::Blocks { from, max }) => {
             let mut out = Vec::new();
@@ -193,7 +209,8 @@ fn serve(node: &Node, data: &[u8]) -> SyncResponse {
     }
 }
 
-async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result<SyncResponse> {
+/// Sends `req` to `peer` and decodes the answer.
+pub async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Result<SyncResponse> {
     let bytes = handle.request(peer, credex_codec::encode(req)).await?;
     Ok(credex_codec::decode(&bytes, MAX_MESSAGE)?)
 }

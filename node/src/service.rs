@@ -247,6 +247,8 @@ pub struct Node {
     role: std::sync::OnceLock<&'static str>,
     peers: std::sync::atomic::AtomicUsize,
     touched: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
+    identity: std::sync::OnceLock<(AgencyId, SecretKey)>,
+    net: std::sync::OnceLock<credex_p2p::Handle>,
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -306,6 +308,8 @@ impl Node {
             role: std::sync::OnceLock::new(),
             peers: std::sync::atomic::AtomicUsize::new(0),
             touched: std::sync::OnceLock::new(),
+            identity: std::sync::OnceLock::new(),
+            net: std::sync::OnceLock::new(),
         })
     }
 
@@ -645,6 +649,37 @@ impl Node {
             claim: Claim::Case { case: *id, record, proof },
             anchor: Self::anchor_of(&chain)?,
         })
+    }
+
+    /// Sets which agency this node is and the key it signs its audit
+    /// anchors with (the validator key, or the key of its genesis peer id).
+    pub fn set_identity(&self, agency: AgencyId, key: SecretKey) {
+        let _ = self.identity.set((agency, key));
+    }
+
+    /// This node's agency and node key, if set.
+    pub fn identity(&self) -> Option<&(AgencyId, SecretKey)> {
+        self.identity.get()
+    }
+
+    /// Sets the network handle (raw-record requests to other nodes).
+    pub fn set_net(&self, handle: credex_p2p::Handle) {
+        let _ = self.net.set(handle);
+    }
+
+    /// The agency of the genesis validator or observer with this peer id.
+    pub fn agency_of_peer(&self, peer: &str) -> Option<AgencyId> {
+        self.genesis
+            .validators
+            .iter()
+            .find(|v| v.peer_id.as_deref() == Some(peer))
+            .map(|v| v.agency.clone())
+            .or_else(|| self.genesis.observers.iter().find(|o| o.peer_id == peer).map(|o| o.agency.clone()))
+    }
+
+    /// The network handle, if this node is on a network.
+    pub fn net(&self) -> Option<&credex_p2p::Handle> {
+        self.net.get()
     }
 
     /// Sets where the subjects each committed block touched are sent (early warning).

@@ -182,6 +182,19 @@ pub enum TxError {
     /// Rotating to the key in force.
     #[error("issuer {0} already uses this key")]
     KeyUnchanged(AgencyId),
+    /// An audit anchor by a key that is not the node's.
+    #[error("{0} is not a node of this chain, or the key is not its validator or peer key")]
+    NotANode(AgencyId),
+    /// An audit anchor that does not advance the node's log.
+    #[error("audit anchor of {node} at {seq} does not advance its last anchored entry {last}")]
+    AuditNotAdvancing {
+        /// Node.
+        node: AgencyId,
+        /// Offered.
+        seq: u64,
+        /// Anchored.
+        last: u64,
+    },
 }
 
 impl TxError {
@@ -221,6 +234,8 @@ impl TxError {
             TxError::AlreadyApplied => "already-applied",
             TxError::IssuerExists(_) => "issuer-exists",
             TxError::KeyUnchanged(_) => "key-unchanged",
+            TxError::NotANode(_) => "not-a-node",
+            TxError::AuditNotAdvancing { .. } => "audit-not-advancing",
         }
     }
 }
@@ -444,6 +459,29 @@ fn check_structure(
                 ],
             ))
         }
+        Transaction::AuditAnchor(t) => {
+            let a = &t.anchor;
+            check_chain(genesis, &a.chain_id)?;
+            let peer = credex_types::access::ed25519_peer_id(&t.key);
+            let validator = genesis
+                .validators
+                .iter()
+                .any(|v| v.agency == a.node && (v.key == t.key || v.peer_id.as_deref() == Some(&peer)));
+            let observer = genesis.observers.iter().any(|o| o.agency == a.node && o.peer_id == peer);
+            if !validator && !observer {
+                return Err(TxError::NotANode(a.node.clone()));
+            }
+            Ok((
+                id,
+                vec![SigCheck {
+                    signer: a.node.to_string(),
+                    key: t.key,
+                    purpose: Purpose::AuditAnchor,
+                    msg: a.hash(),
+                    sig: t.signature,
+                }],
+            ))
+        }
         Transaction::SubjectAct(t) => {
             let a = &t.act;
             check_chain(genesis, &a.chain_id)?;
@@ -599,6 +637,19 @@ fn apply_rules<S: StateRead + ?Sized>(
             Ok(())
         }
         Transaction::SubjectAct(t) => apply_subject_act(state, genesis, ctx, t),
+        Transaction::AuditAnchor(t) => {
+            let a = &t.anchor;
+            let key = StateKey::AuditHead(a.node.clone());
+            let last = match state.get(&key) {
+                Some(StateValue::AuditHead { seq, .. }) => seq,
+                _ => 0,
+            };
+            if a.seq <= last {
+                return Err(TxError::AuditNotAdvancing { node: a.node.clone(), seq: a.seq, last });
+            }
+            state.put(key, StateValue::AuditHead { seq: a.seq, head: a.head, height: ctx.height });
+            Ok(())
+        }
         Transaction::Governance(g) => apply_governance(state, genesis, ctx, g),
         Transaction::Anchor(a) => apply_anchor(state, genesis, ctx, a),
     }

@@ -48,6 +48,8 @@ pub enum Transaction {
     SubjectAct(credex_types::lifecycle::SubjectActTx),
     /// Change the issuer registry with 2f+1 validator approvals.
     Governance(credex_types::lifecycle::GovernanceTx),
+    /// A node anchors its audit-log head.
+    AuditAnchor(credex_types::access::AuditAnchorTx),
 }
 
 impl Transaction {
@@ -58,9 +60,10 @@ impl Transaction {
         match self {
             Transaction::Anchor(a) => a.id(),
             Transaction::SubjectAct(a) => AttestationId(a.act.case_id().0),
-            Transaction::Evidence(_) | Transaction::SubjectKey(_) | Transaction::Governance(_) => {
-                AttestationId(self.hash())
-            }
+            Transaction::Evidence(_)
+            | Transaction::SubjectKey(_)
+            | Transaction::Governance(_)
+            | Transaction::AuditAnchor(_) => AttestationId(self.hash()),
         }
     }
 
@@ -72,6 +75,7 @@ impl Transaction {
             Transaction::SubjectKey(_) => "subject-key",
             Transaction::SubjectAct(_) => "subject-act",
             Transaction::Governance(_) => "governance",
+            Transaction::AuditAnchor(_) => "audit-anchor",
         }
     }
 

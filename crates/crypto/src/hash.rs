@@ -39,6 +39,14 @@ pub mod domain {
     pub const SUBJECT_KEY: &str = "credex/subject-key/v1";
     /// A governance proposal.
     pub const GOVERNANCE: &str = "credex/governance/v1";
+    /// A signed API request.
+    pub const REQUEST: &str = "credex/request/v1";
+    /// A subject's data-access authorization.
+    pub const AUTHORIZATION: &str = "credex/authorization/v1";
+    /// An entry of a node's query audit log.
+    pub const AUDIT_ENTRY: &str = "credex/audit-entry/v1";
+    /// An audit log head anchored on chain.
+    pub const AUDIT_ANCHOR: &str = "credex/audit-anchor/v1";
 
     /// Every domain, for the distinctness check in tests and the spec.
     pub const ALL: &[&str] = &[
@@ -57,6 +65,10 @@ pub mod domain {
         SUBJECT_ACT,
         SUBJECT_KEY,
         GOVERNANCE,
+        REQUEST,
+        AUTHORIZATION,
+        AUDIT_ENTRY,
+        AUDIT_ANCHOR,
     ];
 }
 

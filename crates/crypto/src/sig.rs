@@ -33,11 +33,13 @@ pub enum Purpose {
     Governance,
     /// A registrar agency binds a subject's public key to the subject id.
     SubjectKey,
+    /// A node anchors its audit log head.
+    AuditAnchor,
 }
 
 impl Purpose {
     /// Every purpose, in tag order.
-    pub const ALL: [Purpose; 8] = [
+    pub const ALL: [Purpose; 9] = [
         Purpose::Attestation,
         Purpose::Vote,
         Purpose::Proposal,
@@ -46,6 +48,7 @@ impl Purpose {
         Purpose::SubjectAct,
         Purpose::Governance,
         Purpose::SubjectKey,
+        Purpose::AuditAnchor,
     ];
 
     /// The tag prefixed to the message before signing.
@@ -59,6 +62,7 @@ impl Purpose {
             Purpose::SubjectAct => "credex-sig/subject-act/v1",
             Purpose::Governance => "credex-sig/governance/v1",
             Purpose::SubjectKey => "credex-sig/subject-key/v1",
+            Purpose::AuditAnchor => "credex-sig/audit-anchor/v1",
         }
     }
 }

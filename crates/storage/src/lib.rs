@@ -15,6 +15,8 @@
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
+//! | `audit` | `e` ‖ seq (u64 BE) → [`AuditEntry`]; `s` ‖ encode(subject) ‖ seq → (index); `h` → (seq, head hash) — this node's query audit log |
+//! | `audit_anchors` | encode(node agency) ‖ seq (u64 BE) | (height, head hash): every audit head anchored on chain |
 //! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil (pruned once the height is decided) |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
@@ -32,6 +34,7 @@ use std::path::Path;
 use credex_chain::{AnchorTx, Block, MemState};
 use credex_crypto::Hash32;
 use credex_types::SubjectId;
+use credex_types::access::AuditEntry;
 use credex_types::attestation::{Attestation, AttestationId};
 use credex_types::chain::CommitCertificate;
 use credex_types::lifecycle::CaseId;
@@ -50,7 +53,9 @@ const CF_VOTES: &str = "signed_votes";
 const CF_CASES: &str = "cases";
 const CF_WARNINGS: &str = "warnings";
 const CF_KEYS: &str = "record_keys";
-const FAMILIES: [&str; 12] = [
+const CF_AUDIT: &str = "audit";
+const CF_AUDIT_ANCHORS: &str = "audit_anchors";
+const FAMILIES: [&str; 14] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXS,
@@ -63,6 +68,8 @@ const FAMILIES: [&str; 12] = [
     CF_CASES,
     CF_WARNINGS,
     CF_KEYS,
+    CF_AUDIT,
+    CF_AUDIT_ANCHORS,
 ];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
@@ -204,10 +211,18 @@ impl Store {
             b.put_cf(self.cf(CF_SUBJECTS), sk, hk);
         }
         for tx in &c.block.txs {
-            if let credex_chain::Transaction::SubjectAct(t) = tx {
-                let mut ck = credex_codec::encode(&t.act.subject);
-                ck.extend_from_slice(&t.act.case_id().0.0);
-                b.put_cf(self.cf(CF_CASES), ck, hk);
+            match tx {
+                credex_chain::Transaction::SubjectAct(t) => {
+                    let mut ck = credex_codec::encode(&t.act.subject);
+                    ck.extend_from_slice(&t.act.case_id().0.0);
+                    b.put_cf(self.cf(CF_CASES), ck, hk);
+                }
+                credex_chain::Transaction::AuditAnchor(t) => {
+                    let mut ak = credex_codec::encode(&t.anchor.node);
+                    ak.extend_from_slice(&t.anchor.seq.to_be_bytes());
+                    b.put_cf(self.cf(CF_AUDIT_ANCHORS), ak, credex_codec::encode(&(h, t.anchor.head)));
+                }
+                _ => {}
             }
         }
         for id in c.erased {
@@ -399,6 +414,87 @@ impl Store {
             let (k, v) = item?;
             let Some(id) = k.strip_prefix(b"s") else { break };
             out.push((String::from_utf8_lossy(id).into_owned(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Appends `entry` to the audit log (with its subject index and the new
+    /// head). `durable` fsyncs (raw-record accesses); otherwise the write
+    /// survives a process crash through RocksDB's log but not a power cut.
+    pub fn append_audit(&self, entry: &AuditEntry, durable: bool) -> Result<(), StoreError> {
+        let cf = self.cf(CF_AUDIT);
+        let mut b = WriteBatch::default();
+        let mut ek = b"e".to_vec();
+        ek.extend_from_slice(&entry.seq.to_be_bytes());
+        b.put_cf(cf, ek, credex_codec::encode(entry));
+        if let Some(subject) = &entry.subject {
+            let mut sk = b"s".to_vec();
+            sk.extend_from_slice(&credex_codec::encode(subject));
+            sk.extend_from_slice(&entry.seq.to_be_bytes());
+            b.put_cf(cf, sk, []);
+        }
+        b.put_cf(cf, b"h", credex_codec::encode(&(entry.seq, entry.hash())));
+        let mut wo = WriteOptions::default();
+        wo.set_sync(durable);
+        self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// The audit log head: (entries, hash of the last; zero if none).
+    pub fn audit_head(&self) -> Result<(u64, Hash32), StoreError> {
+        match self.db.get_cf(self.cf(CF_AUDIT), b"h")? {
+            Some(v) => decode("audit head", &v),
+            None => Ok((0, Hash32::ZERO)),
+        }
+    }
+
+    /// Audit entries from `from` (≥ 1), in order, at most `limit`.
+    pub fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut start = b"e".to_vec();
+        start.extend_from_slice(&from.to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_AUDIT), IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(b"e") || out.len() >= limit {
+                break;
+            }
+            out.push(decode("audit entry", &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The audit entries about `subject`, oldest first, at most `limit`.
+    pub fn audit_of(&self, subject: &SubjectId, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut prefix = b"s".to_vec();
+        prefix.extend_from_slice(&credex_codec::encode(subject));
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_AUDIT), IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, _) = item?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            let Ok(seq) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
+            let mut ek = b"e".to_vec();
+            ek.extend_from_slice(&seq);
+            if let Some(v) = self.db.get_cf(self.cf(CF_AUDIT), ek)? {
+                out.push(decode("audit entry", &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every audit head `node` anchored: (seq, head, height), by seq.
+    pub fn audit_anchors(&self, node: &credex_types::AgencyId) -> Result<Vec<(u64, Hash32, u64)>, StoreError> {
+        let prefix = credex_codec::encode(node);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_AUDIT_ANCHORS), IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let Ok(seq) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
+            let (height, head): (u64, Hash32) = decode("audit anchor", &v)?;
+            out.push((u64::from_be_bytes(seq), head, height));
         }
         Ok(out)
     }

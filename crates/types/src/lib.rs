@@ -23,6 +23,7 @@ macro_rules! text_serde {
     };
 }
 
+pub mod access;
 pub mod attestation;
 pub mod chain;
 pub mod genesis;

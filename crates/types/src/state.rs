@@ -54,6 +54,8 @@ pub enum StateKey {
     Case(CaseId),
     /// An applied governance proposal (by proposal hash).
     Governance(Hash32),
+    /// A node's latest anchored audit-log head (spec §12.4).
+    AuditHead(AgencyId),
 }
 
 impl StateKey {
@@ -159,6 +161,15 @@ pub enum StateValue {
     /// Under [`StateKey::Governance`]: the height that applied it.
     Governance {
         /// Height.
+        height: u64,
+    },
+    /// Under [`StateKey::AuditHead`].
+    AuditHead {
+        /// Entries covered.
+        seq: u64,
+        /// Hash of entry `seq`.
+        head: Hash32,
+        /// Height of the anchoring block.
         height: u64,
     },
 }

@@ -17,6 +17,10 @@
 //! | `GET /v1/warnings/events?after=N&wait=S` | risk-list events after N, long-polling up to S ≤ 60 s |
 //! | `POST/GET /v1/warnings/subscriptions`, `DELETE …/{id}` | webhooks |
 //! | `GET /v1/labels` | the label table (zh / ru / en) |
+//! | `POST /v1/attestations/{id}/record` | a raw record, from this node or the holder, with an authorization or legal basis |
+//! | `GET /v1/subjects/{subject}/access-log` | who read the subject's data through this node |
+//! | `GET /v1/audit/log?from=&limit=` | this node's hash-chained audit log |
+//! | `GET /v1/audit/anchors?node=` | the audit heads a node anchored on chain |
 //!
 //! Labels follow `Accept-Language` (or `?lang=zh|ru|en`; default `en`):
 //! responses carry `…_label` fields in that language beside every code.
@@ -25,9 +29,11 @@
 //!
 //! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
 //! input (bad id, bad signature, unknown issuer, kind not allowed, wrong
-//! chain), 404 unknown, 409 refused by the current state (already listed,
-//! target not active, …), 408 request not completed within 15 s, 413 body
-//! over 64 KiB, 503 mempool full.
+//! chain), 401 no or bad credentials, stale request, 403 wrong role, 404
+//! unknown, 409 refused by the current state (already listed, target not
+//! active, …) or a replayed request, 408 request not completed within 15 s,
+//! 413 body over 64 KiB, 429 over the caller's rate, 503 mempool full.
+//! Who may call what: [`auth`].
 
 use std::sync::Arc;
 
@@ -48,13 +54,19 @@ use serde_json::{Value, json};
 use crate::service::{Node, ProofError, Standing, SubmitError};
 use crate::warnings::Warnings;
 
+pub mod auth;
 mod lifecycle;
+mod records;
+
+/// Most open HTTP connections per node.
+pub const MAX_CONNECTIONS: usize = 512;
 
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     node: Arc<Node>,
     warnings: Arc<Warnings>,
+    access: Arc<crate::access::Access>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Node> {
@@ -101,13 +113,18 @@ impl IntoResponse for ApiError {
 type ApiResult = Result<Json<Value>, ApiError>;
 
 /// The router over `node`.
-pub fn router(node: Arc<Node>, warnings: Arc<Warnings>) -> Router {
+pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::access::Access>) -> Router {
+    let state = AppState { node, warnings, access };
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/v1/status", get(status))
         .route("/v1/attestations", post(submit))
         .route("/v1/attestations/{id}", get(attestation))
         .route("/v1/attestations/{id}/proof", get(attestation_proof))
+        .route("/v1/attestations/{id}/record", post(records::record))
+        .route("/v1/subjects/{subject}/access-log", get(records::access_log))
+        .route("/v1/audit/log", get(records::audit_log))
+        .route("/v1/audit/anchors", get(records::audit_anchors))
         .route("/v1/lists/{list}/{subject}", get(list_status))
         .route("/v1/subjects/{subject}", get(lifecycle::subject))
         .route("/v1/subjects/{subject}/grade", get(lifecycle::grade))
@@ -122,10 +139,11 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>) -> Router {
         .route("/v1/warnings/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
         .route("/v1/warnings/subscriptions/{id}", axum::routing::delete(lifecycle::unsubscribe))
         .fallback(|| async { ApiError::not_found("not-found", "no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A client that trickles its request cannot hold a handler forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .with_state(AppState { node, warnings })
+        .with_state(state)
 }
 
 pub(crate) fn parse_id(s: &str) -> Result<AttestationId, ApiError> {
@@ -150,6 +168,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult {
         "mempool": node.mempool_len(),
         "validators": node.genesis().validators.len(),
         "role": node.role(),
+        "agency": node.identity().map(|(a, _)| a.clone()),
         "peers": node.peers(),
     })))
 }
@@ -205,10 +224,21 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
     }
 }
 
-async fn submit(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn submit(
+    State(node): State<Arc<Node>>,
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
     let att: Attestation =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("attestation JSON: {e}")))?;
+    if caller.agency.as_ref() != Some(&att.header.issuer) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not-your-agency",
+            format!("{} may not submit attestations of {}", caller.client, att.header.issuer),
+        ));
+    }
     let n = node.clone();
     submitted(tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?)
 }

@@ -1,0 +1,407 @@
+//! Who is calling (spec §12.1): registered clients, request signatures,
+//! replay and clock-skew checks, per-client rate limits, and the node's
+//! query audit log (§12.4).
+//!
+//! A signed request carries four headers:
+//!
+//! ```text
+//! X-Credex-Client:    client id (clients.toml), issuer agency id, or subject id
+//! X-Credex-Time:      milliseconds since the epoch
+//! X-Credex-Nonce:     32 hex digits, never reused within the skew window
+//! X-Credex-Signature: ed25519 (purpose request) over H("credex/request/v1", encode(SignedRequest))
+//! ```
+//!
+//! The key is the registered client's (role official or platform), the
+//! issuer registry's (role issuer), or the subject's bound key (role
+//! subject). No headers: role public.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use credex_crypto::{Hash32, PublicKey, Purpose, Signature};
+use credex_types::access::{AuditEntry, Role, SignedRequest};
+use credex_types::{AgencyId, SubjectId, Timestamp};
+
+use crate::service::Node;
+
+/// Largest accepted difference between a request's time and the node's clock.
+pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// A registered API client (an agency's official or a platform).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Client {
+    /// Client id, sent as `X-Credex-Client`.
+    pub id: String,
+    /// `official` or `platform`.
+    pub role: Role,
+    /// The agency (or platform operator) it acts for.
+    pub agency: AgencyId,
+    /// Its public key.
+    pub key: PublicKey,
+}
+
+/// The clients file (`clients.toml`): `[[clients]]` tables.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Clients {
+    /// The clients.
+    #[serde(default)]
+    pub clients: Vec<Client>,
+}
+
+impl Clients {
+    /// Reads and checks a clients file (unique ids, roles official or platform).
+    pub fn read(path: &Path) -> anyhow::Result<Clients> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let c: Clients = toml::from_str(&text).with_context(|| format!("clients file {}", path.display()))?;
+        for (i, x) in c.clients.iter().enumerate() {
+            anyhow::ensure!(
+                matches!(x.role, Role::Official | Role::Platform),
+                "{}: client {} has role {}; clients are official or platform (issuers and subjects use their chain keys)",
+                path.display(),
+                x.id,
+                x.role
+            );
+            anyhow::ensure!(!c.clients[..i].iter().any(|y| y.id == x.id), "{}: client {} twice", path.display(), x.id);
+        }
+        Ok(c)
+    }
+
+    /// Writes the file.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, toml::to_string_pretty(self)?).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// An authenticated (or public) caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Client id (`public` for none).
+    pub client: String,
+    /// Role.
+    pub role: Role,
+    /// The agency it acts for (officials, platforms, issuers).
+    pub agency: Option<AgencyId>,
+    /// The subject it is (subjects).
+    pub subject: Option<SubjectId>,
+}
+
+impl Caller {
+    /// The caller without credentials.
+    pub fn public() -> Caller {
+        Caller { client: "public".into(), role: Role::Public, agency: None, subject: None }
+    }
+}
+
+/// Why a request is not authenticated. Each maps to an HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Some but not all headers, or malformed ones.
+    #[error("malformed credentials: {0}")]
+    Malformed(String),
+    /// No such client, issuer or subject key.
+    #[error("unknown client {0}")]
+    UnknownClient(String),
+    /// Signature does not verify.
+    #[error("request signature does not verify under the key of {0}")]
+    BadSignature(String),
+    /// Too far from the node's clock.
+    #[error("request time is {0} ms away from the node's clock (at most {MAX_SKEW_MS} allowed)")]
+    Skewed(u64),
+    /// Nonce seen before.
+    #[error("replayed request: this nonce was already used")]
+    Replay,
+    /// Over the client's rate.
+    #[error("rate limit exceeded; retry later")]
+    RateLimited,
+}
+
+impl AuthError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Malformed(_) => "malformed-credentials",
+            AuthError::UnknownClient(_) => "unknown-client",
+            AuthError::BadSignature(_) => "bad-request-signature",
+            AuthError::Skewed(_) => "stale-request",
+            AuthError::Replay => "replay",
+            AuthError::RateLimited => "rate-limited",
+        }
+    }
+}
+
+/// The credential headers of a request.
+pub struct Credentials<'a> {
+    /// `X-Credex-Client`.
+    pub client: &'a str,
+    /// `X-Credex-Time`.
+    pub time: &'a str,
+    /// `X-Credex-Nonce`.
+    pub nonce: &'a str,
+    /// `X-Credex-Signature`.
+    pub signature: &'a str,
+}
+
+/// Token bucket per key.
+struct Buckets {
+    rate: f64,
+    burst: f64,
+    state: HashMap<String, (f64, u64)>,
+}
+
+impl Buckets {
+    fn take(&mut self, key: &str, now_ms: u64) -> bool {
+        if self.state.len() > 100_000 {
+            // forget idle clients rather than grow without bound
+            self.state.retain(|_, (tokens, at)| *tokens < self.burst || now_ms.saturating_sub(*at) < 60_000);
+        }
+        let (tokens, at) = self.state.entry(key.to_string()).or_insert((self.burst, now_ms));
+        #[allow(clippy::cast_precision_loss)] // elapsed milliseconds are far below 2^52
+        let refill = now_ms.saturating_sub(*at) as f64 / 1000.0 * self.rate;
+        *tokens = (*tokens + refill).min(self.burst);
+        *at = now_ms;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Nonces seen within the replay window: (client, nonce) → time, and the same in time order.
+type Seen = (HashMap<(String, [u8; 16]), u64>, VecDeque<(u64, String, [u8; 16])>);
+
+/// Authentication, replay protection, rate limits and the audit log of one node.
+pub struct Access {
+    clients: Clients,
+
+    seen: Mutex<Seen>,
+    clients_rate: Mutex<Buckets>,
+    public_rate: Mutex<Buckets>,
+    audit: Mutex<(u64, Hash32)>,
+}
+
+/// Per-client and per-address request rates (requests/s, burst).
+#[derive(Debug, Clone, Copy)]
+pub struct Rates {
+    /// Authenticated clients.
+    pub client: (f64, f64),
+    /// Public callers, per IP address.
+    pub public: (f64, f64),
+}
+
+impl Default for Rates {
+    fn default() -> Rates {
+        Rates { client: (50.0, 100.0), public: (20.0, 40.0) }
+    }
+}
+
+impl Access {
+    /// Access control over `clients`, continuing the audit log in `node`'s store.
+    pub fn new(node: &Node, clients: Clients, rates: Rates) -> anyhow::Result<Access> {
+        let head = node.store().audit_head()?;
+        let bucket = |(rate, burst)| Mutex::new(Buckets { rate, burst, state: HashMap::new() });
+        Ok(Access {
+            clients,
+            seen: Mutex::new((HashMap::new(), VecDeque::new())),
+            clients_rate: bucket(rates.client),
+            public_rate: bucket(rates.public),
+            audit: Mutex::new(head),
+        })
+    }
+
+    /// Rate limit for a public caller at `addr`.
+    pub fn admit_public(&self, addr: &str, now: Timestamp) -> Result<(), AuthError> {
+        if self.public_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(addr, now.0) {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited)
+        }
+    }
+
+    /// Resolves the client id to its key and identity.
+    fn resolve(&self, node: &Node, client: &str) -> Result<(PublicKey, Caller), AuthError> {
+        if let Some(c) = self.clients.clients.iter().find(|c| c.id == client) {
+            return Ok((
+                c.key,
+                Caller { client: c.id.clone(), role: c.role, agency: Some(c.agency.clone()), subject: None },
+            ));
+        }
+        if let Ok(agency) = client.parse::<AgencyId>()
+            && let Some(r) = node.issuer(&agency).filter(|r| r.active)
+        {
+            let caller = Caller { client: client.into(), role: Role::Issuer, agency: Some(agency), subject: None };
+            return Ok((r.key, caller));
+        }
+        if let Ok(subject) = client.parse::<SubjectId>()
+            && let Some(k) = node.subject_key(&subject)
+        {
+            let caller =
+                Caller { client: subject.to_string(), role: Role::Subject, agency: None, subject: Some(subject) };
+            return Ok((k.key, caller));
+        }
+        Err(AuthError::UnknownClient(client.to_string()))
+    }
+
+    /// Checks a signed request: key, signature, clock skew, replay, rate.
+    pub fn authenticate(
+        &self,
+        node: &Node,
+        creds: &Credentials<'_>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Caller, AuthError> {
+        let time: u64 = creds.time.parse().map_err(|_| AuthError::Malformed("X-Credex-Time".into()))?;
+        let mut nonce = [0u8; 16];
+        hex::decode_to_slice(creds.nonce, &mut nonce).map_err(|_| AuthError::Malformed("X-Credex-Nonce".into()))?;
+        let signature: Signature =
+            creds.signature.parse().map_err(|_| AuthError::Malformed("X-Credex-Signature".into()))?;
+        let (key, caller) = self.resolve(node, creds.client)?;
+        let req = SignedRequest {
+            chain_id: node.genesis().chain_id.clone(),
+            client: creds.client.to_string(),
+            method: method.to_string(),
+            path: path.to_string(),
+            body: Hash32::sha256(&[body]),
+            time: Timestamp(time),
+            nonce,
+        };
+        credex_crypto::verify(&key, Purpose::Request, &req.hash().0, &signature)
+            .map_err(|_| AuthError::BadSignature(creds.client.to_string()))?;
+        let skew = time.abs_diff(now.0);
+        if skew > MAX_SKEW_MS {
+            return Err(AuthError::Skewed(skew));
+        }
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (set, order) = &mut *seen;
+            while order.front().is_some_and(|(t, _, _)| *t + 2 * MAX_SKEW_MS < now.0) {
+                if let Some((_, c, n)) = order.pop_front() {
+                    set.remove(&(c, n));
+                }
+            }
+            let k = (caller.client.clone(), nonce);
+            if set.contains_key(&k) {
+                return Err(AuthError::Replay);
+            }
+            set.insert(k, now.0);
+            order.push_back((now.0, caller.client.clone(), nonce));
+        }
+        if !self.clients_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(&caller.client, now.0) {
+            return Err(AuthError::RateLimited);
+        }
+        Ok(caller)
+    }
+
+    /// Appends one entry to the node's audit log; returns its sequence number.
+    #[allow(clippy::too_many_arguments)]
+    pub fn audit(
+        &self,
+        node: &Node,
+        caller: &Caller,
+        action: String,
+        subject: Option<SubjectId>,
+        basis: Option<String>,
+        result: String,
+        durable: bool,
+    ) -> anyhow::Result<u64> {
+        let mut head = self.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = AuditEntry {
+            seq: head.0 + 1,
+            prev: head.1,
+            time: node.now(),
+            client: caller.client.clone(),
+            role: caller.role,
+            action,
+            subject,
+            basis,
+            result,
+        };
+        node.store().append_audit(&entry, durable)?;
+        *head = (entry.seq, entry.hash());
+        Ok(entry.seq)
+    }
+}
+
+/// Signs requests for the CLI: the four headers for `method path body`.
+pub fn sign_headers(
+    chain_id: &credex_types::ChainId,
+    client: &str,
+    key: &credex_crypto::SecretKey,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> anyhow::Result<[(&'static str, String); 4]> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let req = SignedRequest {
+        chain_id: chain_id.clone(),
+        client: client.to_string(),
+        method: method.to_string(),
+        path: path.to_string(),
+        body: Hash32::sha256(&[body]),
+        time: now,
+        nonce,
+    };
+    Ok([
+        ("X-Credex-Client", client.to_string()),
+        ("X-Credex-Time", now.0.to_string()),
+        ("X-Credex-Nonce", hex::encode(nonce)),
+        ("X-Credex-Signature", req.sign(key).to_string()),
+    ])
+}
+
+/// How often a node anchors its audit-log head when it has grown.
+pub const ANCHOR_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Anchors this node's audit-log head on chain whenever it grew (spec
+/// §12.4), signed with the node key; a node without an identity in the
+/// genesis cannot anchor and says so once.
+pub async fn anchor_loop(node: std::sync::Arc<Node>) {
+    let Some((agency, key)) = node.identity().map(|(a, k)| (a.clone(), credex_crypto::SecretKey::from_seed(k.seed())))
+    else {
+        tracing::warn!(target: "credex::audit", "this node has no agency in the genesis: its audit log is not anchored");
+        return;
+    };
+    let mut tick = tokio::time::interval(ANCHOR_EVERY);
+    loop {
+        tick.tick().await;
+        let (seq, head) = match node.store().audit_head() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(target: "credex::audit", error = %e, "reading the audit head");
+                continue;
+            }
+        };
+        let anchored = match node.state_value(&credex_types::state::StateKey::AuditHead(agency.clone())) {
+            Some(credex_types::state::StateValue::AuditHead { seq, .. }) => seq,
+            _ => 0,
+        };
+        if seq <= anchored {
+            continue;
+        }
+        let anchor = credex_types::access::AuditAnchor {
+            chain_id: node.genesis().chain_id.clone(),
+            node: agency.clone(),
+            seq,
+            head,
+        };
+        let signature = key.sign(Purpose::AuditAnchor, &anchor.hash().0);
+        let tx = credex_chain::Transaction::AuditAnchor(credex_types::access::AuditAnchorTx {
+            anchor,
+            key: key.public(),
+            signature,
+        });
+        let n = node.clone();
+        match tokio::task::spawn_blocking(move || n.submit_local(&tx)).await {
+            Ok(Ok(_)) => tracing::debug!(target: "credex::audit", seq, "audit head submitted for anchoring"),
+            Ok(Err(e)) => tracing::warn!(target: "credex::audit", seq, error = %e, "audit anchor refused"),
+            Err(e) => tracing::warn!(target: "credex::audit", error = %e, "audit anchor task"),
+        }
+    }
+}

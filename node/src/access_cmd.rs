@@ -1,0 +1,345 @@
+//! Access and audit commands (spec §12): client registration, subject
+//! authorizations, raw-record reads, access logs, audit export and verification.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use credex_types::access::{AuditEntry, Authorization, Scope, SignedAuthorization};
+use credex_types::{AgencyId, AttestationId, AttestationKind, SubjectId, Timestamp};
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::keys::{KeyFile, SubjectKeyFile};
+
+/// Access and audit commands.
+#[derive(clap::Subcommand)]
+pub enum AccessCommand {
+    /// Registers an official's or platform's key file in a node's clients.toml.
+    ClientsAdd {
+        /// The clients.toml to edit (created if missing).
+        file: PathBuf,
+        /// The key file (`credex keygen --role official|platform --client ID`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// A subject signs an authorization (数据授权) for an agency to read its raw records.
+    Authorize {
+        /// Node URL (for the chain id).
+        #[arg(long)]
+        node: String,
+        /// The subject's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The agency granted.
+        #[arg(long)]
+        grantee: AgencyId,
+        /// Attestations covered (repeatable); none and no --kind: all.
+        #[arg(long = "attestation")]
+        attestations: Vec<AttestationId>,
+        /// Kinds covered (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<AttestationKind>,
+        /// Expiry (RFC 3339).
+        #[arg(long)]
+        expires: Timestamp,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Reads a raw record (fields and salts) through your node, which
+    /// fetches it from the holder if needed; sign with --auth.
+    Record {
+        /// Attestation id.
+        id: AttestationId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The subject's authorization file.
+        #[arg(long, conflicts_with = "legal_basis")]
+        authorization: Option<PathBuf>,
+        /// A legal-basis code your role may invoke.
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+    },
+    /// Who read a subject's data through a node (sign as the subject or an official).
+    AccessLog {
+        /// Subject id.
+        subject: SubjectId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+    },
+    /// The node's query audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Audit log commands.
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Writes a node's audit log as JSON lines (sign as an official or issuer).
+    Export {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks an exported log: its hash chain, and every head the node
+    /// anchored on chain. Exit 0 if intact, 1 with the first altered entry.
+    Verify {
+        /// The exported log (JSON lines).
+        file: PathBuf,
+        /// A node of the chain (for the anchored heads).
+        #[arg(long)]
+        node: String,
+        /// The node whose log it is (default: from the file).
+        #[arg(long)]
+        of: Option<AgencyId>,
+    },
+}
+
+fn print(v: &Value) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn nonce() -> anyhow::Result<[u8; 16]> {
+    let mut n = [0u8; 16];
+    getrandom::fill(&mut n).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(n)
+}
+
+/// What `audit verify` concludes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AuditVerdict {
+    /// Chain intact, every anchored head matches.
+    Intact {
+        /// Entries.
+        entries: u64,
+        /// Anchored heads checked.
+        anchors: usize,
+    },
+    /// The first altered entry.
+    Tampered {
+        /// Its number.
+        seq: u64,
+        /// How it shows.
+        reason: String,
+    },
+}
+
+/// Checks `entries` against the anchored heads `(seq, head)`.
+pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32)]) -> AuditVerdict {
+    if let Err(b) = credex_types::access::verify_chain(entries) {
+        return AuditVerdict::Tampered { seq: b.seq, reason: b.to_string() };
+    }
+    let mut checked = 0;
+    let mut previous = 0u64;
+    for (seq, head) in anchors {
+        let Some(e) = usize::try_from(*seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| entries.get(i)) else {
+            // anchored beyond the export: entries were removed from its end
+            let first_missing = u64::try_from(entries.len()).unwrap_or(u64::MAX) + 1;
+            return AuditVerdict::Tampered {
+                seq: first_missing,
+                reason: format!("the chain anchors {seq} entries; the log has {}", entries.len()),
+            };
+        };
+        if e.hash() != *head {
+            // a consistent rewrite: the first entry after the last matching anchor is the earliest that can differ
+            return AuditVerdict::Tampered {
+                seq: previous + 1,
+                reason: format!(
+                    "entries {}..={seq} do not hash to the head anchored on chain at entry {seq}",
+                    previous + 1
+                ),
+            };
+        }
+        previous = *seq;
+        checked += 1;
+    }
+    AuditVerdict::Intact { entries: u64::try_from(entries.len()).unwrap_or(u64::MAX), anchors: checked }
+}
+
+/// Runs an access command.
+pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AccessCommand::ClientsAdd { file, key } => {
+            let (kf, k) = KeyFile::read(&key)?;
+            let id = kf.client.clone().ok_or_else(|| anyhow::anyhow!("{} has no client id", key.display()))?;
+            let role = kf.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let mut clients =
+                if file.exists() { crate::access::Clients::read(&file)? } else { crate::access::Clients::default() };
+            anyhow::ensure!(!clients.clients.iter().any(|c| c.id == id), "client {id} is already registered");
+            clients.clients.push(crate::access::Client { id: id.clone(), role, agency: kf.agency, key: k.public() });
+            clients.write(&file)?;
+            // re-read: the file must stay valid (roles official or platform)
+            crate::access::Clients::read(&file)?;
+            print(&json!({ "client": id, "role": kf.role, "file": file.display().to_string() }))
+        }
+        AccessCommand::Authorize { node, key, grantee, attestations, kinds, expires, out } => {
+            let (sf, sk) = SubjectKeyFile::read(&key)?;
+            let scope = match (attestations.is_empty(), kinds.is_empty()) {
+                (false, true) => Scope::Attestations(attestations),
+                (true, false) => Scope::Kinds(kinds),
+                (true, true) => Scope::All,
+                (false, false) => anyhow::bail!("give --attestation or --kinds, not both"),
+            };
+            let signed: SignedAuthorization = Authorization {
+                chain_id: Client::new(&node).chain_id()?,
+                subject: sf.subject,
+                grantee,
+                scope,
+                expires,
+                nonce: nonce()?,
+            }
+            .sign(&sk);
+            std::fs::write(&out, serde_json::to_string_pretty(&signed)? + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            print(
+                &json!({ "authorization": signed.authorization.hash().to_string(), "out": out.display().to_string() }),
+            )
+        }
+        AccessCommand::Record { id, node, authorization, legal_basis } => {
+            let body = match (authorization, legal_basis) {
+                (Some(path), _) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    let a: SignedAuthorization =
+                        serde_json::from_str(&text).with_context(|| format!("authorization {}", path.display()))?;
+                    json!({ "authorization": a })
+                }
+                (None, Some(l)) => json!({ "legal_basis": l }),
+                (None, None) => json!({}),
+            };
+            print(&Client::new(&node).post(&format!("/v1/attestations/{id}/record"), &body)?)
+        }
+        AccessCommand::AccessLog { subject, node } => {
+            print(&Client::new(&node).get(&format!("/v1/subjects/{subject}/access-log"))?)
+        }
+        AccessCommand::Audit { command: AuditCommand::Export { node, out } } => {
+            let client = Client::new(&node);
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?,
+            );
+            let mut from = 1u64;
+            let mut n = 0u64;
+            let mut agency: Option<Value> = None;
+            // Each page request is itself audited: export up to the head as it
+            // was at the first page, or the log would grow as it is read.
+            let mut last: Option<u64> = None;
+            loop {
+                let page = client.get(&format!("/v1/audit/log?from={from}&limit=1000"))?;
+                agency.get_or_insert_with(|| page["node"].clone());
+                let end = *last.get_or_insert(page["head"]["seq"].as_u64().unwrap_or(0));
+                let entries: Vec<Value> = page["entries"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|e| e["seq"].as_u64().is_some_and(|s| s <= end))
+                    .collect();
+                if entries.is_empty() {
+                    break;
+                }
+                for e in &entries {
+                    writeln!(f, "{}", serde_json::to_string(e)?)?;
+                    n += 1;
+                }
+                from += u64::try_from(entries.len())?;
+            }
+            f.flush()?;
+            print(&json!({ "node": agency, "entries": n, "out": out.display().to_string() }))
+        }
+        AccessCommand::Audit { command: AuditCommand::Verify { file, node, of } } => {
+            let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let mut entries = Vec::new();
+            for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let e: AuditEntry = serde_json::from_str(&line)
+                    .with_context(|| format!("{} line {}: not an audit entry", file.display(), i + 1))?;
+                entries.push(e);
+            }
+            let client = Client::new(&node);
+            let path = match &of {
+                Some(a) => format!("/v1/audit/anchors?node={a}"),
+                None => "/v1/audit/anchors".to_string(),
+            };
+            let v = client.get(&path)?;
+            let anchors: Vec<(u64, credex_crypto::Hash32)> = v["anchors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| Some((a["seq"].as_u64()?, a["head"].as_str()?.parse().ok()?)))
+                .collect();
+            match verify_log(&entries, &anchors) {
+                AuditVerdict::Intact { entries, anchors } => {
+                    print(&json!({ "intact": true, "node": v["node"], "entries": entries, "anchors_checked": anchors }))
+                }
+                AuditVerdict::Tampered { seq, reason } => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(
+                            &json!({ "intact": false, "first_altered_entry": seq, "reason": reason })
+                        )?
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credex_types::access::Role;
+
+    fn log(n: u64) -> Vec<AuditEntry> {
+        let mut out: Vec<AuditEntry> = Vec::new();
+        for seq in 1..=n {
+            let prev = out.last().map_or(credex_crypto::Hash32::ZERO, AuditEntry::hash);
+            out.push(AuditEntry {
+                seq,
+                prev,
+                time: Timestamp(seq),
+                client: format!("c{seq}"),
+                role: Role::Official,
+                action: "GET /v1/subjects/x".into(),
+                subject: None,
+                basis: None,
+                result: "200".into(),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn edits_are_found_at_their_entry() {
+        let entries = log(6);
+        let anchors = vec![(3, entries[2].hash()), (6, entries[5].hash())];
+        assert_eq!(verify_log(&entries, &anchors), AuditVerdict::Intact { entries: 6, anchors: 2 });
+        // a plain edit of entry 4
+        let mut e = entries.clone();
+        e[3].client = "someone-else".into();
+        assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 4, .. }));
+        // an edit of entry 5 with every later hash recomputed: the anchor at 6 catches it, after 3
+        let mut e = entries.clone();
+        e[4].result = "403".into();
+        e[5].prev = e[4].hash();
+        assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 4, .. }));
+        // entries cut from the end
+        assert!(matches!(verify_log(&entries[..5], &anchors), AuditVerdict::Tampered { seq: 6, .. }));
+        // an entry removed from the middle
+        let mut e = entries.clone();
+        e.remove(1);
+        assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 2, .. }));
+    }
+}

@@ -1,0 +1,120 @@
+//! Raw records, access logs and the audit log (spec §12.3–12.4).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use credex_types::AgencyId;
+use credex_types::access::SignedAuthorization;
+use serde_json::{Value, json};
+
+use super::auth::Audited;
+use super::{ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject};
+use crate::access::Caller;
+use crate::records::Basis;
+use crate::service::Node;
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct RecordBody {
+    authorization: Option<SignedAuthorization>,
+    legal_basis: Option<credex_types::LegalBasis>,
+}
+
+/// `POST /v1/attestations/{id}/record` `{"authorization": …}` or `{"legal_basis": "…"}`.
+pub(super) async fn record(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let body = body_bytes(body)?;
+    let b: RecordBody = if body.is_empty() {
+        RecordBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("record request JSON: {e}")))?
+    };
+    let basis = match (b.authorization, b.legal_basis) {
+        (Some(a), None) => Basis::Authorization(a),
+        (None, Some(l)) => Basis::LegalBasis(l),
+        (None, None) => Basis::None,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad("malformed", "give an authorization or a legal basis, not both"));
+        }
+    };
+    let result = crate::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis).await;
+    let mut resp = match result {
+        Ok((att, source)) => {
+            Json(json!({ "id": id.to_string(), "source": source, "matches_anchor": true, "attestation": att }))
+                .into_response()
+        }
+        Err(r) => {
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN);
+            ApiError::new(status, r.code, r.message).into_response()
+        }
+    };
+    // the access is in the audit log already, with its basis
+    resp.extensions_mut().insert(Audited);
+    Ok(resp)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Page {
+    from: Option<u64>,
+    limit: Option<usize>,
+    node: Option<AgencyId>,
+}
+
+fn entry_json(e: &credex_types::access::AuditEntry) -> Value {
+    let mut v = json!(e);
+    v["hash"] = json!(e.hash().to_string());
+    v
+}
+
+/// `GET /v1/subjects/{s}/access-log`: who read the subject's data through this node.
+pub(super) async fn access_log(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult {
+    let subject = parse_subject(&subject)?;
+    let entries = node.store().audit_of(&subject, 10_000).map_err(ApiError::internal)?;
+    let agency = node.identity().map(|(a, _)| a.clone());
+    Ok(Json(json!({
+        "subject": subject,
+        "node": agency,
+        "entries": entries.iter().map(|e| json!({
+            "seq": e.seq, "time": e.time, "client": e.client, "role": e.role, "action": e.action,
+            "basis": e.basis, "result": e.result,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /v1/audit/log?from=&limit=`: this node's audit log, entries as hashed.
+pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult {
+    let from = p.from.unwrap_or(1).max(1);
+    let limit = p.limit.unwrap_or(1000).clamp(1, 10_000);
+    let entries = node.store().audit_entries(from, limit).map_err(ApiError::internal)?;
+    let (seq, head) = node.store().audit_head().map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "node": node.identity().map(|(a, _)| a.clone()),
+        "head": { "seq": seq, "hash": head.to_string() },
+        "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /v1/audit/anchors?node=`: every audit head a node anchored on chain (default: this node).
+pub(super) async fn audit_anchors(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult {
+    let agency = match p.node {
+        Some(a) => a,
+        None => node
+            .identity()
+            .map(|(a, _)| a.clone())
+            .ok_or_else(|| ApiError::bad("no-node", "this node has no agency; name one with ?node="))?,
+    };
+    let anchors = node.store().audit_anchors(&agency).map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "node": agency,
+        "anchors": anchors.iter().map(|(seq, head, height)| json!({ "seq": seq, "head": head.to_string(), "height": height })).collect::<Vec<_>>(),
+    })))
+}

@@ -1,0 +1,300 @@
+//! Raw-record access between agencies (spec §12.3).
+//!
+//! Only the node an issuer submitted to holds an attestation's fields,
+//! encrypted at rest under a key of their own. An official, platform or
+//! issuer asks its own node (`POST /v1/attestations/{id}/record`) with a
+//! subject-signed [`SignedAuthorization`] naming the caller's agency, or a
+//! legal-basis code its role may invoke ([`LEGAL_BASES`]); a subject reads
+//! its own records without either. If the node does not hold the record
+//! it asks its peers over libp2p ([`RawRequest`]); the holder checks the
+//! basis against the requesting node's agency (the peer id's, from
+//! genesis), writes the access to its audit log, and answers with the record
+//! or a typed refusal. The requesting node checks that the record is the
+//! anchored attestation (same id, issuer signature under the key the chain
+//! recorded) before it answers, and audits the access too. An erased record
+//! has no key any more: nobody can serve it.
+
+use std::sync::Arc;
+
+use credex_types::access::{RecordFacts, Role, SignedAuthorization};
+use credex_types::state::AttestationStatus;
+use credex_types::{AgencyId, Attestation, AttestationId, LegalBasis, SubjectId};
+
+use crate::access::{Access, Caller};
+use crate::service::Node;
+
+/// Legal-basis codes a role may invoke without the subject's authorization.
+pub const LEGAL_BASES: &[(Role, &str)] = &[
+    (Role::Official, "cn-admin-inspection"),
+    (Role::Official, "cn-court-enforcement"),
+    (Role::Official, "cross-border-mutual-assistance"),
+    (Role::Issuer, "cn-admin-inspection"),
+];
+
+/// On what grounds a record is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// The subject's authorization.
+    Authorization(SignedAuthorization),
+    /// A legal-basis code.
+    LegalBasis(LegalBasis),
+    /// Nothing (only a subject reading its own record).
+    None,
+}
+
+/// A node asking its peers for a record.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct RawRequest {
+    /// The attestation.
+    pub id: AttestationId,
+    /// The grounds.
+    pub basis: Basis,
+    /// The requesting client, as its node authenticated it.
+    pub client: String,
+    /// Its role.
+    pub role: Role,
+    /// The subject it is, for a subject reading its own record (the asking node authenticated it).
+    pub subject: Option<SubjectId>,
+}
+
+/// The holder's answer.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum RawAnswer {
+    /// The record.
+    Served(Box<Attestation>),
+    /// Refused, with a stable code and a reason.
+    Refused {
+        /// Code.
+        code: String,
+        /// Why.
+        message: String,
+    },
+    /// This node does not hold it.
+    NotHeld,
+}
+
+/// A refusal: code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status the API answers with.
+    pub status: u16,
+    /// Stable code.
+    pub code: &'static str,
+    /// Why.
+    pub message: String,
+}
+
+fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal { status, code, message: message.into() }
+}
+
+/// Every refusal code (a peer's code is taken only if it is one of these).
+const CODES: &[&str] = &[
+    "not-anchored",
+    "erased",
+    "not-held",
+    "record-mismatch",
+    "audit-unavailable",
+    "legal-basis-not-allowed",
+    "no-authorization",
+    "no-agency",
+    "authorization-expired",
+    "wrong-grantee",
+    "wrong-subject",
+    "out-of-scope",
+    "bad-authorization-signature",
+    "wrong-chain",
+];
+
+fn known_code(code: &str) -> &'static str {
+    CODES.iter().copied().find(|c| *c == code).unwrap_or("refused")
+}
+
+/// Whether `basis` lets `caller` read record `id` (of `header`).
+fn check_basis(
+    node: &Node,
+    id: &AttestationId,
+    header: &credex_types::AttestationHeader,
+    basis: &Basis,
+    caller: &Caller,
+) -> Result<String, Refusal> {
+    let subject = &header.subject;
+    match basis {
+        _ if caller.role == Role::Subject && caller.subject.as_ref() == Some(subject) => Ok("own-record".into()),
+        Basis::Authorization(a) => {
+            let key = node.subject_key(subject).map(|k| k.key);
+            let facts = RecordFacts {
+                chain_id: &node.genesis().chain_id,
+                id,
+                kind: header.kind,
+                subject,
+                subject_key: key.as_ref(),
+            };
+            let grantee =
+                caller.agency.as_ref().ok_or_else(|| refuse(403, "no-agency", "the caller acts for no agency"))?;
+            a.check(&facts, grantee, node.now()).map_err(|e| refuse(403, e.code(), e.to_string()))?;
+            Ok(format!("authorization:{}", a.authorization.hash()))
+        }
+        Basis::LegalBasis(code) => {
+            if LEGAL_BASES.iter().any(|(r, c)| *r == caller.role && *c == code.as_str()) {
+                Ok(format!("legal-basis:{code}"))
+            } else {
+                Err(refuse(
+                    403,
+                    "legal-basis-not-allowed",
+                    format!("role {} may not invoke legal basis {code}", caller.role),
+                ))
+            }
+        }
+        Basis::None => Err(refuse(
+            403,
+            "no-authorization",
+            "reading a raw record needs the subject's authorization or a legal basis of your role",
+        )),
+    }
+}
+
+/// The holder's side of a peer's [`RawRequest`].
+pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: RawRequest) -> RawAnswer {
+    let Some(header) = node.anchored_header(&req.id) else { return RawAnswer::NotHeld };
+    let Ok(Some(raw)) = node.store().raw(&req.id) else {
+        if matches!(node.record(&req.id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+            return RawAnswer::Refused { code: "erased".into(), message: "the record was erased".into() };
+        }
+        return RawAnswer::NotHeld;
+    };
+    let agency = peer_agency.clone();
+    let client = format!("{}/{}", agency.as_ref().map_or("unknown-node", AgencyId::as_str), req.client);
+    let caller = Caller { client, role: req.role, agency: agency.clone(), subject: req.subject.clone() };
+    let decided = check_basis(node, &req.id, &header, &req.basis, &caller);
+    let (basis, result) = match &decided {
+        Ok(b) => (Some(b.clone()), "served".to_string()),
+        Err(r) => (None, format!("refused:{}", r.code)),
+    };
+    let action = format!("raw-record {} (peer request)", req.id);
+    if let Err(e) = access.audit(node, &caller, action, Some(header.subject.clone()), basis, result, true) {
+        tracing::error!(target: "credex::audit", error = %e, "audit append failed; refusing the record");
+        return RawAnswer::Refused { code: "audit-unavailable".into(), message: "audit log unavailable".into() };
+    }
+    match decided {
+        Ok(_) => RawAnswer::Served(Box::new(raw)),
+        Err(r) => RawAnswer::Refused { code: r.code.to_string(), message: r.message },
+    }
+}
+
+/// Checks that `att` is the anchored attestation `id`.
+fn matches_anchor(node: &Node, id: &AttestationId, att: &Attestation) -> bool {
+    let Some(record) = node.record(id) else { return false };
+    att.id() == *id && att.verify_signature(&record.issuer_key).is_ok()
+}
+
+/// The requesting side: the record for `caller`, from this node or a peer.
+pub async fn fetch(
+    node: Arc<Node>,
+    access: Arc<Access>,
+    caller: Caller,
+    id: AttestationId,
+    basis: Basis,
+) -> Result<(Attestation, String), Refusal> {
+    let header =
+        node.anchored_header(&id).ok_or_else(|| refuse(404, "not-anchored", format!("{id} is not anchored")))?;
+    if matches!(node.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+        let r = refuse(410, "erased", "the record was erased; its key no longer exists");
+        audit_fetch(&node, &access, &caller, &id, &header.subject, None, &format!("refused:{}", r.code))?;
+        return Err(r);
+    }
+    let own_agency = node.identity().map(|(a, _)| a.clone());
+    let held = node.store().raw(&id).map_err(|e| refuse(500, "internal", e.to_string()))?;
+    let (att, source, basis_text) = match held {
+        Some(att) => match check_basis(&node, &id, &header, &basis, &caller) {
+            Ok(b) => (att, own_agency.map_or_else(|| "this node".to_string(), |a| a.to_string()), b),
+            Err(r) => {
+                audit_fetch(&node, &access, &caller, &id, &header.subject, None, &format!("refused:{}", r.code))?;
+                return Err(r);
+            }
+        },
+        None => {
+            // A subject reading its own record elsewhere needs no basis; peers
+            // see the request as made by this node's agency for that subject.
+            let basis_text = match (&basis, caller.role) {
+                (Basis::Authorization(a), _) => format!("authorization:{}", a.authorization.hash()),
+                (Basis::LegalBasis(c), _) => format!("legal-basis:{c}"),
+                (Basis::None, _) => "none".into(),
+            };
+            match ask_peers(&node, &caller, &id, &basis).await {
+                Ok((att, from)) => (att, from, basis_text),
+                Err(r) => {
+                    audit_fetch(
+                        &node,
+                        &access,
+                        &caller,
+                        &id,
+                        &header.subject,
+                        Some(basis_text),
+                        &format!("refused:{}", r.code),
+                    )?;
+                    return Err(r);
+                }
+            }
+        }
+    };
+    if !matches_anchor(&node, &id, &att) {
+        let r = refuse(502, "record-mismatch", "the record served does not match the anchored attestation");
+        audit_fetch(&node, &access, &caller, &id, &header.subject, Some(basis_text), &format!("refused:{}", r.code))?;
+        return Err(r);
+    }
+    audit_fetch(&node, &access, &caller, &id, &header.subject, Some(basis_text), &format!("served from {source}"))?;
+    Ok((att, source))
+}
+
+fn audit_fetch(
+    node: &Node,
+    access: &Access,
+    caller: &Caller,
+    id: &AttestationId,
+    subject: &SubjectId,
+    basis: Option<String>,
+    result: &str,
+) -> Result<(), Refusal> {
+    access
+        .audit(node, caller, format!("raw-record {id}"), Some(subject.clone()), basis, result.to_string(), true)
+        .map(|_| ())
+        .map_err(|e| refuse(503, "audit-unavailable", format!("the audit log could not be written: {e}")))
+}
+
+async fn ask_peers(
+    node: &Node,
+    caller: &Caller,
+    id: &AttestationId,
+    basis: &Basis,
+) -> Result<(Attestation, String), Refusal> {
+    let Some(net) = node.net() else {
+        return Err(refuse(404, "not-held", "this node does not hold the record and is on no network"));
+    };
+    let peers = net.peers().await.unwrap_or_default();
+    let req = crate::net::SyncRequest::RawRecord(Box::new(RawRequest {
+        id: *id,
+        basis: basis.clone(),
+        client: caller.client.clone(),
+        role: caller.role,
+        subject: caller.subject.clone(),
+    }));
+    let mut refusal: Option<Refusal> = None;
+    for peer in peers {
+        let answer = match crate::net::ask(net, peer, &req).await {
+            Ok(crate::net::SyncResponse::RawRecord(a)) => *a,
+            Ok(_) | Err(_) => continue,
+        };
+        let from = node.agency_of_peer(&peer.to_string()).map_or_else(|| peer.to_string(), |a| a.to_string());
+        match answer {
+            RawAnswer::Served(att) => return Ok((*att, from)),
+            RawAnswer::Refused { code, message } => {
+                let status = if code == "erased" { 410 } else { 403 };
+                refusal = Some(refuse(status, known_code(&code), format!("{from}: {message}")));
+            }
+            RawAnswer::NotHeld => {}
+        }
+    }
+    Err(refusal.unwrap_or_else(|| refuse(404, "not-held", "no reachable node holds this record")))
+}
