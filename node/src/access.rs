@@ -194,7 +194,7 @@ pub struct Rates {
 
 impl Default for Rates {
     fn default() -> Rates {
-        Rates { client: (50.0, 100.0), public: (20.0, 40.0) }
+        Rates { client: (50.0, 100.0), public: (50.0, 100.0) }
     }
 }
 

@@ -118,12 +118,15 @@ fn nonce() -> anyhow::Result<[u8; 16]> {
 /// What `audit verify` concludes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuditVerdict {
-    /// Chain intact, every anchored head matches.
+    /// Chain intact, every anchored head within the log matches.
     Intact {
         /// Entries.
         entries: u64,
         /// Anchored heads checked.
         anchors: usize,
+        /// Anchored heads beyond the log's last entry (anchored after the
+        /// export, or entries cut from its end: compare with the live log).
+        beyond: usize,
     },
     /// The first altered entry.
     Tampered {
@@ -140,15 +143,12 @@ pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32
         return AuditVerdict::Tampered { seq: b.seq, reason: b.to_string() };
     }
     let mut checked = 0;
+    let mut beyond = 0;
     let mut previous = 0u64;
     for (seq, head) in anchors {
         let Some(e) = usize::try_from(*seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| entries.get(i)) else {
-            // anchored beyond the export: entries were removed from its end
-            let first_missing = u64::try_from(entries.len()).unwrap_or(u64::MAX) + 1;
-            return AuditVerdict::Tampered {
-                seq: first_missing,
-                reason: format!("the chain anchors {seq} entries; the log has {}", entries.len()),
-            };
+            beyond += 1;
+            continue;
         };
         if e.hash() != *head {
             // a consistent rewrite: the first entry after the last matching anchor is the earliest that can differ
@@ -163,7 +163,7 @@ pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32
         previous = *seq;
         checked += 1;
     }
-    AuditVerdict::Intact { entries: u64::try_from(entries.len()).unwrap_or(u64::MAX), anchors: checked }
+    AuditVerdict::Intact { entries: u64::try_from(entries.len()).unwrap_or(u64::MAX), anchors: checked, beyond }
 }
 
 /// Runs an access command.
@@ -280,9 +280,10 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                 .filter_map(|a| Some((a["seq"].as_u64()?, a["head"].as_str()?.parse().ok()?)))
                 .collect();
             match verify_log(&entries, &anchors) {
-                AuditVerdict::Intact { entries, anchors } => {
-                    print(&json!({ "intact": true, "node": v["node"], "entries": entries, "anchors_checked": anchors }))
-                }
+                AuditVerdict::Intact { entries, anchors, beyond } => print(&json!({
+                    "intact": true, "node": v["node"], "entries": entries, "anchors_checked": anchors,
+                    "anchors_beyond_file": beyond,
+                })),
                 AuditVerdict::Tampered { seq, reason } => {
                     println!(
                         "{}",
@@ -325,7 +326,7 @@ mod tests {
     fn edits_are_found_at_their_entry() {
         let entries = log(6);
         let anchors = vec![(3, entries[2].hash()), (6, entries[5].hash())];
-        assert_eq!(verify_log(&entries, &anchors), AuditVerdict::Intact { entries: 6, anchors: 2 });
+        assert_eq!(verify_log(&entries, &anchors), AuditVerdict::Intact { entries: 6, anchors: 2, beyond: 0 });
         // a plain edit of entry 4
         let mut e = entries.clone();
         e[3].client = "someone-else".into();
@@ -335,8 +336,8 @@ mod tests {
         e[4].result = "403".into();
         e[5].prev = e[4].hash();
         assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 4, .. }));
-        // entries cut from the end
-        assert!(matches!(verify_log(&entries[..5], &anchors), AuditVerdict::Tampered { seq: 6, .. }));
+        // an export older than the last anchor: the anchor is reported as beyond the file
+        assert_eq!(verify_log(&entries[..5], &anchors), AuditVerdict::Intact { entries: 5, anchors: 1, beyond: 1 });
         // an entry removed from the middle
         let mut e = entries.clone();
         e.remove(1);

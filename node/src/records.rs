@@ -214,6 +214,16 @@ pub async fn fetch(
                 return Err(r);
             }
         },
+        None if basis == Basis::None && caller.subject.as_ref() != Some(&header.subject) => {
+            // nothing to show a holder: refuse here, without asking anyone
+            let r = refuse(
+                403,
+                "no-authorization",
+                "reading a raw record needs the subject's authorization or a legal basis of your role",
+            );
+            audit_fetch(&node, &access, &caller, &id, &header.subject, None, &format!("refused:{}", r.code))?;
+            return Err(r);
+        }
         None => {
             // A subject reading its own record elsewhere needs no basis; peers
             // see the request as made by this node's agency for that subject.

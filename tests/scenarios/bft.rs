@@ -274,7 +274,7 @@ fn n4_progress_kill_restart_and_two_down() {
     ]));
     wait_height(node(&nodes, 2), d["height"].as_u64().unwrap(), Duration::from_secs(20));
     let cp = net.dir.join("case.proof");
-    json_out(&credex(&["case", &case, "--node", &node(&nodes, 2).url, "--proof", s(&cp)]));
+    json_out(&credex(&["--auth", s(&trader), "case", &case, "--node", &node(&nodes, 2).url, "--proof", s(&cp)]));
     let out = credex(&["verify", s(&cp), "--genesis", s(&net.genesis), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"]["facts"]["case"]["status"], "approved", "{v}");
@@ -312,7 +312,7 @@ fn n4_progress_kill_restart_and_two_down() {
             s(&net.genesis),
         ]));
     }
-    let o = credex(&["gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]);
+    let o = credex(&["--auth", s(&amr), "gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("insufficient-approvals"));
     json_out(&credex(&[
         "gov",
@@ -323,7 +323,7 @@ fn n4_progress_kill_restart_and_two_down() {
         "--genesis",
         s(&net.genesis),
     ]));
-    json_out(&credex(&["gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]));
+    json_out(&credex(&["--auth", s(&amr), "gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]));
     let lic = json_out(&credex(&[
         "attest",
         "--node",

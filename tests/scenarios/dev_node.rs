@@ -13,7 +13,7 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_credex");
 pub(crate) struct DevNode {
     child: Child,
     pub(crate) url: String,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 /// Starts `credex ARGS` with stderr to `log` and waits until its API on
@@ -65,6 +65,68 @@ pub(crate) fn get(url: &str, path: &str) -> (u16, Value) {
         Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
         Err(_) => (0, Value::Null),
     }
+}
+
+/// The four signature headers (spec §12.1) for a request signed with the key file `key`.
+pub(crate) fn sign(url: &str, method: &str, path: &str, body: &[u8], key: &str) -> Vec<(&'static str, String)> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    sign_at(url, method, path, body, key, u64::try_from(now).unwrap())
+}
+
+/// As [`sign`], claiming time `time` (ms).
+pub(crate) fn sign_at(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    key: &str,
+    time: u64,
+) -> Vec<(&'static str, String)> {
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
+    let client = file["client"].as_str().or(file["subject"].as_str()).or(file["agency"].as_str()).unwrap().to_string();
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(file["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
+    let secret = credex_crypto::SecretKey::from_seed(seed);
+    let chain: credex_types::ChainId = get(url, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap();
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).unwrap();
+    let req = credex_types::access::SignedRequest {
+        chain_id: chain,
+        client: client.clone(),
+        method: method.into(),
+        path: path.into(),
+        body: credex_crypto::Hash32::sha256(&[body]),
+        time: credex_types::Timestamp(time),
+        nonce,
+    };
+    vec![
+        ("X-Credex-Client", client),
+        ("X-Credex-Time", req.time.0.to_string()),
+        ("X-Credex-Nonce", hex::encode(nonce)),
+        ("X-Credex-Signature", req.sign(&secret).to_string()),
+    ]
+}
+
+/// GET signed with the key file `key`.
+pub(crate) fn get_as(url: &str, path: &str, key: &str) -> (u16, Value) {
+    let mut req = agent().get(format!("{url}{path}"));
+    for (k, v) in sign(url, "GET", path, b"", key) {
+        req = req.header(k, v);
+    }
+    match req.call() {
+        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// POST signed with the key file `key`.
+pub(crate) fn post_as(url: &str, path: &str, body: &[u8], key: &str) -> (u16, Value) {
+    let mut req = agent().post(format!("{url}{path}")).content_type("application/json");
+    for (k, v) in sign(url, "POST", path, body, key) {
+        req = req.header(k, v);
+    }
+    let mut r = req.send(body).unwrap();
+    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
 }
 
 pub(crate) fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
@@ -119,6 +181,8 @@ fn dev_chain_end_to_end_with_restart() {
     // attestation proof, one field disclosed, verifies offline
     let p1 = tmp.path().join("p1.txt");
     json_out(&credex(&[
+        "--auth",
+        &amr,
         "proof",
         "attestation",
         &id,
@@ -175,28 +239,51 @@ fn dev_chain_end_to_end_with_restart() {
     assert!(text.contains("insufficient-signatures"), "{text}");
 
     // the listing keeps its anchor height
-    let (_, info) = get(&node.url, &format!("/v1/attestations/{id}"));
+    let (_, info) = get_as(&node.url, &format!("/v1/attestations/{id}"), &amr);
     assert_eq!(info["height"].as_u64(), Some(h1));
 
     // revoke: the listing's proof now says revoked, and the trader is off the list
     let r = json_out(&credex(&["revoke", "--node", &node.url, "--key", &amr, &id, "--wait"]));
     assert_eq!(r["status"], "anchored");
     let p4 = tmp.path().join("p4.txt");
-    json_out(&credex(&["proof", "attestation", &id, "--node", &node.url, "--out", p4.to_str().unwrap()]));
+    json_out(&credex(&[
+        "--auth",
+        &amr,
+        "proof",
+        "attestation",
+        &id,
+        "--node",
+        &node.url,
+        "--out",
+        p4.to_str().unwrap(),
+    ]));
     let (code, text) = verify(&p4, &g);
     assert_eq!(code, 1);
     assert!(text.starts_with("REVOKED"), "{text}");
     let (_, st) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
     assert_eq!(st["listed"], false);
     let height_before = get(&node.url, "/v1/status").1["height"].as_u64().unwrap();
+    let block_before = get(&node.url, &format!("/v1/blocks/{height_before}")).1["id"].clone();
 
-    // kill -9 and restart on the same directory: same chain, same height, proofs still served
+    // kill -9 and restart on the same directory: same chain, nothing lost, proofs still served
+    // (the node's own audit anchors may add blocks at any time)
     drop(node);
     let node = DevNode::start(&dir, free_port());
     let (_, status) = get(&node.url, "/v1/status");
-    assert_eq!(status["height"].as_u64(), Some(height_before));
+    assert!(status["height"].as_u64().unwrap() >= height_before);
+    assert_eq!(get(&node.url, &format!("/v1/blocks/{height_before}")).1["id"], block_before);
     let p5 = tmp.path().join("p5.txt");
-    json_out(&credex(&["proof", "attestation", &id, "--node", &node.url, "--out", p5.to_str().unwrap()]));
+    json_out(&credex(&[
+        "--auth",
+        &amr,
+        "proof",
+        "attestation",
+        &id,
+        "--node",
+        &node.url,
+        "--out",
+        p5.to_str().unwrap(),
+    ]));
     assert_eq!(verify(&p5, &g).0, 1);
     // and the chain continues
     let b = json_out(&credex(&[
@@ -213,10 +300,10 @@ fn dev_chain_end_to_end_with_restart() {
         "amount=20000",
         "--wait",
     ]));
-    assert_eq!(b["height"].as_u64(), Some(height_before + 1));
-    let (_, subject) = get(&node.url, "/v1/subjects/ru-inn:7707083893");
+    assert!(b["height"].as_u64().unwrap() > height_before);
+    let (_, subject) = get_as(&node.url, "/v1/subjects/ru-inn:7707083893", &amr);
     assert_eq!(subject["attestations"].as_array().unwrap().len(), 1);
-    let (code, block) = get(&node.url, &format!("/v1/blocks/{}", height_before + 1));
+    let (code, block) = get(&node.url, &format!("/v1/blocks/{}", b["height"].as_u64().unwrap()));
     assert_eq!(code, 200);
     assert_eq!(block["certificate"]["signatures"].as_array().unwrap().len(), 1);
 }
@@ -226,13 +313,49 @@ fn hostile_and_invalid_input_gets_typed_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let u = &node.url;
+    let amr = node.key("cn-sfh-amr");
+    let post = |u: &str, path: &str, body: &[u8]| post_as(u, path, body, &amr);
+
+    // unsigned, badly signed, replayed, skewed: refused before anything is parsed
+    let (code, v) = crate::dev_node::post(u, "/v1/attestations", b"{}");
+    assert_eq!((code, v["code"].as_str()), (401, Some("unauthenticated")));
+    let headers = sign(u, "POST", "/v1/attestations", b"{not json", &amr);
+    let send = |headers: &[(&'static str, String)]| {
+        let mut req = agent().post(format!("{u}/v1/attestations")).content_type("application/json");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let mut r = req.send(&b"{not json"[..]).unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json::<Value>().unwrap_or(Value::Null)["code"].as_str().map(str::to_string),
+        )
+    };
+    assert_eq!(send(&headers), (400, Some("malformed".into())));
+    assert_eq!(send(&headers), (409, Some("replay".into())), "the same nonce again");
+    let mut forged = headers.clone();
+    forged[3].1 = sign(u, "POST", "/v1/attestations", b"{other", &amr)[3].1.clone();
+    forged[2].1 = hex::encode([9u8; 16]);
+    assert_eq!(send(&forged), (401, Some("bad-request-signature".into())));
+    let mut other_time = sign(u, "POST", "/v1/attestations", b"{not json", &amr);
+    other_time[1].1 = "1000".into();
+    assert_eq!(send(&other_time), (401, Some("bad-request-signature".into())), "the time is signed");
+    let stale = sign_at(u, "POST", "/v1/attestations", b"{not json", &amr, 1_000);
+    assert_eq!(send(&stale), (401, Some("stale-request".into())), "signed, but 56 years ago");
+    let mut unknown = headers.clone();
+    unknown[0].1 = "nobody".into();
+    assert_eq!(send(&unknown), (401, Some("unknown-client".into())));
+    // a platform may not submit attestations
+    let (code, v) = post_as(u, "/v1/attestations", b"{}", &node.dir.join("keys/platform.json").to_string_lossy());
+    assert_eq!((code, v["code"].as_str()), (403, Some("forbidden")));
 
     let (code, v) = post(u, "/v1/attestations", b"{not json");
     assert_eq!((code, v["code"].as_str()), (400, Some("malformed")));
     let (code, v) = post(u, "/v1/attestations", &vec![b'a'; 70_000]);
     assert_eq!((code, v["code"].as_str()), (413, Some("too-large")));
-    assert_eq!(get(u, "/v1/attestations/zz").0, 400);
-    assert_eq!(get(u, &format!("/v1/attestations/{}", "0".repeat(64))).0, 404);
+    assert_eq!(get_as(u, "/v1/attestations/zz", &amr).0, 400);
+    assert_eq!(get_as(u, &format!("/v1/attestations/{}", "0".repeat(64)), &amr).0, 404);
+    assert_eq!(get(u, &format!("/v1/attestations/{}", "0".repeat(64))).0, 401, "reading attestations needs a role");
     assert_eq!(get(u, "/v1/lists/abnormal-operation/91350100M000100Y44").1["code"], "invalid-subject");
     assert_eq!(get(u, "/v1/lists/grey/91350100M000100Y43").1["code"], "invalid-list");
     assert_eq!(get(u, "/v1/blocks/1").0, 404);
@@ -267,8 +390,18 @@ fn hostile_and_invalid_input_gets_typed_errors() {
         &credex_crypto::SecretKey::from_seed([3; 32]),
     )
     .unwrap();
+    // an issuer may submit only its own agency's attestations (an unknown
+    // issuer cannot authenticate at all)
     let (code, v) = post(u, "/v1/attestations", serde_json::to_string(&stranger).unwrap().as_bytes());
-    assert_eq!((code, v["code"].as_str()), (400, Some("unknown-issuer")));
+    assert_eq!((code, v["code"].as_str()), (403, Some("not-your-agency")));
+    // a caller over its rate gets 429 (public: 50/s, burst 100, per address); liveness is not limited
+    let codes: Vec<u16> = (0..200).map(|_| get(u, "/v1/labels").0).collect();
+    assert!(codes.contains(&429), "some requests are rate-limited");
+    assert!(codes.iter().take(50).all(|c| *c == 200), "the burst is served");
+    let (code, v) = get(u, "/v1/labels");
+    if code == 429 {
+        assert_eq!(v["code"], "rate-limited");
+    }
     // the node is still serving
     assert_eq!(get(u, "/healthz").0, 200);
 }
@@ -333,22 +466,23 @@ fn resubmission_returns_the_same_id_and_anchor() {
     };
     let att = credex_types::Attestation::sign(header, vec![], &sk).unwrap();
     let body = serde_json::to_vec(&att).unwrap();
-    let (c1, v1) = post(&node.url, "/v1/attestations", &body);
+    let ftz = node.key("cn-sfh-ftz");
+    let (c1, v1) = post_as(&node.url, "/v1/attestations", &body, &ftz);
     assert!(c1 == 202 || c1 == 200, "{c1} {v1}");
     let start = Instant::now();
-    loop {
-        let (_, v) = get(&node.url, &format!("/v1/attestations/{}", att.id()));
+    let anchored_at = loop {
+        let (_, v) = get_as(&node.url, &format!("/v1/attestations/{}", att.id()), &ftz);
         if v["status"] == "anchored" {
-            break;
+            break v["height"].clone();
         }
         assert!(start.elapsed() < Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let (c2, v2) = post(&node.url, "/v1/attestations", &body);
+    };
+    let (c2, v2) = post_as(&node.url, "/v1/attestations", &body, &ftz);
     assert_eq!(c2, 200);
     assert_eq!(v2["id"], v1["id"]);
     assert_eq!(v2["status"], "anchored");
-    assert_eq!(get(&node.url, "/v1/status").1["height"], 1, "no second anchor");
+    assert_eq!(v2["height"], anchored_at, "no second anchor");
 }
 
 #[test]
@@ -358,7 +492,8 @@ fn a_trickling_client_is_cut_off_and_does_not_stall_the_node() {
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let addr = node.url.trim_start_matches("http://").to_string();
     let mut slow = std::net::TcpStream::connect(&addr).unwrap();
-    slow.write_all(b"POST /v1/attestations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"hea")
+    // credentials make the node read the body before it checks them
+    slow.write_all(b"POST /v1/attestations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Credex-Client: cn-sfh-amr\r\nX-Credex-Time: 1\r\nX-Credex-Nonce: 00\r\nX-Credex-Signature: 00\r\nContent-Length: 1000\r\n\r\n{\"hea")
         .unwrap();
     // the node keeps serving others meanwhile
     assert_eq!(get(&node.url, "/v1/status").0, 200);
@@ -394,7 +529,7 @@ fn sigterm_stops_the_node_cleanly_and_nothing_is_lost() {
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
     drop(node);
     let node = DevNode::start(&dir, free_port());
-    let (_, v) = get(&node.url, &format!("/v1/attestations/{}", a["id"].as_str().unwrap()));
+    let (_, v) = get_as(&node.url, &format!("/v1/attestations/{}", a["id"].as_str().unwrap()), &key);
     assert_eq!(v["status"], "anchored");
     assert_eq!(v["fields_held"], true);
 }

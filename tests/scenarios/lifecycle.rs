@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::dev_node::{DevNode, credex, free_port, get, json_out, verify};
+use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post_as, verify};
 
 const TRADER: &str = "91350100M000100Y43";
 
@@ -28,8 +28,8 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn case_status(url: &str, case: &str) -> String {
-    get(url, &format!("/v1/cases/{case}")).1["status"].as_str().unwrap_or("").to_string()
+fn case_status(url: &str, case: &str, official: &str) -> String {
+    get_as(url, &format!("/v1/cases/{case}"), official).1["status"].as_str().unwrap_or("").to_string()
 }
 
 /// A one-shot HTTP server for webhooks: answers 500 to the first request,
@@ -92,14 +92,15 @@ fn credit_lifecycle_from_the_cli() {
     let url = node.url.clone();
     let g = node.genesis();
     let (amr, ftz, customs) = (node.key("cn-sfh-amr"), node.key("cn-sfh-ftz"), node.key("cn-sfh-customs"));
+    let official = dir.join("keys/official.json").to_string_lossy().to_string();
     let doc = tmp.path().join("doc.txt");
     std::fs::write(&doc, "I undertake to file the 2025 annual report by March.").unwrap();
 
     // webhook first, so it sees every event
     let (hook, bodies, hits) = webhook();
-    let sub = crate::dev_node::post(&url, "/v1/warnings/subscriptions", format!("{{\"url\":\"{hook}\"}}").as_bytes());
+    let sub = post_as(&url, "/v1/warnings/subscriptions", format!("{{\"url\":\"{hook}\"}}").as_bytes(), &official);
     assert_eq!(sub.0, 201, "{:?}", sub.1);
-    let bad = crate::dev_node::post(&url, "/v1/warnings/subscriptions", b"{\"url\":\"ftp://x\"}");
+    let bad = post_as(&url, "/v1/warnings/subscriptions", b"{\"url\":\"ftp://x\"}", &official);
     assert_eq!((bad.0, bad.1["code"].as_str()), (400, Some("invalid-url")));
 
     // -- subject key: acts need it; only a registrar with the permission binds it
@@ -107,7 +108,8 @@ fn credit_lifecycle_from_the_cli() {
     json_out(&credex(&["keygen", "--role", "subject", "--subject", TRADER, "--out", s(&skey), "--dev-warning"]));
     refused(
         &credex(&["commit", "--node", &url, "--key", s(&skey), "--agency", "cn-sfh-ftz", "--text", s(&doc), "--wait"]),
-        "no-subject-key",
+        // a subject without a bound key cannot even sign in (the chain's own refusal is no-subject-key)
+        "unknown-client",
     );
     refused(
         &credex(&["bind-key", "--node", &url, "--registrar-key", &customs, "--subject-key", s(&skey), "--wait"]),
@@ -129,7 +131,7 @@ fn credit_lifecycle_from_the_cli() {
         "--wait",
     ]));
     let commitment = c["case"].as_str().unwrap().to_string();
-    assert_eq!(case_status(&url, &commitment), "pending");
+    assert_eq!(case_status(&url, &commitment, &official), "pending");
     refused(
         &credex(&[
             "decide",
@@ -186,7 +188,7 @@ fn credit_lifecycle_from_the_cli() {
         "reason=report not filed",
         "--wait",
     ]));
-    assert_eq!(case_status(&url, &commitment), "breached");
+    assert_eq!(case_status(&url, &commitment, &official), "breached");
 
     // -- listing + breach puts the trader on the risk list; long-poll sees it
     let l = json_out(&credex(&[
@@ -206,7 +208,7 @@ fn credit_lifecycle_from_the_cli() {
     let listing = l["id"].as_str().unwrap().to_string();
     let start = Instant::now();
     let ev = loop {
-        let (_, v) = get(&url, "/v1/warnings/events?after=0&wait=5");
+        let (_, v) = get_as(&url, "/v1/warnings/events?after=0&wait=5", &official);
         if v["events"].as_array().is_some_and(|e| !e.is_empty()) {
             break v;
         }
@@ -214,7 +216,7 @@ fn credit_lifecycle_from_the_cli() {
     };
     assert_eq!(ev["events"][0]["change"], "entered");
     assert_eq!(ev["events"][0]["rules"][0], "listing-and-breach");
-    let risk = get(&url, "/v1/warnings?lang=zh").1;
+    let risk = get_as(&url, "/v1/warnings?lang=zh", &official).1;
     assert_eq!(risk["subjects"][0]["subject"], format!("cn-uscc:{TRADER}"));
     assert!(risk["subjects"][0]["labels"][0].as_str().unwrap().contains("承诺"));
 
@@ -232,7 +234,7 @@ fn credit_lifecycle_from_the_cli() {
         "--wait",
     ]));
     let repair = r["case"].as_str().unwrap().to_string();
-    let shown = get(&url, &format!("/v1/cases/{repair}?lang=ru")).1;
+    let shown = get_as(&url, &format!("/v1/cases/{repair}?lang=ru"), &official).1;
     assert_eq!((shown["agency"].as_str(), shown["target"].as_str()), (Some("cn-sfh-amr"), Some(listing.as_str())));
     assert!(shown["repair_conditions"].as_str().unwrap().contains("отчёт"), "{shown}");
     refused(
@@ -265,7 +267,7 @@ fn credit_lifecycle_from_the_cli() {
         "--wait",
     ]));
     let cp = tmp.path().join("case.txt");
-    json_out(&credex(&["case", &repair, "--node", &url, "--proof", s(&cp)]));
+    json_out(&credex(&["--auth", &official, "case", &repair, "--node", &url, "--proof", s(&cp)]));
     let (code, text) = verify(&cp, &g);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("approved"), "{text}");
@@ -320,7 +322,19 @@ fn credit_lifecycle_from_the_cli() {
     ]));
     let penalty = p["id"].as_str().unwrap().to_string();
     let old = tmp.path().join("old.txt");
-    json_out(&credex(&["proof", "attestation", &penalty, "--node", &url, "--disclose", "amount", "--out", s(&old)]));
+    json_out(&credex(&[
+        "--auth",
+        &official,
+        "proof",
+        "attestation",
+        &penalty,
+        "--node",
+        &url,
+        "--disclose",
+        "amount",
+        "--out",
+        s(&old),
+    ]));
     let o = json_out(&credex(&[
         "object",
         "--node",
@@ -363,9 +377,9 @@ fn credit_lifecycle_from_the_cli() {
         "amount=500",
         "--wait",
     ]));
-    assert_eq!(case_status(&url, &objection), "corrected");
+    assert_eq!(case_status(&url, &objection, &official), "corrected");
     let now_old = tmp.path().join("old-now.txt");
-    json_out(&credex(&["proof", "attestation", &penalty, "--node", &url, "--out", s(&now_old)]));
+    json_out(&credex(&["--auth", &official, "proof", "attestation", &penalty, "--node", &url, "--out", s(&now_old)]));
     let (code, text) = verify(&now_old, &g);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("SUPERSEDED"), "{text}");
@@ -395,14 +409,14 @@ fn credit_lifecycle_from_the_cli() {
         "erasure-tombstone",
         "--wait",
     ]));
-    assert_eq!(case_status(&url, &objection2), "erased");
-    let info = get(&url, &format!("/v1/attestations/{fixed_id}")).1;
+    assert_eq!(case_status(&url, &objection2, &official), "erased");
+    let info = get_as(&url, &format!("/v1/attestations/{fixed_id}"), &official).1;
     assert_eq!((info["state"].as_str(), info["fields_held"].as_bool()), (Some("erased"), Some(false)), "{info}");
     // disclosing is impossible now; a status proof says erased without content
-    let (code, e) = get(&url, &format!("/v1/attestations/{fixed_id}/proof?disclose=amount"));
+    let (code, e) = get_as(&url, &format!("/v1/attestations/{fixed_id}/proof?disclose=amount"), &official);
     assert_eq!((code, e["code"].as_str()), (404, Some("fields-not-held")));
     let er = tmp.path().join("erased.txt");
-    json_out(&credex(&["proof", "attestation", &fixed_id, "--node", &url, "--out", s(&er)]));
+    json_out(&credex(&["--auth", &official, "proof", "attestation", &fixed_id, "--node", &url, "--out", s(&er)]));
     let (code, text) = verify(&er, &g);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("ERASED") && !text.contains("  field "), "no field is shown: {text}");
@@ -482,32 +496,38 @@ fn credit_lifecycle_from_the_cli() {
         .unwrap();
     let v: Value = r.body_mut().read_json().unwrap();
     assert_eq!(v["list_label"], "Список серьёзных нарушителей");
-    let v = get(&url, &format!("/v1/attestations/{penalty}?lang=zh")).1;
+    let v = get_as(&url, &format!("/v1/attestations/{penalty}?lang=zh"), &official).1;
     assert_eq!(v["kind_label"], "行政处罚");
     assert_eq!(get(&url, "/v1/labels").1["hash"].as_str().map(str::len), Some(64));
 
     // -- profile and grade, in Russian and Chinese
-    let prof: Value =
-        serde_json::from_slice(&json_out_raw(&["subject", TRADER, "--node", &url, "--lang", "ru", "--json"])).unwrap();
+    let prof: Value = serde_json::from_slice(&json_out_raw(&[
+        "--auth", &official, "subject", TRADER, "--node", &url, "--lang", "ru", "--json",
+    ]))
+    .unwrap();
     assert_eq!(prof["withheld_penalties"], 1);
     assert_eq!(prof["lang"], "ru");
     assert!(prof["cases"].as_array().unwrap().len() >= 4);
     let commit_case = prof["cases"].as_array().unwrap().iter().find(|c| c["id"] == commitment.as_str()).unwrap();
     assert_eq!(commit_case["status_label"], "Нарушено");
     assert_eq!(commit_case["history"].as_array().unwrap().len(), 3);
-    let text = String::from_utf8(json_out_raw(&["subject", TRADER, "--node", &url, "--lang", "zh"])).unwrap();
+    let text =
+        String::from_utf8(json_out_raw(&["--auth", &official, "subject", TRADER, "--node", &url, "--lang", "zh"]))
+            .unwrap();
     assert!(text.contains("信用承诺"), "{text}");
-    let grade = get(&url, &format!("/v1/subjects/{TRADER}/grade?sector=customs")).1;
+    let grade = get_as(&url, &format!("/v1/subjects/{TRADER}/grade?sector=customs"), &official).1;
     let rules: Vec<&str> = grade["lines"].as_array().unwrap().iter().map(|l| l["rule"].as_str().unwrap()).collect();
     assert!(rules.contains(&"commitment-breached") && rules.contains(&"listing-history"), "{grade}");
     let issued =
         json_out(&credex(&["grade", TRADER, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]));
     let again =
         json_out(&credex(&["grade", TRADER, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]));
-    let first = get(&url, &format!("/v1/attestations/{}", issued["id"].as_str().unwrap())).1;
+    let first = get_as(&url, &format!("/v1/attestations/{}", issued["id"].as_str().unwrap()), &official).1;
     assert_eq!(first["state"], "superseded", "a new grade supersedes the issuer's previous one");
     let gp = tmp.path().join("grade.txt");
     json_out(&credex(&[
+        "--auth",
+        &official,
         "proof",
         "attestation",
         again["id"].as_str().unwrap(),
@@ -540,7 +560,8 @@ fn credit_lifecycle_from_the_cli() {
             "administrative-licence",
             "--wait",
         ]),
-        "unknown-issuer",
+        // not registered yet: it cannot even sign in (the chain's refusal is unknown-issuer)
+        "unknown-client",
     );
     let prop = tmp.path().join("add.json");
     json_out(&credex(&[
@@ -560,7 +581,10 @@ fn credit_lifecycle_from_the_cli() {
         "--kinds",
         "administrative-licence,administrative-penalty",
     ]));
-    refused(&credex(&["gov", "submit", s(&prop), "--node", &url, "--wait"]), "insufficient-approvals");
+    refused(
+        &credex(&["--auth", &official, "gov", "submit", s(&prop), "--node", &url, "--wait"]),
+        "insufficient-approvals",
+    );
     let ap = json_out(&credex(&[
         "gov",
         "approve",
@@ -571,7 +595,7 @@ fn credit_lifecycle_from_the_cli() {
         &g,
     ]));
     assert_eq!(ap["enough"], true);
-    json_out(&credex(&["gov", "submit", s(&prop), "--node", &url, "--wait"]));
+    json_out(&credex(&["--auth", &official, "gov", "submit", s(&prop), "--node", &url, "--wait"]));
     let lic = json_out(&credex(&[
         "attest",
         "--node",
@@ -597,7 +621,7 @@ fn credit_lifecycle_from_the_cli() {
         "--genesis",
         &g,
     ]));
-    json_out(&credex(&["gov", "submit", s(&rot), "--node", &url, "--wait"]));
+    json_out(&credex(&["--auth", &official, "gov", "submit", s(&rot), "--node", &url, "--wait"]));
     refused(
         &credex(&[
             "attest",
@@ -611,7 +635,8 @@ fn credit_lifecycle_from_the_cli() {
             "administrative-licence",
             "--wait",
         ]),
-        "bad-signature",
+        // the old key no longer signs in as the issuer (nor would the chain accept its attestation)
+        "bad-request-signature",
     );
     json_out(&credex(&[
         "attest",
@@ -628,6 +653,8 @@ fn credit_lifecycle_from_the_cli() {
     // the licence signed with the rotated-out key still proves valid
     let lp = tmp.path().join("lic.txt");
     json_out(&credex(&[
+        "--auth",
+        &official,
         "proof",
         "attestation",
         lic["id"].as_str().unwrap(),

@@ -105,7 +105,7 @@ impl Net {
             "--jurisdiction",
             "CN",
             "--kinds",
-            "abnormal-operation-listing,abnormal-operation-removal,administrative-licence,revocation",
+            "abnormal-operation-listing,abnormal-operation-removal,administrative-licence,administrative-penalty,revocation,erasure-tombstone,subject-key-binding",
         ]));
         assert_eq!(credex(&["genesis", "hash", s(&g)]).status.code(), Some(0));
         Net { dir: dir.to_path_buf(), genesis: g, validator_p2p: String::new() }
@@ -141,6 +141,10 @@ impl Net {
         if validator {
             args.extend(["--validator-key".into(), s(&self.dir.join("v.json")).into()]);
         }
+        let clients = self.dir.join(format!("clients-{name}.toml"));
+        if clients.exists() {
+            args.extend(["--clients".into(), s(&clients).into()]);
+        }
         for p in peers {
             args.extend(["--peer".into(), p.clone()]);
         }
@@ -170,11 +174,8 @@ fn attest(node: &Proc, key: &Path, subject: &str, kind: &str) -> serde_json::Val
     json_out(&credex(&["attest", "--node", &node.url, "--key", s(key), "--subject", subject, "--kind", kind, "--wait"]))
 }
 
-#[test]
-fn n1_validator_observers_follow_and_serve_proofs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut net = Net::new(tmp.path(), "credex-net-1");
-    let vport = free_port();
+/// The validator's dial address on `vport`; sets it on `net`.
+fn validator_address(net: &mut Net, vport: u16) -> Vec<String> {
     let v_peer = credex_p2p::keypair_from_seed({
         let k: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(net.dir.join("v-p2p.json")).unwrap()).unwrap();
@@ -185,7 +186,15 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     .public()
     .to_peer_id();
     net.validator_p2p = format!("/ip4/127.0.0.1/tcp/{vport}/p2p/{v_peer}");
-    let peers = vec![net.validator_p2p.clone()];
+    vec![net.validator_p2p.clone()]
+}
+
+#[test]
+fn n1_validator_observers_follow_and_serve_proofs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(tmp.path(), "credex-net-1");
+    let vport = free_port();
+    let peers = validator_address(&mut net, vport);
     let v = net.start("validator", "v-p2p.json", true, &[], vport);
     let a = net.start("obs-a", "obs-a.json", false, &peers, free_port());
     let amr = net.dir.join("amr.json");
@@ -205,7 +214,7 @@ fn n1_validator_observers_follow_and_serve_proofs() {
 
     // proofs from the observer verify offline with the genesis alone
     let p = net.dir.join("obs.proof");
-    json_out(&credex(&["proof", "attestation", &id, "--node", &a.url, "--out", s(&p)]));
+    json_out(&credex(&["--auth", s(&amr), "proof", "attestation", &id, "--node", &a.url, "--out", s(&p)]));
     let (code, text) = verify(&p, s(&net.genesis));
     assert_eq!(code, 0, "{text}");
     let sp = net.dir.join("status.proof");
@@ -242,13 +251,17 @@ fn n1_validator_observers_follow_and_serve_proofs() {
 
     // kill -9 the validator and restart it on its data: same chain, and
     // submissions through the observer flow again once it has redialed
+    // (audit anchors of the nodes' own logs may add blocks at any time)
+    let at_h2 = block_id(&v, h2);
     drop(v);
     let v = net.start("validator", "v-p2p.json", true, &[], vport);
-    assert_eq!(height(&v), h2);
+    assert!(height(&v) >= h2);
+    assert_eq!(block_id(&v, h2), at_h2);
     let r = attest(&a, &amr, "mn-reg:2081237", "administrative-licence");
-    assert_eq!(r["height"].as_u64(), Some(h2 + 1));
-    wait_height(&b, h2 + 1);
-    assert_eq!(block_id(&b, h2 + 1), block_id(&v, h2 + 1));
+    let h3 = r["height"].as_u64().unwrap();
+    assert!(h3 > h2);
+    wait_height(&b, h3);
+    assert_eq!(block_id(&b, h3), block_id(&v, h3));
 
     // a peer not in the genesis, and a peer with another genesis, get nothing
     keygen(&net.dir, "xx-intruder", "p2p", "intruder.json");
@@ -289,4 +302,186 @@ fn genesis_refuses_a_duplicate_validator() {
     assert!(add_customs().status.success());
     // adding the same validator key twice is refused
     assert!(!add_customs().status.success());
+}
+
+/// `credex` output that must fail with `code`.
+fn refused(o: &std::process::Output, code: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(code), "expected {code}: {err}");
+}
+
+#[test]
+fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(tmp.path(), "credex-net-2");
+    let vport = free_port();
+    let peers = validator_address(&mut net, vport);
+    let d = |f: &str| net.dir.join(f).to_string_lossy().to_string();
+    // an official of the Primorye chamber, registered at its own node (observer obs-a)
+    json_out(&credex(&[
+        "keygen",
+        "--role",
+        "official",
+        "--agency",
+        "ru-primorye-cci",
+        "--client",
+        "pcci-officer",
+        "--out",
+        &d("official.json"),
+    ]));
+    json_out(&credex(&["clients-add", &d("clients-obs-a.toml"), "--key", &d("official.json")]));
+    let v = net.start("validator", "v-p2p.json", true, &[], vport);
+    let a = net.start("obs-a", "obs-a.json", false, &peers, free_port());
+    let (amr, official) = (d("amr.json"), d("official.json"));
+    let trader = "91350100M000100Y43";
+
+    // the market regulator's record is held by the validator's node only
+    json_out(&credex(&["keygen", "--role", "subject", "--subject", trader, "--out", &d("trader.json")]));
+    json_out(&credex(&[
+        "bind-key",
+        "--node",
+        &v.url,
+        "--registrar-key",
+        &amr,
+        "--subject-key",
+        &d("trader.json"),
+        "--wait",
+    ]));
+    let p = json_out(&credex(&[
+        "attest",
+        "--node",
+        &v.url,
+        "--key",
+        &amr,
+        "--subject",
+        trader,
+        "--kind",
+        "administrative-penalty",
+        "--field",
+        "amount=5000",
+        "--field",
+        "reason=late customs declaration",
+        "--wait",
+    ]));
+    let id = p["id"].as_str().unwrap().to_string();
+    wait_height(&a, p["height"].as_u64().unwrap());
+
+    // without an authorization, with one for another agency, or an expired one: refused
+    refused(&credex(&["--auth", &official, "record", &id, "--node", &a.url]), "no-authorization");
+    let authorize = |grantee: &str, expires: &str, out: &str| {
+        json_out(&credex(&[
+            "authorize",
+            "--node",
+            &v.url,
+            "--key",
+            &d("trader.json"),
+            "--grantee",
+            grantee,
+            "--kinds",
+            "administrative-penalty",
+            "--expires",
+            expires,
+            "--out",
+            &d(out),
+        ]));
+    };
+    authorize("kr-busan-cci", "2099-01-01T00:00:00Z", "busan.json");
+    refused(
+        &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("busan.json")]),
+        "wrong-grantee",
+    );
+    authorize("ru-primorye-cci", "2020-01-01T00:00:00Z", "old.json");
+    refused(
+        &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("old.json")]),
+        "authorization-expired",
+    );
+    // a legal basis officials may not invoke across borders without consent is refused
+    refused(
+        &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--legal-basis", "cn-court-enforcement-x"]),
+        "legal-basis-not-allowed",
+    );
+
+    // with the trader's authorization the official reads it through its own node,
+    // which fetched it from the holder and checked it against the chain
+    authorize("ru-primorye-cci", "2099-01-01T00:00:00Z", "auth.json");
+    let r =
+        json_out(&credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("auth.json")]));
+    assert_eq!((r["source"].as_str(), r["matches_anchor"].as_bool()), (Some("cn-sfh-ftz"), Some(true)), "{r}");
+    let fields: Vec<&str> =
+        r["attestation"]["claims"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["5000", "late customs declaration"]);
+    let att: credex_types::Attestation = serde_json::from_value(r["attestation"].clone()).unwrap();
+    assert_eq!(att.id().to_string(), id, "the record is the anchored attestation");
+
+    // the trader sees who read it: at the holder (the requesting agency and its official) and at the requesting node
+    let log = json_out(&credex(&["--auth", &d("trader.json"), "access-log", trader, "--node", &v.url]));
+    let served: Vec<&serde_json::Value> =
+        log["entries"].as_array().unwrap().iter().filter(|e| e["result"] == "served").collect();
+    assert_eq!(served.len(), 1, "{log}");
+    assert_eq!(served[0]["client"], "ru-primorye-cci/pcci-officer");
+    assert!(served[0]["basis"].as_str().unwrap().starts_with("authorization:"));
+    let refusals = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["result"].as_str().unwrap().starts_with("refused:"))
+        .count();
+    assert_eq!(refusals, 3, "no-authorization is refused at the requesting node before any peer is asked: {log}");
+    let local = json_out(&credex(&["--auth", &d("trader.json"), "access-log", trader, "--node", &a.url]));
+    assert!(
+        local["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["client"] == "pcci-officer" && e["result"] == "served from cn-sfh-ftz"),
+        "{local}"
+    );
+
+    // the requesting node's audit log is anchored on chain; verify passes untouched, fails edited
+    let start = std::time::Instant::now();
+    loop {
+        let anchors = get(&v.url, "/v1/status").0;
+        assert_eq!(anchors, 200);
+        let (_, x) = crate::dev_node::get_as(&a.url, "/v1/audit/anchors", &official);
+        if x["anchors"].as_array().is_some_and(|l| !l.is_empty()) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no audit anchor of the observer: {x}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let export = d("audit.jsonl");
+    json_out(&credex(&["--auth", &official, "audit", "export", "--node", &a.url, "--out", &export]));
+    let ok = json_out(&credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url]));
+    assert_eq!(ok["intact"], true, "{ok}");
+    assert!(ok["anchors_checked"].as_u64().unwrap() >= 1);
+    let mut lines: Vec<String> = std::fs::read_to_string(&export).unwrap().lines().map(str::to_string).collect();
+    let mut e: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    e["client"] = "nobody".into();
+    lines[1] = e.to_string();
+    std::fs::write(&export, lines.join("\n") + "\n").unwrap();
+    let o = credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url]);
+    assert_eq!(o.status.code(), Some(1));
+    let v2: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v2["first_altered_entry"], 2, "{v2}");
+
+    // once erased, nobody can serve the record
+    let t = json_out(&credex(&[
+        "attest",
+        "--node",
+        &v.url,
+        "--key",
+        &amr,
+        "--subject",
+        trader,
+        "--kind",
+        "erasure-tombstone",
+        "--supersedes",
+        &id,
+        "--wait",
+    ]));
+    wait_height(&a, t["height"].as_u64().unwrap());
+    refused(
+        &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("auth.json")]),
+        "erased",
+    );
 }
