@@ -5,6 +5,8 @@
 #   scripts/devnet.sh down     stop cleanly (SIGTERM)
 #   scripts/devnet.sh reset    stop and delete the devnet's data
 # HTTP: validators 127.0.0.1:18650-18653, observer 127.0.0.1:18654.
+# API clients: genesis/devnet-keys/clients-<node>.toml (an official of
+# Suifenhe customs on validator-2, of Vladivostok customs on the observer).
 # CREDEX=path/to/credex overrides the binary (default target/release/credex).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ start() { # name p2p-port http-port p2p-key [validator-key]
   local args=(node --genesis "$G" --data "$D/$name" --http "127.0.0.1:$http" --p2p-key "$key"
               --listen "/ip4/127.0.0.1/tcp/$port" "${peers[@]}")
   [ -n "$vkey" ] && args+=(--validator-key "$vkey")
+  [ -e "$K/clients-$name.toml" ] && args+=(--clients "$K/clients-$name.toml")
   "$C" "${args[@]}" >> "$D/$name.log" 2>&1 &
   echo $! > "$D/$name.pid"
   echo "started $name (pid $!, http 127.0.0.1:$http)"

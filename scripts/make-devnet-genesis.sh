@@ -34,6 +34,11 @@ $C genesis add-issuer "$G" --key "$K/cn-sfh-customs.json" --jurisdiction CN --na
 $C keygen --dev-warning --agency cn-sfh-ftz --role issuer --out "$K/cn-sfh-ftz.json" >/dev/null
 $C genesis add-issuer "$G" --key "$K/cn-sfh-ftz.json" --jurisdiction CN --names "绥芬河自贸片区管委会|Администрация ЗСТ Суйфэньхэ|Suifenhe FTZ Administration" \
   --kinds administrative-licence,credit-grade,credit-commitment,credit-commitment-fulfilled,credit-commitment-breached,credit-commitment-rejection,red-list-entry,red-list-removal,objection-rejection,revocation,erasure-tombstone,subject-key-binding
+# API clients (spec §12.1): an official of Suifenhe customs on validator-2, of Vladivostok customs on the observer
+$C keygen --dev-warning --role official --agency cn-sfh-customs --client sfh-customs-officer --out "$K/official-validator-2.json" >/dev/null
+$C clients-add "$K/clients-validator-2.toml" --key "$K/official-validator-2.json" >/dev/null
+$C keygen --dev-warning --role official --agency ru-vladivostok-customs --client vladivostok-officer --out "$K/official-observer.json" >/dev/null
+$C clients-add "$K/clients-observer.toml" --key "$K/official-observer.json" >/dev/null
 { echo "# credex devnet: 4 validators + 1 observer on 127.0.0.1 (scripts/devnet.sh)."
   echo "# Its keys in genesis/devnet-keys/ are INSECURE DEVELOPMENT KEYS, published in the repository."
   echo; cat "$G"; } > "$G.tmp" && mv "$G.tmp" "$G"

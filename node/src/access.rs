@@ -405,3 +405,17 @@ pub async fn anchor_loop(node: std::sync::Arc<Node>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn the_chain_derives_peer_ids_as_libp2p_does() {
+        for seed in [[1u8; 32], [77; 32], [200; 32]] {
+            let key = credex_crypto::SecretKey::from_seed(seed);
+            let libp2p = credex_p2p::keypair_from_seed(seed).public().to_peer_id().to_string();
+            assert_eq!(credex_types::access::ed25519_peer_id(&key.public()), libp2p);
+        }
+    }
+}

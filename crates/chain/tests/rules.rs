@@ -730,3 +730,47 @@ fn the_proposer_never_builds_a_block_with_a_bad_signature() {
     assert!(built.included.is_empty());
     assert_eq!(built.dropped[0].1.code(), "bad-signature");
 }
+
+#[test]
+fn audit_anchors_come_from_the_nodes_own_key_and_only_advance() {
+    use credex_types::access::{AuditAnchor, AuditAnchorTx, ed25519_peer_id};
+    let mut w = World::new();
+    let observer_key = SecretKey::from_seed([44; 32]);
+    w.fx.genesis.observers.push(credex_types::genesis::Observer {
+        agency: "ru-primorye-cci".parse().unwrap(),
+        names: w.fx.genesis.validators[0].names.clone(),
+        jurisdiction: "RU".parse().unwrap(),
+        peer_id: ed25519_peer_id(&observer_key.public()),
+    });
+    let anchor = |w: &World, node: &str, seq: u64, key: &SecretKey| {
+        let a = AuditAnchor {
+            chain_id: w.genesis().chain_id.clone(),
+            node: node.parse().unwrap(),
+            seq,
+            head: credex_crypto::Hash32([u8::try_from(seq).unwrap(); 32]),
+        };
+        let signature = key.sign(credex_crypto::Purpose::AuditAnchor, &a.hash().0);
+        Transaction::AuditAnchor(AuditAnchorTx { anchor: a, key: key.public(), signature })
+    };
+    // a validator with its consensus key; an observer with the key of its genesis peer id
+    let validator = w.genesis().validators[0].agency.to_string();
+    let vkey = SecretKey::from_seed(w.fx.validator_keys[0].seed());
+    w.apply_tx(&anchor(&w, &validator, 3, &vkey)).unwrap();
+    w.apply_tx(&anchor(&w, "ru-primorye-cci", 1, &observer_key)).unwrap();
+    match w.state.get(&StateKey::AuditHead("ru-primorye-cci".parse().unwrap())) {
+        Some(StateValue::AuditHead { seq, .. }) => assert_eq!(seq, 1),
+        other => panic!("{other:?}"),
+    }
+    // only forward
+    assert_eq!(w.apply_tx(&anchor(&w, &validator, 3, &vkey)).unwrap_err().code(), "audit-not-advancing");
+    assert_eq!(w.apply_tx(&anchor(&w, &validator, 2, &vkey)).unwrap_err().code(), "audit-not-advancing");
+    w.apply_tx(&anchor(&w, &validator, 4, &vkey)).unwrap();
+    // another node's key, an unknown agency, a forged signature
+    assert_eq!(w.apply_tx(&anchor(&w, &validator, 9, &observer_key)).unwrap_err().code(), "not-a-node");
+    assert_eq!(w.apply_tx(&anchor(&w, "cn-sfh-nobody", 1, &vkey)).unwrap_err().code(), "not-a-node");
+    let mut forged = anchor(&w, &validator, 9, &vkey);
+    if let Transaction::AuditAnchor(t) = &mut forged {
+        t.anchor.seq = 10;
+    }
+    assert_eq!(w.apply_tx(&forged).unwrap_err().code(), "bad-signature");
+}
