@@ -179,6 +179,7 @@ pub struct Access {
 
     seen: Mutex<Seen>,
     clients_rate: Mutex<Buckets>,
+    issuers_rate: Mutex<Buckets>,
     public_rate: Mutex<Buckets>,
     audit: Mutex<(u64, Hash32)>,
 }
@@ -186,15 +187,17 @@ pub struct Access {
 /// Per-client and per-address request rates (requests/s, burst).
 #[derive(Debug, Clone, Copy)]
 pub struct Rates {
-    /// Authenticated clients.
+    /// Officials, platforms and subjects, per client.
     pub client: (f64, f64),
+    /// Issuer agencies, per agency (their systems submit in bulk).
+    pub issuer: (f64, f64),
     /// Public callers, per IP address.
     pub public: (f64, f64),
 }
 
 impl Default for Rates {
     fn default() -> Rates {
-        Rates { client: (50.0, 100.0), public: (50.0, 100.0) }
+        Rates { client: (50.0, 100.0), issuer: (5_000.0, 10_000.0), public: (50.0, 100.0) }
     }
 }
 
@@ -207,6 +210,7 @@ impl Access {
             clients,
             seen: Mutex::new((HashMap::new(), VecDeque::new())),
             clients_rate: bucket(rates.client),
+            issuers_rate: bucket(rates.issuer),
             public_rate: bucket(rates.public),
             audit: Mutex::new(head),
         })
@@ -291,7 +295,8 @@ impl Access {
             set.insert(k, now.0);
             order.push_back((now.0, caller.client.clone(), nonce));
         }
-        if !self.clients_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(&caller.client, now.0) {
+        let bucket = if caller.role == Role::Issuer { &self.issuers_rate } else { &self.clients_rate };
+        if !bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(&caller.client, now.0) {
             return Err(AuthError::RateLimited);
         }
         Ok(caller)

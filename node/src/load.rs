@@ -61,7 +61,7 @@ pub fn run(
     now: Timestamp,
 ) -> anyhow::Result<LoadReport> {
     let (file, key) = crate::keys::KeyFile::read(key_path)?;
-    let client = Client::new(node);
+    let client = Client::with_key(node, key_path)?;
     let status = client.get("/v1/status")?;
     let chain_id: credex_types::ChainId =
         status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("no chain id"))?.parse()?;
