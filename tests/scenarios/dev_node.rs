@@ -138,6 +138,13 @@ pub(crate) fn credex(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
+/// A refused command: a failure exit and the error code on stderr.
+pub(crate) fn refused(o: &Output, code: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a refusal with {code}, got success: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(err.contains(code), "expected {code} in: {err}");
+}
+
 pub(crate) fn json_out(o: &Output) -> Value {
     assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()

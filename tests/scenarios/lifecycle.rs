@@ -7,22 +7,14 @@
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post_as, verify};
+use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post_as, refused, verify};
 
 const TRADER: &str = "91350100M000100Y43";
-
-/// A refused command: exit 1 and the error code on stderr.
-fn refused(o: &Output, code: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "expected a refusal with {code}, got success: {}", String::from_utf8_lossy(&o.stdout));
-    assert!(err.contains(code), "expected {code} in: {err}");
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::dev_node::{credex, free_port, get, json_out, spawn_credex, verify};
+use super::dev_node::{credex, free_port, get, json_out, refused, spawn_credex, verify};
 
 struct Proc {
     child: Child,
@@ -302,12 +302,6 @@ fn genesis_refuses_a_duplicate_validator() {
     assert!(add_customs().status.success());
     // adding the same validator key twice is refused
     assert!(!add_customs().status.success());
-}
-
-/// `credex` output that must fail with `code`.
-fn refused(o: &std::process::Output, code: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains(code), "expected {code}: {err}");
 }
 
 #[test]
