@@ -255,6 +255,7 @@ impl Bft {
             match a {
                 Action::Broadcast(msg) => {
                     if let ConsensusMsg::Vote { height, round, kind, block, .. } = &msg {
+                        self.node.metrics().set_round(*round);
                         // Write-ahead: durable before anyone can see it.
                         let (n, h, r, k, b) = (self.node.clone(), *height, *round, *kind, *block);
                         tokio::task::spawn_blocking(move || n.store().put_signed_vote(h, r, kind_step(k), b)).await??;

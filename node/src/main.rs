@@ -15,11 +15,13 @@ mod access_cmd;
 mod api;
 mod bft;
 mod client;
+mod config;
 mod dev;
 mod genesis_cmd;
 mod keys;
 mod lifecycle_cmd;
 mod load;
+mod metrics;
 mod net;
 mod records;
 mod render;
@@ -102,21 +104,29 @@ enum Command {
     /// Runs a node of a network described by a genesis file: the validator
     /// (with --validator-key) or an observer that follows and verifies the chain.
     Node {
+        /// A TOML config file with any of the options below (keys as the
+        /// flags, snake_case; `peers` a list). Precedence: flag, then
+        /// environment (`CREDEX_GENESIS`, `CREDEX_DATA`, `CREDEX_HTTP`,
+        /// `CREDEX_P2P_KEY`, `CREDEX_LISTEN`, `CREDEX_PEERS` comma-separated,
+        /// `CREDEX_VALIDATOR_KEY`, `CREDEX_CLIENTS`, `CREDEX_LOG_FORMAT`),
+        /// then the file, then the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Genesis file.
         #[arg(long)]
-        genesis: PathBuf,
+        genesis: Option<PathBuf>,
         /// Data directory.
         #[arg(long)]
-        data: PathBuf,
-        /// HTTP listen address.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        http: std::net::SocketAddr,
+        data: Option<PathBuf>,
+        /// HTTP listen address (default 127.0.0.1:8080).
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
         /// Network key file (its peer id must be in the genesis).
         #[arg(long)]
-        p2p_key: PathBuf,
+        p2p_key: Option<PathBuf>,
         /// libp2p listen address, e.g. /ip4/127.0.0.1/tcp/26656.
         #[arg(long)]
-        listen: credex_p2p::Multiaddr,
+        listen: Option<credex_p2p::Multiaddr>,
         /// A peer to keep connected, /ip4/…/tcp/…/p2p/<peer id> (repeatable).
         #[arg(long = "peer")]
         peers: Vec<credex_p2p::Multiaddr>,
@@ -126,9 +136,9 @@ enum Command {
         /// Registered API clients (officials, platforms): a clients.toml file.
         #[arg(long)]
         clients: Option<PathBuf>,
-        /// Log format: pretty or json.
-        #[arg(long, default_value = "pretty")]
-        log_format: String,
+        /// Log format: pretty or json (default pretty).
+        #[arg(long)]
+        log_format: Option<String>,
     },
     /// Signs an attestation with an issuer key and submits it to a node.
     Attest {
@@ -475,7 +485,8 @@ async fn serve(
     Ok(())
 }
 
-struct NodeArgs {
+/// The resolved options of `credex node`.
+pub struct NodeArgs {
     genesis: PathBuf,
     data: PathBuf,
     http: std::net::SocketAddr,
@@ -484,6 +495,23 @@ struct NodeArgs {
     peers: Vec<credex_p2p::Multiaddr>,
     validator_key: Option<PathBuf>,
     clients: Option<PathBuf>,
+}
+
+impl NodeArgs {
+    /// Builds the options (see [`config::resolve`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        genesis: PathBuf,
+        data: PathBuf,
+        http: std::net::SocketAddr,
+        p2p_key: PathBuf,
+        listen: credex_p2p::Multiaddr,
+        peers: Vec<credex_p2p::Multiaddr>,
+        validator_key: Option<PathBuf>,
+        clients: Option<PathBuf>,
+    ) -> NodeArgs {
+        NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key, clients }
+    }
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
@@ -635,8 +663,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             genesis_cmd::add_issuer(&file, &key, genesis_cmd::parse_names(&names)?, jurisdiction, kinds)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node { genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format } => {
-            run_node(NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key, clients }, &log_format)
+        Command::Node { config, genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format } => {
+            let flags =
+                config::NodeConfig { genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format };
+            let (args, log_format) = config::resolve(flags, config.as_deref(), &|k| std::env::var(k).ok())?;
+            run_node(args, &log_format)
         }
         Command::Labels { command } => {
             let table = LabelTable::builtin();

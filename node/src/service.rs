@@ -249,6 +249,7 @@ pub struct Node {
     touched: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
     identity: std::sync::OnceLock<(AgencyId, SecretKey)>,
     net: std::sync::OnceLock<credex_p2p::Handle>,
+    metrics: crate::metrics::Metrics,
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -310,6 +311,7 @@ impl Node {
             touched: std::sync::OnceLock::new(),
             identity: std::sync::OnceLock::new(),
             net: std::sync::OnceLock::new(),
+            metrics: crate::metrics::Metrics::default(),
         })
     }
 
@@ -392,6 +394,7 @@ impl Node {
             }
         }
         for (id, e) in dead {
+            self.metrics.reject(e.code());
             tracing::info!(target: "credex::mempool", %id, error = %e, "{why}");
             chain.rejected.insert(id, e);
             chain.rejected_order.push_back(id);
@@ -677,6 +680,11 @@ impl Node {
             .or_else(|| self.genesis.observers.iter().find(|o| o.peer_id == peer).map(|o| o.agency.clone()))
     }
 
+    /// The node's metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     /// The network handle, if this node is on a network.
     pub fn net(&self) -> Option<&credex_p2p::Handle> {
         self.net.get()
@@ -864,6 +872,7 @@ impl Node {
         let touched = touched_subjects(&proposal.writes, &new_anchors);
         chain.state.apply(proposal.writes, new_anchors);
         let height = proposal.block.header.height;
+        let block_time = proposal.block.header.time;
         let txs = proposal.block.txs.len();
         chain.head = Some((proposal.block.header, cert));
         drop(chain);
@@ -877,6 +886,8 @@ impl Node {
             }
         }
         self.height_tx.send_replace(height);
+        #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
+        self.metrics.observe_finality(self.clock.now().since(block_time) as f64 / 1000.0);
         if let Some(out) = self.touched.get() {
             // Never blocks: the early-warning task drains it at its own pace.
             let _ = out.send(touched);

@@ -409,6 +409,17 @@ fn hostile_and_invalid_input_gets_typed_errors() {
     if code == 429 {
         assert_eq!(v["code"], "rate-limited");
     }
+    // the refusals are counted by reason, the API timed
+    let metrics = agent().get(format!("{u}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+    let count = |reason: &str| {
+        let prefix = format!("credex_rejected_total{{reason=\"{reason}\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+    };
+    assert_eq!(count("unauthenticated"), 2, "{metrics}");
+    assert_eq!(count("replay"), 1);
+    assert!(count("rate-limited") >= 1);
+    assert!(metrics.contains("credex_api_request_seconds_count{method=\"POST\",status=\"4xx\"}"), "{metrics}");
+    assert_eq!(get(u, "/readyz").0, 200, "a dev node is ready once open");
     // the node is still serving
     assert_eq!(get(u, "/healthz").0, 200);
 }

@@ -125,22 +125,36 @@ impl Net {
         p2p_port: u16,
     ) -> Proc {
         let http = free_port();
-        let mut args = vec![
-            "node".to_string(),
-            "--genesis".into(),
-            s(genesis).into(),
-            "--data".into(),
-            s(&self.dir.join(name)).into(),
-            "--http".into(),
-            format!("127.0.0.1:{http}"),
-            "--p2p-key".into(),
-            s(&self.dir.join(p2p_key)).into(),
-            "--listen".into(),
-            format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
-        ];
-        if validator {
-            args.extend(["--validator-key".into(), s(&self.dir.join("v.json")).into()]);
-        }
+        let mut args = if validator {
+            // the validator is configured by a file (flags and CREDEX_* would override it)
+            let config = self.dir.join(format!("{name}.toml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "genesis = {:?}\ndata = {:?}\nhttp = \"127.0.0.1:{http}\"\np2p_key = {:?}\nlisten = \"/ip4/127.0.0.1/tcp/{p2p_port}\"\nvalidator_key = {:?}\n",
+                    s(genesis),
+                    s(&self.dir.join(name)),
+                    s(&self.dir.join(p2p_key)),
+                    s(&self.dir.join("v.json")),
+                ),
+            )
+            .unwrap();
+            vec!["node".to_string(), "--config".into(), s(&config).into()]
+        } else {
+            vec![
+                "node".to_string(),
+                "--genesis".into(),
+                s(genesis).into(),
+                "--data".into(),
+                s(&self.dir.join(name)).into(),
+                "--http".into(),
+                format!("127.0.0.1:{http}"),
+                "--p2p-key".into(),
+                s(&self.dir.join(p2p_key)).into(),
+                "--listen".into(),
+                format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+            ]
+        };
         let clients = self.dir.join(format!("clients-{name}.toml"));
         if clients.exists() {
             args.extend(["--clients".into(), s(&clients).into()]);
@@ -210,6 +224,12 @@ fn n1_validator_observers_follow_and_serve_proofs() {
 
     let (_, st) = get(&a.url, "/v1/status");
     assert_eq!((st["role"].as_str(), st["peers"].as_u64()), (Some("observer"), Some(1)));
+    assert_eq!(get(&a.url, "/readyz").0, 200, "an observer with a peer is ready");
+    let metrics =
+        crate::dev_node::agent().get(format!("{}/metrics", v.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains(&format!("credex_height {h}\n")) || metrics.contains("credex_height "), "{metrics}");
+    assert!(metrics.contains("credex_peers 1\n") || metrics.contains("credex_peers 2\n"), "{metrics}");
+    assert!(metrics.contains("credex_finality_seconds_count"), "{metrics}");
     assert_eq!(get(&v.url, "/v1/status").1["role"], "validator");
 
     // proofs from the observer verify offline with the genesis alone

@@ -143,7 +143,7 @@ fn need(method: &Method, path: &str) -> Need {
     use Role::{Issuer, Official, Platform};
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segs.as_slice()) {
-        ("GET", ["healthz" | "readyz"]) => Need::Public,
+        ("GET", ["healthz" | "readyz" | "metrics"]) => Need::Public,
         ("GET", ["v1", "status" | "labels" | "issuers"]) => Need::Public,
         ("GET", ["v1", "lists", ..] | ["v1", "blocks", ..] | ["v1", "transactions", _]) => Need::Public,
         ("POST", ["v1", "attestations"]) => Need::Roles(&[Issuer], false),
@@ -171,6 +171,19 @@ pub fn subject_of(node: &Node, path: &str) -> Option<SubjectId> {
     }
 }
 
+/// Times every request and counts refusals by code (metrics), around [`middleware`].
+pub async fn measure(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let m = app.node.metrics();
+    m.observe_api(&method, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    if let Some(super::ErrorCode(code)) = resp.extensions().get::<super::ErrorCode>() {
+        m.reject(code);
+    }
+    resp
+}
+
 /// Authenticates, enforces the role table, and audits authenticated reads.
 pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -181,7 +194,9 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
     let creds =
         (header("x-credex-client"), header("x-credex-time"), header("x-credex-nonce"), header("x-credex-signature"));
     let (caller, body) = match creds {
-        (None, None, None, None) if path == "/healthz" || path == "/readyz" => (Caller::public(), body),
+        (None, None, None, None) if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") => {
+            (Caller::public(), body)
+        }
         (None, None, None, None) => {
             let addr = parts
                 .extensions

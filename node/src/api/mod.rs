@@ -26,6 +26,8 @@
 //! responses carry `…_label` fields in that language beside every code.
 //! | `GET /v1/status` | chain, genesis, height, head, mempool, role (dev / validator / observer), connected peers |
 //! | `GET /healthz` | liveness |
+//! | `GET /readyz` | readiness: chain loaded, and a networked node has a peer (503 otherwise) |
+//! | `GET /metrics` | Prometheus metrics (`crate::metrics`) |
 //!
 //! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
 //! input (bad id, bad signature, unknown issuer, kind not allowed, wrong
@@ -104,9 +106,15 @@ impl ApiError {
     }
 }
 
+/// The error code of an error response (the middleware counts it in the metrics).
+#[derive(Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "code": self.code, "message": self.message }))).into_response()
+        let mut r = (self.status, Json(json!({ "code": self.code, "message": self.message }))).into_response();
+        r.extensions_mut().insert(ErrorCode(self.code));
+        r
     }
 }
 
@@ -117,6 +125,8 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
     let state = AppState { node, warnings, access };
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route("/v1/attestations", post(submit))
         .route("/v1/attestations/{id}", get(attestation))
@@ -140,6 +150,7 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
         .route("/v1/warnings/subscriptions/{id}", axum::routing::delete(lifecycle::unsubscribe))
         .fallback(|| async { ApiError::not_found("not-found", "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::measure))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A client that trickles its request cannot hold a handler forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -156,6 +167,22 @@ pub(crate) fn parse_subject(s: &str) -> Result<SubjectId, ApiError> {
 
 fn parse_list(s: &str) -> Result<ListKind, ApiError> {
     s.parse().map_err(|e| ApiError::bad("invalid-list", format!("{e}")))
+}
+
+/// Ready to serve: the chain is loaded, and a networked node has a peer.
+async fn readyz(State(node): State<Arc<Node>>) -> Response {
+    let networked = node.net().is_some();
+    let ready = !networked || node.peers() > 0;
+    let body = json!({ "ready": ready, "height": node.height(), "peers": node.peers(), "role": node.role() });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus metrics (`crate::metrics`).
+async fn metrics(State(node): State<Arc<Node>>) -> Response {
+    let audit = node.store().audit_head().map(|(seq, _)| seq).unwrap_or(0);
+    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn status(State(node): State<Arc<Node>>) -> ApiResult {

@@ -1,0 +1,157 @@
+//! Prometheus metrics (text exposition format 0.0.4) at `GET /metrics`.
+//!
+//! | metric | type | meaning |
+//! |---|---|---|
+//! | `credex_height` | gauge | committed height |
+//! | `credex_round` | gauge | consensus round of the height being decided (BFT validators) |
+//! | `credex_mempool_transactions` | gauge | transactions waiting |
+//! | `credex_peers` | gauge | connected peers |
+//! | `credex_finality_seconds` | histogram | block time to local commit |
+//! | `credex_api_request_seconds` | histogram | API request latency, by method and status class |
+//! | `credex_rejected_total` | counter | inputs refused, by reason code (API errors and transactions dropped at block time) |
+//! | `credex_audit_entries` | gauge | entries in this node's audit log |
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, v: f64) {
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if v <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts[i]);
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+/// The node's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    round: AtomicU64,
+    finality: Mutex<Histogram>,
+    api: Mutex<BTreeMap<(String, &'static str), Histogram>>,
+    rejected: Mutex<BTreeMap<String, u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Metrics {
+    /// Sets the consensus round.
+    pub fn set_round(&self, round: u32) {
+        self.round.store(u64::from(round), Ordering::Relaxed);
+    }
+
+    /// A block committed `seconds` after its block time.
+    pub fn observe_finality(&self, seconds: f64) {
+        lock(&self.finality).observe(seconds);
+    }
+
+    /// An API request took `seconds` and answered `status`.
+    pub fn observe_api(&self, method: &str, status: u16, seconds: f64) {
+        let class = match status {
+            200..=299 => "2xx",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "other",
+        };
+        lock(&self.api).entry((method.to_string(), class)).or_default().observe(seconds);
+    }
+
+    /// An input refused for `reason` (a stable error code).
+    pub fn reject(&self, reason: &str) {
+        *lock(&self.rejected).entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// The exposition text, with the gauges read now.
+    pub fn render(&self, height: u64, mempool: usize, peers: usize, audit_entries: u64) -> String {
+        let mut out = String::new();
+        let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        gauge(&mut out, "credex_height", "Committed height.", height);
+        gauge(
+            &mut out,
+            "credex_round",
+            "Consensus round of the height being decided.",
+            self.round.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "credex_mempool_transactions",
+            "Transactions waiting.",
+            u64::try_from(mempool).unwrap_or(u64::MAX),
+        );
+        gauge(&mut out, "credex_peers", "Connected peers.", u64::try_from(peers).unwrap_or(u64::MAX));
+        gauge(&mut out, "credex_audit_entries", "Entries in this node's audit log.", audit_entries);
+        let _ = writeln!(
+            out,
+            "# HELP credex_finality_seconds Block time to local commit.\n# TYPE credex_finality_seconds histogram"
+        );
+        lock(&self.finality).render(&mut out, "credex_finality_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP credex_api_request_seconds API request latency.\n# TYPE credex_api_request_seconds histogram"
+        );
+        for ((method, class), h) in lock(&self.api).iter() {
+            h.render(&mut out, "credex_api_request_seconds", &format!("method=\"{method}\",status=\"{class}\""));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP credex_rejected_total Inputs refused, by reason.\n# TYPE credex_rejected_total counter"
+        );
+        for (reason, n) in lock(&self.rejected).iter() {
+            let _ = writeln!(out, "credex_rejected_total{{reason=\"{reason}\"}} {n}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.observe_finality(0.2);
+        m.observe_finality(3.0);
+        m.observe_api("GET", 200, 0.004);
+        m.reject("bad-signature");
+        m.reject("bad-signature");
+        m.set_round(2);
+        let t = m.render(7, 3, 4, 9);
+        assert!(t.contains("credex_height 7\n"));
+        assert!(t.contains("credex_round 2\n"));
+        assert!(t.contains("credex_finality_seconds_bucket{le=\"0.25\"} 1\n"));
+        assert!(t.contains("credex_finality_seconds_bucket{le=\"+Inf\"} 2\n"));
+        assert!(t.contains("credex_finality_seconds_count 2\n"));
+        assert!(t.contains("credex_api_request_seconds_bucket{method=\"GET\",status=\"2xx\",le=\"0.005\"} 1\n"));
+        assert!(t.contains("credex_rejected_total{reason=\"bad-signature\"} 2\n"));
+    }
+}
