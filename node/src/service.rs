@@ -680,6 +680,27 @@ impl Node {
             .or_else(|| self.genesis.observers.iter().find(|o| o.peer_id == peer).map(|o| o.agency.clone()))
     }
 
+    /// Subjects on `list` now with their listings (see [`MemState::members`]), and the list's size.
+    pub fn members(
+        &self,
+        list: ListKind,
+        after: Option<&SubjectId>,
+        query: Option<&str>,
+        limit: usize,
+    ) -> (Vec<(SubjectId, credex_types::state::Listing)>, usize) {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let out = chain
+            .state
+            .members(list, after, query, limit)
+            .into_iter()
+            .filter_map(|s| match chain.state.get(&StateKey::Listing { list, subject: s.clone() }) {
+                Some(StateValue::Listing(ListingRecord { current: Some(l), .. })) => Some((s, l)),
+                _ => None,
+            })
+            .collect();
+        (out, chain.state.member_count(list))
+    }
+
     /// The node's metrics.
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.metrics

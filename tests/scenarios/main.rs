@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bft;
+mod browser;
 mod cli;
 mod dev_node;
 mod lifecycle;

@@ -301,6 +301,8 @@ pub struct MemState {
     abnormal: BTreeSet<(Timestamp, SubjectId)>,
     /// Issuers with a state record (changed by governance).
     governed: BTreeSet<AgencyId>,
+    /// Subjects on each list now.
+    members: BTreeMap<ListKind, BTreeSet<SubjectId>>,
 }
 
 impl MemState {
@@ -308,6 +310,14 @@ impl MemState {
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
         if let StateKey::Issuer(agency) = &key {
             self.governed.insert(agency.clone());
+        }
+        if let (StateKey::Listing { list, subject }, StateValue::Listing(r)) = (&key, &value) {
+            let members = self.members.entry(*list).or_default();
+            if r.current.is_some() {
+                members.insert(subject.clone());
+            } else {
+                members.remove(subject);
+            }
         }
         if let StateKey::Listing { list: ListKind::AbnormalOperation, subject } = &key {
             if let Some(StateValue::Listing(ListingRecord { current: Some(old), .. })) = self.values.get(&key.hash()) {
@@ -324,6 +334,28 @@ impl MemState {
     /// not among them are as genesis lists them).
     pub fn governed_issuers(&self) -> impl Iterator<Item = &AgencyId> {
         self.governed.iter()
+    }
+
+    /// Subjects on `list` now, in subject order, after `after`, whose text
+    /// form contains `query`, at most `limit`.
+    pub fn members(
+        &self,
+        list: ListKind,
+        after: Option<&SubjectId>,
+        query: Option<&str>,
+        limit: usize,
+    ) -> Vec<SubjectId> {
+        let Some(set) = self.members.get(&list) else { return Vec::new() };
+        let range = match after {
+            Some(a) => set.range((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
+            None => set.range::<SubjectId, _>(..),
+        };
+        range.filter(|s| query.is_none_or(|q| s.to_string().contains(q))).take(limit).cloned().collect()
+    }
+
+    /// How many subjects are on `list` now.
+    pub fn member_count(&self, list: ListKind) -> usize {
+        self.members.get(&list).map_or(0, BTreeSet::len)
     }
 
     /// Applies writes.

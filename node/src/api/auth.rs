@@ -2,7 +2,7 @@
 //!
 //! | route | roles |
 //! |---|---|
-//! | `GET /healthz`, `/v1/status`, `/v1/labels`, `/v1/issuers`, `/v1/lists/…`, `/v1/blocks/…`, `/v1/transactions/{id}` | public |
+//! | `GET /healthz`, `/readyz`, `/metrics`, `/v1/status`, `/v1/labels`, `/v1/issuers`, `/v1/lists/…`, `/v1/blocks/…`, `/v1/transactions/{id}`, `POST /v1/verify`, the web UI | public |
 //! | `POST /v1/attestations` | issuer (of its own agency) |
 //! | `POST /v1/transactions` | any authenticated caller (the transaction carries its own signatures) |
 //! | `GET /v1/attestations/{id}[/proof]`, `GET /v1/cases/{id}` | official, issuer, the subject itself |
@@ -146,6 +146,7 @@ fn need(method: &Method, path: &str) -> Need {
         ("GET", ["healthz" | "readyz" | "metrics"]) => Need::Public,
         ("GET", ["v1", "status" | "labels" | "issuers"]) => Need::Public,
         ("GET", ["v1", "lists", ..] | ["v1", "blocks", ..] | ["v1", "transactions", _]) => Need::Public,
+        ("POST", ["v1", "verify"]) => Need::Public,
         ("POST", ["v1", "attestations"]) => Need::Roles(&[Issuer], false),
         ("POST", ["v1", "transactions"]) => Need::Authenticated,
         ("GET", ["v1", "attestations", _] | ["v1", "attestations", _, "proof"] | ["v1", "cases", _]) => {
@@ -164,7 +165,7 @@ fn need(method: &Method, path: &str) -> Need {
 pub fn subject_of(node: &Node, path: &str) -> Option<SubjectId> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
-        ["v1", "subjects", s, ..] | ["v1", "lists", _, s] => s.parse().ok(),
+        ["v1", "subjects", s, ..] | ["v1", "lists", _, s, ..] => s.parse().ok(),
         ["v1", "attestations", id, ..] => id.parse().ok().and_then(|id| node.anchored_header(&id)).map(|h| h.subject),
         ["v1", "cases", id] => id.parse::<CaseId>().ok().and_then(|id| node.case(&id)).map(|c| c.subject),
         _ => None,

@@ -5,7 +5,10 @@
 //! | `POST /v1/attestations` | submit a signed attestation (full, with fields and salts); idempotent |
 //! | `GET /v1/attestations/{id}` | standing (pending / anchored / rejected), header, on-chain record |
 //! | `GET /v1/attestations/{id}/proof?disclose=a,b` | credit proof (text and JSON) |
+//! | `GET /v1/lists/{list}?q=&after=&limit=` | who is on a list now (public, paged, searchable) |
 //! | `GET /v1/lists/{list}/{subject}` | list status with membership or non-membership proof |
+//! | `GET /v1/lists/{list}/{subject}/qr.svg` | that proof as a QR code |
+//! | `POST /v1/verify?lang=` | verifies a proof (text or bytes) against this node's genesis |
 //! | `GET /v1/subjects/{subject}` | the subject's profile: attestations (penalties only within their publication window), list statuses with repair conditions, grade, warnings, cases with history |
 //! | `GET /v1/blocks/{height}` | block, transactions, certificate |
 //! | `POST /v1/transactions` | submit a subject-key binding, subject act, governance or evidence transaction (JSON) |
@@ -25,6 +28,8 @@
 //! Labels follow `Accept-Language` (or `?lang=zh|ru|en`; default `en`):
 //! responses carry `…_label` fields in that language beside every code.
 //! | `GET /v1/status` | chain, genesis, height, head, mempool, role (dev / validator / observer), connected peers |
+//! | `GET /` | the web UI (verify, trader profile with QR, lists, explorer; zh / ru / en) |
+//! | `GET /report/{subject}?lang=` | printable credit report with QR status proofs |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: chain loaded, and a networked node has a peer (503 otherwise) |
 //! | `GET /metrics` | Prometheus metrics (`crate::metrics`) |
@@ -58,7 +63,9 @@ use crate::warnings::Warnings;
 
 pub mod auth;
 mod lifecycle;
+pub mod public;
 mod records;
+mod web;
 
 /// Most open HTTP connections per node.
 pub const MAX_CONNECTIONS: usize = 512;
@@ -126,6 +133,10 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
+        .route("/", get(web::index))
+        .route("/assets/app.js", get(web::app_js))
+        .route("/assets/style.css", get(web::style_css))
+        .route("/report/{subject}", get(web::report))
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route("/v1/attestations", post(submit))
@@ -135,7 +146,10 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
         .route("/v1/subjects/{subject}/access-log", get(records::access_log))
         .route("/v1/audit/log", get(records::audit_log))
         .route("/v1/audit/anchors", get(records::audit_anchors))
+        .route("/v1/lists/{list}", get(public::members))
         .route("/v1/lists/{list}/{subject}", get(list_status))
+        .route("/v1/lists/{list}/{subject}/qr.svg", get(public::status_qr))
+        .route("/v1/verify", post(public::verify))
         .route("/v1/subjects/{subject}", get(lifecycle::subject))
         .route("/v1/subjects/{subject}/grade", get(lifecycle::grade))
         .route("/v1/blocks/{height}", get(block))

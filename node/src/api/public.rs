@@ -1,0 +1,144 @@
+//! Public routes for the web UI, platforms and verifiers: list members,
+//! proof verification against this node's genesis, QR codes of status proofs.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use credex_proof::{Policy, Verifier};
+use credex_types::labels::{Category, Lang};
+use serde_json::{Value, json};
+
+use super::lifecycle::{Labels, LangQuery, lang};
+use super::{ApiError, ApiResult, body_bytes, parse_list, parse_subject, proof_error};
+use crate::service::Node;
+
+#[derive(serde::Deserialize)]
+pub(super) struct MembersQuery {
+    after: Option<String>,
+    q: Option<String>,
+    limit: Option<usize>,
+    lang: Option<String>,
+}
+
+/// `GET /v1/lists/{list}?q=&after=&limit=`: who is on a list now (公示).
+pub(super) async fn members(
+    State(node): State<Arc<Node>>,
+    Path(list): Path<String>,
+    Query(q): Query<MembersQuery>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let list = parse_list(&list)?;
+    let l = Labels::new(lang(&headers, q.lang.as_deref())?);
+    let after = q.after.as_deref().map(parse_subject).transpose()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (entries, total) = node.members(list, after.as_ref(), query, limit);
+    let next = (entries.len() == limit).then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
+    Ok(Json(json!({
+        "list": list,
+        "label": l.get(Category::List, list.name()),
+        "total": total,
+        "entries": entries.iter().map(|(s, x)| json!({
+            "subject": s, "since": x.since, "issuer": x.issuer, "by": x.by.to_string(), "escalated_from": x.escalated_from,
+        })).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+/// The verdict of `proof` against `node`'s genesis, with labels in `lang`.
+pub fn verify_json(node: &Node, data: &[u8], lang: Lang) -> Value {
+    let l = Labels::new(lang);
+    let genesis = node.genesis_hash().to_string();
+    let verifier = match Verifier::new(node.genesis().clone(), Policy::default()) {
+        Ok(v) => v,
+        Err(e) => {
+            return json!({ "valid": false, "genesis": genesis, "error": { "code": e.code(), "message": e.to_string() } });
+        }
+    };
+    match verifier.verify_any(data, node.now()) {
+        Ok(v) => {
+            let f = &v.facts;
+            let signers: Vec<Value> = f
+                .signers
+                .iter()
+                .map(|s| {
+                    let name = match lang {
+                        Lang::Zh => &s.names.zh,
+                        Lang::Ru => &s.names.ru,
+                        Lang::En => &s.names.en,
+                    };
+                    json!({ "agency": s.agency, "name": name, "jurisdiction": s.jurisdiction })
+                })
+                .collect();
+            let fields: Vec<Value> = f
+                .disclosed
+                .iter()
+                .map(|d| {
+                    let value = if d.code.as_str() == "reason-code" {
+                        l.get(Category::Reason, &d.value)
+                    } else {
+                        d.value.clone()
+                    };
+                    json!({ "code": d.code, "label": l.get(Category::Field, d.code.as_str()), "value": value })
+                })
+                .collect();
+            json!({
+                "valid": true,
+                "genesis": genesis,
+                "outcome": v.outcome.name(),
+                "detail": v.outcome,
+                "subject": f.subject,
+                "kind": f.kind, "kind_label": f.kind.map(|k| l.get(Category::Kind, k.name())),
+                "list": f.list, "list_label": f.list.map(|x| l.get(Category::List, x.name())),
+                "issuer": f.issuer,
+                "attestation": f.attestation.map(|a| a.to_string()),
+                "fields": fields,
+                "height": f.height, "block_time": f.block_time, "block_id": f.block_id.to_string(),
+                "signers": signers,
+                "case": f.case.as_ref().map(|c| json!({ "id": c.id.to_string(), "kind": c.kind.name(), "status": c.status.name(),
+                    "status_label": l.get(Category::Status, c.status.name()) })),
+            })
+        }
+        Err(e) => {
+            json!({ "valid": false, "genesis": genesis, "error": { "code": e.code(), "message": e.to_string() } })
+        }
+    }
+}
+
+/// `POST /v1/verify?lang=`: body a proof (`credex1:` text or bytes); verified
+/// against this node's genesis. Invalid proofs are a 200 answer with `valid: false`.
+pub(super) async fn verify(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let body = body_bytes(body)?;
+    let lang = lang(&headers, q.lang.as_deref())?;
+    Ok(Json(verify_json(&node, &body, lang)))
+}
+
+/// An SVG QR code of `text` (byte mode, error correction L, so a proof of
+/// about 1.5 KB of text fits version 40).
+pub fn qr_svg(text: &str) -> Result<String, ApiError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+        .map_err(|e| ApiError::bad("qr-too-large", format!("the proof does not fit one QR code: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(320, 320).quiet_zone(true).build())
+}
+
+/// `GET /v1/lists/{list}/{subject}/qr.svg`: the status proof as a QR code.
+pub(super) async fn status_qr(
+    State(node): State<Arc<Node>>,
+    Path((list, subject)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let list = parse_list(&list)?;
+    let subject = parse_subject(&subject)?;
+    let proof = node.listing_proof(list, &subject).map_err(proof_error)?;
+    let svg = qr_svg(&proof.to_text())?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}

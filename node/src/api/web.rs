@@ -1,0 +1,145 @@
+//! The web UI (embedded: no external assets; the border post may be
+//! offline) and the printable credit report.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use credex_types::ListKind;
+use credex_types::labels::{Category, Lang};
+
+use super::lifecycle::{Labels, LangQuery, lang};
+use super::public::qr_svg;
+use super::{ApiError, parse_subject, proof_error};
+use crate::service::Node;
+
+const INDEX: &str = include_str!("../web/index.html");
+const APP: &str = include_str!("../web/app.js");
+const STYLE: &str = include_str!("../web/style.css");
+
+/// `GET /`.
+pub(super) async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+/// `GET /assets/app.js`.
+pub(super) async fn app_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP).into_response()
+}
+
+/// `GET /assets/style.css`.
+pub(super) async fn style_css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn words(lang: Lang) -> [&'static str; 9] {
+    match lang {
+        Lang::Zh => [
+            "企业信用报告",
+            "主体",
+            "截至",
+            "区块高度",
+            "名单",
+            "状态",
+            "在名单中，列入时间",
+            "未列入",
+            "以下二维码为离线可验证的名单状态证明，可用 credex verify 或任一节点网页验证。",
+        ],
+        Lang::Ru => [
+            "Кредитный отчёт о компании",
+            "Субъект",
+            "По состоянию на",
+            "высота блока",
+            "Список",
+            "Статус",
+            "в списке с",
+            "не в списке",
+            "QR-коды ниже — проверяемые офлайн доказательства статуса в списках (credex verify или веб-страница любого узла).",
+        ],
+        Lang::En => [
+            "Credit report",
+            "Subject",
+            "As of",
+            "block height",
+            "List",
+            "Status",
+            "listed since",
+            "not listed",
+            "The QR codes below are offline-verifiable list-status proofs (check them with credex verify or any node's web page).",
+        ],
+    }
+}
+
+/// The printable report of `subject` in `lang`: list statuses and a QR
+/// status proof for the abnormal-operation and serious-violation lists.
+pub fn report_html(node: &Node, subject: &credex_types::SubjectId, lang: Lang) -> Result<String, ApiError> {
+    let l = Labels::new(lang);
+    let w = words(lang);
+    let head = node.head();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{} — {}</title><link rel=\"stylesheet\" href=\"/assets/style.css\"></head><body><main>",
+        esc(w[0]),
+        esc(&subject.to_string())
+    );
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p><b>{}:</b> <span class=\"mono\" id=\"subject\">{}</span></p>",
+        esc(w[0]),
+        esc(w[1]),
+        esc(&subject.to_string())
+    );
+    if let Some(hd) = &head {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} {} ({} {}), {} {}</p>",
+            esc(w[2]),
+            hd.time,
+            esc(w[3]),
+            hd.height,
+            node.genesis().chain_id,
+            node.genesis_hash()
+        );
+    }
+    let _ = write!(h, "<table id=\"statuses\"><tr><th>{}</th><th>{}</th></tr>", esc(w[4]), esc(w[5]));
+    for list in ListKind::ALL {
+        let state = match node.listing(*list, subject).and_then(|r| r.current) {
+            Some(c) => format!("<span class=\"listed\">{} {} ({})</span>", esc(w[6]), c.since, esc(c.issuer.as_str())),
+            None => format!("<span class=\"clear\">{}</span>", esc(w[7])),
+        };
+        let _ = write!(h, "<tr><th>{}</th><td>{state}</td></tr>", esc(&l.get(Category::List, list.name())));
+    }
+    let _ = write!(h, "</table><p class=\"muted\">{}</p>", esc(w[8]));
+    for list in [ListKind::AbnormalOperation, ListKind::SeriousViolation] {
+        let proof = node.listing_proof(list, subject).map_err(proof_error)?;
+        let _ = write!(
+            h,
+            "<figure style=\"display:inline-block;margin:0 1rem 1rem 0\"><div class=\"qr\">{}</div><figcaption>{}</figcaption></figure>",
+            qr_svg(&proof.to_text())?,
+            esc(&l.get(Category::List, list.name()))
+        );
+    }
+    h.push_str("</main></body></html>");
+    Ok(h)
+}
+
+/// `GET /report/{subject}?lang=`.
+pub(super) async fn report(
+    State(node): State<Arc<Node>>,
+    Path(subject): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Html<String>, ApiError> {
+    let subject = parse_subject(&subject)?;
+    let lang = lang(&headers, q.lang.as_deref())?;
+    Ok(Html(
+        tokio::task::spawn_blocking(move || report_html(&node, &subject, lang)).await.map_err(ApiError::internal)??,
+    ))
+}

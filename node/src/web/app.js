@@ -1,0 +1,277 @@
+// credex web UI: verify, trader profile (码上诚信), lists, explorer — in zh / ru / en.
+// No external assets: everything is served by the node. Hash routes:
+//   #/verify[?proof=credex1:…]   #/trader/<subject>   #/lists/<list>[?q=…]   #/explorer   #/block/<height>
+"use strict";
+
+const T = {
+  en: {
+    "nav.verify": "Verify", "nav.trader": "Trader", "nav.lists": "Lists", "nav.explorer": "Explorer",
+    "verify.title": "Verify a credit proof", "verify.paste": "Paste a proof (credex1:…), upload a proof file, or scan its QR code.",
+    "verify.button": "Verify", "verify.file": "Proof file", "verify.scan": "Scan QR code", "verify.noscan": "This browser cannot scan QR codes with the camera; paste or upload the proof instead.",
+    "verify.against": "Verified against this node's genesis", "verify.chain": "chain",
+    "outcome.valid": "VALID", "outcome.listed": "LISTED", "outcome.recently-listed": "RECENTLY LISTED", "outcome.revoked": "REVOKED",
+    "outcome.superseded": "SUPERSEDED", "outcome.erased": "ERASED", "outcome.expired": "EXPIRED", "outcome.stale": "STALE", "outcome.invalid": "INVALID",
+    "f.subject": "Subject", "f.kind": "Attestation", "f.list": "List", "f.issuer": "Issuer", "f.fields": "Disclosed fields", "f.height": "Block",
+    "f.time": "Time", "f.signers": "Signed by", "f.reason": "Reason", "f.case": "Case", "f.since": "Since", "f.status": "Status",
+    "trader.title": "Trader credit code", "trader.search": "Subject id (e.g. 91350100M000100Y43 or ru-inn:7707083893)", "trader.show": "Show",
+    "trader.listed": "listed since", "trader.clear": "not listed", "trader.removed": "last removed",
+    "trader.qr": "This QR code holds an offline-verifiable proof of the trader's standing on the abnormal-operation list, signed by the validators.",
+    "trader.report": "Printable credit report", "trader.more": "Grade, attestations and cases are shown to signed-in officials (credex subject … --auth).",
+    "lists.title": "Credit lists", "lists.search": "Search subject", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
+    "explorer.title": "Latest blocks", "explorer.height": "Height", "explorer.txs": "Transactions", "explorer.proposer": "Proposer",
+    "block.title": "Block", "block.cert": "Commit certificate", "block.signatures": "signatures, round",
+    "error": "Error"
+  },
+  zh: {
+    "nav.verify": "验证", "nav.trader": "企业信用码", "nav.lists": "名单", "nav.explorer": "区块浏览器",
+    "verify.title": "验证信用证明", "verify.paste": "粘贴证明（credex1:…）、上传证明文件或扫描二维码。",
+    "verify.button": "验证", "verify.file": "证明文件", "verify.scan": "扫描二维码", "verify.noscan": "此浏览器无法用摄像头扫描二维码，请粘贴或上传证明。",
+    "verify.against": "依据本节点创世文件验证", "verify.chain": "链",
+    "outcome.valid": "有效", "outcome.listed": "在名单中", "outcome.recently-listed": "近期曾在名单中", "outcome.revoked": "已撤销",
+    "outcome.superseded": "已被取代", "outcome.erased": "已删除", "outcome.expired": "已过期", "outcome.stale": "证明过旧", "outcome.invalid": "无效",
+    "f.subject": "主体", "f.kind": "信用记录", "f.list": "名单", "f.issuer": "认定机关", "f.fields": "披露字段", "f.height": "区块",
+    "f.time": "时间", "f.signers": "签署验证者", "f.reason": "原因", "f.case": "事项", "f.since": "列入时间", "f.status": "状态",
+    "trader.title": "码上诚信", "trader.search": "主体标识（如 91350100M000100Y43 或 ru-inn:7707083893）", "trader.show": "查询",
+    "trader.listed": "列入时间", "trader.clear": "未列入", "trader.removed": "最近移出",
+    "trader.qr": "此二维码包含该企业经营异常名录状态的离线可验证证明，由验证节点签署。",
+    "trader.report": "可打印信用报告", "trader.more": "信用等级、信用记录和事项仅向已登录的工作人员显示（credex subject … --auth）。",
+    "lists.title": "信用名单", "lists.search": "搜索主体", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
+    "explorer.title": "最新区块", "explorer.height": "高度", "explorer.txs": "交易", "explorer.proposer": "提议者",
+    "block.title": "区块", "block.cert": "提交证书", "block.signatures": "个签名，轮次",
+    "error": "错误"
+  },
+  ru: {
+    "nav.verify": "Проверка", "nav.trader": "Компания", "nav.lists": "Списки", "nav.explorer": "Обозреватель",
+    "verify.title": "Проверка кредитного доказательства", "verify.paste": "Вставьте доказательство (credex1:…), загрузите файл или отсканируйте QR-код.",
+    "verify.button": "Проверить", "verify.file": "Файл доказательства", "verify.scan": "Сканировать QR-код", "verify.noscan": "Этот браузер не умеет сканировать QR-коды камерой; вставьте или загрузите доказательство.",
+    "verify.against": "Проверено по генезис-файлу этого узла", "verify.chain": "цепочка",
+    "outcome.valid": "ДЕЙСТВИТЕЛЬНО", "outcome.listed": "В СПИСКЕ", "outcome.recently-listed": "НЕДАВНО В СПИСКЕ", "outcome.revoked": "ОТОЗВАНО",
+    "outcome.superseded": "ЗАМЕНЕНО", "outcome.erased": "УДАЛЕНО", "outcome.expired": "ИСТЁК СРОК", "outcome.stale": "УСТАРЕЛО", "outcome.invalid": "НЕДЕЙСТВИТЕЛЬНО",
+    "f.subject": "Субъект", "f.kind": "Запись", "f.list": "Список", "f.issuer": "Орган", "f.fields": "Раскрытые поля", "f.height": "Блок",
+    "f.time": "Время", "f.signers": "Подписали", "f.reason": "Причина", "f.case": "Дело", "f.since": "С", "f.status": "Статус",
+    "trader.title": "Кредитный код компании", "trader.search": "Идентификатор (например, 91350100M000100Y43 или ru-inn:7707083893)", "trader.show": "Показать",
+    "trader.listed": "в списке с", "trader.clear": "не в списке", "trader.removed": "исключён",
+    "trader.qr": "QR-код содержит проверяемое офлайн доказательство статуса компании в реестре недобросовестных предприятий, подписанное валидаторами.",
+    "trader.report": "Кредитный отчёт для печати", "trader.more": "Рейтинг, записи и дела видны вошедшим сотрудникам (credex subject … --auth).",
+    "lists.title": "Кредитные списки", "lists.search": "Поиск субъекта", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
+    "explorer.title": "Последние блоки", "explorer.height": "Высота", "explorer.txs": "Транзакции", "explorer.proposer": "Предлагающий",
+    "block.title": "Блок", "block.cert": "Сертификат фиксации", "block.signatures": "подписей, раунд",
+    "error": "Ошибка"
+  }
+};
+const LISTS = ["abnormal-operation", "serious-violation", "red", "black", "dishonest-debtor"];
+
+let lang = (new URLSearchParams(location.search).get("lang")) || localStorage.getItem("credex-lang") ||
+  ((navigator.language || "en").slice(0, 2));
+if (!T[lang]) lang = "en";
+let labels = null;
+
+const t = (k) => (T[lang] && T[lang][k]) || T.en[k] || k;
+const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const main = () => document.getElementById("main");
+
+async function api(path, opts) {
+  const sep = path.includes("?") ? "&" : "?";
+  const r = await fetch(path + sep + "lang=" + lang, opts);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error((body.code || r.status) + ": " + (body.message || ""));
+  return body;
+}
+
+async function label(category, code) {
+  if (!labels) labels = (await api("/v1/labels")).entries;
+  const e = labels.find((x) => x.category === category && x.code === code);
+  return e ? e[lang] : code;
+}
+
+function setLang(l) {
+  lang = l;
+  localStorage.setItem("credex-lang", l);
+  document.documentElement.lang = l;
+  document.querySelectorAll("[data-t]").forEach((e) => (e.textContent = t(e.dataset.t)));
+  document.querySelectorAll("[data-lang]").forEach((e) => e.classList.toggle("active", e.dataset.lang === l));
+  route();
+}
+
+function params() {
+  const h = location.hash.slice(1);
+  const q = h.indexOf("?");
+  return { path: (q < 0 ? h : h.slice(0, q)).split("/").filter(Boolean), query: new URLSearchParams(q < 0 ? "" : h.slice(q + 1)) };
+}
+
+// ---- verify ----
+function outcomeClass(o) {
+  if (o === "valid") return "outcome-valid";
+  if (o === "invalid" || o === "revoked" || o === "erased" || o === "listed") return "outcome-invalid";
+  return "outcome-warn";
+}
+
+function renderVerdict(v) {
+  const o = v.valid ? v.outcome : "invalid";
+  let h = `<div id="outcome" class="outcome ${outcomeClass(o)}" data-outcome="${esc(o)}">${esc(t("outcome." + o))}</div>`;
+  if (!v.valid) {
+    h += `<p id="reason"><b>${esc(t("f.reason"))}:</b> <code>${esc(v.error.code)}</code> — ${esc(v.error.message)}</p>`;
+  } else {
+    h += "<table>";
+    h += `<tr><th>${esc(t("f.subject"))}</th><td class="mono">${esc(v.subject)}</td></tr>`;
+    if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted">${esc(v.kind)}</span></td></tr>`;
+    if (v.list) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
+    if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(v.detail.since)} (${esc(v.detail.issuer)})</td></tr>`;
+    if (v.issuer) h += `<tr><th>${esc(t("f.issuer"))}</th><td>${esc(v.issuer)}</td></tr>`;
+    if (v.case) h += `<tr><th>${esc(t("f.case"))}</th><td>${esc(v.case.kind)} — ${esc(v.case.status_label)}</td></tr>`;
+    for (const f of v.fields || []) h += `<tr><th>${esc(f.label)}</th><td>${esc(f.value)}</td></tr>`;
+    h += `<tr><th>${esc(t("f.height"))}</th><td>${esc(v.height)} <span class="muted mono">${esc(v.block_id)}</span></td></tr>`;
+    h += `<tr><th>${esc(t("f.time"))}</th><td>${esc(v.block_time)}</td></tr>`;
+    h += `<tr><th>${esc(t("f.signers"))}</th><td>${(v.signers || []).map((s) => `${esc(s.name)} [${esc(s.jurisdiction)}]`).join("<br>")}</td></tr>`;
+    h += "</table>";
+  }
+  h += `<p class="muted">${esc(t("verify.against"))} <span class="mono" id="genesis">${esc(v.genesis)}</span></p>`;
+  return h;
+}
+
+async function verify(data) {
+  const out = document.getElementById("result");
+  try {
+    const v = await api("/v1/verify", { method: "POST", body: data });
+    out.innerHTML = renderVerdict(v);
+  } catch (e) {
+    out.innerHTML = `<div class="outcome outcome-invalid">${esc(t("error"))}</div><p>${esc(e.message)}</p>`;
+  }
+}
+
+async function scan() {
+  const note = document.getElementById("scan-note");
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices) { note.textContent = t("verify.noscan"); return; }
+  try {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    const video = document.getElementById("video");
+    video.srcObject = stream; video.hidden = false; await video.play();
+    const tick = async () => {
+      const codes = await detector.detect(video).catch(() => []);
+      if (codes.length) {
+        stream.getTracks().forEach((tr) => tr.stop()); video.hidden = true;
+        document.getElementById("proof").value = codes[0].rawValue;
+        verify(codes[0].rawValue);
+      } else requestAnimationFrame(tick);
+    };
+    tick();
+  } catch (e) { note.textContent = t("verify.noscan") + " (" + e.message + ")"; }
+}
+
+function pageVerify(query) {
+  main().innerHTML = `<h1>${esc(t("verify.title"))}</h1><p>${esc(t("verify.paste"))}</p>
+    <textarea id="proof" spellcheck="false"></textarea><br>
+    <button id="go">${esc(t("verify.button"))}</button>
+    <label class="noprint">${esc(t("verify.file"))} <input type="file" id="file"></label>
+    <button id="scan">${esc(t("verify.scan"))}</button> <span id="scan-note" class="muted"></span>
+    <br><video id="video" hidden playsinline></video>
+    <div id="result"></div>`;
+  document.getElementById("go").onclick = () => verify(document.getElementById("proof").value);
+  document.getElementById("scan").onclick = scan;
+  document.getElementById("file").onchange = (ev) => {
+    const f = ev.target.files[0];
+    if (f) f.arrayBuffer().then((b) => verify(new Uint8Array(b)));
+  };
+  const p = query.get("proof");
+  if (p) { document.getElementById("proof").value = p; verify(p); }
+}
+
+// ---- trader ----
+async function pageTrader(subject) {
+  main().innerHTML = `<h1>${esc(t("trader.title"))}</h1>
+    <p class="noprint"><input id="subject" size="40" placeholder="${esc(t("trader.search"))}" value="${esc(subject || "")}">
+    <button id="show">${esc(t("trader.show"))}</button></p><div id="trader"></div>`;
+  document.getElementById("show").onclick = () => { location.hash = "#/trader/" + encodeURIComponent(document.getElementById("subject").value.trim()); };
+  if (!subject) return;
+  const box = document.getElementById("trader");
+  try {
+    let rows = "";
+    let id = subject;
+    for (const l of LISTS) {
+      const s = await api(`/v1/lists/${l}/${encodeURIComponent(subject)}`);
+      id = s.subject;
+      const r = s.record;
+      const state = s.listed
+        ? `<span class="listed">${esc(t("trader.listed"))} ${esc(s.listing.since)}</span> (${esc(s.listing.issuer)})`
+        : `<span class="clear">${esc(t("trader.clear"))}</span>` + (r && r.last_removed ? ` <span class="muted">${esc(t("trader.removed"))} ${esc(r.last_removed)}</span>` : "");
+      rows += `<tr data-list="${esc(l)}"><th>${esc(s.list_label)}</th><td>${state}</td></tr>`;
+    }
+    box.innerHTML = `<h2 class="mono" id="trader-id">${esc(id)}</h2><table id="statuses">${rows}</table>
+      <h3>QR</h3><div class="qr" id="qr"><img alt="QR" width="320" height="320" src="/v1/lists/abnormal-operation/${encodeURIComponent(id)}/qr.svg"></div>
+      <p class="muted">${esc(t("trader.qr"))}</p>
+      <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
+      <p class="muted">${esc(t("trader.more"))}</p>`;
+  } catch (e) { box.innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
+}
+
+// ---- lists ----
+async function pageLists(list, query) {
+  list = LISTS.includes(list) ? list : LISTS[0];
+  const q = query.get("q") || "";
+  const after = query.get("after") || "";
+  const options = await Promise.all(LISTS.map(async (l) => `<option value="${l}" ${l === list ? "selected" : ""}>${esc(await label("list", l))}</option>`));
+  main().innerHTML = `<h1>${esc(t("lists.title"))}</h1>
+    <p><select id="list">${options.join("")}</select> <input id="q" value="${esc(q)}" placeholder="${esc(t("lists.search"))}">
+    <button id="search">${esc(t("trader.show"))}</button></p><div id="entries"></div>`;
+  const go = (a) => { location.hash = `#/lists/${document.getElementById("list").value}?q=${encodeURIComponent(document.getElementById("q").value)}${a ? "&after=" + encodeURIComponent(a) : ""}`; };
+  document.getElementById("search").onclick = () => go("");
+  document.getElementById("list").onchange = () => go("");
+  const r = await api(`/v1/lists/${list}?limit=20&q=${encodeURIComponent(q)}${after ? "&after=" + encodeURIComponent(after) : ""}`);
+  let h = `<p><b id="total">${esc(r.total)}</b> ${esc(t("lists.total"))}</p>`;
+  if (!r.entries.length) h += `<p>${esc(t("lists.empty"))}</p>`;
+  else {
+    h += `<table><tr><th>${esc(t("f.subject"))}</th><th>${esc(t("f.since"))}</th><th>${esc(t("f.issuer"))}</th></tr>`;
+    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(e.since)}</td><td>${esc(e.issuer)}</td></tr>`;
+    h += "</table>";
+  }
+  if (r.next) h += `<button id="next">${esc(t("lists.next"))}</button>`;
+  document.getElementById("entries").innerHTML = h;
+  if (r.next) document.getElementById("next").onclick = () => go(r.next);
+}
+
+// ---- explorer ----
+async function pageExplorer() {
+  const st = await api("/v1/status");
+  let rows = "";
+  for (let h = st.height; h > 0 && h > st.height - 15; h--) {
+    const b = await api(`/v1/blocks/${h}`);
+    rows += `<tr><td><a href="#/block/${h}">${h}</a></td><td>${esc(b.header.time)}</td><td>${b.transactions.length}</td><td>${esc(b.header.proposer)}</td><td class="mono">${esc(b.id.slice(0, 16))}…</td></tr>`;
+  }
+  main().innerHTML = `<h1>${esc(t("explorer.title"))}</h1><p class="muted">${esc(t("verify.chain"))} ${esc(st.chain_id)} · genesis <span class="mono">${esc(st.genesis)}</span></p>
+    <table id="blocks"><tr><th>${esc(t("explorer.height"))}</th><th>${esc(t("f.time"))}</th><th>${esc(t("explorer.txs"))}</th><th>${esc(t("explorer.proposer"))}</th><th>id</th></tr>${rows}</table>`;
+}
+
+async function pageBlock(h) {
+  const b = await api(`/v1/blocks/${encodeURIComponent(h)}`);
+  let txs = "";
+  for (const x of b.transactions) {
+    const tx = x.tx;
+    let what = esc(tx.type);
+    if (tx.type === "anchor") what = `${esc(await label("kind", tx.header.kind))} — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`;
+    txs += `<tr><td class="mono">${esc(x.hash.slice(0, 16))}…</td><td>${what}</td></tr>`;
+  }
+  main().innerHTML = `<h1>${esc(t("block.title"))} ${esc(b.header.height)}</h1>
+    <table><tr><th>id</th><td class="mono">${esc(b.id)}</td></tr><tr><th>${esc(t("f.time"))}</th><td>${esc(b.header.time)}</td></tr>
+    <tr><th>state root</th><td class="mono">${esc(b.header.state_root)}</td></tr><tr><th>parent</th><td class="mono">${esc(b.header.parent)}</td></tr></table>
+    <h2>${esc(t("explorer.txs"))}</h2><table>${txs}</table>
+    <h2>${esc(t("block.cert"))}</h2><p>${b.certificate.signatures.length} ${esc(t("block.signatures"))} ${esc(b.certificate.round)}</p>`;
+}
+
+async function route() {
+  const { path, query } = params();
+  try {
+    if (path[0] === "trader") await pageTrader(path[1] ? decodeURIComponent(path[1]) : "");
+    else if (path[0] === "lists") await pageLists(path[1], query);
+    else if (path[0] === "explorer") await pageExplorer();
+    else if (path[0] === "block") await pageBlock(path[1]);
+    else pageVerify(query);
+  } catch (e) { main().innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
+}
+
+document.querySelectorAll("[data-lang]").forEach((e) => (e.onclick = (ev) => { ev.preventDefault(); setLang(e.dataset.lang); }));
+window.addEventListener("hashchange", route);
+api("/v1/status").then((s) => {
+  document.getElementById("footer").innerHTML = `<span class="muted">credex · ${esc(s.chain_id)} · ${esc(s.role)} · height ${esc(s.height)}</span>`;
+}).catch(() => {});
+setLang(lang);
