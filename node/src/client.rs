@@ -130,6 +130,27 @@ impl Client {
         self.answer(&format!("GET {path}"), req.call())
     }
 
+    /// GET `path` as text (HTML pages).
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in self.headers("GET", path, b"")? {
+            req = req.header(k, v);
+        }
+        let mut resp = req.call().with_context(|| format!("GET {path}: cannot reach the node at {}", self.base))?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string()?;
+        if !(200..300).contains(&status) {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Err(Refused {
+                status,
+                code: v["code"].as_str().unwrap_or("unknown").to_string(),
+                message: v["message"].as_str().unwrap_or("").to_string(),
+            }
+            .into());
+        }
+        Ok(text)
+    }
+
     /// POST JSON to `path`.
     pub fn post(&self, path: &str, body: &impl serde::Serialize) -> anyhow::Result<Value> {
         let bytes = serde_json::to_vec(body)?;

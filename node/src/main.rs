@@ -16,6 +16,7 @@ mod api;
 mod bft;
 mod client;
 mod config;
+mod csv_cmd;
 mod dev;
 mod genesis_cmd;
 mod keys;
@@ -232,6 +233,57 @@ enum Command {
     Lifecycle(lifecycle_cmd::LifecycleCommand),
     #[command(flatten)]
     Access(access_cmd::AccessCommand),
+    /// Imports an agency's list (CSV) as signed attestations, with a progress
+    /// bar; deduplicates and merges repeated rows, reports rejected rows by
+    /// line, and is safe to re-run. Exit 1 if any row was rejected.
+    Import {
+        /// The CSV file: `subject`, optional `effective_at` / `expires_at`, then field codes.
+        file: PathBuf,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The kind of every row, e.g. abnormal-operation-listing.
+        #[arg(long)]
+        kind: credex_types::AttestationKind,
+        /// Effective time of rows without `effective_at` (RFC 3339).
+        #[arg(long)]
+        effective: Option<Timestamp>,
+        /// Legal basis code (default depends on the kind).
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+    },
+    /// Writes who is on a list now, as CSV (or JSON).
+    Export {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The list.
+        #[arg(long)]
+        list: credex_types::ListKind,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Writes a subject's printable credit report (HTML with QR status proofs).
+    Report {
+        /// Subject id.
+        subject: SubjectId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// zh, ru or en.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -788,6 +840,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Lifecycle(c) => lifecycle_cmd::run(c, system_now()),
         Command::Access(c) => access_cmd::run(c),
+        Command::Import { file, node, key, kind, effective, legal_basis } => {
+            let (report, ok) = csv_cmd::import(&node, &key, &file, kind, effective, legal_basis)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Export { node, list, format, out } => {
+            anyhow::ensure!(matches!(format.as_str(), "csv" | "json"), "--format csv or json");
+            let n = match &out {
+                Some(path) => {
+                    let mut f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                    csv_cmd::export(&node, list, format == "json", &mut f)?
+                }
+                None => csv_cmd::export(&node, list, format == "json", &mut std::io::stdout())?,
+            };
+            eprintln!("{n} subjects on the {list} list");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { subject, node, lang, out } => {
+            let html = client::Client::new(&node).get_text(&format!("/report/{subject}?lang={lang}"))?;
+            std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+            print_json(
+                &serde_json::json!({ "subject": subject, "lang": lang.to_string(), "out": out.display().to_string() }),
+            )
+        }
     }
 }
 

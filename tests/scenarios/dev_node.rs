@@ -551,3 +551,74 @@ fn sigterm_stops_the_node_cleanly_and_nothing_is_lost() {
     assert_eq!(v["status"], "anchored");
     assert_eq!(v["fields_held"], true);
 }
+
+#[test]
+fn csv_import_is_idempotent_and_export_and_report_follow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let csv = tmp.path().join("abnormal.csv");
+    std::fs::write(
+        &csv,
+        "subject,effective_at,reason-code,decision-no\n\
+         91350100M000100Y43,2026-03-01T00:00:00Z,annual-report,A-1\n\
+         91350100M000100Y43,2026-03-01T00:00:00Z,annual-report,A-1\n\
+         ru-inn:7707083893,2026-03-02T00:00:00Z,unreachable-address,B-2\n\
+         ru-inn:7707083894,2026-03-02T00:00:00Z,annual-report,C-3\n\
+         jp-cn:7000012050002,2026-03-04T00:00:00Z,annual-report,D-4\n",
+    )
+    .unwrap();
+    let import = || {
+        credex(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--node",
+            &node.url,
+            "--key",
+            &amr,
+            "--kind",
+            "abnormal-operation-listing",
+        ])
+    };
+    let first = import();
+    assert_eq!(first.status.code(), Some(1), "a row was rejected");
+    let r: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!((r["rows"].as_u64(), r["records"].as_u64(), r["merged_rows"].as_u64()), (Some(5), Some(3), Some(1)));
+    assert_eq!(r["submitted"], 3);
+    assert_eq!(r["rejected"][0]["line"], 5);
+    assert!(r["rejected"][0]["reason"].as_str().unwrap().contains("check digit"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("3/3 submitted"), "progress bar");
+    // wait until they are on chain, then import again: nothing new
+    let start = Instant::now();
+    while get(&node.url, "/v1/lists/abnormal-operation").1["total"] != 3 {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again: Value = serde_json::from_slice(&import().stdout).unwrap();
+    assert_eq!((again["submitted"].as_u64(), again["already_on_chain"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(get(&node.url, "/v1/lists/abnormal-operation").1["total"], 3);
+    // export as CSV
+    let out = tmp.path().join("export.csv");
+    let e = credex(&["export", "--node", &node.url, "--list", "abnormal-operation", "--out", out.to_str().unwrap()]);
+    assert!(e.status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().next(), Some("subject,list,since,issuer,attestation,escalated_from"));
+    assert_eq!(text.lines().count(), 4);
+    assert!(text.contains("ru-inn:7707083893,abnormal-operation,2026-03-02T00:00:00Z,cn-sfh-amr,"));
+    // the printable report, in Russian
+    let report = tmp.path().join("report.html");
+    json_out(&credex(&[
+        "report",
+        "ru-inn:7707083893",
+        "--node",
+        &node.url,
+        "--lang",
+        "ru",
+        "--out",
+        report.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("Кредитный отчёт о компании") && html.contains("в списке с 2026-03-02") && html.contains("<svg")
+    );
+}
