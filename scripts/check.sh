@@ -25,3 +25,6 @@ echo "ok: no tokio, libp2p or rocksdb under the verifier crates"
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== OpenAPI conformance (schemathesis against a dev node)"
+scripts/openapi-check.sh

@@ -143,7 +143,7 @@ fn need(method: &Method, path: &str) -> Need {
     use Role::{Issuer, Official, Platform};
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segs.as_slice()) {
-        ("GET", ["healthz" | "readyz" | "metrics"]) => Need::Public,
+        ("GET", ["healthz" | "readyz" | "metrics" | "openapi.json"]) => Need::Public,
         ("GET", ["v1", "status" | "labels" | "issuers"]) => Need::Public,
         ("GET", ["v1", "lists", ..] | ["v1", "blocks", ..] | ["v1", "transactions", _]) => Need::Public,
         ("POST", ["v1", "verify"]) => Need::Public,
@@ -155,8 +155,10 @@ fn need(method: &Method, path: &str) -> Need {
         ("POST", ["v1", "attestations", _, "record"]) => Need::Roles(&[Official, Platform, Issuer], true),
         ("GET", ["v1", "subjects", _, "access-log"]) => Need::Roles(&[Official], true),
         ("GET", ["v1", "subjects", ..]) => Need::Roles(&[Platform, Official, Issuer], true),
-        (_, ["v1", "warnings", ..]) => Need::Roles(&[Official, Issuer, Platform], false),
-        (_, ["v1", "audit", ..]) => Need::Roles(&[Official, Issuer], false),
+        ("GET", ["v1", "warnings"] | ["v1", "warnings", "events" | "subscriptions"])
+        | ("POST", ["v1", "warnings", "subscriptions"])
+        | ("DELETE", ["v1", "warnings", "subscriptions", _]) => Need::Roles(&[Official, Issuer, Platform], false),
+        ("GET", ["v1", "audit", "log" | "anchors"]) => Need::Roles(&[Official, Issuer], false),
         _ => Need::Public,
     }
 }
@@ -176,7 +178,29 @@ pub fn subject_of(node: &Node, path: &str) -> Option<SubjectId> {
 pub async fn measure(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let method = req.method().to_string();
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    // Extractors (path, query, body) refuse in plain text: every error is JSON.
+    let json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status().is_client_error() && !json && resp.extensions().get::<super::ErrorCode>().is_none() {
+        let status = resp.status();
+        let text = axum::body::to_bytes(std::mem::take(resp.body_mut()), 4096).await.unwrap_or_default();
+        let code = match status {
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            _ => "bad-request",
+        };
+        let mut fixed = ApiError::new(status, code, String::from_utf8_lossy(&text).trim().to_string()).into_response();
+        if let Some(allow) = resp.headers().get(axum::http::header::ALLOW) {
+            fixed.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+        }
+        resp = fixed;
+    }
     let m = app.node.metrics();
     m.observe_api(&method, resp.status().as_u16(), start.elapsed().as_secs_f64());
     if let Some(super::ErrorCode(code)) = resp.extensions().get::<super::ErrorCode>() {

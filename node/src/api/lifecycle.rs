@@ -342,8 +342,11 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// blocks up to S seconds (at most 60) for the next one.
 pub(super) async fn events(State(app): State<AppState>, Query(q): Query<EventsQuery>) -> ApiResult {
     let after = q.after.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let wait = Duration::from_secs(q.wait.unwrap_or(0)).min(MAX_WAIT);
+    let limit = super::page_limit(q.limit, 100)?;
+    let wait = Duration::from_secs(q.wait.unwrap_or(0));
+    if wait > MAX_WAIT {
+        return Err(ApiError::bad("invalid-wait", "wait at most 60 seconds"));
+    }
     let mut rx = app.warnings.watch();
     if *rx.borrow_and_update() <= after && !wait.is_zero() {
         let deadline = tokio::time::Instant::now() + wait;

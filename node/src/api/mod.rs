@@ -30,6 +30,7 @@
 //! | `GET /v1/status` | chain, genesis, height, head, mempool, role (dev / validator / observer), connected peers |
 //! | `GET /` | the web UI (verify, trader profile with QR, lists, explorer; zh / ru / en) |
 //! | `GET /report/{subject}?lang=` | printable credit report with QR status proofs |
+//! | `GET /openapi.json` | the OpenAPI document ([`openapi`]) |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: chain loaded, and a networked node has a peer (503 otherwise) |
 //! | `GET /metrics` | Prometheus metrics (`crate::metrics`) |
@@ -63,6 +64,7 @@ use crate::warnings::Warnings;
 
 pub mod auth;
 mod lifecycle;
+pub mod openapi;
 pub mod public;
 mod records;
 mod web;
@@ -133,6 +135,7 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi::serve))
         .route("/", get(web::index))
         .route("/assets/app.js", get(web::app_js))
         .route("/assets/style.css", get(web::style_css))
@@ -228,6 +231,15 @@ pub(crate) fn standing_json(s: &Standing) -> Value {
 pub(crate) fn tx_error(e: &TxError, conflict: bool) -> ApiError {
     let status = if conflict { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
     ApiError::new(status, e.code(), e.to_string())
+}
+
+/// A page size in 1..=1000 (default `default`), or a 400.
+fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad("invalid-limit", format!("limit {n}: use 1 to 1000"))),
+    }
 }
 
 /// The request body, or the error for an oversized or unreadable one.

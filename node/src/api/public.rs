@@ -34,8 +34,8 @@ pub(super) async fn members(
 ) -> ApiResult {
     let list = parse_list(&list)?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
-    let after = q.after.as_deref().map(parse_subject).transpose()?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let after = q.after.as_deref().filter(|a| !a.is_empty()).map(parse_subject).transpose()?;
+    let limit = super::page_limit(q.limit, 50)?;
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (entries, total) = node.members(list, after.as_ref(), query, limit);
     let next = (entries.len() == limit).then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
@@ -120,6 +120,9 @@ pub(super) async fn verify(
 ) -> ApiResult {
     let body = body_bytes(body)?;
     let lang = lang(&headers, q.lang.as_deref())?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad("empty-body", "send the proof (credex1: text or its bytes) as the request body"));
+    }
     Ok(Json(verify_json(&node, &body, lang)))
 }
 

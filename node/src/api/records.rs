@@ -92,8 +92,11 @@ pub(super) async fn access_log(State(node): State<Arc<Node>>, Path(subject): Pat
 
 /// `GET /v1/audit/log?from=&limit=`: this node's audit log, entries as hashed.
 pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult {
-    let from = p.from.unwrap_or(1).max(1);
-    let limit = p.limit.unwrap_or(1000).clamp(1, 10_000);
+    let from = p.from.unwrap_or(1);
+    if from == 0 {
+        return Err(ApiError::bad("invalid-from", "entries are numbered from 1"));
+    }
+    let limit = super::page_limit(p.limit, 1000)?;
     let entries = node.store().audit_entries(from, limit).map_err(ApiError::internal)?;
     let (seq, head) = node.store().audit_head().map_err(ApiError::internal)?;
     Ok(Json(json!({
