@@ -120,7 +120,10 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     let dom = page(&format!("{}/?lang=en#/lists/abnormal-operation", node.url), "lists-en");
     assert!(dom.contains("id=\"total\">1<") && dom.contains("cn-uscc:91350100M000100Y43"), "{dom}");
     let dom = page(&format!("{}/?lang=ru#/lists/abnormal-operation?q=M000100", node.url), "lists-search-ru");
-    assert!(dom.contains("cn-uscc:91350100M000100Y43") && dom.contains("Поиск субъекта"), "search finds the trader: {dom}");
+    assert!(
+        dom.contains("cn-uscc:91350100M000100Y43") && dom.contains("Поиск субъекта"),
+        "search finds the trader: {dom}"
+    );
     let dom = page(&format!("{}/?lang=ru#/lists/abnormal-operation?q=nobody", node.url), "lists-search-none-ru");
     assert!(!dom.contains("cn-uscc:91350100M000100Y43") && dom.contains("Список пуст."), "{dom}");
     let dom = page(&format!("{}/?lang=zh#/explorer", node.url), "explorer-zh");
