@@ -133,3 +133,56 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     let dom = page(&format!("{}/report/{trader}?lang=zh", node.url), "report-zh");
     assert!(dom.contains("企业信用报告") && dom.contains("经营异常名录") && dom.contains("<svg"), "{dom}");
 }
+
+/// The web UI's request signing (`/assets/sign.js`, WebCrypto Ed25519 and
+/// the canonical encoding in JavaScript) run in Node.js against the node:
+/// a GET and a POST with a body, both accepted; a tampered one refused.
+#[test]
+fn the_web_uis_request_signatures_are_accepted_by_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let official = tmp.path().join("dev/keys/official.json");
+    let script = r#"
+(async () => {
+  const url = process.env.NODE_URL;
+  eval(await (await fetch(url + "/assets/sign.js")).text());
+  const key = JSON.parse(require("fs").readFileSync(process.env.KEY_FILE, "utf8"));
+  const chain = (await (await fetch(url + "/v1/status")).json()).chain_id;
+  const out = {};
+  let path = "/v1/subjects/91350100M000100Y43?lang=ru";
+  let h = await credexSign.headers(key, chain, "GET", path, new Uint8Array(0), Date.now());
+  let r = await fetch(url + path, { headers: h });
+  out.get = { status: r.status, body: await r.json() };
+  path = "/v1/warnings/subscriptions";
+  const body = new TextEncoder().encode(JSON.stringify({ url: "http://127.0.0.1:9/hook" }));
+  h = await credexSign.headers(key, chain, "POST", path, body, Date.now());
+  r = await fetch(url + path, { method: "POST", headers: Object.assign({ "content-type": "application/json" }, h), body });
+  out.post = { status: r.status, body: await r.json() };
+  h = await credexSign.headers(key, chain, "POST", path, body, Date.now());
+  r = await fetch(url + path, { method: "POST", headers: Object.assign({ "content-type": "application/json" }, h), body: new TextEncoder().encode("{}") });
+  out.tampered = { status: r.status, body: await r.json() };
+  out.varint = [credexSign.varint(250), credexSign.varint(251), credexSign.varint(70000), credexSign.varint(1764500000000)].map((b) => credexSign.hex(b));
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+    let o = Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .env("NODE_URL", &node.url)
+        .env("KEY_FILE", &official)
+        .output()
+        .expect("node (Node.js) runs the web UI's signing code");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["get"]["status"], 200, "{v}");
+    assert_eq!(v["get"]["body"]["grade"]["model"], "credex-grade-v1");
+    assert_eq!(v["post"]["status"], 201, "{v}");
+    assert_eq!(
+        (v["tampered"]["status"].as_u64(), v["tampered"]["body"]["code"].as_str()),
+        (Some(401), Some("bad-request-signature"))
+    );
+    // the same varint as the Rust codec
+    let rust: Vec<String> =
+        [250u64, 251, 70_000, 1_764_500_000_000].iter().map(|n| hex::encode(credex_codec::encode(n))).collect();
+    assert_eq!(v["varint"], serde_json::json!(rust));
+}

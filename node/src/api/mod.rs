@@ -138,6 +138,7 @@ pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::acces
         .route("/openapi.json", get(openapi::serve))
         .route("/", get(web::index))
         .route("/assets/app.js", get(web::app_js))
+        .route("/assets/sign.js", get(web::sign_js))
         .route("/assets/style.css", get(web::style_css))
         .route("/report/{subject}", get(web::report))
         .route("/metrics", get(metrics))

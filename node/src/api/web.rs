@@ -18,6 +18,7 @@ use crate::service::Node;
 const INDEX: &str = include_str!("../web/index.html");
 const APP: &str = include_str!("../web/app.js");
 const STYLE: &str = include_str!("../web/style.css");
+const SIGN: &str = include_str!("../web/sign.js");
 
 /// `GET /`.
 pub(super) async fn index() -> Html<&'static str> {
@@ -27,6 +28,11 @@ pub(super) async fn index() -> Html<&'static str> {
 /// `GET /assets/app.js`.
 pub(super) async fn app_js() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP).into_response()
+}
+
+/// `GET /assets/sign.js`.
+pub(super) async fn sign_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SIGN).into_response()
 }
 
 /// `GET /assets/style.css`.

@@ -5,6 +5,7 @@
 
 const T = {
   en: {
+    "signin": "Sign in with a key file", "signout": "Sign out", "trader.grade": "Grade", "trader.attestations": "Attestations", "trader.cases": "Cases", "trader.warnings": "Warnings", "trader.signedout": "Sign in (an official's, platform's or the trader's key file) to see the grade, attestations and cases.",
     "nav.verify": "Verify", "nav.trader": "Trader", "nav.lists": "Lists", "nav.explorer": "Explorer",
     "verify.title": "Verify a credit proof", "verify.paste": "Paste a proof (credex1:…), upload a proof file, or scan its QR code.",
     "verify.button": "Verify", "verify.file": "Proof file", "verify.scan": "Scan QR code", "verify.noscan": "This browser cannot scan QR codes with the camera; paste or upload the proof instead.",
@@ -16,13 +17,14 @@ const T = {
     "trader.title": "Trader credit code", "trader.search": "Subject id (e.g. 91350100M000100Y43 or ru-inn:7707083893)", "trader.show": "Show",
     "trader.listed": "listed since", "trader.clear": "not listed", "trader.removed": "last removed",
     "trader.qr": "This QR code holds an offline-verifiable proof of the trader's standing on the abnormal-operation list, signed by the validators.",
-    "trader.report": "Printable credit report", "trader.more": "Grade, attestations and cases are shown to signed-in officials (credex subject … --auth).",
+    "trader.report": "Printable credit report",
     "lists.title": "Credit lists", "lists.search": "Search subject", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
     "explorer.title": "Latest blocks", "explorer.height": "Height", "explorer.txs": "Transactions", "explorer.proposer": "Proposer",
     "block.title": "Block", "block.cert": "Commit certificate", "block.signatures": "signatures, round",
     "error": "Error"
   },
   zh: {
+    "signin": "使用密钥文件登录", "signout": "退出", "trader.grade": "信用等级", "trader.attestations": "信用记录", "trader.cases": "事项", "trader.warnings": "预警", "trader.signedout": "使用工作人员、平台或企业本身的密钥文件登录后，可查看信用等级、信用记录和事项。",
     "nav.verify": "验证", "nav.trader": "企业信用码", "nav.lists": "名单", "nav.explorer": "区块浏览器",
     "verify.title": "验证信用证明", "verify.paste": "粘贴证明（credex1:…）、上传证明文件或扫描二维码。",
     "verify.button": "验证", "verify.file": "证明文件", "verify.scan": "扫描二维码", "verify.noscan": "此浏览器无法用摄像头扫描二维码，请粘贴或上传证明。",
@@ -34,13 +36,14 @@ const T = {
     "trader.title": "码上诚信", "trader.search": "主体标识（如 91350100M000100Y43 或 ru-inn:7707083893）", "trader.show": "查询",
     "trader.listed": "列入时间", "trader.clear": "未列入", "trader.removed": "最近移出",
     "trader.qr": "此二维码包含该企业经营异常名录状态的离线可验证证明，由验证节点签署。",
-    "trader.report": "可打印信用报告", "trader.more": "信用等级、信用记录和事项仅向已登录的工作人员显示（credex subject … --auth）。",
+    "trader.report": "可打印信用报告",
     "lists.title": "信用名单", "lists.search": "搜索主体", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
     "explorer.title": "最新区块", "explorer.height": "高度", "explorer.txs": "交易", "explorer.proposer": "提议者",
     "block.title": "区块", "block.cert": "提交证书", "block.signatures": "个签名，轮次",
     "error": "错误"
   },
   ru: {
+    "signin": "Войти с файлом ключа", "signout": "Выйти", "trader.grade": "Рейтинг", "trader.attestations": "Записи", "trader.cases": "Дела", "trader.warnings": "Предупреждения", "trader.signedout": "Войдите с файлом ключа сотрудника, платформы или самой компании, чтобы видеть рейтинг, записи и дела.",
     "nav.verify": "Проверка", "nav.trader": "Компания", "nav.lists": "Списки", "nav.explorer": "Обозреватель",
     "verify.title": "Проверка кредитного доказательства", "verify.paste": "Вставьте доказательство (credex1:…), загрузите файл или отсканируйте QR-код.",
     "verify.button": "Проверить", "verify.file": "Файл доказательства", "verify.scan": "Сканировать QR-код", "verify.noscan": "Этот браузер не умеет сканировать QR-коды камерой; вставьте или загрузите доказательство.",
@@ -52,7 +55,7 @@ const T = {
     "trader.title": "Кредитный код компании", "trader.search": "Идентификатор (например, 91350100M000100Y43 или ru-inn:7707083893)", "trader.show": "Показать",
     "trader.listed": "в списке с", "trader.clear": "не в списке", "trader.removed": "исключён",
     "trader.qr": "QR-код содержит проверяемое офлайн доказательство статуса компании в реестре недобросовестных предприятий, подписанное валидаторами.",
-    "trader.report": "Кредитный отчёт для печати", "trader.more": "Рейтинг, записи и дела видны вошедшим сотрудникам (credex subject … --auth).",
+    "trader.report": "Кредитный отчёт для печати",
     "lists.title": "Кредитные списки", "lists.search": "Поиск субъекта", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
     "explorer.title": "Последние блоки", "explorer.height": "Высота", "explorer.txs": "Транзакции", "explorer.proposer": "Предлагающий",
     "block.title": "Блок", "block.cert": "Сертификат фиксации", "block.signatures": "подписей, раунд",
@@ -70,9 +73,22 @@ const t = (k) => (T[lang] && T[lang][k]) || T.en[k] || k;
 const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const main = () => document.getElementById("main");
 
+// the signed-in key file (an official's, platform's, issuer's or subject's), for this tab only
+let keyFile = JSON.parse(sessionStorage.getItem("credex-key") || "null");
+let chainId = null;
+
 async function api(path, opts) {
   const sep = path.includes("?") ? "&" : "?";
-  const r = await fetch(path + sep + "lang=" + lang, opts);
+  const full = path + sep + "lang=" + lang;
+  opts = Object.assign({}, opts || {});
+  if (keyFile && window.credexSign && crypto.subtle) {
+    if (!chainId) chainId = (await (await fetch("/v1/status")).json()).chain_id;
+    let body = opts.body || new Uint8Array(0);
+    if (typeof body === "string") body = new TextEncoder().encode(body);
+    opts.body = body.length ? body : undefined;
+    opts.headers = Object.assign({}, opts.headers || {}, await credexSign.headers(keyFile, chainId, opts.method || "GET", full, body, Date.now()));
+  }
+  const r = await fetch(full, opts);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error((body.code || r.status) + ": " + (body.message || ""));
   return body;
@@ -84,12 +100,20 @@ async function label(category, code) {
   return e ? e[lang] : code;
 }
 
+function showWho() {
+  const who = document.getElementById("who");
+  const out = document.getElementById("signout");
+  who.textContent = keyFile ? "👤 " + credexSign.clientOf(keyFile) : "";
+  out.hidden = !keyFile;
+}
+
 function setLang(l) {
   lang = l;
   localStorage.setItem("credex-lang", l);
   document.documentElement.lang = l;
   document.querySelectorAll("[data-t]").forEach((e) => (e.textContent = t(e.dataset.t)));
   document.querySelectorAll("[data-lang]").forEach((e) => e.classList.toggle("active", e.dataset.lang === l));
+  showWho();
   route();
 }
 
@@ -201,8 +225,24 @@ async function pageTrader(subject) {
       <h3>QR</h3><div class="qr" id="qr"><img alt="QR" width="320" height="320" src="/v1/lists/abnormal-operation/${encodeURIComponent(id)}/qr.svg"></div>
       <p class="muted">${esc(t("trader.qr"))}</p>
       <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
-      <p class="muted">${esc(t("trader.more"))}</p>`;
+      <div id="full">${keyFile ? "" : `<p class="muted">${esc(t("trader.signedout"))}</p>`}</div>`;
+    if (keyFile) await fullProfile(id);
   } catch (e) { box.innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
+}
+
+// grade, warnings, attestations and cases: for signed-in callers whose role may see them
+async function fullProfile(id) {
+  const box = document.getElementById("full");
+  try {
+    const p = await api(`/v1/subjects/${encodeURIComponent(id)}`);
+    const g = p.grade;
+    let h = `<h3>${esc(t("trader.grade"))}</h3><p id="grade"><b class="outcome-${g.grade === "A" || g.grade === "B" ? "valid" : "warn"}">${esc(g.grade_label)}</b> — ${esc(g.score)} <span class="muted">(${esc(g.sector_label)}, ${esc(g.model)})</span></p>`;
+    h += `<table>${g.lines.map((l) => `<tr><td>${esc(l.label)}</td><td>×${esc(l.count)}</td><td>${l.points > 0 ? "+" : ""}${esc(l.points)}</td></tr>`).join("")}</table>`;
+    if (p.warnings.length) h += `<h3>${esc(t("trader.warnings"))}</h3><ul>${p.warnings.map((w) => `<li class="listed">${esc(w.label)}</li>`).join("")}</ul>`;
+    h += `<h3>${esc(t("trader.attestations"))}</h3><table id="attestations">${p.attestations.map((a) => `<tr><td>${esc(a.kind_label)}</td><td>${esc(a.issuer)}</td><td>${esc(a.effective_at)}</td><td>${esc(a.state)}</td></tr>`).join("")}</table>`;
+    if (p.cases.length) h += `<h3>${esc(t("trader.cases"))}</h3><table>${p.cases.map((c) => `<tr><td>${esc(c.kind_label)}</td><td>${esc(c.status_label)}</td><td>${esc(c.agency)}</td></tr>`).join("")}</table>`;
+    box.innerHTML = h;
+  } catch (e) { box.innerHTML = `<p class="muted">${esc(e.message)}</p>`; }
 }
 
 // ---- lists ----
@@ -270,6 +310,19 @@ async function route() {
 }
 
 document.querySelectorAll("[data-lang]").forEach((e) => (e.onclick = (ev) => { ev.preventDefault(); setLang(e.dataset.lang); }));
+document.getElementById("keyfile").onchange = async (ev) => {
+  const f = ev.target.files[0];
+  if (!f) return;
+  const text = await f.text();
+  try {
+    const k = JSON.parse(text);
+    if (!k.secret_seed) throw new Error("not a credex key file");
+    sessionStorage.setItem("credex-key", text);
+    keyFile = k;
+  } catch (e) { alert(e.message); }
+  showWho(); route();
+};
+document.getElementById("signout").onclick = (ev) => { ev.preventDefault(); sessionStorage.removeItem("credex-key"); keyFile = null; showWho(); route(); };
 window.addEventListener("hashchange", route);
 api("/v1/status").then((s) => {
   document.getElementById("footer").innerHTML = `<span class="muted">credex · ${esc(s.chain_id)} · ${esc(s.role)} · height ${esc(s.height)}</span>`;
