@@ -399,7 +399,7 @@ async fn block(State(node): State<Arc<Node>>, Path(height): Path<String>) -> Api
         (Some(b), Some(c)) => Ok(Json(json!({
             "id": b.header.id().to_string(),
             "header": b.header,
-            "transactions": b.txs.iter().map(|t| json!({ "hash": t.hash().to_string(), "tx": t })).collect::<Vec<_>>(),
+            "transactions": b.txs.iter().map(|t| json!({ "hash": t.hash().to_string(), "id": t.id().to_string(), "tx": t })).collect::<Vec<_>>(),
             "certificate": c,
         }))),
         _ => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),

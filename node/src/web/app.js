@@ -1,6 +1,6 @@
 // credex web UI: verify, trader profile (码上诚信), lists, explorer — in zh / ru / en.
 // No external assets: everything is served by the node. Hash routes:
-//   #/verify[?proof=credex1:…]   #/trader/<subject>   #/lists/<list>[?q=…]   #/explorer   #/block/<height>
+//   #/verify[?proof=credex1:…]   #/trader/<subject>   #/lists/<list>[?q=…]   #/explorer   #/block/<height>   #/attestation/<id>
 "use strict";
 
 const T = {
@@ -288,7 +288,7 @@ async function pageBlock(h) {
   for (const x of b.transactions) {
     const tx = x.tx;
     let what = esc(tx.type);
-    if (tx.type === "anchor") what = `${esc(await label("kind", tx.header.kind))} — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`;
+    if (tx.type === "anchor") what = `<a href="#/attestation/${esc(x.id)}">${esc(await label("kind", tx.header.kind))}</a> — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`;
     txs += `<tr><td class="mono">${esc(x.hash.slice(0, 16))}…</td><td>${what}</td></tr>`;
   }
   main().innerHTML = `<h1>${esc(t("block.title"))} ${esc(b.header.height)}</h1>
@@ -298,6 +298,24 @@ async function pageBlock(h) {
     <h2>${esc(t("block.cert"))}</h2><p>${b.certificate.signatures.length} ${esc(t("block.signatures"))} ${esc(b.certificate.round)}</p>`;
 }
 
+// an attestation as anchored: its header from the block (public), its status when signed in
+async function pageAttestation(id) {
+  const st = await api(`/v1/transactions/${encodeURIComponent(id)}`);
+  const b = await api(`/v1/blocks/${st.height}`);
+  const x = b.transactions.find((y) => y.id === id);
+  const h = x.tx.header;
+  let rows = `<tr><th>id</th><td class="mono">${esc(id)}</td></tr>
+    <tr><th>${esc(t("f.kind"))}</th><td>${esc(await label("kind", h.kind))}</td></tr>
+    <tr><th>${esc(t("f.subject"))}</th><td class="mono"><a href="#/trader/${encodeURIComponent(h.subject)}">${esc(h.subject)}</a></td></tr>
+    <tr><th>${esc(t("f.issuer"))}</th><td>${esc(h.issuer)}</td></tr>
+    <tr><th>${esc(t("f.since"))}</th><td>${esc(h.effective_at)}${h.expires_at ? " – " + esc(h.expires_at) : ""}</td></tr>
+    <tr><th>${esc(t("f.height"))}</th><td><a href="#/block/${st.height}">${esc(st.height)}</a></td></tr>`;
+  if (keyFile) {
+    try { const a = await api(`/v1/attestations/${encodeURIComponent(id)}`); rows += `<tr><th>${esc(t("f.status"))}</th><td id="state">${esc(a.state)}</td></tr>`; } catch (e) { /* not allowed to see the status */ }
+  }
+  main().innerHTML = `<h1>${esc(t("f.kind"))}</h1><table id="attestation">${rows}</table>`;
+}
+
 async function route() {
   const { path, query } = params();
   try {
@@ -305,6 +323,7 @@ async function route() {
     else if (path[0] === "lists") await pageLists(path[1], query);
     else if (path[0] === "explorer") await pageExplorer();
     else if (path[0] === "block") await pageBlock(path[1]);
+    else if (path[0] === "attestation") await pageAttestation(path[1]);
     else pageVerify(query);
   } catch (e) { main().innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
 }
