@@ -113,18 +113,19 @@ pub fn resolve(
         })
     };
     let peers = [flags.peers, env.peers, file.peers].into_iter().find(|p| !p.is_empty()).unwrap_or_default();
-    let args = NodeArgs::new(
-        need(first(flags.genesis, env.genesis, file.genesis), "genesis")?,
-        need(first(flags.data, env.data, file.data), "data")?,
-        first(flags.http, env.http, file.http).unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
-        need(first(flags.p2p_key, env.p2p_key, file.p2p_key), "p2p-key")?,
-        first(flags.listen, env.listen, file.listen).ok_or_else(|| {
+    let args = NodeArgs {
+        genesis: need(first(flags.genesis, env.genesis, file.genesis), "genesis")?,
+        data: need(first(flags.data, env.data, file.data), "data")?,
+        http: first(flags.http, env.http, file.http)
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+        p2p_key: need(first(flags.p2p_key, env.p2p_key, file.p2p_key), "p2p-key")?,
+        listen: first(flags.listen, env.listen, file.listen).ok_or_else(|| {
             anyhow::anyhow!("no listen address: pass --listen, set CREDEX_LISTEN, or put it in --config")
         })?,
         peers,
-        first(flags.validator_key, env.validator_key, file.validator_key),
-        first(flags.clients, env.clients, file.clients),
-    );
+        validator_key: first(flags.validator_key, env.validator_key, file.validator_key),
+        clients: first(flags.clients, env.clients, file.clients),
+    };
     let log = first(flags.log_format, env.log_format, file.log_format).unwrap_or_else(|| "pretty".into());
     Ok((args, log))
 }

@@ -539,31 +539,22 @@ async fn serve(
 
 /// The resolved options of `credex node`.
 pub struct NodeArgs {
-    genesis: PathBuf,
-    data: PathBuf,
-    http: std::net::SocketAddr,
-    p2p_key: PathBuf,
-    listen: credex_p2p::Multiaddr,
-    peers: Vec<credex_p2p::Multiaddr>,
-    validator_key: Option<PathBuf>,
-    clients: Option<PathBuf>,
-}
-
-impl NodeArgs {
-    /// Builds the options (see [`config::resolve`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        genesis: PathBuf,
-        data: PathBuf,
-        http: std::net::SocketAddr,
-        p2p_key: PathBuf,
-        listen: credex_p2p::Multiaddr,
-        peers: Vec<credex_p2p::Multiaddr>,
-        validator_key: Option<PathBuf>,
-        clients: Option<PathBuf>,
-    ) -> NodeArgs {
-        NodeArgs { genesis, data, http, p2p_key, listen, peers, validator_key, clients }
-    }
+    /// Genesis file.
+    pub genesis: PathBuf,
+    /// Data directory.
+    pub data: PathBuf,
+    /// HTTP listen address.
+    pub http: std::net::SocketAddr,
+    /// Network key file.
+    pub p2p_key: PathBuf,
+    /// libp2p listen address.
+    pub listen: credex_p2p::Multiaddr,
+    /// Peers to keep connected.
+    pub peers: Vec<credex_p2p::Multiaddr>,
+    /// Validator key file.
+    pub validator_key: Option<PathBuf>,
+    /// Clients file.
+    pub clients: Option<PathBuf>,
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {

@@ -72,18 +72,8 @@ pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now:
         let _ = writeln!(out, "  decided by   {}", c.agency);
     }
     let _ = writeln!(out, "  block        height {} at {} ({})", f.height, f.block_time, f.block_id);
-    let signers: Vec<String> = f
-        .signers
-        .iter()
-        .map(|s| {
-            let name = match lang {
-                Lang::Zh => &s.names.zh,
-                Lang::Ru => &s.names.ru,
-                Lang::En => &s.names.en,
-            };
-            format!("{name} [{}]", s.jurisdiction)
-        })
-        .collect();
+    let signers: Vec<String> =
+        f.signers.iter().map(|s| format!("{} [{}]", s.names.get(lang), s.jurisdiction)).collect();
     let _ = writeln!(out, "  signed by    {}", signers.join(", "));
     if f.set_changes > 0 {
         let _ = writeln!(out, "  validator-set changes followed from genesis: {}", f.set_changes);

@@ -108,6 +108,17 @@ pub struct Names {
     pub en: String,
 }
 
+impl Names {
+    /// The name in `lang`.
+    pub fn get(&self, lang: crate::labels::Lang) -> &str {
+        match lang {
+            crate::labels::Lang::Zh => &self.zh,
+            crate::labels::Lang::Ru => &self.ru,
+            crate::labels::Lang::En => &self.en,
+        }
+    }
+}
+
 /// A member of a validator set.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
 pub struct Validator {

@@ -287,11 +287,7 @@ pub(super) async fn issuers(
         .issuers()
         .into_iter()
         .map(|(agency, r)| {
-            let name = match l.lang {
-                Lang::Zh => &r.names.zh,
-                Lang::Ru => &r.names.ru,
-                Lang::En => &r.names.en,
-            };
+            let name = r.names.get(l.lang);
             json!({
                 "agency": agency, "name": name, "names": r.names, "jurisdiction": r.jurisdiction, "key": r.key,
                 "active": r.active, "kinds": r.kinds,

@@ -66,14 +66,7 @@ pub fn verify_json(node: &Node, data: &[u8], lang: Lang) -> Value {
             let signers: Vec<Value> = f
                 .signers
                 .iter()
-                .map(|s| {
-                    let name = match lang {
-                        Lang::Zh => &s.names.zh,
-                        Lang::Ru => &s.names.ru,
-                        Lang::En => &s.names.en,
-                    };
-                    json!({ "agency": s.agency, "name": name, "jurisdiction": s.jurisdiction })
-                })
+                .map(|s| json!({ "agency": s.agency, "name": s.names.get(lang), "jurisdiction": s.jurisdiction }))
                 .collect();
             let fields: Vec<Value> = f
                 .disclosed
