@@ -19,10 +19,13 @@ pub(crate) struct DevNode {
 /// Starts `credex ARGS` with stderr to `log` and waits until its API on
 /// `http_port` answers; returns the process and the API's base URL.
 pub(crate) fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Child, String) {
-    let child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
     let url = format!("http://127.0.0.1:{http_port}");
     let start = Instant::now();
     while get(&url, "/healthz").0 != 200 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("credex {args:?} exited with {status} before serving (its log says why)");
+        }
         assert!(start.elapsed() < Duration::from_secs(30), "credex {args:?} did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -52,8 +55,19 @@ impl Drop for DevNode {
     }
 }
 
+/// A port nobody listens on now, and never handed out before in this test
+/// process (the scenarios run in parallel in one process, and the kernel may
+/// hand the same free port to two quick `bind(0)` calls).
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub(crate) fn agent() -> ureq::Agent {
