@@ -130,8 +130,10 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     assert!(dom.contains("最新区块") && dom.contains("href=\"#/block/1\""), "{dom}");
     let dom = page(&format!("{}/?lang=en#/block/1", node.url), "block-en");
     assert!(dom.contains(&format!("href=\"#/attestation/{id}\"")) && dom.contains("Commit certificate"), "{dom}");
+    // public callers do not learn whom an anchored attestation concerns
+    assert!(!dom.contains("cn-uscc:91350100M000100Y43"), "{dom}");
     let dom = page(&format!("{}/?lang=ru#/attestation/{id}", node.url), "attestation-ru");
-    assert!(dom.contains("Внесение в реестр недобросовестных предприятий") && dom.contains("cn-sfh-amr"), "{dom}");
+    assert!(dom.contains(id) && dom.contains("id=\"redacted\"") && !dom.contains("cn-sfh-amr"), "{dom}");
 
     // the printable report, in Chinese
     let dom = page(&format!("{}/report/{trader}?lang=zh", node.url), "report-zh");

@@ -327,6 +327,14 @@ fn dev_chain_end_to_end_with_restart() {
     let (code, block) = get(&node.url, &format!("/v1/blocks/{}", b["height"].as_u64().unwrap()));
     assert_eq!(code, 200);
     assert_eq!(block["certificate"]["signatures"].as_array().unwrap().len(), 1);
+    // the public see the chain, not whom its transactions concern; a role sees them whole
+    assert_eq!(block["redacted"], true);
+    let anchor =
+        |v: &Value| v["transactions"].as_array().unwrap().iter().find(|t| t["id"] == b["id"]).cloned().unwrap();
+    let public = anchor(&block);
+    assert!(public["tx"].is_null() && public["type"] == "anchor", "{public}");
+    let whole = get_as(&node.url, &format!("/v1/blocks/{}", b["height"].as_u64().unwrap()), &amr).1;
+    assert_eq!(anchor(&whole)["tx"]["header"]["subject"], "ru-inn:7707083893");
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //! | `/v1/warnings…` | official, issuer, platform |
 //! | `/v1/audit/…` | official, issuer |
 //!
-//! Without credentials a route that needs a role answers 401; with the
+//! Public block reads see transaction types, hashes and ids only (the
+//! handler redacts them; spec §12.2). Without credentials a route that needs a role answers 401; with the
 //! wrong role 403; a replayed nonce 409; over the rate 429. Every
 //! authenticated read is appended to the node's audit log.
 

@@ -197,7 +197,7 @@ route!(
     get,
     "/v1/blocks/{height}",
     "chain",
-    "A block with its transactions and commit certificate",
+    "A block with its commit certificate; transactions whole for callers with a role, type, hash and id for the public",
     params(("height" = u32, Path, description = "height")),
     body(),
     ok((status = 200, description = "block", body = Json),)

@@ -20,7 +20,7 @@ const T = {
     "trader.report": "Printable credit report",
     "lists.title": "Credit lists", "lists.search": "Search subject", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
     "explorer.title": "Latest blocks", "explorer.height": "Height", "explorer.txs": "Transactions", "explorer.proposer": "Proposer",
-    "block.title": "Block", "block.cert": "Commit certificate", "block.signatures": "signatures, round",
+    "block.title": "Block", "block.cert": "Commit certificate", "block.signatures": "signatures, round", "explorer.redacted": "Which subject and what kind an attestation concerns is shown to signed-in callers.",
     "error": "Error"
   },
   zh: {
@@ -39,7 +39,7 @@ const T = {
     "trader.report": "可打印信用报告",
     "lists.title": "信用名单", "lists.search": "搜索主体", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
     "explorer.title": "最新区块", "explorer.height": "高度", "explorer.txs": "交易", "explorer.proposer": "提议者",
-    "block.title": "区块", "block.cert": "提交证书", "block.signatures": "个签名，轮次",
+    "block.title": "区块", "block.cert": "提交证书", "block.signatures": "个签名，轮次", "explorer.redacted": "信用记录涉及的主体和类别仅向已登录用户显示。",
     "error": "错误"
   },
   ru: {
@@ -58,7 +58,7 @@ const T = {
     "trader.report": "Кредитный отчёт для печати",
     "lists.title": "Кредитные списки", "lists.search": "Поиск субъекта", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
     "explorer.title": "Последние блоки", "explorer.height": "Высота", "explorer.txs": "Транзакции", "explorer.proposer": "Предлагающий",
-    "block.title": "Блок", "block.cert": "Сертификат фиксации", "block.signatures": "подписей, раунд",
+    "block.title": "Блок", "block.cert": "Сертификат фиксации", "block.signatures": "подписей, раунд", "explorer.redacted": "Субъект и вид записи видны только вошедшим пользователям.",
     "error": "Ошибка"
   }
 };
@@ -287,8 +287,10 @@ async function pageBlock(h) {
   let txs = "";
   for (const x of b.transactions) {
     const tx = x.tx;
-    let what = esc(tx.type);
-    if (tx.type === "anchor") what = `<a href="#/attestation/${esc(x.id)}">${esc(await label("kind", tx.header.kind))}</a> — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`;
+    let what = esc(x.type);
+    if (x.type === "anchor") what = tx
+      ? `<a href="#/attestation/${esc(x.id)}">${esc(await label("kind", tx.header.kind))}</a> — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`
+      : `<a href="#/attestation/${esc(x.id)}">${esc(x.type)}</a>`;
     txs += `<tr><td class="mono">${esc(x.hash.slice(0, 16))}…</td><td>${what}</td></tr>`;
   }
   main().innerHTML = `<h1>${esc(t("block.title"))} ${esc(b.header.height)}</h1>
@@ -303,6 +305,12 @@ async function pageAttestation(id) {
   const st = await api(`/v1/transactions/${encodeURIComponent(id)}`);
   const b = await api(`/v1/blocks/${st.height}`);
   const x = b.transactions.find((y) => y.id === id);
+  if (!x.tx) {
+    main().innerHTML = `<h1>${esc(t("f.kind"))}</h1><table id="attestation"><tr><th>id</th><td class="mono">${esc(id)}</td></tr>
+      <tr><th>${esc(t("f.height"))}</th><td><a href="#/block/${st.height}">${esc(st.height)}</a></td></tr></table>
+      <p class="muted" id="redacted">${esc(t("explorer.redacted"))}</p>`;
+    return;
+  }
   const h = x.tx.header;
   let rows = `<tr><th>id</th><td class="mono">${esc(id)}</td></tr>
     <tr><th>${esc(t("f.kind"))}</th><td>${esc(await label("kind", h.kind))}</td></tr>
