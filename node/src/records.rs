@@ -227,10 +227,10 @@ pub async fn fetch(
         None => {
             // A subject reading its own record elsewhere needs no basis; peers
             // see the request as made by this node's agency for that subject.
-            let basis_text = match (&basis, caller.role) {
-                (Basis::Authorization(a), _) => format!("authorization:{}", a.authorization.hash()),
-                (Basis::LegalBasis(c), _) => format!("legal-basis:{c}"),
-                (Basis::None, _) => "none".into(),
+            let basis_text = match &basis {
+                Basis::Authorization(a) => format!("authorization:{}", a.authorization.hash()),
+                Basis::LegalBasis(c) => format!("legal-basis:{c}"),
+                Basis::None => "none".into(),
             };
             match ask_peers(&node, &caller, &id, &basis).await {
                 Ok((att, from)) => (att, from, basis_text),

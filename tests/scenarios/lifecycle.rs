@@ -16,6 +16,14 @@ use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post_as
 
 const TRADER: &str = "91350100M000100Y43";
 
+/// `credex attest --node URL --key KEY --subject SUBJECT --kind KIND EXTRA… --wait`.
+fn attest(url: &str, key: &str, subject: &str, kind: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["attest", "--node", url, "--key", key, "--subject", subject, "--kind", kind];
+    args.extend_from_slice(extra);
+    args.push("--wait");
+    credex(&args)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -183,20 +191,8 @@ fn credit_lifecycle_from_the_cli() {
     assert_eq!(case_status(&url, &commitment, &official), "breached");
 
     // -- listing + breach puts the trader on the risk list; long-poll sees it
-    let l = json_out(&credex(&[
-        "attest",
-        "--node",
-        &url,
-        "--key",
-        &amr,
-        "--subject",
-        TRADER,
-        "--kind",
-        "abnormal-operation-listing",
-        "--field",
-        "reason-code=annual-report",
-        "--wait",
-    ]));
+    let l =
+        json_out(&attest(&url, &amr, TRADER, "abnormal-operation-listing", &["--field", "reason-code=annual-report"]));
     let listing = l["id"].as_str().unwrap().to_string();
     let start = Instant::now();
     let ev = loop {
@@ -298,20 +294,7 @@ fn credit_lifecycle_from_the_cli() {
     assert_eq!(credex(&["verify", s(&sv), "--genesis", &g, "--clear-for", "3y"]).status.code(), Some(0));
 
     // -- objection: corrected, then erased (content gone, proofs say erased)
-    let p = json_out(&credex(&[
-        "attest",
-        "--node",
-        &url,
-        "--key",
-        &amr,
-        "--subject",
-        TRADER,
-        "--kind",
-        "administrative-penalty",
-        "--field",
-        "amount=5000",
-        "--wait",
-    ]));
+    let p = json_out(&attest(&url, &amr, TRADER, "administrative-penalty", &["--field", "amount=5000"]));
     let penalty = p["id"].as_str().unwrap().to_string();
     let old = tmp.path().join("old.txt");
     json_out(&credex(&[
@@ -414,60 +397,33 @@ fn credit_lifecycle_from_the_cli() {
     assert!(text.contains("ERASED") && !text.contains("  field "), "no field is shown: {text}");
 
     // -- publication window: an ordinary penalty whose window ended is withheld from the profile
-    json_out(&credex(&[
-        "attest",
-        "--node",
+    json_out(&attest(
         &url,
-        "--key",
         &customs,
-        "--subject",
         TRADER,
-        "--kind",
         "administrative-penalty",
-        "--effective",
-        "2025-01-01T00:00:00Z",
-        "--expires",
-        "2025-06-01T00:00:00Z",
-        "--wait",
-    ]));
+        &["--effective", "2025-01-01T00:00:00Z", "--expires", "2025-06-01T00:00:00Z"],
+    ));
     refused(
-        &credex(&[
-            "attest",
-            "--node",
+        &attest(
             &url,
-            "--key",
             &customs,
-            "--subject",
             TRADER,
-            "--kind",
             "administrative-penalty",
-            "--effective",
-            "2025-01-01T00:00:00Z",
-            "--expires",
-            "2027-06-01T00:00:00Z",
-            "--wait",
-        ]),
+            &["--effective", "2025-01-01T00:00:00Z", "--expires", "2027-06-01T00:00:00Z"],
+        ),
         "publication-window",
     );
 
     // -- escalation: an abnormal-operation listing in force for three years moves to serious violation
     let old_trader = "ru-inn:7707083893";
-    json_out(&credex(&[
-        "attest",
-        "--node",
+    json_out(&attest(
         &url,
-        "--key",
         &amr,
-        "--subject",
         old_trader,
-        "--kind",
         "abnormal-operation-listing",
-        "--effective",
-        "2022-01-01T00:00:00Z",
-        "--field",
-        "reason-code=unreachable-address",
-        "--wait",
-    ]));
+        &["--effective", "2022-01-01T00:00:00Z", "--field", "reason-code=unreachable-address"],
+    ));
     let start = Instant::now();
     loop {
         let v = get(&url, &format!("/v1/lists/serious-violation/{old_trader}")).1;
@@ -540,18 +496,7 @@ fn credit_lifecycle_from_the_cli() {
     json_out(&credex(&["keygen", "--agency", "cn-sfh-tax", "--out", s(&tax)]));
     json_out(&credex(&["keygen", "--agency", "cn-sfh-tax", "--out", s(&tax2)]));
     refused(
-        &credex(&[
-            "attest",
-            "--node",
-            &url,
-            "--key",
-            s(&tax),
-            "--subject",
-            TRADER,
-            "--kind",
-            "administrative-licence",
-            "--wait",
-        ]),
+        &attest(&url, s(&tax), TRADER, "administrative-licence", &[]),
         // not registered yet: it cannot even sign in (the chain's refusal is unknown-issuer)
         "unknown-client",
     );
@@ -588,20 +533,7 @@ fn credit_lifecycle_from_the_cli() {
     ]));
     assert_eq!(ap["enough"], true);
     json_out(&credex(&["--auth", &official, "gov", "submit", s(&prop), "--node", &url, "--wait"]));
-    let lic = json_out(&credex(&[
-        "attest",
-        "--node",
-        &url,
-        "--key",
-        s(&tax),
-        "--subject",
-        TRADER,
-        "--kind",
-        "administrative-licence",
-        "--field",
-        "licence-no=T-1",
-        "--wait",
-    ]));
+    let lic = json_out(&attest(&url, s(&tax), TRADER, "administrative-licence", &["--field", "licence-no=T-1"]));
     let rot = tmp.path().join("rot.json");
     json_out(&credex(&["gov", "propose", "--node", &url, "--out", s(&rot), "rotate-key", "--key", s(&tax2)]));
     json_out(&credex(&[
@@ -615,33 +547,11 @@ fn credit_lifecycle_from_the_cli() {
     ]));
     json_out(&credex(&["--auth", &official, "gov", "submit", s(&rot), "--node", &url, "--wait"]));
     refused(
-        &credex(&[
-            "attest",
-            "--node",
-            &url,
-            "--key",
-            s(&tax),
-            "--subject",
-            TRADER,
-            "--kind",
-            "administrative-licence",
-            "--wait",
-        ]),
+        &attest(&url, s(&tax), TRADER, "administrative-licence", &[]),
         // the old key no longer signs in as the issuer (nor would the chain accept its attestation)
         "bad-request-signature",
     );
-    json_out(&credex(&[
-        "attest",
-        "--node",
-        &url,
-        "--key",
-        s(&tax2),
-        "--subject",
-        TRADER,
-        "--kind",
-        "administrative-licence",
-        "--wait",
-    ]));
+    json_out(&attest(&url, s(&tax2), TRADER, "administrative-licence", &[]));
     // the licence signed with the rotated-out key still proves valid
     let lp = tmp.path().join("lic.txt");
     json_out(&credex(&[

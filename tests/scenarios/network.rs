@@ -227,7 +227,9 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     assert_eq!(get(&a.url, "/readyz").0, 200, "an observer with a peer is ready");
     let metrics =
         crate::dev_node::agent().get(format!("{}/metrics", v.url)).call().unwrap().body_mut().read_to_string().unwrap();
-    assert!(metrics.contains(&format!("credex_height {h}\n")) || metrics.contains("credex_height "), "{metrics}");
+    let metric =
+        |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok());
+    assert!(metric("credex_height").is_some_and(|x| x >= h), "{metrics}");
     assert!(metrics.contains("credex_peers 1\n") || metrics.contains("credex_peers 2\n"), "{metrics}");
     assert!(metrics.contains("credex_finality_seconds_count"), "{metrics}");
     assert_eq!(get(&v.url, "/v1/status").1["role"], "validator");
@@ -454,8 +456,6 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
     // the requesting node's audit log is anchored on chain; verify passes untouched, fails edited
     let start = std::time::Instant::now();
     loop {
-        let anchors = get(&v.url, "/v1/status").0;
-        assert_eq!(anchors, 200);
         let (_, x) = crate::dev_node::get_as(&a.url, "/v1/audit/anchors", &official);
         if x["anchors"].as_array().is_some_and(|l| !l.is_empty()) {
             break;

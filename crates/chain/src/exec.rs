@@ -609,7 +609,7 @@ pub fn apply_tx<S: StateRead + ?Sized>(
 ) -> Result<AttestationId, TxError> {
     let (id, checks) = check_structure(state, genesis, tx)?;
     verify_single(&checks)?;
-    apply_rules(state, genesis, ctx, tx)?;
+    apply_rules(state, genesis, ctx, tx, id, &checks)?;
     Ok(id)
 }
 
@@ -624,15 +624,19 @@ pub fn apply_admitted<S: StateRead + ?Sized>(
     tx: &Transaction,
 ) -> Result<(AttestationId, Vec<SigCheck>), TxError> {
     let (id, checks) = check_structure(state, genesis, tx)?;
-    apply_rules(state, genesis, ctx, tx)?;
+    apply_rules(state, genesis, ctx, tx, id, &checks)?;
     Ok((id, checks))
 }
 
+/// The state rules, after [`check_structure`] gave the id and the
+/// signatures (for an anchor, the first is the issuer's, under the key in force).
 fn apply_rules<S: StateRead + ?Sized>(
     state: &mut Overlay<'_, S>,
     genesis: &Genesis,
     ctx: BlockContext,
     tx: &Transaction,
+    id: AttestationId,
+    checks: &[SigCheck],
 ) -> Result<(), TxError> {
     match tx {
         Transaction::Evidence(e) => {
@@ -683,7 +687,11 @@ fn apply_rules<S: StateRead + ?Sized>(
             Ok(())
         }
         Transaction::Governance(g) => apply_governance(state, genesis, ctx, g),
-        Transaction::Anchor(a) => apply_anchor(state, genesis, ctx, a),
+        Transaction::Anchor(a) => {
+            let issuer_key =
+                checks.first().map(|c| c.key).ok_or_else(|| TxError::UnknownIssuer(a.header.issuer.clone()))?;
+            apply_anchor(state, ctx, a, id, issuer_key)
+        }
     }
 }
 
@@ -791,11 +799,11 @@ fn apply_governance<S: StateRead + ?Sized>(
 
 fn apply_anchor<S: StateRead + ?Sized>(
     state: &mut Overlay<'_, S>,
-    genesis: &Genesis,
     ctx: BlockContext,
     a: &crate::tx::AnchorTx,
+    id: AttestationId,
+    issuer_key: PublicKey,
 ) -> Result<(), TxError> {
-    let id = a.id();
     let h = &a.header;
     let akey = StateKey::Attestation(id);
     if state.get(&akey).is_some() {
@@ -929,8 +937,6 @@ fn apply_anchor<S: StateRead + ?Sized>(
     }
 
     // 3. the anchor itself, issuer key as checked
-    let issuer_key =
-        issuer(state, genesis, &h.issuer).map(|i| i.key).ok_or_else(|| TxError::UnknownIssuer(h.issuer.clone()))?;
     writes.push((
         akey,
         StateValue::Attestation(AttestationRecord {
