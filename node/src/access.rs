@@ -265,41 +265,98 @@ impl Access {
         let signature: Signature =
             creds.signature.parse().map_err(|_| AuthError::Malformed("X-Credex-Signature".into()))?;
         let (key, caller) = self.resolve(node, creds.client)?;
-        let req = SignedRequest {
-            chain_id: node.genesis().chain_id.clone(),
-            client: creds.client.to_string(),
-            method: method.to_string(),
-            path: path.to_string(),
-            body: Hash32::sha256(&[body]),
-            time: Timestamp(time),
-            nonce,
-        };
+        let req = signed_request(node, creds.client, method, path, body, Timestamp(time), nonce);
         credex_crypto::verify(&key, Purpose::Request, &req.hash().0, &signature)
             .map_err(|_| AuthError::BadSignature(creds.client.to_string()))?;
-        let skew = time.abs_diff(now.0);
-        if skew > MAX_SKEW_MS {
-            return Err(AuthError::Skewed(skew));
-        }
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (set, order) = &mut *seen;
-            while order.front().is_some_and(|(t, _, _)| *t + 2 * MAX_SKEW_MS < now.0) {
-                if let Some((_, c, n)) = order.pop_front() {
-                    set.remove(&(c, n));
-                }
-            }
-            let k = (caller.client.clone(), nonce);
-            if set.contains_key(&k) {
-                return Err(AuthError::Replay);
-            }
-            set.insert(k, now.0);
-            order.push_back((now.0, caller.client.clone(), nonce));
-        }
+        self.check_fresh(&caller.client, time, nonce, now)?;
         let bucket = if caller.role == Role::Issuer { &self.issuers_rate } else { &self.clients_rate };
         if !bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(&caller.client, now.0) {
             return Err(AuthError::RateLimited);
         }
         Ok(caller)
+    }
+
+    /// Refuses a request time too far from `now` and a nonce `client` used within the window.
+    fn check_fresh(&self, client: &str, time: u64, nonce: [u8; 16], now: Timestamp) -> Result<(), AuthError> {
+        let skew = time.abs_diff(now.0);
+        if skew > MAX_SKEW_MS {
+            return Err(AuthError::Skewed(skew));
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (set, order) = &mut *seen;
+        while order.front().is_some_and(|(t, _, _)| *t + 2 * MAX_SKEW_MS < now.0) {
+            if let Some((_, c, n)) = order.pop_front() {
+                set.remove(&(c, n));
+            }
+        }
+        let k = (client.to_string(), nonce);
+        if set.contains_key(&k) {
+            return Err(AuthError::Replay);
+        }
+        set.insert(k, now.0);
+        order.push_back((now.0, client.to_string(), nonce));
+        Ok(())
+    }
+
+    /// The role and key this node vouches for when it forwards `caller`'s
+    /// request: a client registered here (official or platform). Subjects
+    /// and issuers need none (their keys are on chain).
+    pub fn vouch(&self, caller: &Caller) -> Option<(Role, PublicKey)> {
+        self.clients.clients.iter().find(|c| c.id == caller.client).map(|c| (c.role, c.key))
+    }
+
+    /// The holder's check of a peer's [`RawRequest`] (spec §12.3): who
+    /// signed the forwarded request, decided from keys this node can verify
+    /// — a subject's key bound on chain, an issuer's registry key, or, for
+    /// a client registered at the asking node, the key that node's agency
+    /// (`relay`, from the authenticated peer id) vouches for; the
+    /// signature over the record route, the clock skew, the nonce; and the
+    /// basis from the signed body.
+    pub fn verify_forwarded(
+        &self,
+        node: &Node,
+        relay: &AgencyId,
+        req: &crate::records::RawRequest,
+        now: Timestamp,
+    ) -> Result<(Caller, crate::records::Basis), crate::records::Refusal> {
+        use crate::records::Refusal;
+        let refuse = |code: &'static str, message: String| Refusal { status: 403, code, message };
+        let f = &req.request;
+        let (key, caller) = if let Ok(subject) = f.client.parse::<SubjectId>() {
+            let key = node
+                .subject_key(&subject)
+                .ok_or_else(|| refuse("unverified-caller", format!("{subject} has no key bound on chain")))?
+                .key;
+            let client = format!("{relay}/{subject}");
+            (key, Caller { client, role: Role::Subject, agency: Some(relay.clone()), subject: Some(subject) })
+        } else if let Some((agency, r)) =
+            f.client.parse::<AgencyId>().ok().and_then(|a| node.issuer(&a).filter(|r| r.active).map(|r| (a, r)))
+        {
+            let client = format!("{relay}/{agency}");
+            (r.key, Caller { client, role: Role::Issuer, agency: Some(agency), subject: None })
+        } else {
+            match req.vouched {
+                Some((role @ (Role::Official | Role::Platform), key)) => {
+                    let client = format!("{relay}/{}", f.client);
+                    (key, Caller { client, role, agency: Some(relay.clone()), subject: None })
+                }
+                _ => {
+                    return Err(refuse(
+                        "unverified-caller",
+                        format!("{} is neither a subject nor an issuer on chain, nor vouched for by {relay}", f.client),
+                    ));
+                }
+            }
+        };
+        let signed =
+            signed_request(node, &f.client, "POST", &crate::records::record_path(&req.id), &f.body, f.time, f.nonce);
+        credex_crypto::verify(&key, Purpose::Request, &signed.hash().0, &f.signature).map_err(|_| {
+            refuse("bad-forwarded-signature", format!("the forwarded request does not verify under {}'s key", f.client))
+        })?;
+        self.check_fresh(&caller.client, f.time.0, f.nonce, now)
+            .map_err(|e| refuse(if e == AuthError::Replay { "replay" } else { "stale-request" }, e.to_string()))?;
+        let basis = crate::records::parse_record_body(&f.body).map_err(|e| refuse("wrong-forwarded-request", e))?;
+        Ok((caller, basis))
     }
 
     /// Appends one entry to the node's audit log; returns its sequence number.
@@ -330,6 +387,47 @@ impl Access {
         *head = (entry.seq, entry.hash());
         Ok(entry.seq)
     }
+}
+
+/// The statement a request signature covers (spec §12.1).
+fn signed_request(
+    node: &Node,
+    client: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    time: Timestamp,
+    nonce: [u8; 16],
+) -> SignedRequest {
+    SignedRequest {
+        chain_id: node.genesis().chain_id.clone(),
+        client: client.to_string(),
+        method: method.to_string(),
+        path: path.to_string(),
+        body: Hash32::sha256(&[body]),
+        time,
+        nonce,
+    }
+}
+
+/// A caller's request as its node forwards it to a record's holder (its
+/// four credential headers, parsed, and its body).
+pub fn forwarded_request(
+    client: &str,
+    time: &str,
+    nonce: &str,
+    signature: &str,
+    body: &[u8],
+) -> Result<crate::records::ForwardedRequest, AuthError> {
+    let mut n = [0u8; 16];
+    hex::decode_to_slice(nonce, &mut n).map_err(|_| AuthError::Malformed("X-Credex-Nonce".into()))?;
+    Ok(crate::records::ForwardedRequest {
+        client: client.to_string(),
+        time: Timestamp(time.parse().map_err(|_| AuthError::Malformed("X-Credex-Time".into()))?),
+        nonce: n,
+        signature: signature.parse().map_err(|_| AuthError::Malformed("X-Credex-Signature".into()))?,
+        body: body.to_vec(),
+    })
 }
 
 /// Signs requests for the CLI: the four headers for `method path body`.

@@ -91,16 +91,22 @@ pub enum AuditCommand {
         out: PathBuf,
     },
     /// Checks an exported log: its hash chain, and every head the node
-    /// anchored on chain. Exit 0 if intact, 1 with the first altered entry.
+    /// anchored on chain, taken from **another** node of the chain (the
+    /// audited node could lie about its own anchors). Exit 0 if intact and
+    /// complete up to its last anchored head; 1 with the first altered or
+    /// missing entry.
     Verify {
         /// The exported log (JSON lines).
         file: PathBuf,
-        /// A node of the chain (for the anchored heads).
+        /// A node of the chain other than the audited one: the anchored heads come from it.
         #[arg(long)]
         node: String,
-        /// The node whose log it is (default: from the file).
+        /// The node (agency) whose log it is.
         #[arg(long)]
-        of: Option<AgencyId>,
+        of: AgencyId,
+        /// Accept anchors from the audited node itself (they are then only as trustworthy as it is).
+        #[arg(long)]
+        trust_audited_node: bool,
     },
 }
 
@@ -118,15 +124,21 @@ fn nonce() -> anyhow::Result<[u8; 16]> {
 /// What `audit verify` concludes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuditVerdict {
-    /// Chain intact, every anchored head within the log matches.
+    /// Chain intact, every anchored head matches, and the log reaches the
+    /// newest anchored head.
     Intact {
         /// Entries.
         entries: u64,
         /// Anchored heads checked.
         anchors: usize,
-        /// Anchored heads beyond the log's last entry (anchored after the
-        /// export, or entries cut from its end: compare with the live log).
-        beyond: usize,
+    },
+    /// Intact as far as it goes, but entries up to an anchored head are
+    /// missing: the export was cut (or is older than the anchor).
+    Truncated {
+        /// The last entry in the log.
+        last: u64,
+        /// The newest anchored head.
+        anchored: u64,
     },
     /// The first altered entry.
     Tampered {
@@ -143,11 +155,10 @@ pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32
         return AuditVerdict::Tampered { seq: b.seq, reason: b.to_string() };
     }
     let mut checked = 0;
-    let mut beyond = 0;
     let mut previous = 0u64;
+    let last = entries.last().map_or(0, |e| e.seq);
     for (seq, head) in anchors {
         let Some(e) = usize::try_from(*seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| entries.get(i)) else {
-            beyond += 1;
             continue;
         };
         if e.hash() != *head {
@@ -163,7 +174,11 @@ pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32
         previous = *seq;
         checked += 1;
     }
-    AuditVerdict::Intact { entries: u64::try_from(entries.len()).unwrap_or(u64::MAX), anchors: checked, beyond }
+    let anchored = anchors.iter().map(|(s, _)| *s).max().unwrap_or(0);
+    if anchored > last {
+        return AuditVerdict::Truncated { last, anchored };
+    }
+    AuditVerdict::Intact { entries: u64::try_from(entries.len()).unwrap_or(u64::MAX), anchors: checked }
 }
 
 /// Runs an access command.
@@ -219,7 +234,27 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             print(&Client::new(&node).post(&format!("/v1/attestations/{id}/record"), &body)?)
         }
         AccessCommand::AccessLog { subject, node } => {
-            print(&Client::new(&node).get(&format!("/v1/subjects/{subject}/access-log"))?)
+            // every page, newest first: the whole log, nothing dropped
+            let client = Client::new(&node);
+            let mut all: Vec<serde_json::Value> = Vec::new();
+            let mut before: Option<u64> = None;
+            let mut first = loop {
+                let path = match before {
+                    Some(b) => format!("/v1/subjects/{subject}/access-log?limit=1000&before={b}"),
+                    None => format!("/v1/subjects/{subject}/access-log?limit=1000"),
+                };
+                let mut page = client.get(&path)?;
+                all.extend(page["entries"].as_array().cloned().unwrap_or_default());
+                match page["next"].as_u64() {
+                    Some(n) if before.is_none_or(|b| n < b) => before = Some(n),
+                    _ => {
+                        page["next"] = serde_json::Value::Null;
+                        break page;
+                    }
+                }
+            };
+            first["entries"] = serde_json::Value::Array(all);
+            print(&first)
         }
         AccessCommand::Audit { command: AuditCommand::Export { node, out } } => {
             let client = Client::new(&node);
@@ -255,7 +290,7 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             f.flush()?;
             print(&json!({ "node": agency, "entries": n, "out": out.display().to_string() }))
         }
-        AccessCommand::Audit { command: AuditCommand::Verify { file, node, of } } => {
+        AccessCommand::Audit { command: AuditCommand::Verify { file, node, of, trust_audited_node } } => {
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let mut entries = Vec::new();
             for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
@@ -268,11 +303,14 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                 entries.push(e);
             }
             let client = Client::new(&node);
-            let path = match &of {
-                Some(a) => format!("/v1/audit/anchors?node={a}"),
-                None => "/v1/audit/anchors".to_string(),
-            };
-            let v = client.get(&path)?;
+            let status = client.get("/v1/status")?;
+            if status["agency"].as_str() == Some(of.as_str()) && !trust_audited_node {
+                anyhow::bail!(
+                    "{node} is {of}'s own node: take the anchored heads from another node of the chain \
+                     (or pass --trust-audited-node)"
+                );
+            }
+            let v = client.get(&format!("/v1/audit/anchors?node={of}"))?;
             let anchors: Vec<(u64, credex_crypto::Hash32)> = v["anchors"]
                 .as_array()
                 .into_iter()
@@ -280,10 +318,20 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                 .filter_map(|a| Some((a["seq"].as_u64()?, a["head"].as_str()?.parse().ok()?)))
                 .collect();
             match verify_log(&entries, &anchors) {
-                AuditVerdict::Intact { entries, anchors, beyond } => print(&json!({
+                AuditVerdict::Intact { entries, anchors } => print(&json!({
                     "intact": true, "node": v["node"], "entries": entries, "anchors_checked": anchors,
-                    "anchors_beyond_file": beyond,
+                    "anchors_from": status["agency"],
                 })),
+                AuditVerdict::Truncated { last, anchored } => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json!({
+                            "intact": false, "first_altered_entry": last + 1,
+                            "reason": format!("the log ends at entry {last}, but {of} anchored entry {anchored} on chain: entries {}..={anchored} are missing", last + 1),
+                        }))?
+                    );
+                    Ok(ExitCode::from(1))
+                }
                 AuditVerdict::Tampered { seq, reason } => {
                     println!(
                         "{}",
@@ -326,7 +374,7 @@ mod tests {
     fn edits_are_found_at_their_entry() {
         let entries = log(6);
         let anchors = vec![(3, entries[2].hash()), (6, entries[5].hash())];
-        assert_eq!(verify_log(&entries, &anchors), AuditVerdict::Intact { entries: 6, anchors: 2, beyond: 0 });
+        assert_eq!(verify_log(&entries, &anchors), AuditVerdict::Intact { entries: 6, anchors: 2 });
         // a plain edit of entry 4
         let mut e = entries.clone();
         e[3].client = "someone-else".into();
@@ -336,8 +384,14 @@ mod tests {
         e[4].result = "403".into();
         e[5].prev = e[4].hash();
         assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 4, .. }));
-        // an export older than the last anchor: the anchor is reported as beyond the file
-        assert_eq!(verify_log(&entries[..5], &anchors), AuditVerdict::Intact { entries: 5, anchors: 1, beyond: 1 });
+        // a cut end (or an export older than the last anchor) is not intact: entries are missing
+        assert_eq!(verify_log(&entries[..5], &anchors), AuditVerdict::Truncated { last: 5, anchored: 6 });
+        assert_eq!(verify_log(&[], &anchors), AuditVerdict::Truncated { last: 0, anchored: 6 });
+        // a cut head, and two entries swapped
+        assert!(matches!(verify_log(&entries[2..], &anchors), AuditVerdict::Tampered { seq: 1, .. }));
+        let mut e = entries.clone();
+        e.swap(1, 2);
+        assert!(matches!(verify_log(&e, &anchors), AuditVerdict::Tampered { seq: 2, .. }));
         // an entry removed from the middle
         let mut e = entries.clone();
         e.remove(1);

@@ -303,12 +303,23 @@ pub fn proof_attestation(
     client: &Client,
     id: AttestationId,
     disclose: &[FieldCode],
+    legal_basis: Option<&credex_types::LegalBasis>,
     out: &Path,
 ) -> anyhow::Result<Value> {
     let codes: Vec<&str> = disclose.iter().map(FieldCode::as_str).collect();
-    let v = client.get(&format!("/v1/attestations/{id}/proof?disclose={}", codes.join(",")))?;
+    let basis = legal_basis.map(|b| format!("&legal_basis={b}")).unwrap_or_default();
+    let v = client.get(&format!("/v1/attestations/{id}/proof?disclose={}{basis}", codes.join(",")))?;
     write_proof(&v, out)?;
-    Ok(serde_json::json!({ "id": id.to_string(), "size": v["size"], "out": out.display().to_string() }))
+    let mut r = serde_json::json!({ "id": id.to_string(), "size": v["size"], "out": out.display().to_string() });
+    if let Some(w) = v.get("withheld") {
+        eprintln!(
+            "warning: fields withheld ({}): {}",
+            w.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            v["withheld_reason"].as_str().unwrap_or("no basis for disclosure")
+        );
+        r["withheld"] = w.clone();
+    }
+    Ok(r)
 }
 
 /// Fetches a list-status proof and writes its text form to `out`.

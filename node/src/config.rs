@@ -43,6 +43,8 @@ pub struct NodeConfig {
     pub clients: Option<PathBuf>,
     /// pretty or json.
     pub log_format: Option<String>,
+    /// Refuse to start with less free disk than this (MiB).
+    pub min_free_disk_mb: Option<u64>,
 }
 
 fn de_opt_multiaddr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<credex_p2p::Multiaddr>, D::Error> {
@@ -82,6 +84,7 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<NodeConfig> 
         validator_key: env("CREDEX_VALIDATOR_KEY").map(PathBuf::from),
         clients: env("CREDEX_CLIENTS").map(PathBuf::from),
         log_format: env("CREDEX_LOG_FORMAT"),
+        min_free_disk_mb: parsed(env, "CREDEX_MIN_FREE_DISK_MB")?,
     })
 }
 
@@ -125,6 +128,8 @@ pub fn resolve(
         peers,
         validator_key: first(flags.validator_key, env.validator_key, file.validator_key),
         clients: first(flags.clients, env.clients, file.clients),
+        min_free_disk_mb: first(flags.min_free_disk_mb, env.min_free_disk_mb, file.min_free_disk_mb)
+            .unwrap_or(crate::DEFAULT_MIN_FREE_DISK_MB),
     };
     let log = first(flags.log_format, env.log_format, file.log_format).unwrap_or_else(|| "pretty".into());
     Ok((args, log))

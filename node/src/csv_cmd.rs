@@ -258,9 +258,11 @@ pub fn import(
     };
     let mut rejected = parsed.rejected.clone();
     let (mut submitted, mut already) = (0u64, 0u64);
+    let mut ids = Vec::new();
     let total = parsed.records.len();
     for (i, rec) in parsed.records.iter().enumerate() {
         let att = attestation(rec, &key, &kf.agency, &chain_id, kind, &basis)?;
+        ids.push(json!({ "line": rec.line, "id": att.id().to_string() }));
         match client.post("/v1/attestations", &att) {
             Ok(v) if v["status"] == "anchored" => already += 1,
             Ok(_) => submitted += 1,
@@ -273,7 +275,7 @@ pub fn import(
     Ok((
         json!({
             "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
-            "submitted": submitted, "already_on_chain": already, "rejected": rejected,
+            "submitted": submitted, "already_on_chain": already, "rejected": rejected, "ids": ids,
         }),
         ok,
     ))

@@ -101,6 +101,9 @@ enum Command {
         /// Log format: pretty or json.
         #[arg(long, default_value = "pretty")]
         log_format: String,
+        /// Refuse to start with less free disk than this, in MiB.
+        #[arg(long, default_value_t = DEFAULT_MIN_FREE_DISK_MB)]
+        min_free_disk_mb: u64,
     },
     /// Runs a node of a network described by a genesis file: the validator
     /// (with --validator-key) or an observer that follows and verifies the chain.
@@ -140,6 +143,10 @@ enum Command {
         /// Log format: pretty or json (default pretty).
         #[arg(long)]
         log_format: Option<String>,
+        /// Refuse to start with less free disk than this, in MiB (default 1024;
+        /// `CREDEX_MIN_FREE_DISK_MB`).
+        #[arg(long)]
+        min_free_disk_mb: Option<u64>,
     },
     /// Signs an attestation with an issuer key and submits it to a node.
     Attest {
@@ -432,9 +439,13 @@ enum ProofCommand {
         /// Node URL.
         #[arg(long)]
         node: String,
-        /// Field codes to disclose, comma-separated.
+        /// Field codes to disclose, comma-separated (the subject and the
+        /// attestation's issuer may; others need --legal-basis).
         #[arg(long, value_delimiter = ',')]
         disclose: Vec<credex_types::FieldCode>,
+        /// A legal basis of your role for the disclosure, e.g. cn-admin-inspection.
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -489,8 +500,24 @@ fn init_logging(format: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_dev(data: &std::path::Path, http: std::net::SocketAddr, log_format: &str) -> anyhow::Result<ExitCode> {
+/// The default floor of free disk below which a node refuses to start (MiB).
+pub const DEFAULT_MIN_FREE_DISK_MB: u64 = 1024;
+
+/// Refuses to start on a nearly full disk (the data directory's filesystem).
+fn check_disk(data: &std::path::Path, floor_mb: u64) -> anyhow::Result<()> {
+    let free_mb = credex_storage::check_free_space(data, floor_mb)?;
+    tracing::info!(target: "credex::node", free_mb, floor_mb, data = %data.display(), "free disk space");
+    Ok(())
+}
+
+fn run_dev(
+    data: &std::path::Path,
+    http: std::net::SocketAddr,
+    log_format: &str,
+    min_free_disk_mb: u64,
+) -> anyhow::Result<ExitCode> {
     init_logging(log_format)?;
+    check_disk(data, min_free_disk_mb)?;
     let now = system_now();
     let (genesis, key) = dev::init_or_load(data, now)?;
     let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
@@ -522,9 +549,8 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let warnings = warnings::Warnings::start(node.clone())?;
     tokio::spawn(access::anchor_loop(node.clone()));
-    let app = api::router(node.clone(), warnings, access).into_make_service_with_connect_info::<api::auth::PeerAddr>();
-    let listener = api::auth::LimitedListener::new(listener, api::MAX_CONNECTIONS);
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let app = api::router(node.clone(), warnings, access);
+    let server = api::server::serve(listener, app, shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         r = engine => match r {
@@ -555,10 +581,13 @@ pub struct NodeArgs {
     pub validator_key: Option<PathBuf>,
     /// Clients file.
     pub clients: Option<PathBuf>,
+    /// Free-disk floor at start (MiB).
+    pub min_free_disk_mb: u64,
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
     init_logging(log_format)?;
+    check_disk(&a.data, a.min_free_disk_mb)?;
     let genesis = load_genesis(&a.genesis)?;
     let (_, p2p) = keys::KeyFile::read(&a.p2p_key)?;
     let keypair = credex_p2p::keypair_from_seed(p2p.seed());
@@ -706,9 +735,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             genesis_cmd::add_issuer(&file, &key, genesis_cmd::parse_names(&names)?, jurisdiction, kinds)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node { config, genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format } => {
-            let flags =
-                config::NodeConfig { genesis, data, http, p2p_key, listen, peers, validator_key, clients, log_format };
+        Command::Node {
+            config,
+            genesis,
+            data,
+            http,
+            p2p_key,
+            listen,
+            peers,
+            validator_key,
+            clients,
+            log_format,
+            min_free_disk_mb,
+        } => {
+            let flags = config::NodeConfig {
+                genesis,
+                data,
+                http,
+                p2p_key,
+                listen,
+                peers,
+                validator_key,
+                clients,
+                log_format,
+                min_free_disk_mb,
+            };
             let (args, log_format) = config::resolve(flags, config.as_deref(), &|k| std::env::var(k).ok())?;
             run_node(args, &log_format)
         }
@@ -731,13 +782,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Proof { command: ProofCommand::Attestation { id, node, disclose, out } } => {
-            print_json(&client::proof_attestation(&client::Client::new(&node), id, &disclose, &out)?)
-        }
+        Command::Proof { command: ProofCommand::Attestation { id, node, disclose, legal_basis, out } } => print_json(
+            &client::proof_attestation(&client::Client::new(&node), id, &disclose, legal_basis.as_ref(), &out)?,
+        ),
         Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
             print_json(&client::proof_status(&client::Client::new(&node), &subject, list, &out)?)
         }
-        Command::Dev { data, http, log_format } => run_dev(&data, http, &log_format),
+        Command::Dev { data, http, log_format, min_free_disk_mb } => {
+            run_dev(&data, http, &log_format, min_free_disk_mb)
+        }
         Command::Evidence { file, genesis } => {
             let genesis = load_genesis(&genesis)?;
             let ev: credex_types::chain::Evidence =

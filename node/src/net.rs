@@ -21,9 +21,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use credex_chain::{Block, MAX_TX_BYTES, Transaction};
+use credex_chain::{MAX_TX_BYTES, Transaction};
 use credex_p2p::{Event, Handle, PeerId, Topic};
-use credex_types::chain::CommitCertificate;
 
 use crate::service::Node;
 
@@ -34,37 +33,7 @@ pub const SYNC_BYTES: usize = 4 << 20;
 /// Most blocks per response.
 const SYNC_BLOCKS: u32 = 256;
 
-/// A sync request.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
-pub enum SyncRequest {
-    /// Your committed height?
-    Status,
-    /// Blocks `from..from+max` with certificates.
-    Blocks {
-        /// First height.
-        from: u64,
-        /// Most blocks wanted.
-        max: u32,
-    },
-    /// A raw record, for a client of the asking node (spec §12.3).
-    RawRecord(Box<crate::records::RawRequest>),
-}
-
-/// A sync response.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
-pub enum SyncResponse {
-    /// Committed height.
-    Status {
-        /// Height.
-        height: u64,
-    },
-    /// Consecutive blocks from the requested height.
-    Blocks(Vec<(Block, CommitCertificate)>),
-    /// The request could not be served.
-    Error(String),
-    /// The answer to [`SyncRequest::RawRecord`].
-    RawRecord(Box<crate::records::RawAnswer>),
-}
+pub use credex_wire::{SyncRequest, SyncResponse};
 
 /// Largest request (a raw-record request carries an authorization).
 const MAX_REQUEST: usize = 16 * 1024;

@@ -23,6 +23,25 @@ use credex_types::{AgencyId, Attestation, AttestationId, LegalBasis, SubjectId};
 use crate::access::{Access, Caller};
 use crate::service::Node;
 
+/// Whether `caller` may invoke legal basis `code`: its role must be allowed
+/// the code ([`LEGAL_BASES`]), and a national code (`cn-…`) belongs to
+/// agencies of that jurisdiction only; `cross-border-mutual-assistance`
+/// is open to every jurisdiction.
+fn may_invoke(node: &Node, caller: &Caller, code: &LegalBasis) -> bool {
+    let code = code.as_str();
+    if !LEGAL_BASES.iter().any(|(r, c)| *r == caller.role && *c == code) {
+        return false;
+    }
+    match code.split_once('-') {
+        Some((country, _)) if country.len() == 2 && code != "cross-border-mutual-assistance" => caller
+            .agency
+            .as_ref()
+            .and_then(|a| node.jurisdiction_of(a))
+            .is_some_and(|j| j.as_str().eq_ignore_ascii_case(country)),
+        _ => true,
+    }
+}
+
 /// Legal-basis codes a role may invoke without the subject's authorization.
 pub const LEGAL_BASES: &[(Role, &str)] = &[
     (Role::Official, "cn-admin-inspection"),
@@ -31,47 +50,33 @@ pub const LEGAL_BASES: &[(Role, &str)] = &[
     (Role::Issuer, "cn-admin-inspection"),
 ];
 
-/// On what grounds a record is asked for.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Basis {
-    /// The subject's authorization.
-    Authorization(SignedAuthorization),
-    /// A legal-basis code.
-    LegalBasis(LegalBasis),
-    /// Nothing (only a subject reading its own record).
-    None,
+pub use credex_wire::{Basis, ForwardedRequest, RawAnswer, RawRequest};
+
+/// The body of `POST /v1/attestations/{id}/record`.
+#[derive(serde::Deserialize, Default)]
+struct RecordBody {
+    authorization: Option<SignedAuthorization>,
+    legal_basis: Option<LegalBasis>,
 }
 
-/// A node asking its peers for a record.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
-pub struct RawRequest {
-    /// The attestation.
-    pub id: AttestationId,
-    /// The grounds.
-    pub basis: Basis,
-    /// The requesting client, as its node authenticated it.
-    pub client: String,
-    /// Its role.
-    pub role: Role,
-    /// The subject it is, for a subject reading its own record (the asking node authenticated it).
-    pub subject: Option<SubjectId>,
+/// The basis a record request's body names (empty body: none).
+pub fn parse_record_body(body: &[u8]) -> Result<Basis, String> {
+    let b: RecordBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RecordBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("record request JSON: {e}"))?
+    };
+    match (b.authorization, b.legal_basis) {
+        (Some(a), None) => Ok(Basis::Authorization(a)),
+        (None, Some(l)) => Ok(Basis::LegalBasis(l)),
+        (None, None) => Ok(Basis::None),
+        (Some(_), Some(_)) => Err("give an authorization or a legal basis, not both".into()),
+    }
 }
 
-/// The holder's answer.
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
-pub enum RawAnswer {
-    /// The record.
-    Served(Box<Attestation>),
-    /// Refused, with a stable code and a reason.
-    Refused {
-        /// Code.
-        code: String,
-        /// Why.
-        message: String,
-    },
-    /// This node does not hold it.
-    NotHeld,
+/// The path a record request is signed over.
+pub fn record_path(id: &AttestationId) -> String {
+    format!("/v1/attestations/{id}/record")
 }
 
 /// A refusal: code and message.
@@ -105,10 +110,47 @@ const CODES: &[&str] = &[
     "out-of-scope",
     "bad-authorization-signature",
     "wrong-chain",
+    "unverified-caller",
+    "bad-forwarded-signature",
+    "wrong-forwarded-request",
+    "stale-request",
+    "replay",
 ];
 
 fn known_code(code: &str) -> &'static str {
     CODES.iter().copied().find(|c| *c == code).unwrap_or("refused")
+}
+
+/// On what grounds `caller` may see the field values of an attestation with
+/// `header` in a proof (spec §12.3): `Some(basis)` for the subject itself,
+/// the attestation's own issuer, or a legal basis the caller's role may
+/// invoke; `None` (fields hidden) without any; a legal basis the role may
+/// not invoke is refused.
+pub fn disclosure_basis(
+    node: &Node,
+    caller: &Caller,
+    header: &credex_types::AttestationHeader,
+    legal_basis: Option<&LegalBasis>,
+) -> Result<Option<String>, Refusal> {
+    if caller.role == Role::Subject && caller.subject.as_ref() == Some(&header.subject) {
+        return Ok(Some("own-record".into()));
+    }
+    if caller.role == Role::Issuer && caller.agency.as_ref() == Some(&header.issuer) {
+        return Ok(Some("own-attestation".into()));
+    }
+    match legal_basis {
+        Some(code) if may_invoke(node, caller, code) => Ok(Some(format!("legal-basis:{code}"))),
+        Some(code) => Err(refuse(
+            403,
+            "legal-basis-not-allowed",
+            format!(
+                "role {} of {} may not invoke legal basis {code}",
+                caller.role,
+                caller.agency.as_ref().map_or("no agency", AgencyId::as_str)
+            ),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Whether `basis` lets `caller` read record `id` (of `header`).
@@ -137,13 +179,17 @@ fn check_basis(
             Ok(format!("authorization:{}", a.authorization.hash()))
         }
         Basis::LegalBasis(code) => {
-            if LEGAL_BASES.iter().any(|(r, c)| *r == caller.role && *c == code.as_str()) {
+            if may_invoke(node, caller, code) {
                 Ok(format!("legal-basis:{code}"))
             } else {
                 Err(refuse(
                     403,
                     "legal-basis-not-allowed",
-                    format!("role {} may not invoke legal basis {code}", caller.role),
+                    format!(
+                        "role {} of {} may not invoke legal basis {code}",
+                        caller.role,
+                        caller.agency.as_ref().map_or("no agency", AgencyId::as_str)
+                    ),
                 ))
             }
         }
@@ -155,7 +201,10 @@ fn check_basis(
     }
 }
 
-/// The holder's side of a peer's [`RawRequest`].
+/// The holder's side of a peer's [`RawRequest`]: the caller is whoever
+/// signed the forwarded request, checked here ([`Access::verify_forwarded`]);
+/// the asking peer is trusted only for the agency its authenticated peer id
+/// has in the genesis, and for the officials and platforms it registered.
 pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: RawRequest) -> RawAnswer {
     let Some(header) = node.anchored_header(&req.id) else { return RawAnswer::NotHeld };
     let Ok(Some(raw)) = node.store().raw(&req.id) else {
@@ -164,15 +213,27 @@ pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: R
         }
         return RawAnswer::NotHeld;
     };
-    let agency = peer_agency.clone();
-    let client = format!("{}/{}", agency.as_ref().map_or("unknown-node", AgencyId::as_str), req.client);
-    let caller = Caller { client, role: req.role, agency: agency.clone(), subject: req.subject.clone() };
-    let decided = check_basis(node, &req.id, &header, &req.basis, &caller);
+    let relay = peer_agency.as_ref().map_or("unknown-node", AgencyId::as_str).to_string();
+    let verified = match &peer_agency {
+        Some(agency) => access.verify_forwarded(node, agency, &req, node.now()),
+        None => Err(refuse(403, "no-agency", "the asking peer is no agency of the genesis")),
+    };
+    let (caller, decided) = match verified {
+        Ok((caller, basis)) => {
+            let d = check_basis(node, &req.id, &header, &basis, &caller);
+            (caller, d)
+        }
+        Err(r) => {
+            // recorded under what it claimed, marked unverified
+            let client = format!("{relay}/{} (unverified)", req.request.client);
+            (Caller { client, role: Role::Public, agency: peer_agency.clone(), subject: None }, Err(r))
+        }
+    };
     let (basis, result) = match &decided {
         Ok(b) => (Some(b.clone()), "served".to_string()),
         Err(r) => (None, format!("refused:{}", r.code)),
     };
-    let action = format!("raw-record {} (peer request)", req.id);
+    let action = format!("raw-record {} (peer request via {relay})", req.id);
     if let Err(e) = access.audit(node, &caller, action, Some(header.subject.clone()), basis, result, true) {
         tracing::error!(target: "credex::audit", error = %e, "audit append failed; refusing the record");
         return RawAnswer::Refused { code: "audit-unavailable".into(), message: "audit log unavailable".into() };
@@ -196,6 +257,7 @@ pub async fn fetch(
     caller: Caller,
     id: AttestationId,
     basis: Basis,
+    request: ForwardedRequest,
 ) -> Result<(Attestation, String), Refusal> {
     let header =
         node.anchored_header(&id).ok_or_else(|| refuse(404, "not-anchored", format!("{id} is not anchored")))?;
@@ -232,7 +294,7 @@ pub async fn fetch(
                 Basis::LegalBasis(c) => format!("legal-basis:{c}"),
                 Basis::None => "none".into(),
             };
-            match ask_peers(&node, &caller, &id, &basis).await {
+            match ask_peers(&node, &access, &caller, &id, request).await {
                 Ok((att, from)) => (att, from, basis_text),
                 Err(r) => {
                     audit_fetch(
@@ -275,21 +337,17 @@ fn audit_fetch(
 
 async fn ask_peers(
     node: &Node,
+    access: &Access,
     caller: &Caller,
     id: &AttestationId,
-    basis: &Basis,
+    request: ForwardedRequest,
 ) -> Result<(Attestation, String), Refusal> {
     let Some(net) = node.net() else {
         return Err(refuse(404, "not-held", "this node does not hold the record and is on no network"));
     };
     let peers = net.peers().await.unwrap_or_default();
-    let req = crate::net::SyncRequest::RawRecord(Box::new(RawRequest {
-        id: *id,
-        basis: basis.clone(),
-        client: caller.client.clone(),
-        role: caller.role,
-        subject: caller.subject.clone(),
-    }));
+    let req =
+        crate::net::SyncRequest::RawRecord(Box::new(RawRequest { id: *id, request, vouched: access.vouch(caller) }));
     let mut refusal: Option<Refusal> = None;
     for peer in peers {
         let answer = match crate::net::ask(net, peer, &req).await {

@@ -24,7 +24,7 @@ use credex_types::chain::{BlockHeader, CommitCertificate, CommitSig, ValidatorSe
 use credex_types::genesis::Genesis;
 use credex_types::labels::LabelTable;
 use credex_types::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
-use credex_types::state::{AttestationRecord, ListingRecord, StateKey, StateValue};
+use credex_types::state::{AttestationRecord, AttestationStatus, ListingRecord, StateKey, StateValue};
 use credex_types::{AgencyId, FieldCode, ListKind, SubjectId, Timestamp};
 
 /// Most transactions waiting in the mempool.
@@ -68,6 +68,9 @@ pub enum SubmitError {
     /// The current state forbids it (already listed, target not active, …).
     #[error("{0}")]
     Conflict(TxError),
+    /// The attestation was erased: it can never be stored, served or proven with fields again.
+    #[error("attestation {0} was erased; it cannot be submitted again")]
+    Erased(AttestationId),
     /// The mempool is full.
     #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
     Busy,
@@ -424,6 +427,10 @@ impl Node {
         let tx = Transaction::Anchor(AnchorTx::of(att));
         let (id, keys) = self.check_tx(&tx)?;
         if let Standing::Anchored(h) = self.standing(&id)? {
+            // Erased means erased: the record is never stored again (spec §11.5).
+            if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+                return Err(SubmitError::Erased(id));
+            }
             if self.store.raw(&id)?.is_none() {
                 self.store.put_raw(att)?;
             }
@@ -670,7 +677,18 @@ impl Node {
         let _ = self.net.set(handle);
     }
 
-    /// The agency of the genesis validator or observer with this peer id.
+    /// The jurisdiction of an agency: a genesis validator's or observer's, or an issuer's.
+    pub fn jurisdiction_of(&self, agency: &AgencyId) -> Option<credex_types::Jurisdiction> {
+        let g = &self.genesis;
+        g.validators
+            .iter()
+            .find(|v| &v.agency == agency)
+            .map(|v| v.jurisdiction)
+            .or_else(|| g.observers.iter().find(|o| &o.agency == agency).map(|o| o.jurisdiction))
+            .or_else(|| self.issuer(agency).map(|r| r.jurisdiction))
+    }
+
+    /// The agency of a genesis peer id (validator or observer).
     pub fn agency_of_peer(&self, peer: &str) -> Option<AgencyId> {
         self.genesis
             .validators

@@ -546,6 +546,33 @@ fn a_trickling_client_is_cut_off_and_does_not_stall_the_node() {
 }
 
 #[test]
+fn a_node_refuses_to_start_on_a_nearly_full_disk_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let data = tmp.path().join("dev");
+    let out = Command::new(BIN)
+        .args(["dev", "--data", data.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
+        // a floor no machine has: the check must refuse, naming the numbers and the way out
+        .args(["--min-free-disk-mb", "4000000000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the node started although the disk is below the floor");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MiB free") && err.contains("4000000000 MiB needed"), "{err}");
+    assert!(err.contains("--min-free-disk-mb"), "{err}");
+    assert!(!data.join("db").exists(), "nothing is written before the check");
+    // the same for `credex node`, from the environment
+    let out = Command::new(BIN)
+        .args(["node", "--genesis", "nonexistent.toml", "--data", data.to_str().unwrap()])
+        .env("CREDEX_MIN_FREE_DISK_MB", "4000000000")
+        .args(["--p2p-key", "k.json", "--listen", "/ip4/127.0.0.1/tcp/1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4000000000 MiB needed"));
+}
+
+#[test]
 fn sigterm_stops_the_node_cleanly_and_nothing_is_lost() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dev");

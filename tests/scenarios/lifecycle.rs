@@ -307,6 +307,9 @@ fn credit_lifecycle_from_the_cli() {
         &url,
         "--disclose",
         "amount",
+        // an official discloses only on a legal basis of its role (spec §12.3)
+        "--legal-basis",
+        "cn-admin-inspection",
         "--out",
         s(&old),
     ]));
@@ -387,8 +390,12 @@ fn credit_lifecycle_from_the_cli() {
     assert_eq!(case_status(&url, &objection2, &official), "erased");
     let info = get_as(&url, &format!("/v1/attestations/{fixed_id}"), &official).1;
     assert_eq!((info["state"].as_str(), info["fields_held"].as_bool()), (Some("erased"), Some(false)), "{info}");
-    // disclosing is impossible now; a status proof says erased without content
-    let (code, e) = get_as(&url, &format!("/v1/attestations/{fixed_id}/proof?disclose=amount"), &official);
+    // disclosing is impossible now, even on a legal basis; a status proof says erased without content
+    let (code, e) = get_as(
+        &url,
+        &format!("/v1/attestations/{fixed_id}/proof?disclose=amount&legal_basis=cn-admin-inspection"),
+        &official,
+    );
     assert_eq!((code, e["code"].as_str()), (404, Some("fields-not-held")));
     let er = tmp.path().join("erased.txt");
     json_out(&credex(&["--auth", &official, "proof", "attestation", &fixed_id, "--node", &url, "--out", s(&er)]));
@@ -483,6 +490,9 @@ fn credit_lifecycle_from_the_cli() {
         &url,
         "--disclose",
         "grade,scoring-inputs",
+        // an official discloses only on a legal basis of its role (spec §12.3)
+        "--legal-basis",
+        "cn-admin-inspection",
         "--out",
         s(&gp),
     ]));
@@ -564,6 +574,9 @@ fn credit_lifecycle_from_the_cli() {
         &url,
         "--disclose",
         "licence-no",
+        // an official discloses only on a legal basis of its role (spec §12.3)
+        "--legal-basis",
+        "cn-admin-inspection",
         "--out",
         s(&lp),
     ]));

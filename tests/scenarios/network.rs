@@ -465,15 +465,33 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
     }
     let export = d("audit.jsonl");
     json_out(&credex(&["--auth", &official, "audit", "export", "--node", &a.url, "--out", &export]));
-    let ok = json_out(&credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url]));
-    assert_eq!(ok["intact"], true, "{ok}");
+    // the anchors must come from another node than the audited one
+    refused(
+        &credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url, "--of", "ru-primorye-cci"]),
+        "own node",
+    );
+    // (at the validator's node the official is unknown; the market regulator signs in there)
+    let verify_at_v =
+        |file: &str| credex(&["--auth", &amr, "audit", "verify", file, "--node", &v.url, "--of", "ru-primorye-cci"]);
+    let ok = json_out(&verify_at_v(&export));
+    assert_eq!((ok["intact"].as_bool(), ok["anchors_from"].as_str()), (Some(true), Some("cn-sfh-ftz")), "{ok}");
     assert!(ok["anchors_checked"].as_u64().unwrap() >= 1);
+    // a cut export is not intact: the entries up to the last anchored head are missing
+    let all: Vec<String> = std::fs::read_to_string(&export).unwrap().lines().map(str::to_string).collect();
+    let (_, x) = crate::dev_node::get_as(&v.url, "/v1/audit/anchors?node=ru-primorye-cci", &amr);
+    let newest = x["anchors"].as_array().unwrap().iter().filter_map(|a| a["seq"].as_u64()).max().unwrap();
+    let keep = usize::try_from(newest).unwrap() - 1;
+    let cut = d("audit-cut.jsonl");
+    std::fs::write(&cut, all[..keep].join("\n") + "\n").unwrap();
+    let o = verify_at_v(&cut);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("missing"));
     let mut lines: Vec<String> = std::fs::read_to_string(&export).unwrap().lines().map(str::to_string).collect();
     let mut e: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
     e["client"] = "nobody".into();
     lines[1] = e.to_string();
     std::fs::write(&export, lines.join("\n") + "\n").unwrap();
-    let o = credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url]);
+    let o = verify_at_v(&export);
     assert_eq!(o.status.code(), Some(1));
     let v2: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v2["first_altered_entry"], 2, "{v2}");
@@ -498,4 +516,154 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("auth.json")]),
         "erased",
     );
+}
+
+/// The seed of a key file.
+fn seed_of(file: &Path) -> [u8; 32] {
+    let k: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(k["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
+    seed
+}
+
+/// A hostile but allow-listed peer: the Busan chamber's observer key, run
+/// from this test with hand-made requests instead of a `credex node`.
+struct HostilePeer {
+    rt: tokio::runtime::Runtime,
+    handle: credex_p2p::Handle,
+    target: credex_p2p::PeerId,
+}
+
+impl HostilePeer {
+    fn connect(net: &Net, key: &str) -> HostilePeer {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let genesis: credex_crypto::Hash32 =
+            String::from_utf8(credex(&["genesis", "hash", s(&net.genesis)]).stdout).unwrap().trim().parse().unwrap();
+        let target = credex_p2p::keypair_from_seed(seed_of(&net.dir.join("v-p2p.json"))).public().to_peer_id();
+        let config = credex_p2p::Config {
+            keypair: credex_p2p::keypair_from_seed(seed_of(&net.dir.join(key))),
+            listen: vec![format!("/ip4/127.0.0.1/tcp/{}", free_port()).parse().unwrap()],
+            bootstrap: vec![net.validator_p2p.parse().unwrap()],
+            allowed: vec![target],
+            genesis,
+            max_message: 8 << 20,
+        };
+        let handle = rt.block_on(async {
+            let (handle, mut events) = credex_p2p::spawn(config).unwrap();
+            tokio::spawn(async move { while events.recv().await.is_some() {} });
+            let start = Instant::now();
+            while !handle.peers().await.unwrap().contains(&target) {
+                assert!(start.elapsed() < Duration::from_secs(20), "the hostile peer never connected");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            handle
+        });
+        HostilePeer { rt, handle, target }
+    }
+
+    fn ask(&self, req: &credex_wire::SyncRequest) -> credex_wire::SyncResponse {
+        let bytes = self.rt.block_on(self.handle.request(self.target, credex_codec::encode(req))).unwrap();
+        credex_codec::decode(&bytes, 8 << 20).unwrap()
+    }
+}
+
+#[test]
+fn an_allow_listed_peer_cannot_claim_to_be_the_subject_or_an_issuer_to_get_a_raw_record() {
+    use credex_wire::{ForwardedRequest, RawAnswer, RawRequest, SyncRequest, SyncResponse};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(tmp.path(), "credex-net-spoof");
+    let vport = free_port();
+    validator_address(&mut net, vport);
+    let v = net.start("validator", "v-p2p.json", true, &[], vport);
+    let trader = "91350100M000100Y43";
+    let amr = net.dir.join("amr.json");
+    let trader_key = net.dir.join("trader.json");
+    json_out(&credex(&["keygen", "--role", "subject", "--subject", trader, "--out", s(&trader_key)]));
+    json_out(&credex(&[
+        "bind-key",
+        "--node",
+        &v.url,
+        "--registrar-key",
+        s(&amr),
+        "--subject-key",
+        s(&trader_key),
+        "--wait",
+    ]));
+    let p = json_out(&credex(&[
+        "attest",
+        "--node",
+        &v.url,
+        "--key",
+        s(&amr),
+        "--subject",
+        trader,
+        "--kind",
+        "administrative-penalty",
+        "--field",
+        "amount=5000",
+        "--wait",
+    ]));
+    let id: credex_types::AttestationId = p["id"].as_str().unwrap().parse().unwrap();
+
+    let hostile = HostilePeer::connect(&net, "obs-b.json");
+    // the hostile node signs with the only keys it has: its own
+    let own = credex_crypto::SecretKey::from_seed(seed_of(&net.dir.join("obs-b.json")));
+    let forged = |client: &str, body: &str| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).unwrap();
+        let req = credex_types::access::SignedRequest {
+            chain_id: "credex-net-spoof".parse().unwrap(),
+            client: client.into(),
+            method: "POST".into(),
+            path: format!("/v1/attestations/{id}/record"),
+            body: credex_crypto::Hash32::sha256(&[body.as_bytes()]),
+            time: credex_types::Timestamp(u64::try_from(now).unwrap()),
+            nonce,
+        };
+        ForwardedRequest { client: client.into(), time: req.time, nonce, signature: req.sign(&own), body: body.into() }
+    };
+    let official = Some((credex_types::access::Role::Official, own.public()));
+    let spoofs = [
+        // "I relay the trader, reading its own record"
+        (RawRequest { id, request: forged(trader, "{}"), vouched: None }, "bad-forwarded-signature"),
+        // the same, vouching for the "trader" as one of its own officials
+        (RawRequest { id, request: forged(trader, "{}"), vouched: official }, "bad-forwarded-signature"),
+        // "I relay the market regulator, on an administrative inspection"
+        (
+            RawRequest { id, request: forged("cn-sfh-amr", r#"{"legal_basis":"cn-admin-inspection"}"#), vouched: None },
+            "bad-forwarded-signature",
+        ),
+        // its own official, invoking a Chinese legal basis a Korean chamber does not have
+        (
+            RawRequest {
+                id,
+                request: forged("busan-officer", r#"{"legal_basis":"cn-admin-inspection"}"#),
+                vouched: official,
+            },
+            "legal-basis-not-allowed",
+        ),
+        // a client it does not vouch for
+        (RawRequest { id, request: forged("busan-officer", "{}"), vouched: None }, "unverified-caller"),
+    ];
+    for (spoof, want) in &spoofs {
+        match hostile.ask(&SyncRequest::RawRecord(Box::new(spoof.clone()))) {
+            SyncResponse::RawRecord(a) => match *a {
+                RawAnswer::Refused { code, .. } => assert_eq!(&code, want, "{spoof:?}"),
+                RawAnswer::Served(_) => panic!("the holder served the raw record to a spoofed {spoof:?}"),
+                other => panic!("unexpected {other:?}"),
+            },
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // the refusals are in the holder's audit log, under the asking agency
+    let log = json_out(&credex(&["--auth", s(&trader_key), "access-log", trader, "--node", &v.url]));
+    let refused: Vec<&serde_json::Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["result"].as_str().is_some_and(|r| r.starts_with("refused:")))
+        .collect();
+    assert_eq!(refused.len(), spoofs.len(), "{log}");
+    assert!(refused.iter().all(|e| e["client"].as_str().unwrap().starts_with("kr-busan-cci/")), "{log}");
 }

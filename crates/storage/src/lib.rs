@@ -97,6 +97,27 @@ pub enum StoreError {
         /// Decoder error.
         error: credex_codec::CodecError,
     },
+    /// Too little free space on the data directory's filesystem to start.
+    #[error(
+        "only {free_mb} MiB free on the filesystem of {path} (at least {floor_mb} MiB needed): \
+         free some space, or lower the floor with --min-free-disk-mb"
+    )]
+    DiskFull {
+        /// The data directory.
+        path: String,
+        /// Free MiB available to this process.
+        free_mb: u64,
+        /// The floor.
+        floor_mb: u64,
+    },
+    /// The free space of the data directory could not be read.
+    #[error("cannot read the free space of {path}: {error}")]
+    DiskStat {
+        /// The data directory.
+        path: String,
+        /// Why.
+        error: String,
+    },
     /// No randomness for a record key.
     #[error("no randomness for a record key: {0}")]
     Random(String),
@@ -139,12 +160,44 @@ fn decode<T: credex_codec::Decode<()> + credex_codec::Encode>(
     credex_codec::decode(bytes, MAX_VALUE).map_err(|error| StoreError::Corrupt { what, error })
 }
 
+/// Free MiB available to this (unprivileged) process on the filesystem of
+/// `path`, or of its nearest existing ancestor.
+pub fn free_space_mb(path: &Path) -> Result<u64, StoreError> {
+    let mut at = path;
+    while !at.exists() {
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    let st = rustix::fs::statvfs(at)
+        .map_err(|e| StoreError::DiskStat { path: path.display().to_string(), error: e.to_string() })?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize) / (1024 * 1024))
+}
+
+/// Refuses to go on when the filesystem of `path` has less than `floor_mb`
+/// MiB free: a node that starts on a nearly full disk fails later, in the
+/// middle of a commit; better to say so now.
+pub fn check_free_space(path: &Path, floor_mb: u64) -> Result<u64, StoreError> {
+    let free_mb = free_space_mb(path)?;
+    if free_mb < floor_mb {
+        return Err(StoreError::DiskFull { path: path.display().to_string(), free_mb, floor_mb });
+    }
+    Ok(free_mb)
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` for the chain of `genesis_hash`.
     pub fn open(path: &Path, genesis_hash: Hash32) -> Result<Store, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        // RocksDB's own info log: a few small files, not an ever-growing pile
+        opts.set_max_log_file_size(4 * 1024 * 1024);
+        opts.set_keep_log_file_num(4);
         let cfs = FAMILIES.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Store { db };
@@ -463,12 +516,26 @@ impl Store {
         Ok(out)
     }
 
-    /// The audit entries about `subject`, oldest first, at most `limit`.
-    pub fn audit_of(&self, subject: &SubjectId, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+    /// The audit entries about `subject`, **newest first**, numbered below
+    /// `before` (all when `None`), at most `limit`: page on with the last
+    /// entry's `seq` as the next `before`; no entry is ever skipped.
+    pub fn audit_of(
+        &self,
+        subject: &SubjectId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let mut prefix = b"s".to_vec();
         prefix.extend_from_slice(&credex_codec::encode(subject));
+        let below = match before {
+            None => u64::MAX,
+            Some(0) => return Ok(Vec::new()),
+            Some(b) => b - 1,
+        };
+        let mut start = prefix.clone();
+        start.extend_from_slice(&below.to_be_bytes());
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_AUDIT), IteratorMode::From(&prefix, Direction::Forward)) {
+        for item in self.db.iterator_cf(self.cf(CF_AUDIT), IteratorMode::From(&start, Direction::Reverse)) {
             let (k, _) = item?;
             if !k.starts_with(&prefix) || out.len() >= limit {
                 break;
@@ -476,8 +543,14 @@ impl Store {
             let Ok(seq) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
             let mut ek = b"e".to_vec();
             ek.extend_from_slice(&seq);
-            if let Some(v) = self.db.get_cf(self.cf(CF_AUDIT), ek)? {
-                out.push(decode("audit entry", &v)?);
+            match self.db.get_cf(self.cf(CF_AUDIT), ek)? {
+                Some(v) => out.push(decode("audit entry", &v)?),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        what: "audit index",
+                        error: credex_codec::CodecError::Malformed("indexed entry missing".into()),
+                    });
+                }
             }
         }
         Ok(out)

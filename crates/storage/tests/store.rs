@@ -178,3 +178,67 @@ fn warning_events_and_risk_list_persist() {
     store.put_subscription("ab", None).unwrap();
     assert!(store.subscriptions().unwrap().is_empty());
 }
+
+#[test]
+fn free_space_floor_refuses_with_the_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = credex_storage::free_space_mb(&dir.path().join("not-yet/db")).unwrap();
+    assert!(free > 0, "a temp dir has some free space");
+    assert_eq!(credex_storage::check_free_space(dir.path(), 0).unwrap(), free);
+    match credex_storage::check_free_space(dir.path(), u64::MAX) {
+        Err(credex_storage::StoreError::DiskFull { free_mb, floor_mb, .. }) => {
+            assert_eq!(floor_mb, u64::MAX);
+            assert!(free_mb < floor_mb);
+        }
+        other => panic!("expected DiskFull, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_subjects_audit_entries_come_newest_first_and_paging_drops_none() {
+    use credex_types::access::{AuditEntry, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::new("store-audit");
+    let store = Store::open(dir.path(), fx.genesis.hash()).unwrap();
+    let trader: credex_types::SubjectId = "91350100M000100Y43".parse().unwrap();
+    let other: credex_types::SubjectId = "ru-inn:7707083893".parse().unwrap();
+    let mut prev = credex_crypto::Hash32::ZERO;
+    let mut about_trader = Vec::new();
+    for seq in 1..=2_500u64 {
+        let subject = if seq % 3 == 0 { other.clone() } else { trader.clone() };
+        let e = AuditEntry {
+            seq,
+            prev,
+            time: Timestamp(seq),
+            client: format!("c{seq}"),
+            role: Role::Official,
+            action: "GET /v1/subjects/x".into(),
+            subject: Some(subject.clone()),
+            basis: None,
+            result: "200".into(),
+        };
+        store.append_audit(&e, false).unwrap();
+        prev = e.hash();
+        if subject == trader {
+            about_trader.push(seq);
+        }
+    }
+    // the newest entry comes first: a recent read is never out of view
+    let first = store.audit_of(&trader, None, 10).unwrap();
+    assert_eq!(first[0].seq, *about_trader.last().unwrap());
+    // paging with the last seq as `before` walks every entry exactly once, newest first
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.audit_of(&trader, before, 700).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        before = page.last().map(|e| e.seq);
+        seen.extend(page.iter().map(|e| e.seq));
+    }
+    about_trader.reverse();
+    assert_eq!(seen, about_trader);
+    assert!(store.audit_of(&trader, Some(1), 10).unwrap().is_empty());
+    assert!(store.audit_of(&trader, Some(0), 10).unwrap().is_empty());
+}

@@ -17,8 +17,6 @@
 //! wrong role 403; a replayed nonce 409; over the rate 429. Every
 //! authenticated read is appended to the node's audit log.
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode};
@@ -32,93 +30,7 @@ use super::{ApiError, AppState, BODY_LIMIT};
 use crate::access::{AuthError, Caller, Credentials};
 use crate::service::Node;
 
-/// The remote address of a connection (connect info of [`LimitedListener`]).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>> for PeerAddr {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-/// A TCP listener that holds at most `max` open connections: beyond that
-/// it stops accepting, and new connections wait in the kernel's backlog.
-pub struct LimitedListener {
-    inner: tokio::net::TcpListener,
-    slots: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-impl LimitedListener {
-    /// Wraps `inner`.
-    pub fn new(inner: tokio::net::TcpListener, max: usize) -> LimitedListener {
-        LimitedListener { inner, slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max)) }
-    }
-}
-
-/// A connection holding one of the listener's slots until dropped.
-pub struct LimitedStream {
-    inner: tokio::net::TcpStream,
-    _slot: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (LimitedStream, SocketAddr) {
-        loop {
-            let Ok(slot) = self.slots.clone().acquire_owned().await else {
-                // the semaphore is never closed; wait and try again
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            };
-            match self.inner.accept().await {
-                Ok((inner, addr)) => return (LimitedStream { inner, _slot: slot }, addr),
-                Err(e) => {
-                    tracing::warn!(target: "credex::api", error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
+pub use super::server::PeerAddr;
 
 /// A handler marks its response with this when it wrote its own audit entry.
 #[derive(Clone, Copy)]
@@ -133,44 +45,182 @@ fn auth_error(e: &AuthError) -> Response {
     ApiError::new(status, e.code(), e.to_string()).into_response()
 }
 
-enum Need {
+/// Who may call a route: everyone, any authenticated caller, or these roles
+/// (and, with `true`, the subject the route is about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// No credentials needed.
     Public,
+    /// Any signed request.
     Authenticated,
+    /// These roles; `true`: the subject itself too.
     Roles(&'static [Role], bool),
 }
 
-/// Who may call `method path`; `bool`: the subject itself may too.
-fn need(method: &Method, path: &str) -> Need {
+/// The role table (spec §12.2): one row per route pattern and method, the
+/// same rows the router is built from (`super::router`), so a route cannot
+/// exist without an entry. HEAD follows GET. Anything not in the table is
+/// refused: 404 for an unknown path, 405 for a method the path does not
+/// have. Patterns are segments, `{name}` a parameter.
+pub const ROLE_TABLE: &[(&str, &str, Need)] = {
     use Role::{Issuer, Official, Platform};
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method.as_str(), segs.as_slice()) {
-        ("GET", ["healthz" | "readyz" | "metrics" | "openapi.json"]) => Need::Public,
-        ("GET", ["v1", "status" | "labels" | "issuers"]) => Need::Public,
-        ("GET", ["v1", "lists", ..] | ["v1", "blocks", ..] | ["v1", "transactions", _]) => Need::Public,
-        ("POST", ["v1", "verify"]) => Need::Public,
-        ("POST", ["v1", "attestations"]) => Need::Roles(&[Issuer], false),
-        ("POST", ["v1", "transactions"]) => Need::Authenticated,
-        ("GET", ["v1", "attestations", _] | ["v1", "attestations", _, "proof"] | ["v1", "cases", _]) => {
-            Need::Roles(&[Official, Issuer], true)
-        }
-        ("POST", ["v1", "attestations", _, "record"]) => Need::Roles(&[Official, Platform, Issuer], true),
-        ("GET", ["v1", "subjects", _, "access-log"]) => Need::Roles(&[Official], true),
-        ("GET", ["v1", "subjects", ..]) => Need::Roles(&[Platform, Official, Issuer], true),
-        ("GET", ["v1", "warnings"] | ["v1", "warnings", "events" | "subscriptions"])
-        | ("POST", ["v1", "warnings", "subscriptions"])
-        | ("DELETE", ["v1", "warnings", "subscriptions", _]) => Need::Roles(&[Official, Issuer, Platform], false),
-        ("GET", ["v1", "audit", "log" | "anchors"]) => Need::Roles(&[Official, Issuer], false),
-        _ => Need::Public,
+    const READERS: Need = Need::Roles(&[Official, Issuer], true);
+    const WARNINGS: Need = Need::Roles(&[Official, Issuer, Platform], false);
+    &[
+        ("GET", "/healthz", Need::Public),
+        ("GET", "/readyz", Need::Public),
+        ("GET", "/metrics", Need::Public),
+        ("GET", "/openapi.json", Need::Public),
+        ("GET", "/", Need::Public),
+        ("GET", "/assets/app.js", Need::Public),
+        ("GET", "/assets/sign.js", Need::Public),
+        ("GET", "/assets/style.css", Need::Public),
+        ("GET", "/report/{subject}", Need::Public),
+        ("GET", "/v1/status", Need::Public),
+        ("GET", "/v1/labels", Need::Public),
+        ("GET", "/v1/issuers", Need::Public),
+        ("GET", "/v1/lists/{list}", Need::Public),
+        ("GET", "/v1/lists/{list}/{subject}", Need::Public),
+        ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public),
+        ("GET", "/v1/blocks/{height}", Need::Public),
+        ("GET", "/v1/transactions/{id}", Need::Public),
+        ("POST", "/v1/verify", Need::Public),
+        ("POST", "/v1/attestations", Need::Roles(&[Issuer], false)),
+        ("POST", "/v1/transactions", Need::Authenticated),
+        ("GET", "/v1/attestations/{id}", READERS),
+        ("GET", "/v1/attestations/{id}/proof", READERS),
+        ("GET", "/v1/cases/{id}", READERS),
+        ("POST", "/v1/attestations/{id}/record", Need::Roles(&[Official, Platform, Issuer], true)),
+        ("GET", "/v1/subjects/{subject}", Need::Roles(&[Platform, Official, Issuer], true)),
+        ("GET", "/v1/subjects/{subject}/grade", Need::Roles(&[Platform, Official, Issuer], true)),
+        ("GET", "/v1/subjects/{subject}/access-log", Need::Roles(&[Official], true)),
+        ("GET", "/v1/warnings", WARNINGS),
+        ("GET", "/v1/warnings/events", WARNINGS),
+        ("GET", "/v1/warnings/subscriptions", WARNINGS),
+        ("POST", "/v1/warnings/subscriptions", WARNINGS),
+        ("DELETE", "/v1/warnings/subscriptions/{id}", WARNINGS),
+        ("GET", "/v1/audit/log", Need::Roles(&[Official, Issuer], false)),
+        ("GET", "/v1/audit/anchors", Need::Roles(&[Official, Issuer], false)),
+    ]
+};
+
+/// A request path checked and percent-decoded once: routing (axum decodes
+/// the same way), the role table and the audit entry all see these segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalPath {
+    /// The decoded segments (none for `/`).
+    pub segments: Vec<String>,
+}
+
+impl CanonicalPath {
+    /// `/` and the segments joined.
+    pub fn text(&self) -> String {
+        format!("/{}", self.segments.join("/"))
     }
 }
 
-/// The subject whose data `path` is about, if any.
-pub fn subject_of(node: &Node, path: &str) -> Option<SubjectId> {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["v1", "subjects", s, ..] | ["v1", "lists", _, s, ..] => s.parse().ok(),
-        ["v1", "attestations", id, ..] => id.parse().ok().and_then(|id| node.anchored_header(&id)).map(|h| h.subject),
-        ["v1", "cases", id] => id.parse::<CaseId>().ok().and_then(|id| node.case(&id)).map(|c| c.subject),
+/// Why a path is not canonical (400 `non-canonical-path`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("non-canonical path: {0}")]
+pub struct PathError(pub &'static str);
+
+/// Checks and decodes `raw` (the path without query). Refused: a path not
+/// starting with `/`, empty segments (`//`, a trailing `/`), `.` or `..`
+/// segments (also percent-encoded), malformed or non-UTF-8 escapes, and
+/// escapes that decode to `/`, `\\` or control characters.
+pub fn canonical_path(raw: &str) -> Result<CanonicalPath, PathError> {
+    let rest = raw.strip_prefix('/').ok_or(PathError("a path starts with /"))?;
+    if rest.is_empty() {
+        return Ok(CanonicalPath { segments: Vec::new() });
+    }
+    let mut segments = Vec::new();
+    for seg in rest.split('/') {
+        if seg.is_empty() {
+            return Err(PathError("empty segment (// or a trailing /)"));
+        }
+        let decoded = percent_decode(seg)?;
+        if decoded == "." || decoded == ".." {
+            return Err(PathError("dot segment"));
+        }
+        if decoded.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+            return Err(PathError("an escape decodes to a separator or control character"));
+        }
+        segments.push(decoded);
+    }
+    Ok(CanonicalPath { segments })
+}
+
+fn percent_decode(seg: &str) -> Result<String, PathError> {
+    if !seg.contains('%') {
+        return Ok(seg.to_string());
+    }
+    let b = seg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3).ok_or(PathError("truncated escape"))?;
+            let hex = std::str::from_utf8(hex).map_err(|_| PathError("malformed escape"))?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| PathError("malformed escape"))?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| PathError("escape is not UTF-8"))
+}
+
+/// The table's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A row: its pattern and who may call it.
+    Row(&'static str, Need),
+    /// The path exists with other methods (405, `Allow`).
+    WrongMethod(String),
+    /// No such path (404).
+    Unknown,
+}
+
+fn matches(pattern: &str, segs: &[String]) -> bool {
+    let pat: Vec<&str> = pattern.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    pat.len() == segs.len() && pat.iter().zip(segs).all(|(p, s)| p.starts_with('{') || *p == s.as_str())
+}
+
+/// Looks `method path` up in [`ROLE_TABLE`]; HEAD is looked up as GET.
+/// Literal rows win over parameter rows of the same shape.
+pub fn route(method: &Method, path: &CanonicalPath) -> Route {
+    let m = if method == Method::HEAD { "GET" } else { method.as_str() };
+    let specificity = |p: &str| p.split('/').filter(|s| !s.starts_with('{')).count();
+    let mut hits: Vec<&(&str, &str, Need)> = ROLE_TABLE.iter().filter(|(_, p, _)| matches(p, &path.segments)).collect();
+    hits.sort_by_key(|(_, p, _)| std::cmp::Reverse(specificity(p)));
+    let Some(best) = hits.first().map(|(_, p, _)| *p) else { return Route::Unknown };
+    let same: Vec<&&(&str, &str, Need)> = hits.iter().filter(|(_, p, _)| *p == best).collect();
+    match same.iter().find(|(rm, _, _)| *rm == m) {
+        Some((_, p, n)) => Route::Row(p, *n),
+        None => {
+            let mut allow: Vec<&str> = same.iter().map(|(rm, _, _)| *rm).collect();
+            if allow.contains(&"GET") {
+                allow.push("HEAD");
+            }
+            Route::WrongMethod(allow.join(","))
+        }
+    }
+}
+
+/// The subject whose data the request is about, if any: the `{subject}`
+/// parameter (parsed, so every spelling of one subject is the same
+/// subject), or the subject of the attestation or case `{id}`.
+pub fn subject_of(node: &Node, pattern: &str, path: &CanonicalPath) -> Option<SubjectId> {
+    let pat: Vec<&str> = pattern.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    let param = |name: &str| pat.iter().position(|p| *p == name).and_then(|i| path.segments.get(i));
+    if let Some(s) = param("{subject}") {
+        return s.parse().ok();
+    }
+    let id = param("{id}")?;
+    match path.segments.get(1).map(String::as_str) {
+        Some("attestations") => id.parse().ok().and_then(|id| node.anchored_header(&id)).map(|h| h.subject),
+        Some("cases") => id.parse::<CaseId>().ok().and_then(|id| node.case(&id)).map(|c| c.subject),
         _ => None,
     }
 }
@@ -215,14 +265,35 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
     let (mut parts, body) = req.into_parts();
     let now = app.node.now();
     let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let path = parts.uri.path().to_string();
-    let path_and_query = parts.uri.path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
+    let canonical = match canonical_path(parts.uri.path()) {
+        Ok(c) => c,
+        Err(e) => return ApiError::bad("non-canonical-path", e.to_string()).into_response(),
+    };
+    let (pattern, need) = match route(&parts.method, &canonical) {
+        Route::Row(p, n) => (p, n),
+        Route::Unknown => return ApiError::not_found("not-found", "no such route").into_response(),
+        Route::WrongMethod(allow) => {
+            let mut r = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                format!("{} is not allowed here; allowed: {allow}", parts.method),
+            )
+            .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(axum::http::header::ALLOW, v);
+            }
+            return r;
+        }
+    };
+    let path = canonical.text();
+    // the signature covers the path exactly as sent
+    let signed_path =
+        parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let creds =
         (header("x-credex-client"), header("x-credex-time"), header("x-credex-nonce"), header("x-credex-signature"));
     let (caller, body) = match creds {
-        (None, None, None, None) if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") => {
-            (Caller::public(), body)
-        }
+        (None, None, None, None) if matches!(pattern, "/healthz" | "/readyz" | "/metrics") => (Caller::public(), body),
         (None, None, None, None) => {
             let addr = parts
                 .extensions
@@ -243,7 +314,7 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
                 .into_response();
             };
             let creds = Credentials { client: &client, time: &time, nonce: &nonce, signature: &signature };
-            match app.access.authenticate(&app.node, &creds, parts.method.as_str(), &path_and_query, &bytes, now) {
+            match app.access.authenticate(&app.node, &creds, parts.method.as_str(), &signed_path, &bytes, now) {
                 Ok(c) => (c, Body::from(bytes)),
                 Err(e) => {
                     tracing::info!(target: "credex::api", client = %client, error = %e, "request refused");
@@ -254,8 +325,8 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
         _ => return auth_error(&AuthError::Malformed("send all four X-Credex-* headers or none".into())),
     };
     // the role table
-    let subject = if caller.role == Role::Public { None } else { subject_of(&app.node, &path) };
-    match need(&parts.method, &path) {
+    let subject = if caller.role == Role::Public { None } else { subject_of(&app.node, pattern, &canonical) };
+    match need {
         Need::Public => {}
         Need::Authenticated | Need::Roles(..) if caller.role == Role::Public => {
             return ApiError::new(
@@ -281,9 +352,10 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
     parts.extensions.insert(caller.clone());
     let method = parts.method.clone();
     let resp = next.run(Request::from_parts(parts, body)).await;
-    if caller.role != Role::Public && method == Method::GET && resp.extensions().get::<Audited>().is_none() {
+    let read = method == Method::GET || method == Method::HEAD;
+    if caller.role != Role::Public && read && resp.extensions().get::<Audited>().is_none() {
         let status = resp.status().as_u16().to_string();
-        let action = format!("GET {path_and_query}");
+        let action = format!("{method} {path}{query}");
         let (node, access) = (app.node.clone(), app.access.clone());
         let written =
             tokio::task::spawn_blocking(move || access.audit(&node, &caller, action, subject, None, status, false))
@@ -300,4 +372,68 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn path(p: &str) -> CanonicalPath {
+        canonical_path(p).unwrap()
+    }
+
+    /// A concrete path for a pattern: every parameter filled in.
+    fn sample(pattern: &str) -> String {
+        pattern.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/")
+    }
+
+    #[test]
+    fn every_row_is_reached_by_its_own_paths_and_head_follows_get() {
+        for (m, p, n) in ROLE_TABLE {
+            let method: Method = m.parse().unwrap();
+            let c = path(&sample(p));
+            assert_eq!(route(&method, &c), Route::Row(p, *n), "{m} {p}");
+            if *m == "GET" {
+                assert_eq!(route(&Method::HEAD, &c), Route::Row(p, *n), "HEAD {p}");
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (m, p, _) in ROLE_TABLE {
+            assert!(seen.insert((m, p)), "{m} {p} twice in the role table");
+        }
+    }
+
+    #[test]
+    fn anything_not_in_the_table_is_refused() {
+        assert_eq!(route(&Method::GET, &path("/v1/nothing")), Route::Unknown);
+        assert_eq!(route(&Method::GET, &path("/v1/subjects/x/secret")), Route::Unknown);
+        assert_eq!(route(&Method::PUT, &path("/v1/status")), Route::WrongMethod("GET,HEAD".into()));
+        assert_eq!(route(&Method::DELETE, &path("/v1/subjects/x")), Route::WrongMethod("GET,HEAD".into()));
+        assert_eq!(route(&Method::OPTIONS, &path("/v1/attestations")), Route::WrongMethod("POST".into()));
+        assert!(matches!(route(&Method::HEAD, &path("/v1/attestations")), Route::WrongMethod(_)));
+    }
+
+    #[test]
+    fn paths_are_decoded_once_and_odd_spellings_refused() {
+        assert_eq!(path("/v1/subjects/%39%31350100M000100Y43").segments[2], "91350100M000100Y43");
+        assert_eq!(path("/v1/lists/x/ru-inn%3A7707083893").segments[3], "ru-inn:7707083893");
+        assert_eq!(path("/").segments, Vec::<String>::new());
+        for bad in [
+            "/v1//subjects/x",
+            "/v1/subjects/x/",
+            "/v1/./subjects/x",
+            "/v1/subjects/../audit/log",
+            "/v1/subjects/%2e%2e",
+            "/v1/subjects/a%2Fb",
+            "/v1/subjects/a%5Cb",
+            "/v1/subjects/%4",
+            "/v1/subjects/%zz",
+            "/v1/subjects/%ff",
+            "/v1/subjects/a%00",
+            "v1/status",
+        ] {
+            assert!(canonical_path(bad).is_err(), "{bad} accepted");
+        }
+    }
 }

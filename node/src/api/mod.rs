@@ -50,7 +50,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use credex_chain::TxError;
 use credex_types::attestation::{Attestation, AttestationId};
@@ -67,10 +67,8 @@ mod lifecycle;
 pub mod openapi;
 pub mod public;
 mod records;
+pub mod server;
 mod web;
-
-/// Most open HTTP connections per node.
-pub const MAX_CONNECTIONS: usize = 512;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -129,50 +127,76 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
-/// The router over `node`.
+/// The handler of one row of the role table ([`auth::ROLE_TABLE`]).
+fn handler(method: &str, pattern: &str) -> Option<MethodRouter<AppState>> {
+    use axum::routing::delete;
+    Some(match (method, pattern) {
+        ("GET", "/healthz") => get(|| async { Json(json!({ "status": "ok" })) }),
+        ("GET", "/readyz") => get(readyz),
+        ("GET", "/metrics") => get(metrics),
+        ("GET", "/openapi.json") => get(openapi::serve),
+        ("GET", "/") => get(web::index),
+        ("GET", "/assets/app.js") => get(web::app_js),
+        ("GET", "/assets/sign.js") => get(web::sign_js),
+        ("GET", "/assets/style.css") => get(web::style_css),
+        ("GET", "/report/{subject}") => get(web::report),
+        ("GET", "/v1/status") => get(status),
+        ("GET", "/v1/labels") => get(lifecycle::labels),
+        ("GET", "/v1/issuers") => get(lifecycle::issuers),
+        ("GET", "/v1/lists/{list}") => get(public::members),
+        ("GET", "/v1/lists/{list}/{subject}") => get(list_status),
+        ("GET", "/v1/lists/{list}/{subject}/qr.svg") => get(public::status_qr),
+        ("GET", "/v1/blocks/{height}") => get(block),
+        ("GET", "/v1/transactions/{id}") => get(lifecycle::transaction),
+        ("POST", "/v1/verify") => post(public::verify),
+        ("POST", "/v1/attestations") => post(submit),
+        ("POST", "/v1/transactions") => post(lifecycle::submit_tx),
+        ("GET", "/v1/attestations/{id}") => get(attestation),
+        ("GET", "/v1/attestations/{id}/proof") => get(attestation_proof),
+        ("GET", "/v1/cases/{id}") => get(lifecycle::case),
+        ("POST", "/v1/attestations/{id}/record") => post(records::record),
+        ("GET", "/v1/subjects/{subject}") => get(lifecycle::subject),
+        ("GET", "/v1/subjects/{subject}/grade") => get(lifecycle::grade),
+        ("GET", "/v1/subjects/{subject}/access-log") => get(records::access_log),
+        ("GET", "/v1/warnings") => get(lifecycle::risk_list),
+        ("GET", "/v1/warnings/events") => get(lifecycle::events),
+        ("GET", "/v1/warnings/subscriptions") => get(lifecycle::subscriptions),
+        ("POST", "/v1/warnings/subscriptions") => post(lifecycle::subscribe),
+        ("DELETE", "/v1/warnings/subscriptions/{id}") => delete(lifecycle::unsubscribe),
+        ("GET", "/v1/audit/log") => get(records::audit_log),
+        ("GET", "/v1/audit/anchors") => get(records::audit_anchors),
+        _ => return None,
+    })
+}
+
+/// The router over `node`: exactly the rows of the role table
+/// ([`auth::ROLE_TABLE`]), so no route exists without an entry.
 pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::access::Access>) -> Router {
     let state = AppState { node, warnings, access };
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/readyz", get(readyz))
-        .route("/openapi.json", get(openapi::serve))
-        .route("/", get(web::index))
-        .route("/assets/app.js", get(web::app_js))
-        .route("/assets/sign.js", get(web::sign_js))
-        .route("/assets/style.css", get(web::style_css))
-        .route("/report/{subject}", get(web::report))
-        .route("/metrics", get(metrics))
-        .route("/v1/status", get(status))
-        .route("/v1/attestations", post(submit))
-        .route("/v1/attestations/{id}", get(attestation))
-        .route("/v1/attestations/{id}/proof", get(attestation_proof))
-        .route("/v1/attestations/{id}/record", post(records::record))
-        .route("/v1/subjects/{subject}/access-log", get(records::access_log))
-        .route("/v1/audit/log", get(records::audit_log))
-        .route("/v1/audit/anchors", get(records::audit_anchors))
-        .route("/v1/lists/{list}", get(public::members))
-        .route("/v1/lists/{list}/{subject}", get(list_status))
-        .route("/v1/lists/{list}/{subject}/qr.svg", get(public::status_qr))
-        .route("/v1/verify", post(public::verify))
-        .route("/v1/subjects/{subject}", get(lifecycle::subject))
-        .route("/v1/subjects/{subject}/grade", get(lifecycle::grade))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/transactions", post(lifecycle::submit_tx))
-        .route("/v1/transactions/{id}", get(lifecycle::transaction))
-        .route("/v1/cases/{id}", get(lifecycle::case))
-        .route("/v1/issuers", get(lifecycle::issuers))
-        .route("/v1/labels", get(lifecycle::labels))
-        .route("/v1/warnings", get(lifecycle::risk_list))
-        .route("/v1/warnings/events", get(lifecycle::events))
-        .route("/v1/warnings/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
-        .route("/v1/warnings/subscriptions/{id}", axum::routing::delete(lifecycle::unsubscribe))
-        .fallback(|| async { ApiError::not_found("not-found", "no such route") })
+    let mut r = Router::new();
+    for (method, pattern, _) in auth::ROLE_TABLE {
+        match handler(method, pattern) {
+            Some(h) => r = r.route(pattern, h),
+            None => tracing::error!(target: "credex::api", method, pattern, "role-table row without a handler"),
+        }
+    }
+    r.fallback(|| async { ApiError::not_found("not-found", "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::measure))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A client that trickles its request cannot hold a handler forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod route_tests {
+    #[test]
+    fn every_row_of_the_role_table_has_its_handler() {
+        for (m, p, _) in super::auth::ROLE_TABLE {
+            assert!(super::handler(m, p).is_some(), "{m} {p}: no handler");
+        }
+    }
 }
 
 pub(crate) fn parse_id(s: &str) -> Result<AttestationId, ApiError> {
@@ -270,6 +294,7 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
         Err(SubmitError::Attestation(e)) => Err(ApiError::bad("invalid-attestation", e.to_string())),
         Err(SubmitError::Invalid(e)) => Err(tx_error(&e, false)),
         Err(SubmitError::Conflict(e)) => Err(tx_error(&e, true)),
+        Err(e @ SubmitError::Erased(_)) => Err(ApiError::new(StatusCode::GONE, "erased", e.to_string())),
         Err(SubmitError::Busy) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", SubmitError::Busy.to_string()))
         }
@@ -335,6 +360,7 @@ async fn attestation(
 #[derive(serde::Deserialize)]
 struct ProofQuery {
     disclose: Option<String>,
+    legal_basis: Option<credex_types::LegalBasis>,
 }
 
 pub(crate) fn proof_error(e: ProofError) -> ApiError {
@@ -352,21 +378,81 @@ pub(crate) fn proof_json(p: &credex_proof::CreditProof) -> Value {
     json!({ "proof_text": p.to_text(), "size": p.to_bytes().len(), "proof": p })
 }
 
+/// `GET /v1/attestations/{id}/proof?disclose=a,b[&legal_basis=code]`.
+///
+/// Field values leave the node under the raw-record rule (spec §12.3):
+/// the subject itself and the attestation's own issuer may disclose; any
+/// other caller needs a legal basis its role may invoke. Without one the
+/// proof comes with every field hidden and says so (`withheld`). Every
+/// disclosure request is written to the audit log, durably, with its basis.
 async fn attestation_proof(
-    State(node): State<Arc<Node>>,
+    State(app): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ProofQuery>,
-) -> ApiResult {
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+) -> Result<Response, ApiError> {
+    let node = &app.node;
     let id = parse_id(&id)?;
-    let codes: Vec<FieldCode> = match q.disclose.as_deref() {
+    let mut codes: Vec<FieldCode> = match q.disclose.as_deref() {
         None | Some("") => vec![],
         Some(list) => list
             .split(',')
             .map(|c| c.trim().parse().map_err(|e| ApiError::bad("invalid-field-code", format!("{e}"))))
             .collect::<Result<_, _>>()?,
     };
-    let p = node.attestation_proof(&id, &codes).map_err(proof_error)?;
-    Ok(Json(proof_json(&p)))
+    if codes.is_empty() {
+        if q.legal_basis.is_some() {
+            return Err(ApiError::bad("malformed", "legal_basis without disclose: nothing to disclose"));
+        }
+        let p = node.attestation_proof(&id, &[]).map_err(proof_error)?;
+        return Ok(Json(proof_json(&p)).into_response());
+    }
+    let header = node
+        .anchored_header(&id)
+        .ok_or_else(|| ApiError::not_found("not-anchored", format!("attestation {id} is not anchored")))?;
+    let basis = crate::records::disclosure_basis(node, &caller, &header, q.legal_basis.as_ref())
+        .map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))?;
+    let requested: Vec<String> = codes.iter().map(ToString::to_string).collect();
+    let withheld = if basis.is_none() { std::mem::take(&mut codes) } else { vec![] };
+    let result = node.attestation_proof(&id, &codes);
+    let outcome = match (&result, &basis) {
+        (Err(e), _) => format!("refused:{}", proof_error_code(e)),
+        (Ok(_), Some(_)) => format!("disclosed {}", requested.join(",")),
+        (Ok(_), None) => format!("withheld {}", requested.join(",")),
+    };
+    let (n, access, c, subject) = (node.clone(), app.access.clone(), caller.clone(), header.subject.clone());
+    let action = format!("disclose {id} {}", requested.join(","));
+    let written =
+        tokio::task::spawn_blocking(move || access.audit(&n, &c, action, Some(subject), basis, outcome, true)).await;
+    if !matches!(written, Ok(Ok(_))) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit-unavailable",
+            "the audit log could not be written",
+        ));
+    }
+    let p = result.map_err(proof_error)?;
+    let mut v = proof_json(&p);
+    if !withheld.is_empty() {
+        v["withheld"] = json!(requested);
+        v["withheld_reason"] = json!(
+            "field values go only to the subject, the attestation's issuer, or a caller with a legal basis of its role (legal_basis=…)"
+        );
+    }
+    let mut resp = Json(v).into_response();
+    resp.extensions_mut().insert(auth::Audited);
+    Ok(resp)
+}
+
+fn proof_error_code(e: &ProofError) -> &'static str {
+    match e {
+        ProofError::NotAnchored(_) => "not-anchored",
+        ProofError::NoRawRecord(_) => "fields-not-held",
+        ProofError::Disclose(_) => "invalid-disclosure",
+        ProofError::NoBlock => "no-block",
+        ProofError::NoCase(_) => "unknown-case",
+        ProofError::Store(_) => "internal",
+    }
 }
 
 async fn list_status(

@@ -250,9 +250,11 @@ route!(
     body(),
     ok((status = 200, description = "attestation", body = Json),)
 );
-route!(attestation_proof, get, "/v1/attestations/{id}/proof", "attestations", "A credit proof disclosing the named fields",
-    params(("id" = Id, Path, description = "attestation id"), ("disclose" = Option<String>, Query, description = "field codes, comma-separated")),
-    body(), ok((status = 200, description = "proof", body = Json),));
+route!(attestation_proof, get, "/v1/attestations/{id}/proof", "attestations",
+    "A credit proof disclosing the named fields (to the subject, the attestation's issuer, or on a legal basis of the caller's role; otherwise every field is hidden and `withheld` says so)",
+    params(("id" = Id, Path, description = "attestation id"), ("disclose" = Option<String>, Query, description = "field codes, comma-separated"),
+        ("legal_basis" = Option<String>, Query, description = "a legal basis of the caller's role for the disclosure")),
+    body(), ok((status = 200, description = "proof", body = Json), (status = 403, description = "a legal basis the caller may not invoke", body = Error),));
 route!(
     record,
     post,
@@ -279,8 +281,10 @@ route!(
     get,
     "/v1/subjects/{subject}/access-log",
     "access",
-    "Who read the subject's data through this node",
-    params(("subject" = String, Path, description = "subject id")),
+    "Who read the subject's data through this node, newest first",
+    params(("subject" = String, Path, description = "subject id"),
+        ("before" = Option<u64>, Query, description = "entries numbered below this (the previous page's `next`)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many")),
     body(),
     ok((status = 200, description = "entries", body = Json),)
 );

@@ -9,44 +9,37 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use credex_types::AgencyId;
-use credex_types::access::SignedAuthorization;
 use serde_json::{Value, json};
 
 use super::auth::Audited;
 use super::{ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject};
 use crate::access::Caller;
-use crate::records::Basis;
 use crate::service::Node;
 
-#[derive(serde::Deserialize, Default)]
-pub(super) struct RecordBody {
-    authorization: Option<SignedAuthorization>,
-    legal_basis: Option<credex_types::LegalBasis>,
-}
-
 /// `POST /v1/attestations/{id}/record` `{"authorization": …}` or `{"legal_basis": "…"}`.
+///
+/// The caller's own signed request (its headers and body) goes along if the
+/// record must be fetched from its holder, which checks it itself.
 pub(super) async fn record(
     State(app): State<AppState>,
     Path(id): Path<String>,
     axum::Extension(caller): axum::Extension<Caller>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let body = body_bytes(body)?;
-    let b: RecordBody = if body.is_empty() {
-        RecordBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("record request JSON: {e}")))?
-    };
-    let basis = match (b.authorization, b.legal_basis) {
-        (Some(a), None) => Basis::Authorization(a),
-        (None, Some(l)) => Basis::LegalBasis(l),
-        (None, None) => Basis::None,
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad("malformed", "give an authorization or a legal basis, not both"));
-        }
-    };
-    let result = crate::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis).await;
+    let basis = crate::records::parse_record_body(&body).map_err(|e| ApiError::bad("malformed", e))?;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let forwarded = crate::access::forwarded_request(
+        &header("x-credex-client"),
+        &header("x-credex-time"),
+        &header("x-credex-nonce"),
+        &header("x-credex-signature"),
+        &body,
+    )
+    .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string()))?;
+    let result = crate::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis, forwarded).await;
     let mut resp = match result {
         Ok((att, source)) => {
             Json(json!({ "id": id.to_string(), "source": source, "matches_anchor": true, "attestation": att }))
@@ -75,14 +68,35 @@ fn entry_json(e: &credex_types::access::AuditEntry) -> Value {
     v
 }
 
-/// `GET /v1/subjects/{s}/access-log`: who read the subject's data through this node.
-pub(super) async fn access_log(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult {
+#[derive(serde::Deserialize)]
+pub(super) struct LogPage {
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/subjects/{s}/access-log?before=&limit=`: who read the
+/// subject's data through this node, newest first; `next` (when present)
+/// is the `before` of the following page, so paging never drops an entry.
+pub(super) async fn access_log(
+    State(node): State<Arc<Node>>,
+    Path(subject): Path<String>,
+    Query(p): Query<LogPage>,
+) -> ApiResult {
     let subject = parse_subject(&subject)?;
-    let entries = node.store().audit_of(&subject, 10_000).map_err(ApiError::internal)?;
+    let limit = super::page_limit(p.limit, 1000)?;
+    let mut entries = node.store().audit_of(&subject, p.before, limit + 1).map_err(ApiError::internal)?;
+    let next = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(|e| e.seq)
+    } else {
+        None
+    };
     let agency = node.identity().map(|(a, _)| a.clone());
     Ok(Json(json!({
         "subject": subject,
         "node": agency,
+        "order": "newest-first",
+        "next": next,
         "entries": entries.iter().map(|e| json!({
             "seq": e.seq, "time": e.time, "client": e.client, "role": e.role, "action": e.action,
             "basis": e.basis, "result": e.result,

@@ -1,0 +1,114 @@
+//! The node-to-node request and response messages of credex (block sync, raw records) in their canonical encoding.
+//!
+//! Every message travels over the request-response protocol of
+//! `credex-p2p` (spec §10) as one canonical encoding (`credex-codec`,
+//! spec §1), size-limited by the receiver before it is decoded:
+//!
+//! * [`SyncRequest::Status`] → [`SyncResponse::Status`]: the peer's height;
+//! * [`SyncRequest::Blocks`] → [`SyncResponse::Blocks`]: consecutive blocks
+//!   with their certificates;
+//! * [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
+//!   record for a client of the asking node (spec §12.3). The request
+//!   carries the caller's own signed request ([`ForwardedRequest`]); the
+//!   holder trusts nothing the asking peer merely states about its caller.
+//!
+//! The types live in a library of their own so that the node, the tests
+//! (which play hostile peers with them) and a partner's implementation
+//! share one definition.
+
+use credex_chain::Block;
+use credex_crypto::{PublicKey, Signature};
+use credex_types::access::{Role, SignedAuthorization};
+use credex_types::chain::CommitCertificate;
+use credex_types::{Attestation, AttestationId, LegalBasis, Timestamp};
+
+/// A sync request.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum SyncRequest {
+    /// Your committed height?
+    Status,
+    /// Blocks `from..from+max` with certificates.
+    Blocks {
+        /// First height.
+        from: u64,
+        /// Most blocks wanted.
+        max: u32,
+    },
+    /// A raw record, for a client of the asking node (spec §12.3).
+    RawRecord(Box<RawRequest>),
+}
+
+/// A sync response.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum SyncResponse {
+    /// Committed height.
+    Status {
+        /// Height.
+        height: u64,
+    },
+    /// Consecutive blocks from the requested height.
+    Blocks(Vec<(Block, CommitCertificate)>),
+    /// The request could not be served.
+    Error(String),
+    /// The answer to [`SyncRequest::RawRecord`].
+    RawRecord(Box<RawAnswer>),
+}
+
+/// On what grounds a record is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// The subject's authorization.
+    Authorization(SignedAuthorization),
+    /// A legal-basis code.
+    LegalBasis(LegalBasis),
+    /// Nothing (only a subject reading its own record).
+    None,
+}
+
+/// A caller's signed `POST /v1/attestations/{id}/record` request (spec
+/// §12.1), exactly as it reached the asking node: the holder re-checks the
+/// signature itself and reads the basis from the signed body.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct ForwardedRequest {
+    /// `X-Credex-Client`: a subject id, an issuer agency id, or a client id registered at the asking node.
+    pub client: String,
+    /// `X-Credex-Time`.
+    pub time: Timestamp,
+    /// `X-Credex-Nonce`.
+    pub nonce: [u8; 16],
+    /// `X-Credex-Signature`, over `SignedRequest { method: "POST", path: "/v1/attestations/{id}/record", body: SHA-256(body), … }`.
+    pub signature: Signature,
+    /// The request body: `{"authorization": …}`, `{"legal_basis": "…"}` or `{}` (or empty).
+    pub body: Vec<u8>,
+}
+
+/// A node asking its peers for a record on behalf of one of its callers.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct RawRequest {
+    /// The attestation.
+    pub id: AttestationId,
+    /// The caller's own signed request.
+    pub request: ForwardedRequest,
+    /// For a client registered at the asking node (an official or a
+    /// platform, whose key only that node knows): its role and key, vouched
+    /// for by the asking node's agency. Subjects and issuers need none:
+    /// the holder finds their keys on chain.
+    pub vouched: Option<(Role, PublicKey)>,
+}
+
+/// The holder's answer.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum RawAnswer {
+    /// The record.
+    Served(Box<Attestation>),
+    /// Refused, with a stable code and a reason.
+    Refused {
+        /// Code.
+        code: String,
+        /// Why.
+        message: String,
+    },
+    /// This node does not hold it.
+    NotHeld,
+}

@@ -1,0 +1,328 @@
+//! Hostile callers against a real `credex dev` node (real process, RocksDB,
+//! HTTP): each test is one promise of the threat model (`docs/security.md`)
+//! played by the party who would break it — path spellings and HEAD
+//! requests that would dodge the role table or the trader's access log,
+//! methods and routes outside the table, disclosure of field values by
+//! callers without a basis, and erasure undone by resubmission.
+
+use std::io::{Read, Write};
+use std::process::Output;
+
+use serde_json::Value;
+
+use super::dev_node::{DevNode, credex, free_port, get_as, json_out, sign};
+
+const TRADER: &str = "91350100M000100Y43";
+
+/// One HTTP/1.1 request written byte for byte (no client library that
+/// might normalise the path); returns the status and the body.
+fn raw_http(url: &str, method: &str, path: &str, headers: &[(&str, String)]) -> (u16, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// `method path` signed with the key file `key` (the signature covers the path as sent).
+fn signed(url: &str, method: &str, path: &str, key: &str) -> (u16, String) {
+    raw_http(url, method, path, &sign(url, method, path, b"", key))
+}
+
+fn client_id(key: &str) -> String {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
+    v["client"].as_str().or(v["subject"].as_str()).or(v["agency"].as_str()).unwrap().to_string()
+}
+
+fn attest(node: &DevNode, agency: &str, kind: &str, fields: &[&str]) -> Value {
+    let key = node.key(agency);
+    let mut args = vec!["attest", "--node", &node.url, "--key", &key, "--subject", TRADER, "--kind", kind, "--wait"];
+    for f in fields {
+        args.extend(["--field", f]);
+    }
+    json_out(&credex(&args))
+}
+
+/// A subject key for the trader, bound by the market regulator.
+fn bind_trader(node: &DevNode, dir: &std::path::Path) -> String {
+    let key = dir.join("trader.json").to_str().unwrap().to_string();
+    json_out(&credex(&["keygen", "--role", "subject", "--subject", TRADER, "--out", &key]));
+    let amr = node.key("cn-sfh-amr");
+    json_out(&credex(&["bind-key", "--node", &node.url, "--registrar-key", &amr, "--subject-key", &key, "--wait"]));
+    key
+}
+
+fn access_log(node: &DevNode, trader_key: &str) -> Vec<Value> {
+    let (code, log) = get_as(&node.url, &format!("/v1/subjects/{TRADER}/access-log"), trader_key);
+    assert_eq!(code, 200, "{log}");
+    log["entries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn path_spellings_and_head_cannot_dodge_the_role_table_or_the_access_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let official = node.key("official");
+    let trader = bind_trader(&node, tmp.path());
+    let listing = attest(&node, "cn-sfh-amr", "abnormal-operation-listing", &["reason-code=annual-report"]);
+    let id = listing["id"].as_str().unwrap();
+
+    // a percent-encoded subject is the same subject: served, and in the trader's access log
+    let (code, body) = signed(&node.url, "GET", "/v1/subjects/%39%31350100M000100Y43", &official);
+    assert_eq!(code, 200, "{body}");
+    let me = client_id(&official);
+    let log = access_log(&node, &trader);
+    assert!(
+        log.iter().any(|e| e["client"] == me.as_str() && e["action"] == format!("GET /v1/subjects/{TRADER}")),
+        "the encoded read is missing from the trader's access log: {log:?}"
+    );
+
+    // odd spellings are refused before any handler runs
+    for path in [
+        format!("/v1//subjects/{TRADER}"),
+        format!("/v1/subjects/{TRADER}/"),
+        format!("/v1/./subjects/{TRADER}"),
+        format!("/v1/subjects/{TRADER}/../access-log"),
+        "/v1/subjects/%2e%2e/audit".to_string(),
+        "/v1/subjects/a%2Fb".to_string(),
+        "/v1/subjects/%zz".to_string(),
+    ] {
+        let (code, body) = signed(&node.url, "GET", &path, &official);
+        assert_eq!(code, 400, "{path}: {body}");
+        assert!(body.contains("non-canonical-path"), "{path}: {body}");
+    }
+
+    // HEAD follows GET: no answer (not even a length) without credentials ...
+    for path in [format!("/v1/subjects/{TRADER}"), "/v1/audit/log".into(), format!("/v1/attestations/{id}")] {
+        let (code, _) = raw_http(&node.url, "HEAD", &path, &[]);
+        assert_eq!(code, 401, "unauthenticated HEAD {path}");
+    }
+    // ... and with them it is audited like a GET
+    let (code, _) = signed(&node.url, "HEAD", &format!("/v1/subjects/{TRADER}"), &official);
+    assert_eq!(code, 200);
+    let log = access_log(&node, &trader);
+    assert!(
+        log.iter().any(|e| e["action"] == format!("HEAD /v1/subjects/{TRADER}")),
+        "HEAD is missing from the access log: {log:?}"
+    );
+}
+
+#[test]
+fn routes_and_methods_outside_the_role_table_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let official = node.key("official");
+    for (method, path, status, code) in [
+        ("PUT", "/v1/status", 405, "method-not-allowed"),
+        ("DELETE", "/v1/subjects/91350100M000100Y43", 405, "method-not-allowed"),
+        ("POST", "/v1/audit/log", 405, "method-not-allowed"),
+        ("GET", "/v1/secret", 404, "not-found"),
+        ("GET", "/v1/subjects/91350100M000100Y43/records", 404, "not-found"),
+    ] {
+        for (who, (got, body)) in [
+            ("public", raw_http(&node.url, method, path, &[])),
+            ("official", signed(&node.url, method, path, &official)),
+        ] {
+            assert_eq!(got, status, "{who} {method} {path}: {body}");
+            assert!(body.contains(code), "{who} {method} {path}: {body}");
+        }
+    }
+}
+
+/// The proof of `id` with `disclose` as the caller with key file `key`, via the CLI.
+fn disclose(node: &DevNode, key: &str, id: &str, fields: &str, extra: &[&str], out: &std::path::Path) -> Output {
+    let mut args = vec!["--auth", key, "proof", "attestation", id, "--node", &node.url, "--disclose", fields];
+    args.extend(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    credex(&args)
+}
+
+#[test]
+fn field_values_are_disclosed_only_to_the_subject_the_issuer_or_a_legal_basis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let trader = bind_trader(&node, tmp.path());
+    let p = attest(&node, "cn-sfh-amr", "administrative-penalty", &["amount=5000", "reason=late filing"]);
+    let id = p["id"].as_str().unwrap();
+    let g = node.genesis();
+    let shows_amount = |out: &std::path::Path| {
+        let o = credex(&["verify", out.to_str().unwrap(), "--genesis", &g]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+        String::from_utf8_lossy(&o.stdout).contains("5000")
+    };
+    let out = tmp.path().join("p.txt");
+
+    // an official without a basis, and another agency's issuer: the proof, every field hidden, and a warning
+    for key in [node.key("official"), node.key("cn-sfh-customs")] {
+        let o = disclose(&node, &key, id, "amount", &[], &out);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["withheld"], serde_json::json!(["amount"]), "{v}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("withheld"));
+        assert!(!shows_amount(&out), "{key} saw the amount without a basis");
+    }
+    // a legal basis the role may not invoke is refused outright
+    let o =
+        disclose(&node, &node.key("cn-sfh-customs"), id, "amount", &["--legal-basis", "cn-court-enforcement"], &out);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("legal-basis-not-allowed"));
+    // the platform may not read attestations at all
+    let o = disclose(&node, &node.key("platform"), id, "amount", &[], &out);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("forbidden"));
+
+    // the issuer itself, the subject, and an official on a legal basis see the amount
+    for (key, extra) in [
+        (node.key("cn-sfh-amr"), vec![]),
+        (trader.clone(), vec![]),
+        (node.key("official"), vec!["--legal-basis", "cn-admin-inspection"]),
+    ] {
+        let o = disclose(&node, &key, id, "amount", &extra, &out);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v.get("withheld").is_none(), "{v}");
+        assert!(shows_amount(&out), "{key} should see the amount");
+    }
+
+    // every disclosure request is in the trader's access log (newest first), with its basis
+    let mut log = access_log(&node, &trader);
+    log.reverse();
+    let disclosures: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| e["action"].as_str().is_some_and(|a| a.starts_with("disclose ")))
+        .map(|e| (e["result"].as_str().unwrap(), e["basis"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        disclosures,
+        vec![
+            ("withheld amount", "-"),
+            ("withheld amount", "-"),
+            ("disclosed amount", "own-attestation"),
+            ("disclosed amount", "own-record"),
+            ("disclosed amount", "legal-basis:cn-admin-inspection"),
+        ],
+        "{log:?}"
+    );
+}
+
+#[test]
+fn an_erased_record_stays_erased_when_it_is_imported_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let csv = tmp.path().join("penalties.csv");
+    std::fs::write(&csv, format!("subject,effective_at,amount\n{TRADER},2026-03-01T00:00:00Z,5000\n")).unwrap();
+    let import = || {
+        credex(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--node",
+            &node.url,
+            "--key",
+            &amr,
+            "--kind",
+            "administrative-penalty",
+        ])
+    };
+    let first = json_out(&import());
+    assert_eq!(first["submitted"], 1, "{first}");
+    let id = first["ids"][0]["id"].as_str().unwrap().to_string();
+    let start = std::time::Instant::now();
+    let info = loop {
+        let (_, info) = get_as(&node.url, &format!("/v1/attestations/{id}"), &amr);
+        if info["status"] == "anchored" {
+            break info;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "never anchored: {info}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(info["fields_held"], true, "{info}");
+
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &node.url,
+        "--key",
+        &amr,
+        "--subject",
+        TRADER,
+        "--kind",
+        "erasure-tombstone",
+        "--supersedes",
+        &id,
+        "--wait",
+    ]));
+    // the same CSV again (deterministic salts and nonces: the very same attestation)
+    let again = import();
+    assert_eq!(again.status.code(), Some(1), "the erased row must be rejected");
+    let r: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert!(r["rejected"][0]["reason"].as_str().unwrap().contains("erased"), "{r}");
+    let (_, info) = get_as(&node.url, &format!("/v1/attestations/{id}"), &amr);
+    assert_eq!((info["state"].as_str(), info["fields_held"].as_bool()), (Some("erased"), Some(false)), "{info}");
+    let (code, e) = get_as(&node.url, &format!("/v1/attestations/{id}/proof?disclose=amount"), &amr);
+    assert_eq!((code, e["code"].as_str()), (404, Some("fields-not-held")), "{e}");
+}
+
+/// This process's soft limit on open files (from /proc/self/limits).
+fn open_files_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    line.split_whitespace().nth(3).and_then(|v| v.parse().ok()).unwrap_or(1024)
+}
+
+#[test]
+fn slow_clients_cannot_hold_the_api() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let addr: std::net::SocketAddr = node.url.trim_start_matches("http://").parse().unwrap();
+
+    // one request head that never ends is cut off by the header deadline
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+    let start = Instant::now();
+    let mut sink = Vec::new();
+    let _ = slow.read_to_end(&mut sink);
+    assert!(start.elapsed() < Duration::from_secs(30), "a half-sent head held its connection {:?}", start.elapsed());
+
+    // 10,000 connections from another address, each with half a request head, held open
+    // (as many as this process may open, if fewer)
+    let count = 10_000.min(open_files_limit().saturating_sub(300));
+    assert!(count >= 700, "too few file descriptors to hold more connections than the node's 512 slots");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let held = rt.block_on(async {
+        let mut held = Vec::with_capacity(count);
+        for _ in 0..count {
+            let s = tokio::net::TcpSocket::new_v4().unwrap();
+            s.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), s.connect(addr)).await else { continue };
+            if c.writable().await.is_ok() {
+                let _ = c.try_write(b"GET /healthz HTTP/1.1\r\nHo");
+            }
+            held.push(c);
+        }
+        held
+    });
+    assert!(held.len() >= count / 2, "only {} of {count} connections opened", held.len());
+    // meanwhile every other client is served at once
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (code, _) = raw_http(&node.url, "GET", "/healthz", &[]);
+        assert_eq!(code, 200);
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "/healthz took {:?} under {} slow connections",
+            t.elapsed(),
+            held.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(held);
+}
