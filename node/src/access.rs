@@ -8,7 +8,7 @@
 //! X-Credex-Client:    client id (clients.toml), issuer agency id, or subject id
 //! X-Credex-Time:      milliseconds since the epoch
 //! X-Credex-Nonce:     32 hex digits, never reused within the skew window
-//! X-Credex-Signature: ed25519 (purpose request) over H("credex/request/v1", encode(SignedRequest))
+//! X-Credex-Signature: ed25519 (purpose request) over H("credex/request/v2", encode(SignedRequest))
 //! ```
 //!
 //! The key is the registered client's (role official or platform), the
@@ -112,6 +112,9 @@ pub enum AuthError {
     /// Nonce seen before.
     #[error("replayed request: this nonce was already used")]
     Replay,
+    /// Signed before this node started (it cannot know the nonces used before).
+    #[error("request signed before this node started; sign it again")]
+    BeforeStart,
     /// Over the client's rate.
     #[error("rate limit exceeded; retry later")]
     RateLimited,
@@ -124,7 +127,7 @@ impl AuthError {
             AuthError::Malformed(_) => "malformed-credentials",
             AuthError::UnknownClient(_) => "unknown-client",
             AuthError::BadSignature(_) => "bad-request-signature",
-            AuthError::Skewed(_) => "stale-request",
+            AuthError::Skewed(_) | AuthError::BeforeStart => "stale-request",
             AuthError::Replay => "replay",
             AuthError::RateLimited => "rate-limited",
         }
@@ -182,6 +185,9 @@ pub struct Access {
     issuers_rate: Mutex<Buckets>,
     public_rate: Mutex<Buckets>,
     audit: Mutex<(u64, Hash32)>,
+    /// When this node started: requests signed earlier are refused, so a
+    /// restart (which forgets the nonces) cannot reopen a replay window.
+    started: Timestamp,
 }
 
 /// Per-client and per-address request rates (requests/s, burst).
@@ -213,6 +219,7 @@ impl Access {
             issuers_rate: bucket(rates.issuer),
             public_rate: bucket(rates.public),
             audit: Mutex::new(head),
+            started: node.now(),
         })
     }
 
@@ -265,7 +272,7 @@ impl Access {
         let signature: Signature =
             creds.signature.parse().map_err(|_| AuthError::Malformed("X-Credex-Signature".into()))?;
         let (key, caller) = self.resolve(node, creds.client)?;
-        let req = signed_request(node, creds.client, method, path, body, Timestamp(time), nonce);
+        let req = signed_request(audience_of(node), creds.client, method, path, body, Timestamp(time), nonce);
         credex_crypto::verify(&key, Purpose::Request, &req.hash().0, &signature)
             .map_err(|_| AuthError::BadSignature(creds.client.to_string()))?;
         self.check_fresh(&caller.client, time, nonce, now)?;
@@ -281,6 +288,9 @@ impl Access {
         let skew = time.abs_diff(now.0);
         if skew > MAX_SKEW_MS {
             return Err(AuthError::Skewed(skew));
+        }
+        if time < self.started.0 {
+            return Err(AuthError::BeforeStart);
         }
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (set, order) = &mut *seen;
@@ -348,8 +358,10 @@ impl Access {
                 }
             }
         };
-        let signed =
-            signed_request(node, &f.client, "POST", &crate::records::record_path(&req.id), &f.body, f.time, f.nonce);
+        // the caller signed for its own node, the relay: that is the audience here
+        let audience = credex_types::access::Audience { node: relay.to_string(), ..audience_of(node) };
+        let path = crate::records::record_path(&req.id);
+        let signed = signed_request(audience, &f.client, "POST", &path, &f.body, f.time, f.nonce);
         credex_crypto::verify(&key, Purpose::Request, &signed.hash().0, &f.signature).map_err(|_| {
             refuse("bad-forwarded-signature", format!("the forwarded request does not verify under {}'s key", f.client))
         })?;
@@ -389,9 +401,18 @@ impl Access {
     }
 }
 
+/// The audience of requests to `node`: its chain id, genesis hash and agency.
+pub fn audience_of(node: &Node) -> credex_types::access::Audience {
+    credex_types::access::Audience {
+        chain_id: node.genesis().chain_id.clone(),
+        genesis: node.genesis_hash(),
+        node: node.identity().map(|(a, _)| a.to_string()).unwrap_or_default(),
+    }
+}
+
 /// The statement a request signature covers (spec §12.1).
 fn signed_request(
-    node: &Node,
+    audience: credex_types::access::Audience,
     client: &str,
     method: &str,
     path: &str,
@@ -400,7 +421,7 @@ fn signed_request(
     nonce: [u8; 16],
 ) -> SignedRequest {
     SignedRequest {
-        chain_id: node.genesis().chain_id.clone(),
+        audience,
         client: client.to_string(),
         method: method.to_string(),
         path: path.to_string(),
@@ -430,9 +451,9 @@ pub fn forwarded_request(
     })
 }
 
-/// Signs requests for the CLI: the four headers for `method path body`.
+/// Signs requests for the CLI: the four headers for `method path body`, for `audience`.
 pub fn sign_headers(
-    chain_id: &credex_types::ChainId,
+    audience: &credex_types::access::Audience,
     client: &str,
     key: &credex_crypto::SecretKey,
     method: &str,
@@ -442,15 +463,7 @@ pub fn sign_headers(
 ) -> anyhow::Result<[(&'static str, String); 4]> {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let req = SignedRequest {
-        chain_id: chain_id.clone(),
-        client: client.to_string(),
-        method: method.to_string(),
-        path: path.to_string(),
-        body: Hash32::sha256(&[body]),
-        time: now,
-        nonce,
-    };
+    let req = signed_request(audience.clone(), client, method, path, body, now, nonce);
     Ok([
         ("X-Credex-Client", client.to_string()),
         ("X-Credex-Time", now.0.to_string()),

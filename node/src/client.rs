@@ -28,7 +28,7 @@ pub struct Client {
     base: String,
     agent: ureq::Agent,
     auth: Option<(String, credex_crypto::SecretKey)>,
-    chain: std::sync::OnceLock<credex_types::ChainId>,
+    chain: std::sync::OnceLock<credex_types::access::Audience>,
 }
 
 static DEFAULT_AUTH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
@@ -98,27 +98,37 @@ impl Client {
         .into())
     }
 
-    /// The chain id the node runs (public `GET /v1/status`, asked once).
+    /// The chain id the node runs.
     pub fn chain_id(&self) -> anyhow::Result<credex_types::ChainId> {
+        Ok(self.audience()?.chain_id)
+    }
+
+    /// Whom this node's requests are for: chain id, genesis hash and the
+    /// node's agency (public `GET /v1/status`, asked once).
+    pub fn audience(&self) -> anyhow::Result<credex_types::access::Audience> {
         if let Some(c) = self.chain.get() {
             return Ok(c.clone());
         }
         let status = self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())?;
-        let chain: credex_types::ChainId =
-            status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("node status has no chain_id"))?.parse()?;
-        let _ = self.chain.set(chain.clone());
-        Ok(chain)
+        let field = |k: &str| status[k].as_str().ok_or_else(|| anyhow::anyhow!("node status has no {k}"));
+        let audience = credex_types::access::Audience {
+            chain_id: field("chain_id")?.parse()?,
+            genesis: field("genesis")?.parse()?,
+            node: status["agency"].as_str().unwrap_or_default().to_string(),
+        };
+        let _ = self.chain.set(audience.clone());
+        Ok(audience)
     }
 
     /// The signature headers for a request, if this client has credentials.
     fn headers(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<Vec<(&'static str, String)>> {
         let Some((client, key)) = &self.auth else { return Ok(Vec::new()) };
-        let chain = self.chain_id()?;
+        let audience = self.audience()?;
         let now = Timestamp(
             u64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())
                 .unwrap_or(u64::MAX),
         );
-        Ok(crate::access::sign_headers(&chain, client, key, method, path, body, now)?.to_vec())
+        Ok(crate::access::sign_headers(&audience, client, key, method, path, body, now)?.to_vec())
     }
 
     /// GET `path`.

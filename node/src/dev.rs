@@ -13,7 +13,9 @@ use credex_types::{AttestationKind as K, Timestamp};
 
 use crate::keys::{DEV_WARNING, KeyFile};
 
-/// The dev chain's id.
+/// The prefix of a dev chain's id: each `credex dev` data directory gets
+/// `credex-dev-<8 random hex digits>` at its first start, so a request or
+/// attestation signed for one dev chain is void on every other.
 pub const DEV_CHAIN_ID: &str = "credex-dev";
 
 fn names(zh: &str, ru: &str, en: &str) -> Names {
@@ -164,7 +166,11 @@ pub fn init_or_load(dir: &Path, now: Timestamp) -> anyhow::Result<(Genesis, Secr
         });
     }
     let genesis = Genesis {
-        chain_id: DEV_CHAIN_ID.parse()?,
+        chain_id: {
+            let mut r = [0u8; 4];
+            getrandom::fill(&mut r).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            format!("{DEV_CHAIN_ID}-{}", hex::encode(r)).parse()?
+        },
         genesis_time: now,
         labels_hash: LabelTable::builtin().hash(),
         validators: vec![GenesisValidator {

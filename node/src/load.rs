@@ -63,8 +63,8 @@ pub fn run(
     let (file, key) = crate::keys::KeyFile::read(key_path)?;
     let client = Client::with_key(node, key_path)?;
     let status = client.get("/v1/status")?;
-    let chain_id: credex_types::ChainId =
-        status["chain_id"].as_str().ok_or_else(|| anyhow::anyhow!("no chain id"))?.parse()?;
+    let audience = client.audience()?;
+    let chain_id = audience.chain_id.clone();
     let start_height = status["height"].as_u64().unwrap_or(0);
     let mut run_nonce = [0u8; 8];
     getrandom::fill(&mut run_nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -96,7 +96,7 @@ pub fn run(
         .map(|a| {
             let body = serde_json::to_vec(a)?;
             let headers =
-                crate::access::sign_headers(&chain_id, &client_id, &key, "POST", "/v1/attestations", &body, now)?;
+                crate::access::sign_headers(&audience, &client_id, &key, "POST", "/v1/attestations", &body, now)?;
             Ok((a.id(), body, headers))
         })
         .collect::<anyhow::Result<_>>()?;

@@ -10,7 +10,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use super::dev_node::{DevNode, credex, free_port, get_as, json_out, sign};
+use super::dev_node::{DevNode, credex, free_port, get_as, get_with, json_out, sign};
 
 const TRADER: &str = "91350100M000100Y43";
 
@@ -325,4 +325,36 @@ fn slow_clients_cannot_hold_the_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(held);
+}
+
+#[test]
+fn a_captured_request_does_not_replay_after_a_restart_nor_on_another_dev_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dev");
+    let port = free_port();
+    let node = DevNode::start(&dir, port);
+    let official = node.key("official");
+    let path = format!("/v1/subjects/{TRADER}");
+    let captured = sign(&node.url, "GET", &path, b"", &official);
+    assert_eq!(get_with(&node.url, &path, &captured).0, 200);
+    assert_eq!(get_with(&node.url, &path, &captured).1["code"], "replay");
+    // restarted, the node has forgotten the nonce, but refuses anything signed before it started
+    drop(node);
+    let node = DevNode::start(&dir, port);
+    let (code, e) = get_with(&node.url, &path, &captured);
+    assert_eq!((code, e["code"].as_str()), (401, Some("stale-request")), "{e}");
+    assert_eq!(get_as(&node.url, &path, &official).0, 200, "a fresh request is fine");
+
+    // another dev chain, with the same official key registered: a chain id of its own, and the request is void there
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir_all(other_dir.join("keys")).unwrap();
+    let other = DevNode::start(&other_dir, free_port());
+    drop(other);
+    std::fs::copy(dir.join("clients.toml"), other_dir.join("clients.toml")).unwrap();
+    let other = DevNode::start(&other_dir, free_port());
+    let status = |url: &str| super::dev_node::get(url, "/v1/status").1;
+    assert_ne!(status(&node.url)["chain_id"], status(&other.url)["chain_id"], "every dev chain has an id of its own");
+    let for_first = sign(&node.url, "GET", &path, b"", &official);
+    let (code, e) = get_with(&other.url, &path, &for_first);
+    assert_eq!((code, e["code"].as_str()), (401, Some("bad-request-signature")), "{e}");
 }

@@ -101,11 +101,16 @@ pub(crate) fn sign_at(
     let mut seed = [0u8; 32];
     hex::decode_to_slice(file["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
     let secret = credex_crypto::SecretKey::from_seed(seed);
-    let chain: credex_types::ChainId = get(url, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap();
+    let status = get(url, "/v1/status").1;
+    let audience = credex_types::access::Audience {
+        chain_id: status["chain_id"].as_str().unwrap().parse().unwrap(),
+        genesis: status["genesis"].as_str().unwrap().parse().unwrap(),
+        node: status["agency"].as_str().unwrap_or_default().to_string(),
+    };
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).unwrap();
     let req = credex_types::access::SignedRequest {
-        chain_id: chain,
+        audience,
         client: client.clone(),
         method: method.into(),
         path: path.into(),
@@ -119,6 +124,16 @@ pub(crate) fn sign_at(
         ("X-Credex-Nonce", hex::encode(nonce)),
         ("X-Credex-Signature", req.sign(&secret).to_string()),
     ]
+}
+
+/// GET with these headers (e.g. a signature made for another node).
+pub(crate) fn get_with(url: &str, path: &str, headers: &[(&'static str, String)]) -> (u16, Value) {
+    let mut req = agent().get(format!("{url}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let mut r = req.call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
 }
 
 /// GET signed with the key file `key`.
@@ -402,7 +417,7 @@ fn hostile_and_invalid_input_gets_typed_errors() {
     let (code, v) = post(u, "/v1/attestations", serde_json::to_string(&foreign).unwrap().as_bytes());
     assert_eq!((code, v["code"].as_str()), (400, Some("wrong-chain")));
     let mut local = foreign.clone();
-    local.header.chain_id = "credex-dev".parse().unwrap();
+    local.header.chain_id = get(u, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap();
     let forged = credex_types::Attestation::sign(
         local.header.clone(),
         local.claims.clone(),
@@ -493,7 +508,7 @@ fn resubmission_returns_the_same_id_and_anchor() {
     let sk = credex_crypto::SecretKey::from_seed(seed);
     let header = credex_types::AttestationHeader {
         version: 1,
-        chain_id: "credex-dev".parse().unwrap(),
+        chain_id: get(&node.url, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap(),
         issuer: "cn-sfh-ftz".parse().unwrap(),
         subject: "jp-cn:7000012050002".parse().unwrap(),
         kind: credex_types::AttestationKind::AdministrativeLicence,

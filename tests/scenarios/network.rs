@@ -346,6 +346,9 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         &d("official.json"),
     ]));
     json_out(&credex(&["clients-add", &d("clients-obs-a.toml"), "--key", &d("official.json")]));
+    // the same official key is registered at the validator's node too (to show that a
+    // request signed for one node does not replay at another)
+    json_out(&credex(&["clients-add", &d("clients-validator.toml"), "--key", &d("official.json")]));
     let v = net.start("validator", "v-p2p.json", true, &[], vport);
     let a = net.start("obs-a", "obs-a.json", false, &peers, free_port());
     let (amr, official) = (d("amr.json"), d("official.json"));
@@ -453,6 +456,18 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         "{local}"
     );
 
+    // a request signed for the observer is void at the validator's node, where the same key is registered
+    let path = format!("/v1/subjects/{trader}");
+    let for_a = crate::dev_node::sign(&a.url, "GET", &path, b"", &official);
+    assert_eq!(crate::dev_node::get_with(&a.url, &path, &for_a).0, 200);
+    let (code, e) = crate::dev_node::get_with(&v.url, &path, &for_a);
+    assert_eq!((code, e["code"].as_str()), (401, Some("bad-request-signature")), "{e}");
+    assert_eq!(
+        crate::dev_node::get_as(&v.url, &path, &official).0,
+        200,
+        "signed for it, the same key is accepted there"
+    );
+
     // the requesting node's audit log is anchored on chain; verify passes untouched, fails edited
     let start = std::time::Instant::now();
     loop {
@@ -470,7 +485,7 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         &credex(&["--auth", &official, "audit", "verify", &export, "--node", &a.url, "--of", "ru-primorye-cci"]),
         "own node",
     );
-    // (at the validator's node the official is unknown; the market regulator signs in there)
+    // (anchors read at the validator's node, signed in as the market regulator)
     let verify_at_v =
         |file: &str| credex(&["--auth", &amr, "audit", "verify", file, "--node", &v.url, "--of", "ru-primorye-cci"]);
     let ok = json_out(&verify_at_v(&export));
@@ -606,6 +621,8 @@ fn an_allow_listed_peer_cannot_claim_to_be_the_subject_or_an_issuer_to_get_a_raw
     let id: credex_types::AttestationId = p["id"].as_str().unwrap().parse().unwrap();
 
     let hostile = HostilePeer::connect(&net, "obs-b.json");
+    let hostile_genesis: credex_crypto::Hash32 =
+        String::from_utf8(credex(&["genesis", "hash", s(&net.genesis)]).stdout).unwrap().trim().parse().unwrap();
     // the hostile node signs with the only keys it has: its own
     let own = credex_crypto::SecretKey::from_seed(seed_of(&net.dir.join("obs-b.json")));
     let forged = |client: &str, body: &str| {
@@ -613,7 +630,11 @@ fn an_allow_listed_peer_cannot_claim_to_be_the_subject_or_an_issuer_to_get_a_raw
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).unwrap();
         let req = credex_types::access::SignedRequest {
-            chain_id: "credex-net-spoof".parse().unwrap(),
+            audience: credex_types::access::Audience {
+                chain_id: "credex-net-spoof".parse().unwrap(),
+                genesis: hostile_genesis,
+                node: "kr-busan-cci".into(),
+            },
             client: client.into(),
             method: "POST".into(),
             path: format!("/v1/attestations/{id}/record"),

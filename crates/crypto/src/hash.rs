@@ -39,8 +39,8 @@ pub mod domain {
     pub const SUBJECT_KEY: &str = "credex/subject-key/v1";
     /// A governance proposal.
     pub const GOVERNANCE: &str = "credex/governance/v1";
-    /// A signed API request.
-    pub const REQUEST: &str = "credex/request/v1";
+    /// A signed API request (v2: bound to the genesis hash and the node it is for).
+    pub const REQUEST: &str = "credex/request/v2";
     /// A subject's data-access authorization.
     pub const AUTHORIZATION: &str = "credex/authorization/v1";
     /// An entry of a node's query audit log.

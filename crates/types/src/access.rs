@@ -3,7 +3,7 @@
 //! log whose heads are anchored on chain.
 //!
 //! ```text
-//! request hash  = H("credex/request/v1", encode(SignedRequest))        signed, purpose request
+//! request hash  = H("credex/request/v2", encode(SignedRequest))        signed, purpose request
 //! authorization = H("credex/authorization/v1", encode(Authorization))  signed by the subject, purpose authorization
 //! entry hash    = H("credex/audit-entry/v1", encode(AuditEntry))       entry.prev = previous entry's hash (zero first)
 //! anchor        = H("credex/audit-anchor/v1", encode(AuditAnchor))     signed by the node, purpose audit-anchor
@@ -78,11 +78,25 @@ impl FromStr for Role {
 }
 text_serde!(Role);
 
+/// Whom a request is for: one chain, named by its id **and** its genesis
+/// hash (two chains may share an id), and one node of it, named by the
+/// node's agency (`""` for a node without one). A request signed for one
+/// node is void at every other (spec §12.1).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Audience {
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// The genesis hash.
+    pub genesis: Hash32,
+    /// The node's agency, as its `GET /v1/status` shows it (`""` when none).
+    pub node: String,
+}
+
 /// What a client signs for one API request.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct SignedRequest {
-    /// The chain the node runs (a request for one chain is void on another).
-    pub chain_id: ChainId,
+    /// The chain and the node the request is for.
+    pub audience: Audience,
     /// The client id (`X-Credex-Client`): a registered client, an issuer agency or a subject id.
     pub client: String,
     /// HTTP method, upper case.
@@ -98,7 +112,7 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
-    /// `H("credex/request/v1", encode(request))`.
+    /// `H("credex/request/v2", encode(request))`.
     pub fn hash(&self) -> Hash32 {
         hash(domain::REQUEST, &credex_codec::encode(self))
     }

@@ -75,18 +75,18 @@ const main = () => document.getElementById("main");
 
 // the signed-in key file (an official's, platform's, issuer's or subject's), for this tab only
 let keyFile = JSON.parse(sessionStorage.getItem("credex-key") || "null");
-let chainId = null;
+let audience = null; // the node's status: chain_id, genesis, agency (what a signed request is for)
 
 async function api(path, opts) {
   const sep = path.includes("?") ? "&" : "?";
   const full = path + sep + "lang=" + lang;
   opts = Object.assign({}, opts || {});
   if (keyFile && window.credexSign && crypto.subtle) {
-    if (!chainId) chainId = (await (await fetch("/v1/status")).json()).chain_id;
+    if (!audience) audience = await (await fetch("/v1/status")).json();
     let body = opts.body || new Uint8Array(0);
     if (typeof body === "string") body = new TextEncoder().encode(body);
     opts.body = body.length ? body : undefined;
-    opts.headers = Object.assign({}, opts.headers || {}, await credexSign.headers(keyFile, chainId, opts.method || "GET", full, body, Date.now()));
+    opts.headers = Object.assign({}, opts.headers || {}, await credexSign.headers(keyFile, audience, opts.method || "GET", full, body, Date.now()));
   }
   const r = await fetch(full, opts);
   const body = await r.json().catch(() => ({}));

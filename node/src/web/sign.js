@@ -28,9 +28,13 @@
   // H(d, m) = SHA-256(u8(len d) ‖ d ‖ m)
   const domainHash = (d, m) => sha256(cat(Uint8Array.of(d.length), te.encode(d), m));
 
-  /** encode(SignedRequest { chain_id, client, method, path, body: SHA-256(body), time, nonce }) */
-  async function encodeRequest(chainId, client, method, path, body, timeMs, nonce) {
-    return cat(str(chainId), str(client), str(method), str(path), await sha256(body), varint(timeMs), nonce);
+  /**
+   * encode(SignedRequest { audience: { chain_id, genesis, node }, client, method, path, body: SHA-256(body), time, nonce })
+   * `audience` is the node's GET /v1/status: its chain_id, genesis (hex) and agency (null: "").
+   */
+  async function encodeRequest(audience, client, method, path, body, timeMs, nonce) {
+    const aud = cat(str(audience.chain_id), unhex(audience.genesis), str(audience.agency || ""));
+    return cat(aud, str(client), str(method), str(path), await sha256(body), varint(timeMs), nonce);
   }
 
   /** The client id of a key file: official/platform → client, issuer → agency, subject key → subject. */
@@ -40,11 +44,11 @@
     return keyFile.agency;
   }
 
-  /** The four X-Credex-* headers for a request signed with `keyFile` (the JSON of a credex key file). */
-  async function headers(keyFile, chainId, method, path, body, timeMs) {
+  /** The four X-Credex-* headers for a request signed with `keyFile` (the JSON of a credex key file), for the node whose status is `audience`. */
+  async function headers(keyFile, audience, method, path, body, timeMs) {
     const nonce = root.crypto.getRandomValues(new Uint8Array(16));
     const client = clientOf(keyFile);
-    const msg = await domainHash("credex/request/v1", await encodeRequest(chainId, client, method, path, body || new Uint8Array(0), timeMs, nonce));
+    const msg = await domainHash("credex/request/v2", await encodeRequest(audience, client, method, path, body || new Uint8Array(0), timeMs, nonce));
     const tag = te.encode("credex-sig/request/v1");
     const pkcs8 = cat(unhex("302e020100300506032b657004220420"), unhex(keyFile.secret_seed));
     const key = await root.crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
