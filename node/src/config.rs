@@ -45,6 +45,9 @@ pub struct NodeConfig {
     pub log_format: Option<String>,
     /// Refuse to start with less free disk than this (MiB).
     pub min_free_disk_mb: Option<u64>,
+    /// Webhook targets allowed although not public (`host:port` or `host`).
+    #[serde(default)]
+    pub webhook_allow: Vec<String>,
 }
 
 fn de_opt_multiaddr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<credex_p2p::Multiaddr>, D::Error> {
@@ -85,6 +88,9 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<NodeConfig> 
         clients: env("CREDEX_CLIENTS").map(PathBuf::from),
         log_format: env("CREDEX_LOG_FORMAT"),
         min_free_disk_mb: parsed(env, "CREDEX_MIN_FREE_DISK_MB")?,
+        webhook_allow: env("CREDEX_WEBHOOK_ALLOW")
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -130,6 +136,10 @@ pub fn resolve(
         clients: first(flags.clients, env.clients, file.clients),
         min_free_disk_mb: first(flags.min_free_disk_mb, env.min_free_disk_mb, file.min_free_disk_mb)
             .unwrap_or(crate::DEFAULT_MIN_FREE_DISK_MB),
+        webhook_allow: [flags.webhook_allow, env.webhook_allow, file.webhook_allow]
+            .into_iter()
+            .find(|w| !w.is_empty())
+            .unwrap_or_default(),
     };
     let log = first(flags.log_format, env.log_format, file.log_format).unwrap_or_else(|| "pretty".into());
     Ok((args, log))

@@ -104,6 +104,10 @@ enum Command {
         /// Refuse to start with less free disk than this, in MiB.
         #[arg(long, default_value_t = DEFAULT_MIN_FREE_DISK_MB)]
         min_free_disk_mb: u64,
+        /// A webhook target allowed although it is not a public address,
+        /// `host:port` or `host` (repeatable), e.g. 127.0.0.1:9000.
+        #[arg(long = "webhook-allow")]
+        webhook_allow: Vec<String>,
     },
     /// Runs a node of a network described by a genesis file: the validator
     /// (with --validator-key) or an observer that follows and verifies the chain.
@@ -147,6 +151,10 @@ enum Command {
         /// `CREDEX_MIN_FREE_DISK_MB`).
         #[arg(long)]
         min_free_disk_mb: Option<u64>,
+        /// A webhook target allowed although it is not a public address,
+        /// `host:port` or `host` (repeatable; `CREDEX_WEBHOOK_ALLOW` comma-separated).
+        #[arg(long = "webhook-allow")]
+        webhook_allow: Vec<String>,
     },
     /// Signs an attestation with an issuer key and submits it to a node.
     Attest {
@@ -515,6 +523,7 @@ fn run_dev(
     http: std::net::SocketAddr,
     log_format: &str,
     min_free_disk_mb: u64,
+    webhooks: warnings::WebhookPolicy,
 ) -> anyhow::Result<ExitCode> {
     init_logging(log_format)?;
     check_disk(data, min_free_disk_mb)?;
@@ -534,7 +543,7 @@ fn run_dev(
         let clients = access::Clients::read(&data.join("clients.toml"))?;
         let access = std::sync::Arc::new(access::Access::new(&node, clients, access::Rates::default())?);
         let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
-        serve(node, listener, access, engine).await
+        serve(node, listener, access, engine, webhooks).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -546,8 +555,9 @@ async fn serve(
     listener: tokio::net::TcpListener,
     access: std::sync::Arc<access::Access>,
     engine: tokio::task::JoinHandle<anyhow::Result<()>>,
+    webhooks: warnings::WebhookPolicy,
 ) -> anyhow::Result<()> {
-    let warnings = warnings::Warnings::start(node.clone())?;
+    let warnings = warnings::Warnings::start(node.clone(), webhooks)?;
     tokio::spawn(access::anchor_loop(node.clone()));
     let app = api::router(node.clone(), warnings, access);
     let server = api::server::serve(listener, app, shutdown_signal());
@@ -583,6 +593,8 @@ pub struct NodeArgs {
     pub clients: Option<PathBuf>,
     /// Free-disk floor at start (MiB).
     pub min_free_disk_mb: u64,
+    /// Webhook targets allowed although not public.
+    pub webhook_allow: Vec<String>,
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
@@ -665,7 +677,7 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
         };
         node.set_net(network.clone());
         let _network = network;
-        serve(node, listener, access, engine).await
+        serve(node, listener, access, engine, warnings::WebhookPolicy { allow: a.webhook_allow }).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -747,6 +759,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clients,
             log_format,
             min_free_disk_mb,
+            webhook_allow,
         } => {
             let flags = config::NodeConfig {
                 genesis,
@@ -759,6 +772,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 clients,
                 log_format,
                 min_free_disk_mb,
+                webhook_allow,
             };
             let (args, log_format) = config::resolve(flags, config.as_deref(), &|k| std::env::var(k).ok())?;
             run_node(args, &log_format)
@@ -788,8 +802,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
             print_json(&client::proof_status(&client::Client::new(&node), &subject, list, &out)?)
         }
-        Command::Dev { data, http, log_format, min_free_disk_mb } => {
-            run_dev(&data, http, &log_format, min_free_disk_mb)
+        Command::Dev { data, http, log_format, min_free_disk_mb, webhook_allow } => {
+            run_dev(&data, http, &log_format, min_free_disk_mb, warnings::WebhookPolicy { allow: webhook_allow })
         }
         Command::Evidence { file, genesis } => {
             let genesis = load_genesis(&genesis)?;

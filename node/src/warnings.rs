@@ -28,6 +28,9 @@ use crate::service::Node;
 pub struct Subscription {
     /// Id (hex).
     pub id: String,
+    /// The client that created it: only it sees and removes it.
+    #[serde(default)]
+    pub owner: String,
     /// Where events are POSTed.
     pub url: String,
     /// Last event delivered.
@@ -46,6 +49,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The early-warning service.
 pub struct Warnings {
     node: Arc<Node>,
+    policy: WebhookPolicy,
     seq: watch::Sender<u64>,
     lock: Mutex<()>,
 }
@@ -56,11 +60,11 @@ fn rules_json(w: &[Warning]) -> Vec<String> {
 
 impl Warnings {
     /// Starts the service: the evaluator and the webhook deliverer.
-    pub fn start(node: Arc<Node>) -> anyhow::Result<Arc<Warnings>> {
+    pub fn start(node: Arc<Node>, policy: WebhookPolicy) -> anyhow::Result<Arc<Warnings>> {
         let (tx, rx) = mpsc::unbounded_channel();
         node.set_touched(tx);
         let last = node.store().last_warning_seq()?;
-        let w = Arc::new(Warnings { node, seq: watch::channel(last).0, lock: Mutex::new(()) });
+        let w = Arc::new(Warnings { node, policy, seq: watch::channel(last).0, lock: Mutex::new(()) });
         tokio::spawn(w.clone().evaluate_loop(rx));
         tokio::spawn(w.clone().deliver_loop());
         Ok(w)
@@ -176,11 +180,22 @@ impl Warnings {
             .collect())
     }
 
-    /// Registers a webhook; delivery starts after the current last event.
-    pub fn subscribe(&self, url: &str) -> anyhow::Result<Subscription> {
+    /// Where webhooks may go.
+    pub fn policy(&self) -> &WebhookPolicy {
+        &self.policy
+    }
+
+    /// Registers a webhook of `owner` (check its URL with [`WebhookPolicy::check`]
+    /// first); delivery starts after the current last event.
+    pub fn subscribe(&self, owner: &str, url: &str) -> anyhow::Result<Subscription> {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let sub = Subscription { id: hex::encode(id), url: url.to_string(), cursor: self.last_seq() };
+        let sub = Subscription {
+            id: hex::encode(id),
+            owner: owner.to_string(),
+            url: url.to_string(),
+            cursor: self.last_seq(),
+        };
         self.node.store().put_subscription(&sub.id, Some(&serde_json::to_vec(&sub)?))?;
         Ok(sub)
     }
@@ -196,9 +211,14 @@ impl Warnings {
             .collect())
     }
 
-    /// Removes a webhook; false if there was none.
-    pub fn unsubscribe(&self, id: &str) -> anyhow::Result<bool> {
-        let exists = self.subscriptions()?.iter().any(|s| s.id == id);
+    /// The webhooks of `owner`.
+    pub fn subscriptions_of(&self, owner: &str) -> anyhow::Result<Vec<Subscription>> {
+        Ok(self.subscriptions()?.into_iter().filter(|s| s.owner == owner).collect())
+    }
+
+    /// Removes `owner`'s webhook `id`; false if it has none of that id.
+    pub fn unsubscribe(&self, owner: &str, id: &str) -> anyhow::Result<bool> {
+        let exists = self.subscriptions_of(owner)?.iter().any(|s| s.id == id);
         if exists {
             self.node.store().put_subscription(id, None)?;
         }
@@ -239,6 +259,8 @@ impl Warnings {
         let events = self.events_after(sub.cursor, 100)?;
         let Some(last) = events.last().and_then(|e| e["seq"].as_u64()) else { return Ok(()) };
         let url = sub.url.clone();
+        // checked again at every delivery: the name may resolve elsewhere by now
+        self.policy.check(&url).await?;
         let body = serde_json::to_vec(&events)?;
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let agent: ureq::Agent =
@@ -253,5 +275,159 @@ impl Warnings {
             self.node.store().put_subscription(&sub.id, Some(&serde_json::to_vec(&sub)?))?;
         }
         Ok(())
+    }
+}
+
+/// Why a webhook URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// Not an http:// URL of at most 2048 bytes with a host.
+    #[error("url must be an http:// URL with a host, of at most 2048 bytes")]
+    Invalid,
+    /// https:// needs TLS, which this node does not speak yet.
+    #[error("https:// webhooks are not supported yet (this node has no TLS client); use http:// to a trusted relay")]
+    Https,
+    /// The host does not resolve.
+    #[error("the webhook host {0} does not resolve")]
+    Unresolvable(String),
+    /// The host resolves to an address that is not public.
+    #[error(
+        "the webhook host {host} resolves to {ip}, a loopback, link-local, private or otherwise non-public address; \
+         allow it explicitly with --webhook-allow {host}:PORT"
+    )]
+    NotPublic {
+        /// Host as written.
+        host: String,
+        /// The address it resolved to.
+        ip: std::net::IpAddr,
+    },
+}
+
+impl WebhookError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebhookError::Invalid => "invalid-url",
+            WebhookError::Https => "https-not-supported",
+            WebhookError::Unresolvable(_) => "unresolvable-host",
+            WebhookError::NotPublic { .. } => "webhook-target-not-allowed",
+        }
+    }
+}
+
+/// Where webhooks may be delivered (spec §11.7): public addresses, and the
+/// `host:port` (or `host`) entries of `allow` whatever they resolve to.
+/// Loopback, link-local (cloud metadata services live there), private,
+/// shared, unspecified, multicast and documentation addresses are refused
+/// otherwise, so a subscriber cannot make the node post to itself or to
+/// its neighbours.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPolicy {
+    /// Exceptions, `host:port` or `host`.
+    pub allow: Vec<String>,
+}
+
+impl WebhookPolicy {
+    /// Checks `url` against the policy, resolving its host.
+    pub async fn check(&self, url: &str) -> Result<(), WebhookError> {
+        if url.starts_with("https://") {
+            return Err(WebhookError::Https);
+        }
+        if !url.starts_with("http://") || url.len() > 2048 {
+            return Err(WebhookError::Invalid);
+        }
+        let uri: axum::http::Uri = url.parse().map_err(|_| WebhookError::Invalid)?;
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or(WebhookError::Invalid)?;
+        let port = uri.port_u16().unwrap_or(80);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if self.allow.iter().any(|a| *a == format!("{host}:{port}") || a == host || a == bare) {
+            return Ok(());
+        }
+        let addrs: Vec<std::net::SocketAddr> = match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+            Err(_) => tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((bare, port)))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+        };
+        if addrs.is_empty() {
+            return Err(WebhookError::Unresolvable(host.to_string()));
+        }
+        match addrs.iter().map(std::net::SocketAddr::ip).find(|ip| !is_public(*ip)) {
+            Some(ip) => Err(WebhookError::NotPublic { host: host.to_string(), ip }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether `ip` is a public unicast address.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v) => {
+            let [a, b, c, _] = v.octets();
+            !(v.is_loopback()
+                || v.is_private()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || v.is_broadcast()
+                || v.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v) => {
+            if let Some(v4) = v.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s0 = v.segments()[0];
+            !(v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (s0 & 0xfe00) == 0xfc00 // unique local
+                || (s0 & 0xffc0) == 0xfe80 // link-local
+                || s0 == 0x2001 && v.segments()[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn webhooks_to_the_node_itself_or_its_neighbours_are_refused() {
+        let p = WebhookPolicy::default();
+        for url in [
+            "http://127.0.0.1:22/",
+            "http://localhost:8080/v1/audit/log",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://172.16.0.1/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[fe80::1]/",
+            "http://[fd00::1]/",
+        ] {
+            assert!(matches!(p.check(url).await, Err(WebhookError::NotPublic { .. })), "{url}");
+        }
+        assert_eq!(p.check("https://example.com/hook").await, Err(WebhookError::Https));
+        assert_eq!(p.check("ftp://x/").await, Err(WebhookError::Invalid));
+        assert_eq!(p.check("http:///nohost").await, Err(WebhookError::Invalid));
+        // public literals pass without any lookup
+        assert_eq!(p.check("http://8.8.8.8/hook").await, Ok(()));
+        // an explicit exception
+        let allowed = WebhookPolicy { allow: vec!["127.0.0.1:9000".into()] };
+        assert_eq!(allowed.check("http://127.0.0.1:9000/hook").await, Ok(()));
+        assert!(allowed.check("http://127.0.0.1:9001/hook").await.is_err());
     }
 }

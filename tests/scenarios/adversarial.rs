@@ -358,3 +358,55 @@ fn a_captured_request_does_not_replay_after_a_restart_nor_on_another_dev_chain()
     let (code, e) = get_with(&other.url, &path, &for_first);
     assert_eq!((code, e["code"].as_str()), (401, Some("bad-request-signature")), "{e}");
 }
+
+#[test]
+fn webhooks_cannot_target_the_node_or_its_neighbours_and_belong_to_their_creator() {
+    let tmp = tempfile::tempdir().unwrap();
+    // one loopback target is allowed explicitly (tests send nothing off this machine)
+    let node = DevNode::start_with(&tmp.path().join("dev"), free_port(), &["--webhook-allow", "127.0.0.1:9"]);
+    let (official, platform) = (node.key("official"), node.key("platform"));
+    let subscribe = |key: &str, url: &str| {
+        super::dev_node::post_as(
+            &node.url,
+            "/v1/warnings/subscriptions",
+            format!("{{\"url\":\"{url}\"}}").as_bytes(),
+            key,
+        )
+    };
+    let own_audit = format!("{}/v1/audit/log", node.url);
+    for (url, code) in [
+        ("http://127.0.0.1:22/", "webhook-target-not-allowed"),
+        ("http://localhost:8080/x", "webhook-target-not-allowed"),
+        (own_audit.as_str(), "webhook-target-not-allowed"),
+        ("http://169.254.169.254/latest/meta-data/", "webhook-target-not-allowed"),
+        ("http://[::1]:80/", "webhook-target-not-allowed"),
+        ("http://10.0.0.1/", "webhook-target-not-allowed"),
+        ("http://198.51.100.7/hook", "webhook-target-not-allowed"),
+        ("http://127.0.0.1:10/", "webhook-target-not-allowed"),
+        ("https://partner.example/hook", "https-not-supported"),
+    ] {
+        let (status, v) = subscribe(&official, url);
+        assert_eq!((status, v["code"].as_str()), (400, Some(code)), "{url}: {v}");
+    }
+    // the allowed exception is accepted (public targets are checked by the unit tests,
+    // without any traffic)
+    let (status, sub) = subscribe(&official, "http://127.0.0.1:9/hook");
+    assert_eq!(status, 201, "{sub}");
+    let id = sub["id"].as_str().unwrap().to_string();
+    // another subscriber neither sees nor removes it
+    let (_, theirs) = get_as(&node.url, "/v1/warnings/subscriptions", &platform);
+    assert_eq!(theirs["subscriptions"], serde_json::json!([]), "{theirs}");
+    let del = |key: &str| {
+        let path = format!("/v1/warnings/subscriptions/{id}");
+        let mut req = super::dev_node::agent().delete(format!("{}{path}", node.url));
+        for (k, v) in sign(&node.url, "DELETE", &path, b"", key) {
+            req = req.header(k, v);
+        }
+        let mut r = req.call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_json::<Value>().unwrap_or(Value::Null))
+    };
+    assert_eq!(del(&platform).0, 404);
+    let (_, mine) = get_as(&node.url, "/v1/warnings/subscriptions", &official);
+    assert_eq!(mine["subscriptions"].as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(del(&official).0, 200);
+}

@@ -146,7 +146,8 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
 #[test]
 fn the_web_uis_request_signatures_are_accepted_by_the_node() {
     let tmp = tempfile::tempdir().unwrap();
-    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    // the webhook target of the signed POST is on loopback: allowed explicitly
+    let node = DevNode::start_with(&tmp.path().join("dev"), free_port(), &["--webhook-allow", "127.0.0.1:9"]);
     let official = tmp.path().join("dev/keys/official.json");
     let script = r#"
 (async () => {

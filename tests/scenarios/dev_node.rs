@@ -34,7 +34,14 @@ pub(crate) fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Chil
 
 impl DevNode {
     pub(crate) fn start(dir: &Path, port: u16) -> DevNode {
-        let args = ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from);
+        Self::start_with(dir, port, &[])
+    }
+
+    /// As [`DevNode::start`], with more arguments for `credex dev`.
+    pub(crate) fn start_with(dir: &Path, port: u16, extra: &[&str]) -> DevNode {
+        let mut args: Vec<String> =
+            ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
         let (child, url) = spawn_credex(&args, port, Stdio::null());
         DevNode { child, url, dir: dir.to_path_buf() }
     }

@@ -88,7 +88,10 @@ fn webhook() -> (String, Received, Arc<Mutex<u32>>) {
 fn credit_lifecycle_from_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dev");
-    let node = DevNode::start(&dir, free_port());
+    // the webhook receiver is on loopback, which a node refuses unless allowed
+    let (hook, bodies, hits) = webhook();
+    let hook_addr = hook.trim_start_matches("http://").trim_end_matches("/hook").to_string();
+    let node = DevNode::start_with(&dir, free_port(), &["--webhook-allow", &hook_addr]);
     let url = node.url.clone();
     let g = node.genesis();
     let (amr, ftz, customs) = (node.key("cn-sfh-amr"), node.key("cn-sfh-ftz"), node.key("cn-sfh-customs"));
@@ -97,7 +100,6 @@ fn credit_lifecycle_from_the_cli() {
     std::fs::write(&doc, "I undertake to file the 2025 annual report by March.").unwrap();
 
     // webhook first, so it sees every event
-    let (hook, bodies, hits) = webhook();
     let sub = post_as(&url, "/v1/warnings/subscriptions", format!("{{\"url\":\"{hook}\"}}").as_bytes(), &official);
     assert_eq!(sub.0, 201, "{:?}", sub.1);
     let bad = post_as(&url, "/v1/warnings/subscriptions", b"{\"url\":\"ftp://x\"}", &official);

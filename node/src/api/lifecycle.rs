@@ -363,29 +363,36 @@ pub(super) struct SubscribeBody {
 }
 
 /// `POST /v1/warnings/subscriptions` `{"url": "http://…"}`.
+/// The URL must pass the node's webhook policy (http:// to a public
+/// address, or an allowed exception); the subscription belongs to its creator.
 pub(super) async fn subscribe(
     State(app): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
     let b: SubscribeBody =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("subscription JSON: {e}")))?;
-    let ok_scheme = b.url.starts_with("http://") || b.url.starts_with("https://");
-    if !ok_scheme || b.url.len() > 2048 || b.url.parse::<axum::http::Uri>().is_err() {
-        return Err(ApiError::bad("invalid-url", "url must be an http:// or https:// URL of at most 2048 bytes"));
-    }
-    let sub = app.warnings.subscribe(&b.url).map_err(ApiError::internal)?;
+    app.warnings.policy().check(&b.url).await.map_err(|e| ApiError::bad(e.code(), e.to_string()))?;
+    let sub = app.warnings.subscribe(&caller.client, &b.url).map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(json!(sub))).into_response())
 }
 
-/// `GET /v1/warnings/subscriptions`.
-pub(super) async fn subscriptions(State(app): State<AppState>) -> ApiResult {
-    Ok(Json(json!({ "subscriptions": app.warnings.subscriptions().map_err(ApiError::internal)? })))
+/// `GET /v1/warnings/subscriptions`: the caller's own.
+pub(super) async fn subscriptions(
+    State(app): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+) -> ApiResult {
+    Ok(Json(json!({ "subscriptions": app.warnings.subscriptions_of(&caller.client).map_err(ApiError::internal)? })))
 }
 
-/// `DELETE /v1/warnings/subscriptions/{id}`.
-pub(super) async fn unsubscribe(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    if app.warnings.unsubscribe(&id).map_err(ApiError::internal)? {
+/// `DELETE /v1/warnings/subscriptions/{id}`: only the caller's own (another's is 404, as if absent).
+pub(super) async fn unsubscribe(
+    State(app): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if app.warnings.unsubscribe(&caller.client, &id).map_err(ApiError::internal)? {
         Ok(Json(json!({ "deleted": id })))
     } else {
         Err(ApiError::not_found("unknown-subscription", format!("no subscription {id}")))
