@@ -28,18 +28,50 @@ pub fn document_hash(path: &Path) -> anyhow::Result<Hash32> {
     Ok(Hash32::sha256(&[&bytes]))
 }
 
-/// `credex bind-key`: the registrar binds a subject's key (both sign).
-pub fn bind_key(client: &Client, registrar: &Path, subject_key: &Path, wait: bool) -> anyhow::Result<Value> {
+/// How a bound key is replaced (spec §11.3).
+pub enum Rebind<'a> {
+    /// A first binding.
+    First,
+    /// The subject consents with its current key file.
+    Consent(&'a Path),
+    /// The key was lost: the registrar's recorded decision on this legal basis.
+    Recovery(credex_types::LegalBasis),
+}
+
+/// `credex bind-key`: the registrar binds a subject's key (both sign; a
+/// replacement also needs the old key's consent or a recovery basis).
+pub fn bind_key(
+    client: &Client,
+    registrar: &Path,
+    subject_key: &Path,
+    rebind: Rebind<'_>,
+    wait: bool,
+) -> anyhow::Result<Value> {
     let (rfile, rkey) = KeyFile::read(registrar)?;
     let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
-    let tx = SubjectKeyBinding {
+    let mut tx = SubjectKeyBinding {
         chain_id: client.chain_id()?,
         subject: sfile.subject.clone(),
         key: skey.public(),
         registrar: rfile.agency,
         nonce: nonce()?,
+        recovery: match &rebind {
+            Rebind::Recovery(b) => Some(b.clone()),
+            _ => None,
+        },
     }
     .sign(&rkey, &skey);
+    if let Rebind::Consent(old) = rebind {
+        let (ofile, okey) = SubjectKeyFile::read(old)?;
+        anyhow::ensure!(
+            ofile.subject == sfile.subject,
+            "{}: a key of {}, not {}",
+            old.display(),
+            ofile.subject,
+            sfile.subject
+        );
+        tx = tx.with_consent(&okey);
+    }
     let mut v = crate::client::submit_tx(client, &Transaction::SubjectKey(tx), wait)?;
     v["subject"] = json!(sfile.subject);
     Ok(v)
@@ -269,6 +301,14 @@ pub enum LifecycleCommand {
         /// The subject's key file (`credex keygen --role subject`).
         #[arg(long)]
         subject_key: PathBuf,
+        /// Replacing a bound key: the subject's current key file, whose signature is its consent.
+        #[arg(long, conflicts_with = "recovery")]
+        old_key: Option<PathBuf>,
+        /// Replacing a lost key without consent: the legal basis of the
+        /// registrar's decision (recorded where the subject sees it), e.g.
+        /// cn-identity-verified-in-person.
+        #[arg(long)]
+        recovery: Option<credex_types::LegalBasis>,
         /// Wait until on chain.
         #[arg(long)]
         wait: bool,
@@ -519,8 +559,13 @@ pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
             print!("{}", profile_text(&v));
             Ok(ExitCode::SUCCESS)
         }
-        LifecycleCommand::BindKey { node, registrar_key, subject_key, wait } => {
-            print(&bind_key(&Client::with_key(&node, &registrar_key)?, &registrar_key, &subject_key, wait)?)
+        LifecycleCommand::BindKey { node, registrar_key, subject_key, old_key, recovery, wait } => {
+            let rebind = match (&old_key, recovery) {
+                (Some(old), _) => Rebind::Consent(old),
+                (None, Some(basis)) => Rebind::Recovery(basis),
+                (None, None) => Rebind::First,
+            };
+            print(&bind_key(&Client::with_key(&node, &registrar_key)?, &registrar_key, &subject_key, rebind, wait)?)
         }
         LifecycleCommand::Commit { node, key, agency, text, due, wait } => {
             let body = ActBody::Commitment { agency, terms: document_hash(&text)?, due };

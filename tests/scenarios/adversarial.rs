@@ -410,3 +410,41 @@ fn webhooks_cannot_target_the_node_or_its_neighbours_and_belong_to_their_creator
     assert_eq!(mine["subscriptions"].as_array().map(Vec::len), Some(1), "{mine}");
     assert_eq!(del(&official).0, 200);
 }
+
+#[test]
+fn a_registrar_cannot_rebind_a_traders_key_without_consent_or_a_recorded_recovery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let old = bind_trader(&node, tmp.path());
+    let keygen = |name: &str| {
+        let key = tmp.path().join(name).to_str().unwrap().to_string();
+        json_out(&credex(&["keygen", "--role", "subject", "--subject", TRADER, "--out", &key]));
+        key
+    };
+    let (mine, thief) = (keygen("new.json"), keygen("thief.json"));
+    // the FTZ administration, also a registrar, tries to take the trader's identity over
+    let ftz = node.key("cn-sfh-ftz");
+    let bind = |registrar: &str, key: &str, extra: &[&str]| {
+        let mut args =
+            vec!["bind-key", "--node", &node.url, "--registrar-key", registrar, "--subject-key", key, "--wait"];
+        args.extend(extra);
+        credex(&args)
+    };
+    super::dev_node::refused(&bind(&ftz, &thief, &[]), "rebind-needs-consent");
+    assert_eq!(
+        get_as(&node.url, &format!("/v1/subjects/{TRADER}"), &thief).0,
+        401,
+        "the thief's key signs in as nobody"
+    );
+    // the trader replaces its own key (its old key consents)
+    json_out(&bind(&ftz, &mine, &["--old-key", &old]));
+    assert_eq!(get_as(&node.url, &format!("/v1/subjects/{TRADER}"), &old).0, 401, "the old key is retired");
+    // a lost key: the market regulator's recorded recovery, which the trader sees in its profile
+    let lost = keygen("recovered.json");
+    json_out(&bind(&node.key("cn-sfh-amr"), &lost, &["--recovery", "cn-identity-verified-in-person"]));
+    let (code, profile) = get_as(&node.url, &format!("/v1/subjects/{TRADER}"), &lost);
+    assert_eq!(code, 200, "{profile}");
+    assert_eq!(profile["key"]["recovery"], "cn-identity-verified-in-person", "{profile}");
+    assert_eq!(profile["key"]["registrar"], "cn-sfh-amr");
+    assert_eq!(profile["key"]["previous_keys"].as_array().map(Vec::len), Some(2), "{profile}");
+}

@@ -164,6 +164,12 @@ pub enum TxError {
     /// The subject has no bound key.
     #[error("subject {0} has no registered key; a registrar must bind one first")]
     NoSubjectKey(SubjectId),
+    /// Replacing a bound key without the old key's consent or a recovery basis.
+    #[error("{0} has a bound key: replacing it needs that key's consent or a recovery on a legal basis")]
+    RebindNeedsConsent(SubjectId),
+    /// A recovery basis, but no key to recover from.
+    #[error("{0} has no bound key: a first binding is not a recovery")]
+    NothingToRecover(SubjectId),
     /// The act was already filed.
     #[error("case {0} is already filed")]
     AlreadyFiled(CaseId),
@@ -228,6 +234,8 @@ impl TxError {
             TxError::CaseTransition { .. } => "case-transition",
             TxError::CaseTargetChanged(_) => "case-target-changed",
             TxError::NoSubjectKey(_) => "no-subject-key",
+            TxError::RebindNeedsConsent(_) => "rebind-needs-consent",
+            TxError::NothingToRecover(_) => "nothing-to-recover",
             TxError::AlreadyFiled(_) => "already-filed",
             TxError::DueInPast(_) => "due-in-past",
             TxError::Approvals(_) => "insufficient-approvals",
@@ -471,25 +479,44 @@ fn check_structure(
             check_chain(genesis, &b.chain_id)?;
             let registrar_key = issuer_for(state, genesis, &b.registrar, AttestationKind::SubjectKeyBinding)?;
             let msg = b.hash();
-            Ok((
-                id,
-                vec![
-                    SigCheck {
-                        signer: b.registrar.to_string(),
-                        key: registrar_key,
-                        purpose: Purpose::SubjectKey,
-                        msg,
-                        sig: t.registrar_signature,
-                    },
-                    SigCheck {
-                        signer: b.subject.to_string(),
-                        key: b.key,
-                        purpose: Purpose::SubjectAct,
-                        msg,
-                        sig: t.subject_signature,
-                    },
-                ],
-            ))
+            // Replacing a bound key needs the bound key's consent, or a
+            // recovery recorded on a legal basis (spec §11.3).
+            let current = match state.get(&StateKey::SubjectKey(b.subject.clone())) {
+                Some(StateValue::SubjectKey(r)) => Some(r.key),
+                _ => None,
+            };
+            let mut consent = Vec::new();
+            match (current, &t.consent, &b.recovery) {
+                (None, _, Some(_)) => return Err(TxError::NothingToRecover(b.subject.clone())),
+                (Some(old), _, _) if old == b.key => {}
+                (Some(old), Some(sig), _) => consent.push(SigCheck {
+                    signer: b.subject.to_string(),
+                    key: old,
+                    purpose: Purpose::SubjectAct,
+                    msg,
+                    sig: *sig,
+                }),
+                (Some(_), None, None) => return Err(TxError::RebindNeedsConsent(b.subject.clone())),
+                (Some(_), None, Some(_)) | (None, _, None) => {}
+            }
+            let mut checks = vec![
+                SigCheck {
+                    signer: b.registrar.to_string(),
+                    key: registrar_key,
+                    purpose: Purpose::SubjectKey,
+                    msg,
+                    sig: t.registrar_signature,
+                },
+                SigCheck {
+                    signer: b.subject.to_string(),
+                    key: b.key,
+                    purpose: Purpose::SubjectAct,
+                    msg,
+                    sig: t.subject_signature,
+                },
+            ];
+            checks.extend(consent);
+            Ok((id, checks))
         }
         Transaction::AuditAnchor(t) => {
             let a = &t.anchor;
@@ -658,9 +685,31 @@ fn apply_rules<S: StateRead + ?Sized>(
             let b = &t.binding;
             let key = StateKey::SubjectKey(b.subject.clone());
             let binding = b.hash();
-            if matches!(state.get(&key), Some(StateValue::SubjectKey(r)) if r.binding == binding) {
-                return Err(TxError::AlreadyApplied);
+            let before = match state.get(&key) {
+                Some(StateValue::SubjectKey(r)) if r.binding == binding => return Err(TxError::AlreadyApplied),
+                Some(StateValue::SubjectKey(r)) => Some(r),
+                _ => None,
+            };
+            // Authoritative here too: an earlier transaction of the same block may have bound a key.
+            match &before {
+                None if b.recovery.is_some() => return Err(TxError::NothingToRecover(b.subject.clone())),
+                Some(r) if r.key != b.key && b.recovery.is_none() => {
+                    let consented = t
+                        .consent
+                        .as_ref()
+                        .is_some_and(|sig| credex_crypto::verify(&r.key, Purpose::SubjectAct, &binding.0, sig).is_ok());
+                    if !consented {
+                        return Err(TxError::RebindNeedsConsent(b.subject.clone()));
+                    }
+                }
+                _ => {}
             }
+            let mut previous = before.as_ref().map(|r| r.previous.clone()).unwrap_or_default();
+            if let Some(r) = before.as_ref().filter(|r| r.key != b.key) {
+                previous.push((r.key, ctx.height));
+            }
+            let excess = previous.len().saturating_sub(credex_types::lifecycle::MAX_PREVIOUS_KEYS);
+            previous.drain(..excess);
             state.put(
                 key,
                 StateValue::SubjectKey(SubjectKeyRecord {
@@ -668,6 +717,8 @@ fn apply_rules<S: StateRead + ?Sized>(
                     registrar: b.registrar.clone(),
                     height: ctx.height,
                     binding,
+                    recovery: b.recovery.clone(),
+                    previous,
                 }),
             );
             Ok(())

@@ -313,6 +313,7 @@ impl World {
             key: key.public(),
             registrar: registrar.parse().unwrap(),
             nonce: [1; 16],
+            recovery: None,
         }
         .sign(&self.fx.issuer_keys[registrar], &key);
         self.apply_tx(&Transaction::SubjectKey(tx))
@@ -450,6 +451,7 @@ fn subject_keys_are_bound_by_a_registrar_with_proof_of_possession() {
         key: key.public(),
         registrar: "cn-sfh-amr".parse().unwrap(),
         nonce: [1; 16],
+        recovery: None,
     }
     .sign(&w.fx.issuer_keys["cn-sfh-amr"], &key);
     tx.subject_signature = SecretKey::from_seed([9; 32]).sign(credex_crypto::Purpose::SubjectAct, &tx.binding.hash().0);
@@ -773,4 +775,58 @@ fn audit_anchors_come_from_the_nodes_own_key_and_only_advance() {
         t.anchor.seq = 10;
     }
     assert_eq!(w.apply_tx(&forged).unwrap_err().code(), "bad-signature");
+}
+
+#[test]
+fn a_bound_key_is_replaced_only_with_the_old_keys_consent_or_a_recorded_recovery() {
+    let mut w = World::new();
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    let old = w.subject_key(TRADER);
+    let new = SecretKey::from_seed([42; 32]);
+    let binding = |w: &World, nonce: u8, recovery: Option<&str>| SubjectKeyBinding {
+        chain_id: w.genesis().chain_id.clone(),
+        subject: TRADER.parse().unwrap(),
+        key: new.public(),
+        registrar: "cn-sfh-amr".parse().unwrap(),
+        nonce: [nonce; 16],
+        recovery: recovery.map(|r| r.parse().unwrap()),
+    };
+    // a registrar alone cannot take the trader's identity over
+    let tx = binding(&w, 2, None).sign(&w.fx.issuer_keys["cn-sfh-amr"], &new);
+    assert_eq!(w.apply_tx(&Transaction::SubjectKey(tx)).unwrap_err().code(), "rebind-needs-consent");
+    // consent signed by a key that is not the bound one
+    let tx =
+        binding(&w, 3, None).sign(&w.fx.issuer_keys["cn-sfh-amr"], &new).with_consent(&SecretKey::from_seed([9; 32]));
+    assert_eq!(w.apply_tx(&Transaction::SubjectKey(tx)).unwrap_err().code(), "bad-signature");
+    // with the old key's consent
+    let tx = binding(&w, 4, None).sign(&w.fx.issuer_keys["cn-sfh-amr"], &new).with_consent(&old);
+    w.apply_tx(&Transaction::SubjectKey(tx)).unwrap();
+    let Some(StateValue::SubjectKey(r)) = w.state.get(&StateKey::SubjectKey(TRADER.parse().unwrap())) else {
+        panic!("no key bound")
+    };
+    assert_eq!((r.key, r.recovery.as_ref(), r.previous.len()), (new.public(), None, 1));
+    // a lost key: the registrar's recorded decision on a legal basis, visible in the record
+    let newer = SecretKey::from_seed([43; 32]);
+    let mut b = binding(&w, 5, Some("cn-identity-verified-in-person"));
+    b.key = newer.public();
+    let tx = b.sign(&w.fx.issuer_keys["cn-sfh-amr"], &newer);
+    w.apply_tx(&Transaction::SubjectKey(tx)).unwrap();
+    let Some(StateValue::SubjectKey(r)) = w.state.get(&StateKey::SubjectKey(TRADER.parse().unwrap())) else {
+        panic!("no key bound")
+    };
+    assert_eq!(r.key, newer.public());
+    assert_eq!(r.recovery.as_ref().map(|b| b.as_str()), Some("cn-identity-verified-in-person"));
+    assert_eq!(r.previous.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![old.public(), new.public()]);
+    // a recovery basis on a first binding is meaningless and refused
+    let other = w.subject_key(OTHER);
+    let tx = SubjectKeyBinding {
+        chain_id: w.genesis().chain_id.clone(),
+        subject: OTHER.parse().unwrap(),
+        key: other.public(),
+        registrar: "cn-sfh-amr".parse().unwrap(),
+        nonce: [6; 16],
+        recovery: Some("cn-identity-verified-in-person".parse().unwrap()),
+    }
+    .sign(&w.fx.issuer_keys["cn-sfh-amr"], &other);
+    assert_eq!(w.apply_tx(&Transaction::SubjectKey(tx)).unwrap_err().code(), "nothing-to-recover");
 }

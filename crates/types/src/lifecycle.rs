@@ -71,6 +71,11 @@ pub struct SubjectKeyBinding {
     /// 128 random bits.
     #[serde(with = "hex::serde")]
     pub nonce: [u8; 16],
+    /// Replacing a lost key without the old key's consent: the legal basis
+    /// of the registrar's recorded decision (e.g. identity verified in
+    /// person). Kept in the subject's record for the subject to see.
+    #[serde(default)]
+    pub recovery: Option<crate::LegalBasis>,
 }
 
 impl SubjectKeyBinding {
@@ -85,6 +90,7 @@ impl SubjectKeyBinding {
         SubjectKeyTx {
             registrar_signature: registrar.sign(Purpose::SubjectKey, &h.0),
             subject_signature: subject.sign(Purpose::SubjectAct, &h.0),
+            consent: None,
             binding: self,
         }
     }
@@ -99,6 +105,18 @@ pub struct SubjectKeyTx {
     pub registrar_signature: Signature,
     /// The bound key's signature (purpose `subject-act`) over the binding hash.
     pub subject_signature: Signature,
+    /// Replacing a bound key: the **currently bound** key's signature
+    /// (purpose `subject-act`) over the binding hash — the subject's consent.
+    #[serde(default)]
+    pub consent: Option<Signature>,
+}
+
+impl SubjectKeyTx {
+    /// Adds the currently bound key's consent to a rebinding.
+    pub fn with_consent(mut self, old: &SecretKey) -> SubjectKeyTx {
+        self.consent = Some(old.sign(Purpose::SubjectAct, &self.binding.hash().0));
+        self
+    }
 }
 
 /// What a subject files.
@@ -385,7 +403,14 @@ pub struct SubjectKeyRecord {
     pub height: u64,
     /// Hash of the binding (a replayed binding is refused).
     pub binding: Hash32,
+    /// The legal basis of a recovery without the old key's consent, if this binding was one.
+    pub recovery: Option<crate::LegalBasis>,
+    /// Earlier keys and the heights they were replaced at, oldest first (at most [`MAX_PREVIOUS_KEYS`]).
+    pub previous: Vec<(PublicKey, u64)>,
 }
+
+/// Most earlier keys a subject-key record keeps.
+pub const MAX_PREVIOUS_KEYS: usize = 16;
 
 /// A change to the issuer registry.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]

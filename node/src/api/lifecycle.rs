@@ -175,7 +175,10 @@ fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<Value, ApiErr
         "jurisdiction": subject.jurisdiction(),
         "scheme": subject.scheme_name(),
         "lang": l.lang.to_string(),
-        "key": key.map(|k| json!({ "public_key": k.key, "registrar": k.registrar, "height": k.height })),
+        "key": key.map(|k| json!({
+            "public_key": k.key, "registrar": k.registrar, "height": k.height,
+            "recovery": k.recovery, "previous_keys": k.previous.iter().map(|(key, until)| json!({ "key": key, "replaced_at": until })).collect::<Vec<_>>(),
+        })),
         "attestations": attestations,
         "withheld_penalties": withheld,
         "lists": lists,
