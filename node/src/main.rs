@@ -559,6 +559,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let warnings = warnings::Warnings::start(node.clone(), webhooks)?;
     tokio::spawn(access::anchor_loop(node.clone()));
+    tokio::spawn(retry_purges(node.clone()));
     let app = api::router(node.clone(), warnings, access);
     let server = api::server::serve(listener, app, shutdown_signal());
     tokio::select! {
@@ -571,6 +572,22 @@ async fn serve(
     }
     tracing::info!(target: "credex::node", height = node.height(), "stopped");
     Ok(())
+}
+
+/// Erasures whose key could not be destroyed at commit are retried every
+/// minute until they succeed (`credex_erasure_purges_pending` in `/metrics`).
+async fn retry_purges(node: std::sync::Arc<service::Node>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let n = node.clone();
+        match tokio::task::spawn_blocking(move || n.store().retry_purges()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(left)) => tracing::error!(target: "credex::storage", left, "record keys still not destroyed"),
+            Ok(Err(e)) => tracing::error!(target: "credex::storage", error = %e, "retrying key destruction"),
+            Err(e) => tracing::error!(target: "credex::storage", error = %e, "key destruction task"),
+        }
+    }
 }
 
 /// The resolved options of `credex node`.

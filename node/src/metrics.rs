@@ -89,7 +89,7 @@ impl Metrics {
     }
 
     /// The exposition text, with the gauges read now.
-    pub fn render(&self, height: u64, mempool: usize, peers: usize, audit_entries: u64) -> String {
+    pub fn render(&self, height: u64, mempool: usize, peers: usize, audit_entries: u64, purges: usize) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -109,6 +109,12 @@ impl Metrics {
         );
         gauge(&mut out, "credex_peers", "Connected peers.", u64::try_from(peers).unwrap_or(u64::MAX));
         gauge(&mut out, "credex_audit_entries", "Entries in this node's audit log.", audit_entries);
+        gauge(
+            &mut out,
+            "credex_erasure_purges_pending",
+            "Erased records whose keys could not be destroyed yet (retried every minute).",
+            u64::try_from(purges).unwrap_or(u64::MAX),
+        );
         let _ = writeln!(
             out,
             "# HELP credex_finality_seconds Block time to local commit.\n# TYPE credex_finality_seconds histogram"
@@ -145,8 +151,9 @@ mod tests {
         m.reject("bad-signature");
         m.reject("bad-signature");
         m.set_round(2);
-        let t = m.render(7, 3, 4, 9);
+        let t = m.render(7, 3, 4, 9, 1);
         assert!(t.contains("credex_height 7\n"));
+        assert!(t.contains("credex_erasure_purges_pending 1\n"));
         assert!(t.contains("credex_round 2\n"));
         assert!(t.contains("credex_finality_seconds_bucket{le=\"0.25\"} 1\n"));
         assert!(t.contains("credex_finality_seconds_bucket{le=\"+Inf\"} 2\n"));

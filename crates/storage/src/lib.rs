@@ -11,8 +11,8 @@
 //! | `subjects` | encode(subject) ‖ attestation id | height (u64 BE) |
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
 //! | `raw` | attestation id | XChaCha20-Poly1305 ciphertext of the full [`Attestation`] (field values and salts; issuer-side only): 24-byte nonce ‖ ciphertext, the id as associated data |
-//! | `record_keys` | attestation id | the record's own 256-bit key; destroyed (with the ciphertext) when an erasure tombstone for it is committed |
-//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height) |
+//! | `record_keys` | attestation id | the slot (u64 BE) of the record's own 256-bit key in the key file `RECORD_KEYS` ([`keyslab`](crate::keyslab): outside RocksDB, so destroying a key leaves no copy in a log or table file); the slot is zeroed when an erasure tombstone for it is committed |
+//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
 //! | `audit` | `e` ‖ seq (u64 BE) → [`AuditEntry`]; `s` ‖ encode(subject) ‖ seq → (index); `h` → (seq, head hash) — this node's query audit log |
@@ -30,6 +30,8 @@
 //! (≈2 s per 10⁶ entries, see the README benchmark).
 
 use std::path::Path;
+
+mod keyslab;
 
 use credex_chain::{AnchorTx, Block, MemState};
 use credex_crypto::Hash32;
@@ -118,6 +120,9 @@ pub enum StoreError {
         /// Why.
         error: String,
     },
+    /// The record-key file failed.
+    #[error("record-key file: {0}")]
+    Keys(String),
     /// No randomness for a record key.
     #[error("no randomness for a record key: {0}")]
     Random(String),
@@ -137,6 +142,7 @@ pub enum StoreError {
 /// The node's database.
 pub struct Store {
     db: DB,
+    keys: keyslab::KeySlab,
 }
 
 /// Everything one committed block changes.
@@ -200,7 +206,8 @@ impl Store {
         opts.set_keep_log_file_num(4);
         let cfs = FAMILIES.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Store { db };
+        let keys = keyslab::KeySlab::open(&path.join("RECORD_KEYS")).map_err(|e| StoreError::Keys(e.to_string()))?;
+        let store = Store { db, keys };
         match store.meta("genesis")? {
             Some(found) if found != genesis_hash.0 => {
                 return Err(StoreError::WrongGenesis { expected: genesis_hash, found: hex(&found) });
@@ -215,6 +222,10 @@ impl Store {
             }
         }
         tracing::info!(target: "credex::storage", path = %path.display(), height = store.height()?, "store opened");
+        let pending = store.retry_purges()?;
+        if pending > 0 {
+            tracing::error!(target: "credex::storage", pending, "erased records whose keys could not be destroyed yet");
+        }
         Ok(store)
     }
 
@@ -278,7 +289,12 @@ impl Store {
                 _ => {}
             }
         }
+        let mut purges = Vec::new();
         for id in c.erased {
+            if let Some(slot) = self.db.get_cf(self.cf(CF_KEYS), id.0.0)?.as_deref().and_then(slot_of) {
+                b.put_cf(self.cf(CF_META), purge_key(slot), []);
+                purges.push(slot);
+            }
             b.delete_cf(self.cf(CF_KEYS), id.0.0);
             b.delete_cf(self.cf(CF_RAW), id.0.0);
         }
@@ -290,9 +306,52 @@ impl Store {
         wo.set_sync(true);
         self.db.write_opt(b, &wo)?;
         if !c.erased.is_empty() {
+            // The block is durable: its erasures must happen. A key that cannot be
+            // destroyed now stays marked and is retried ([`Store::retry_purges`]).
+            for slot in purges {
+                if let Err(e) = self.destroy_key(slot) {
+                    tracing::error!(target: "credex::storage", slot, error = %e, "record key not destroyed yet; will retry");
+                }
+            }
             self.purge_erased()?;
         }
         Ok(())
+    }
+
+    fn destroy_key(&self, slot: u64) -> Result<(), StoreError> {
+        self.keys.destroy(slot).map_err(|e| StoreError::Keys(e.to_string()))?;
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut b = WriteBatch::default();
+        b.delete_cf(self.cf(CF_META), purge_key(slot));
+        self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// Destroys every record key an erasure left to destroy; returns how
+    /// many are still pending (they are logged; the node retries and
+    /// reports the number in `/metrics`).
+    pub fn retry_purges(&self) -> Result<usize, StoreError> {
+        let mut left = 0;
+        for slot in self.purge_slots()? {
+            if let Err(e) = self.destroy_key(slot) {
+                tracing::error!(target: "credex::storage", slot, error = %e, "record key still not destroyed");
+                left += 1;
+            }
+        }
+        Ok(left)
+    }
+
+    fn purge_slots(&self) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_META), IteratorMode::From(PURGE, Direction::Forward)) {
+            let (k, _) = item?;
+            let Some(rest) = k.strip_prefix(PURGE) else { break };
+            if let Ok(slot) = <[u8; 8]>::try_from(rest) {
+                out.push(u64::from_be_bytes(slot));
+            }
+        }
+        Ok(out)
     }
 
     /// Pushes deleted record keys out of the memtable, the write-ahead log
@@ -625,11 +684,26 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut b = WriteBatch::default();
+        let mut keys = Vec::new();
+        let mut sealed = Vec::new();
         for att in atts {
             let id = att.id();
-            let (key, sealed) = seal(&id, &credex_codec::encode(*att))?;
-            b.put_cf(self.cf(CF_KEYS), id.0.0, key);
-            b.put_cf(self.cf(CF_RAW), id.0.0, sealed);
+            // held already (a repeated submission): keep the one key and ciphertext
+            if self.db.get_cf(self.cf(CF_KEYS), id.0.0)?.is_some() || sealed.iter().any(|(i, _)| *i == id) {
+                continue;
+            }
+            let (key, ct) = seal(&id, &credex_codec::encode(*att))?;
+            keys.push(key);
+            sealed.push((id, ct));
+        }
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // keys first (durable), then the slots and ciphertexts in one batch
+        let first = self.keys.append(&keys).map_err(|e| StoreError::Keys(e.to_string()))?;
+        for (slot, (id, ct)) in (first..).zip(sealed) {
+            b.put_cf(self.cf(CF_KEYS), id.0.0, slot.to_be_bytes());
+            b.put_cf(self.cf(CF_RAW), id.0.0, ct);
         }
         self.db.write_opt(b, &wo)?;
         Ok(())
@@ -637,13 +711,31 @@ impl Store {
 
     /// The full attestation, if this node holds it (and its key still exists).
     pub fn raw(&self, id: &AttestationId) -> Result<Option<Attestation>, StoreError> {
-        let (Some(key), Some(sealed)) =
-            (self.db.get_cf(self.cf(CF_KEYS), id.0.0)?, self.db.get_cf(self.cf(CF_RAW), id.0.0)?)
-        else {
+        let (Some(key), Some(sealed)) = (self.record_key(id)?, self.db.get_cf(self.cf(CF_RAW), id.0.0)?) else {
             return Ok(None);
         };
         let plain = open(id, &key, &sealed)?;
         decode("raw record", &plain).map(Some)
+    }
+
+    /// The record's own key, while it exists (for audits of erasure: a
+    /// destroyed key must be on no disk block of the store).
+    pub fn record_key(&self, id: &AttestationId) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(v) = self.db.get_cf(self.cf(CF_KEYS), id.0.0)? else { return Ok(None) };
+        match (slot_of(&v), <[u8; 32]>::try_from(v.as_slice())) {
+            (Some(slot), _) => self.keys.get(slot).map_err(|e| StoreError::Keys(e.to_string())),
+            // a store written before the key file: the key itself
+            (None, Ok(key)) => Ok(Some(key)),
+            (None, Err(_)) => Err(StoreError::Corrupt {
+                what: "record key slot",
+                error: credex_codec::CodecError::Malformed(format!("{} bytes", v.len())),
+            }),
+        }
+    }
+
+    /// Erasures whose key destruction has not completed yet (retried).
+    pub fn pending_purges(&self) -> Result<usize, StoreError> {
+        Ok(self.purge_slots()?.len())
     }
 
     /// True if the raw record's ciphertext is still on disk (its key may be gone).
@@ -653,6 +745,20 @@ impl Store {
 }
 
 const NONCE: usize = 24;
+
+/// `meta` prefix of a key destruction still to do.
+const PURGE: &[u8] = b"purge";
+
+fn purge_key(slot: u64) -> Vec<u8> {
+    let mut k = PURGE.to_vec();
+    k.extend_from_slice(&slot.to_be_bytes());
+    k
+}
+
+/// The slot number a `record_keys` value holds (8 bytes, big-endian).
+fn slot_of(v: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
+}
 
 /// Encrypts `plain` under a fresh key: (key, nonce ‖ ciphertext).
 fn seal(id: &AttestationId, plain: &[u8]) -> Result<([u8; 32], Vec<u8>), StoreError> {
@@ -711,4 +817,30 @@ pub fn anchors_of(block: &Block) -> Vec<AnchorTx> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_pending_key_destruction_is_retried_until_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Hash32([7; 32])).unwrap();
+        let slot = store.keys.append(&[[5u8; 32]]).unwrap();
+        // as a commit leaves it when the key file could not be written
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut b = WriteBatch::default();
+        b.put_cf(store.cf(CF_META), purge_key(slot), []);
+        store.db.write_opt(b, &wo).unwrap();
+        assert_eq!(store.pending_purges().unwrap(), 1);
+        drop(store);
+        // reopening retries it
+        let store = Store::open(dir.path(), Hash32([7; 32])).unwrap();
+        assert_eq!(store.pending_purges().unwrap(), 0);
+        assert_eq!(store.keys.get(slot).unwrap(), None, "the slot is zeroed");
+        assert_eq!(store.retry_purges().unwrap(), 0);
+    }
 }

@@ -223,7 +223,8 @@ async fn readyz(State(node): State<Arc<Node>>) -> Response {
 /// Prometheus metrics (`crate::metrics`).
 async fn metrics(State(node): State<Arc<Node>>) -> Response {
     let audit = node.store().audit_head().map(|(seq, _)| seq).unwrap_or(0);
-    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit);
+    let purges = node.store().pending_purges().unwrap_or(usize::MAX);
+    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit, purges);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
