@@ -33,6 +33,15 @@ pub struct Client {
 
 static DEFAULT_AUTH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
+static DEFAULT_TLS: std::sync::OnceLock<ureq::tls::TlsConfig> = std::sync::OnceLock::new();
+
+/// Makes the certificates in the PEM file `ca` the only roots every client
+/// trusts for `https://` nodes (default: the Web PKI roots).
+pub fn set_default_ca(ca: &Path) -> anyhow::Result<()> {
+    let _ = DEFAULT_TLS.set(crate::tls::client_config(Some(ca))?);
+    Ok(())
+}
+
 /// Makes `path` the credentials of every client without its own.
 pub fn set_default_auth(path: std::path::PathBuf) {
     let _ = DEFAULT_AUTH.set(path);
@@ -59,6 +68,7 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
+            .tls_config(DEFAULT_TLS.get().cloned().unwrap_or_default())
             .build()
             .into();
         let auth = DEFAULT_AUTH

@@ -48,6 +48,12 @@ pub struct NodeConfig {
     /// Webhook targets allowed although not public (`host:port` or `host`).
     #[serde(default)]
     pub webhook_allow: Vec<String>,
+    /// API certificate (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// API key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Roots for https:// webhooks (PEM).
+    pub webhook_ca: Option<PathBuf>,
 }
 
 fn de_opt_multiaddr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<credex_p2p::Multiaddr>, D::Error> {
@@ -91,6 +97,9 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<NodeConfig> 
         webhook_allow: env("CREDEX_WEBHOOK_ALLOW")
             .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default(),
+        tls_cert: env("CREDEX_TLS_CERT").map(PathBuf::from),
+        tls_key: env("CREDEX_TLS_KEY").map(PathBuf::from),
+        webhook_ca: env("CREDEX_WEBHOOK_CA").map(PathBuf::from),
     })
 }
 
@@ -140,6 +149,11 @@ pub fn resolve(
             .into_iter()
             .find(|w| !w.is_empty())
             .unwrap_or_default(),
+        tls: crate::TlsArgs {
+            tls_cert: first(flags.tls_cert, env.tls_cert, file.tls_cert),
+            tls_key: first(flags.tls_key, env.tls_key, file.tls_key),
+            webhook_ca: first(flags.webhook_ca, env.webhook_ca, file.webhook_ca),
+        },
     };
     let log = first(flags.log_format, env.log_format, file.log_format).unwrap_or_else(|| "pretty".into());
     Ok((args, log))

@@ -27,6 +27,7 @@ mod net;
 mod records;
 mod render;
 mod service;
+mod tls;
 mod warnings;
 
 use std::io::Read as _;
@@ -53,8 +54,31 @@ struct Cli {
     /// `--key` sign with that key.
     #[arg(long, global = true)]
     auth: Option<PathBuf>,
+    /// Trust exactly the certificates in this PEM file for `https://` node
+    /// URLs (a partner's private CA); also `CREDEX_CA`. Default: the Web PKI roots.
+    #[arg(long, global = true)]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// TLS of the API and of outgoing webhooks (`crate::tls`).
+#[derive(clap::Args, Debug, Clone, Default, serde::Deserialize)]
+pub struct TlsArgs {
+    /// Serve the API over HTTPS with this PEM certificate chain (leaf first;
+    /// `CREDEX_TLS_CERT`).
+    #[arg(long, requires = "tls_key")]
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (`CREDEX_TLS_KEY`).
+    #[arg(long, requires = "tls_cert")]
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Trust exactly these PEM certificates for https:// webhooks
+    /// (`CREDEX_WEBHOOK_CA`; default: the Web PKI roots).
+    #[arg(long)]
+    #[serde(default)]
+    pub webhook_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -108,6 +132,8 @@ enum Command {
         /// `host:port` or `host` (repeatable), e.g. 127.0.0.1:9000.
         #[arg(long = "webhook-allow")]
         webhook_allow: Vec<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Runs a node of a network described by a genesis file: the validator
     /// (with --validator-key) or an observer that follows and verifies the chain.
@@ -155,6 +181,8 @@ enum Command {
         /// `host:port` or `host` (repeatable; `CREDEX_WEBHOOK_ALLOW` comma-separated).
         #[arg(long = "webhook-allow")]
         webhook_allow: Vec<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Signs an attestation with an issuer key and submits it to a node.
     Attest {
@@ -477,6 +505,12 @@ enum ProofCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(ca) = cli.ca.clone().or_else(|| std::env::var_os("CREDEX_CA").map(PathBuf::from))
+        && let Err(e) = client::set_default_ca(&ca)
+    {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     if let Some(path) = &cli.auth {
         client::set_default_auth(path.clone());
     }
@@ -523,7 +557,7 @@ fn run_dev(
     http: std::net::SocketAddr,
     log_format: &str,
     min_free_disk_mb: u64,
-    webhooks: warnings::WebhookPolicy,
+    serving: Serving,
 ) -> anyhow::Result<ExitCode> {
     init_logging(log_format)?;
     check_disk(data, min_free_disk_mb)?;
@@ -543,7 +577,7 @@ fn run_dev(
         let clients = access::Clients::read(&data.join("clients.toml"))?;
         let access = std::sync::Arc::new(access::Access::new(&node, clients, access::Rates::default())?);
         let engine = tokio::spawn(service::run_solo(node.clone(), key, std::time::Duration::from_millis(500)));
-        serve(node, listener, access, engine, webhooks).await
+        serve(node, listener, access, engine, serving).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -555,13 +589,13 @@ async fn serve(
     listener: tokio::net::TcpListener,
     access: std::sync::Arc<access::Access>,
     engine: tokio::task::JoinHandle<anyhow::Result<()>>,
-    webhooks: warnings::WebhookPolicy,
+    serving: Serving,
 ) -> anyhow::Result<()> {
-    let warnings = warnings::Warnings::start(node.clone(), webhooks)?;
+    let warnings = warnings::Warnings::start(node.clone(), serving.webhooks)?;
     tokio::spawn(access::anchor_loop(node.clone()));
     tokio::spawn(retry_purges(node.clone()));
     let app = api::router(node.clone(), warnings, access);
-    let server = api::server::serve(listener, app, shutdown_signal());
+    let server = api::server::serve(listener, app, serving.tls, shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         r = engine => match r {
@@ -572,6 +606,27 @@ async fn serve(
     }
     tracing::info!(target: "credex::node", height = node.height(), "stopped");
     Ok(())
+}
+
+/// How the API is served: TLS (if configured) and the webhook policy.
+struct Serving {
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    webhooks: warnings::WebhookPolicy,
+}
+
+impl Serving {
+    fn new(tls: &TlsArgs, webhook_allow: Vec<String>) -> anyhow::Result<Serving> {
+        let acceptor = match (&tls.tls_cert, &tls.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let webhooks = warnings::WebhookPolicy {
+            allow: webhook_allow,
+            tls: crate::tls::client_config(tls.webhook_ca.as_deref())?,
+        };
+        Ok(Serving { tls: acceptor, webhooks })
+    }
 }
 
 /// Erasures whose key could not be destroyed at commit are retried every
@@ -612,11 +667,14 @@ pub struct NodeArgs {
     pub min_free_disk_mb: u64,
     /// Webhook targets allowed although not public.
     pub webhook_allow: Vec<String>,
+    /// TLS certificate, key and webhook CA.
+    pub tls: TlsArgs,
 }
 
 fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
     init_logging(log_format)?;
     check_disk(&a.data, a.min_free_disk_mb)?;
+    let serving = Serving::new(&a.tls, a.webhook_allow.clone())?;
     let genesis = load_genesis(&a.genesis)?;
     let (_, p2p) = keys::KeyFile::read(&a.p2p_key)?;
     let keypair = credex_p2p::keypair_from_seed(p2p.seed());
@@ -694,7 +752,7 @@ fn run_node(a: NodeArgs, log_format: &str) -> anyhow::Result<ExitCode> {
         };
         node.set_net(network.clone());
         let _network = network;
-        serve(node, listener, access, engine, warnings::WebhookPolicy { allow: a.webhook_allow }).await
+        serve(node, listener, access, engine, serving).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -777,6 +835,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             log_format,
             min_free_disk_mb,
             webhook_allow,
+            tls,
         } => {
             let flags = config::NodeConfig {
                 genesis,
@@ -790,6 +849,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log_format,
                 min_free_disk_mb,
                 webhook_allow,
+                tls_cert: tls.tls_cert,
+                tls_key: tls.tls_key,
+                webhook_ca: tls.webhook_ca,
             };
             let (args, log_format) = config::resolve(flags, config.as_deref(), &|k| std::env::var(k).ok())?;
             run_node(args, &log_format)
@@ -819,8 +881,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
             print_json(&client::proof_status(&client::Client::new(&node), &subject, list, &out)?)
         }
-        Command::Dev { data, http, log_format, min_free_disk_mb, webhook_allow } => {
-            run_dev(&data, http, &log_format, min_free_disk_mb, warnings::WebhookPolicy { allow: webhook_allow })
+        Command::Dev { data, http, log_format, min_free_disk_mb, webhook_allow, tls } => {
+            let serving = Serving::new(&tls, webhook_allow)?;
+            run_dev(&data, http, &log_format, min_free_disk_mb, serving)
         }
         Command::Evidence { file, genesis } => {
             let genesis = load_genesis(&genesis)?;

@@ -262,9 +262,13 @@ impl Warnings {
         // checked again at every delivery: the name may resolve elsewhere by now
         self.policy.check(&url).await?;
         let body = serde_json::to_vec(&events)?;
+        let tls = self.policy.tls.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let agent: ureq::Agent =
-                ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().into();
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(10)))
+                .tls_config(tls)
+                .build()
+                .into();
             agent.post(&url).content_type("application/json").send(&body[..])?;
             Ok(())
         })
@@ -281,12 +285,9 @@ impl Warnings {
 /// Why a webhook URL is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
-    /// Not an http:// URL of at most 2048 bytes with a host.
-    #[error("url must be an http:// URL with a host, of at most 2048 bytes")]
+    /// Not an http:// or https:// URL of at most 2048 bytes with a host.
+    #[error("url must be an http:// or https:// URL with a host, of at most 2048 bytes")]
     Invalid,
-    /// https:// needs TLS, which this node does not speak yet.
-    #[error("https:// webhooks are not supported yet (this node has no TLS client); use http:// to a trusted relay")]
-    Https,
     /// The host does not resolve.
     #[error("the webhook host {0} does not resolve")]
     Unresolvable(String),
@@ -308,7 +309,6 @@ impl WebhookError {
     pub fn code(&self) -> &'static str {
         match self {
             WebhookError::Invalid => "invalid-url",
-            WebhookError::Https => "https-not-supported",
             WebhookError::Unresolvable(_) => "unresolvable-host",
             WebhookError::NotPublic { .. } => "webhook-target-not-allowed",
         }
@@ -325,20 +325,19 @@ impl WebhookError {
 pub struct WebhookPolicy {
     /// Exceptions, `host:port` or `host`.
     pub allow: Vec<String>,
+    /// The roots https:// deliveries trust.
+    pub tls: ureq::tls::TlsConfig,
 }
 
 impl WebhookPolicy {
     /// Checks `url` against the policy, resolving its host.
     pub async fn check(&self, url: &str) -> Result<(), WebhookError> {
-        if url.starts_with("https://") {
-            return Err(WebhookError::Https);
-        }
-        if !url.starts_with("http://") || url.len() > 2048 {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
             return Err(WebhookError::Invalid);
         }
         let uri: axum::http::Uri = url.parse().map_err(|_| WebhookError::Invalid)?;
         let host = uri.host().filter(|h| !h.is_empty()).ok_or(WebhookError::Invalid)?;
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if self.allow.iter().any(|a| *a == format!("{host}:{port}") || a == host || a == bare) {
             return Ok(());
@@ -420,13 +419,13 @@ mod tests {
         ] {
             assert!(matches!(p.check(url).await, Err(WebhookError::NotPublic { .. })), "{url}");
         }
-        assert_eq!(p.check("https://example.com/hook").await, Err(WebhookError::Https));
+        assert!(matches!(p.check("https://127.0.0.1/hook").await, Err(WebhookError::NotPublic { .. })));
         assert_eq!(p.check("ftp://x/").await, Err(WebhookError::Invalid));
         assert_eq!(p.check("http:///nohost").await, Err(WebhookError::Invalid));
         // public literals pass without any lookup
         assert_eq!(p.check("http://8.8.8.8/hook").await, Ok(()));
         // an explicit exception
-        let allowed = WebhookPolicy { allow: vec!["127.0.0.1:9000".into()] };
+        let allowed = WebhookPolicy { allow: vec!["127.0.0.1:9000".into()], ..WebhookPolicy::default() };
         assert_eq!(allowed.check("http://127.0.0.1:9000/hook").await, Ok(()));
         assert!(allowed.check("http://127.0.0.1:9001/hook").await.is_err());
     }

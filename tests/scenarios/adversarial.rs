@@ -383,7 +383,7 @@ fn webhooks_cannot_target_the_node_or_its_neighbours_and_belong_to_their_creator
         ("http://10.0.0.1/", "webhook-target-not-allowed"),
         ("http://198.51.100.7/hook", "webhook-target-not-allowed"),
         ("http://127.0.0.1:10/", "webhook-target-not-allowed"),
-        ("https://partner.example/hook", "https-not-supported"),
+        ("https://127.0.0.1:8443/hook", "webhook-target-not-allowed"),
     ] {
         let (status, v) = subscribe(&official, url);
         assert_eq!((status, v["code"].as_str()), (400, Some(code)), "{url}: {v}");
@@ -447,4 +447,181 @@ fn a_registrar_cannot_rebind_a_traders_key_without_consent_or_a_recorded_recover
     assert_eq!(profile["key"]["recovery"], "cn-identity-verified-in-person", "{profile}");
     assert_eq!(profile["key"]["registrar"], "cn-sfh-amr");
     assert_eq!(profile["key"]["previous_keys"].as_array().map(Vec::len), Some(2), "{profile}");
+}
+
+/// A private CA and a certificate it issued for `localhost` and 127.0.0.1, as PEM files in `dir`.
+fn test_pki(dir: &std::path::Path) -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "credex test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    (write("ca.pem", ca.pem()), write("node.pem", leaf.pem()), write("node.key", key.serialize_pem()))
+}
+
+/// An HTTPS webhook receiver on loopback with the certificate `cert`/`key`:
+/// answers 200 and keeps each request's body.
+fn https_receiver(cert: &str, key: &str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use rustls::pki_types::pem::PemObject as _;
+    let certs: Vec<_> =
+        rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok();
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else { continue };
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = tls.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        g.lock().unwrap().push(body.to_string());
+                        let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = tls.flush();
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn the_api_and_webhooks_speak_tls_and_the_cli_trusts_exactly_the_ca_it_is_given() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(tmp.path());
+    let port = free_port();
+    let data = tmp.path().join("dev");
+    // a regulator's HTTPS webhook receiver, certified by the same private CA
+    let (hook_port, hooks) = https_receiver(&cert, &key);
+    let mut child = std::process::Command::new(super::dev_node::BIN)
+        .args(["dev", "--data", data.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
+        .args(["--tls-cert", &cert, "--tls-key", &key, "--webhook-ca", &ca])
+        .args(["--webhook-allow", &format!("localhost:{hook_port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(tmp.path().join("node.log")).unwrap())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let url = format!("https://localhost:{port}");
+    let pem = std::fs::read(&ca).unwrap();
+    let roots: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i.unwrap() {
+            ureq::tls::PemItem::Certificate(c) => Some(c.to_owned()),
+            _ => None,
+        })
+        .collect();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+                .build(),
+        )
+        .build()
+        .into();
+    let start = Instant::now();
+    loop {
+        if agent.get(format!("{url}/healthz")).call().is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the TLS node exited");
+        assert!(start.elapsed() < Duration::from_secs(30), "the TLS node did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let child = Kill(child);
+    // plain HTTP to the TLS port gets no answer
+    assert_eq!(raw_http(&format!("http://127.0.0.1:{port}"), "GET", "/healthz", &[]).0, 0);
+    // an HTTPS webhook, subscribed over HTTPS
+    let official = data.join("keys/official.json");
+    let body = format!("{{\"url\":\"https://localhost:{hook_port}/hook\"}}");
+    let status: Value = agent.get(format!("{url}/v1/status")).call().unwrap().body_mut().read_json().unwrap();
+    let now =
+        u64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let path = "/v1/warnings/subscriptions";
+    let mut req = agent.post(format!("{url}{path}")).content_type("application/json");
+    for (k, v) in super::dev_node::sign_for(&status, "POST", path, body.as_bytes(), official.to_str().unwrap(), now) {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send(body.as_bytes()).unwrap().status(), 201);
+    // the CLI over https, trusting the partner's CA: a signed write and a read
+    let amr = data.join("keys/cn-sfh-amr.json");
+    let ok = credex(&[
+        "--ca",
+        &ca,
+        "attest",
+        "--node",
+        &url,
+        "--key",
+        amr.to_str().unwrap(),
+        "--subject",
+        TRADER,
+        "--kind",
+        "serious-violation-listing",
+        "--wait",
+    ]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let issuers = json_out(&credex(&["--ca", &ca, "issuers", "--node", &url]));
+    assert!(issuers["issuers"].as_array().is_some_and(|l| !l.is_empty()), "{issuers}");
+    // the listing's early-warning event (serious-listing) reaches the HTTPS webhook
+    let start = Instant::now();
+    while hooks.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no webhook delivered over HTTPS; node log:\n{}",
+            std::fs::read_to_string(tmp.path().join("node.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(hooks.lock().unwrap()[0].contains(TRADER), "{:?}", hooks.lock().unwrap());
+    // without that CA the node's certificate is not trusted
+    let no = credex(&["issuers", "--node", &url]);
+    assert!(!no.status.success());
+    let err = String::from_utf8_lossy(&no.stderr).to_lowercase();
+    assert!(err.contains("certificate") || err.contains("issuer"), "{err}");
+    drop(child);
 }

@@ -103,12 +103,23 @@ pub(crate) fn sign_at(
     key: &str,
     time: u64,
 ) -> Vec<(&'static str, String)> {
+    sign_for(&get(url, "/v1/status").1, method, path, body, key, time)
+}
+
+/// The four headers for the node whose `GET /v1/status` is `status`.
+pub(crate) fn sign_for(
+    status: &Value,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    key: &str,
+    time: u64,
+) -> Vec<(&'static str, String)> {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
     let client = file["client"].as_str().or(file["subject"].as_str()).or(file["agency"].as_str()).unwrap().to_string();
     let mut seed = [0u8; 32];
     hex::decode_to_slice(file["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
     let secret = credex_crypto::SecretKey::from_seed(seed);
-    let status = get(url, "/v1/status").1;
     let audience = credex_types::access::Audience {
         chain_id: status["chain_id"].as_str().unwrap().parse().unwrap(),
         genesis: status["genesis"].as_str().unwrap().parse().unwrap(),

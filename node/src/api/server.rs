@@ -11,6 +11,9 @@
 //! * body and handler together are bounded by the router's 15 s timeout
 //!   (`super::REQUEST_TIMEOUT`).
 //!
+//! With a TLS acceptor (`crate::tls`) every connection is TLS; the
+//! handshake has the same deadline as a request head.
+//!
 //! On shutdown the loop stops accepting, lets requests in flight finish
 //! (at most [`DRAIN`]), and returns.
 
@@ -74,10 +77,11 @@ impl PerAddress {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let global = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -114,32 +118,51 @@ pub async fn serve(
         let mut stop = stop_rx.clone();
         // finished connections are reaped as we go, so the set stays small
         while tasks.try_join_next().is_some() {}
+        let tls = tls.clone();
         tasks.spawn(async move {
             let _slot = slot;
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
-                app.clone().oneshot(req.map(axum::body::Body::new))
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(IdleTimeout::new(stream, IDLE_TIMEOUT)), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(target: "credex::api", %addr, error = %e, "connection ended");
-                    }
-                }
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(DRAIN, conn).await;
-                }
+            let io = IdleTimeout::new(stream, IDLE_TIMEOUT);
+            match tls {
+                None => connection(TokioIo::new(io), app, addr, &mut stop).await,
+                // the handshake is bounded like a request head
+                Some(acceptor) => match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(io)).await {
+                    Ok(Ok(s)) => connection(TokioIo::new(s), app, addr, &mut stop).await,
+                    Ok(Err(e)) => tracing::debug!(target: "credex::api", %addr, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(target: "credex::api", %addr, "TLS handshake timed out"),
+                },
             }
         });
     }
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
     Ok(())
+}
+
+/// One HTTP/1.1 connection: requests with the peer's address, until it
+/// ends or the server stops (then requests in flight finish, within [`DRAIN`]).
+async fn connection<I>(io: I, app: Router, addr: SocketAddr, stop: &mut tokio::sync::watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(target: "credex::api", %addr, error = %e, "connection ended");
+            }
+        }
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN, conn).await;
+        }
+    }
 }
 
 /// A stream that fails reads once no byte has arrived for `idle`: a
