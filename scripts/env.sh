@@ -9,7 +9,7 @@ fi
 # what a first build costs, said before it starts (measured: README, "Build")
 credex_first_build_notice() { # profile-dir
   if [ ! -e "$CARGO_TARGET_DIR/$1/credex" ]; then
-    echo "note: the first build compiles RocksDB's C++ and every crate: about 20 minutes on 2 cores" \
+    echo "note: the first build compiles RocksDB's C++ and every crate: about 15-25 minutes on 2 cores" \
       "(later builds take seconds to a minute); build tree: $CARGO_TARGET_DIR" >&2
   fi
 }

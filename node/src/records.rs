@@ -42,6 +42,16 @@ fn may_invoke(node: &Node, caller: &Caller, code: &LegalBasis) -> bool {
     }
 }
 
+/// The refusal of a legal basis `caller` may not invoke.
+fn not_allowed(caller: &Caller, code: &LegalBasis) -> Refusal {
+    let agency = caller.agency.as_ref().map_or("no agency", AgencyId::as_str);
+    refuse(
+        403,
+        "legal-basis-not-allowed",
+        format!("role {} of {agency} may not invoke legal basis {code}", caller.role),
+    )
+}
+
 /// Legal-basis codes a role may invoke without the subject's authorization.
 pub const LEGAL_BASES: &[(Role, &str)] = &[
     (Role::Official, "cn-admin-inspection"),
@@ -140,15 +150,7 @@ pub fn disclosure_basis(
     }
     match legal_basis {
         Some(code) if may_invoke(node, caller, code) => Ok(Some(format!("legal-basis:{code}"))),
-        Some(code) => Err(refuse(
-            403,
-            "legal-basis-not-allowed",
-            format!(
-                "role {} of {} may not invoke legal basis {code}",
-                caller.role,
-                caller.agency.as_ref().map_or("no agency", AgencyId::as_str)
-            ),
-        )),
+        Some(code) => Err(not_allowed(caller, code)),
         None => Ok(None),
     }
 }
@@ -182,15 +184,7 @@ fn check_basis(
             if may_invoke(node, caller, code) {
                 Ok(format!("legal-basis:{code}"))
             } else {
-                Err(refuse(
-                    403,
-                    "legal-basis-not-allowed",
-                    format!(
-                        "role {} of {} may not invoke legal basis {code}",
-                        caller.role,
-                        caller.agency.as_ref().map_or("no agency", AgencyId::as_str)
-                    ),
-                ))
+                Err(not_allowed(caller, code))
             }
         }
         Basis::None => Err(refuse(
