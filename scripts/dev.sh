@@ -11,7 +11,7 @@ scripts/setup.sh
 . scripts/env.sh
 credex_first_build_notice release
 cargo build --release --locked -p credex-node
-bin="$CARGO_TARGET_DIR/release/credex"
+bin="$(credex_target_dir)/release/credex"
 
 # where the node will listen and keep its data (the defaults of `credex dev`)
 http=127.0.0.1:8080
