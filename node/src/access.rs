@@ -232,7 +232,8 @@ impl Access {
         }
     }
 
-    /// Resolves the client id to its key and identity.
+    /// Resolves the client id to its key and identity: a client registered
+    /// here, else an identity on chain ([`on_chain`]).
     fn resolve(&self, node: &Node, client: &str) -> Result<(PublicKey, Caller), AuthError> {
         if let Some(c) = self.clients.clients.iter().find(|c| c.id == client) {
             return Ok((
@@ -240,20 +241,7 @@ impl Access {
                 Caller { client: c.id.clone(), role: c.role, agency: Some(c.agency.clone()), subject: None },
             ));
         }
-        if let Ok(agency) = client.parse::<AgencyId>()
-            && let Some(r) = node.issuer(&agency).filter(|r| r.active)
-        {
-            let caller = Caller { client: client.into(), role: Role::Issuer, agency: Some(agency), subject: None };
-            return Ok((r.key, caller));
-        }
-        if let Ok(subject) = client.parse::<SubjectId>()
-            && let Some(k) = node.subject_key(&subject)
-        {
-            let caller =
-                Caller { client: subject.to_string(), role: Role::Subject, agency: None, subject: Some(subject) };
-            return Ok((k.key, caller));
-        }
-        Err(AuthError::UnknownClient(client.to_string()))
+        on_chain(node, client).ok_or_else(|| AuthError::UnknownClient(client.to_string()))
     }
 
     /// Checks a signed request: key, signature, clock skew, replay, rate.
@@ -332,20 +320,17 @@ impl Access {
         use crate::records::Refusal;
         let refuse = |code: &'static str, message: String| Refusal { status: 403, code, message };
         let f = &req.request;
-        let (key, caller) = if let Ok(subject) = f.client.parse::<SubjectId>() {
-            let key = node
-                .subject_key(&subject)
-                .ok_or_else(|| refuse("unverified-caller", format!("{subject} has no key bound on chain")))?
-                .key;
-            let client = format!("{relay}/{subject}");
-            (key, Caller { client, role: Role::Subject, agency: Some(relay.clone()), subject: Some(subject) })
-        } else if let Some((agency, r)) =
-            f.client.parse::<AgencyId>().ok().and_then(|a| node.issuer(&a).filter(|r| r.active).map(|r| (a, r)))
-        {
-            let client = format!("{relay}/{agency}");
-            (r.key, Caller { client, role: Role::Issuer, agency: Some(agency), subject: None })
-        } else {
-            match req.vouched {
+        let (key, caller) = match on_chain(node, &f.client) {
+            // the relay's agency is the grantee a subject's own authorizations name
+            Some((key, c)) => {
+                let agency = if c.role == Role::Subject { Some(relay.clone()) } else { c.agency };
+                (key, Caller { client: format!("{relay}/{}", c.client), agency, ..c })
+            }
+            // a subject is never taken on the relay's word
+            None if f.client.parse::<SubjectId>().is_ok() => {
+                return Err(refuse("unverified-caller", format!("{} has no key bound on chain", f.client)));
+            }
+            None => match req.vouched {
                 Some((role @ (Role::Official | Role::Platform), key)) => {
                     let client = format!("{relay}/{}", f.client);
                     (key, Caller { client, role, agency: Some(relay.clone()), subject: None })
@@ -356,7 +341,7 @@ impl Access {
                         format!("{} is neither a subject nor an issuer on chain, nor vouched for by {relay}", f.client),
                     ));
                 }
-            }
+            },
         };
         // the caller signed for its own node, the relay: that is the audience here
         let audience = credex_types::access::Audience { node: relay.to_string(), ..audience_of(node) };
@@ -399,6 +384,22 @@ impl Access {
         *head = (entry.seq, entry.hash());
         Ok(entry.seq)
     }
+}
+
+/// The key and identity `client` has on chain: an active issuer agency
+/// (its registry key, §11.8) or a subject with a bound key (§11.3).
+fn on_chain(node: &Node, client: &str) -> Option<(PublicKey, Caller)> {
+    if let Ok(agency) = client.parse::<AgencyId>()
+        && let Some(r) = node.issuer(&agency).filter(|r| r.active)
+    {
+        return Some((
+            r.key,
+            Caller { client: client.into(), role: Role::Issuer, agency: Some(agency), subject: None },
+        ));
+    }
+    let subject = client.parse::<SubjectId>().ok()?;
+    let k = node.subject_key(&subject)?;
+    Some((k.key, Caller { client: subject.to_string(), role: Role::Subject, agency: None, subject: Some(subject) }))
 }
 
 /// The audience of requests to `node`: its chain id, genesis hash and agency.

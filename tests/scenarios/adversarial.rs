@@ -273,7 +273,11 @@ fn an_erased_record_stays_erased_when_it_is_imported_again() {
 fn open_files_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
     let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
-    line.split_whitespace().nth(3).and_then(|v| v.parse().ok()).unwrap_or(1024)
+    match line.split_whitespace().nth(3) {
+        Some("unlimited") => usize::MAX,
+        Some(v) => v.parse().unwrap(),
+        None => panic!("unreadable limits line: {line}"),
+    }
 }
 
 #[test]

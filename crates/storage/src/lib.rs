@@ -290,10 +290,17 @@ impl Store {
             }
         }
         let mut purges = Vec::new();
+        let mut inline_keys = false;
         for id in c.erased {
-            if let Some(slot) = self.db.get_cf(self.cf(CF_KEYS), id.0.0)?.as_deref().and_then(slot_of) {
-                b.put_cf(self.cf(CF_META), purge_key(slot), []);
-                purges.push(slot);
+            if let Some(v) = self.db.get_cf(self.cf(CF_KEYS), id.0.0)? {
+                match slot_of(&v) {
+                    Some(slot) => {
+                        b.put_cf(self.cf(CF_META), purge_key(slot), []);
+                        purges.push(slot);
+                    }
+                    // a key written before the key file, in RocksDB itself
+                    None => inline_keys = true,
+                }
             }
             b.delete_cf(self.cf(CF_KEYS), id.0.0);
             b.delete_cf(self.cf(CF_RAW), id.0.0);
@@ -305,15 +312,15 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         self.db.write_opt(b, &wo)?;
-        if !c.erased.is_empty() {
-            // The block is durable: its erasures must happen. A key that cannot be
-            // destroyed now stays marked and is retried ([`Store::retry_purges`]).
-            for slot in purges {
-                if let Err(e) = self.destroy_key(slot) {
-                    tracing::error!(target: "credex::storage", slot, error = %e, "record key not destroyed yet; will retry");
-                }
+        // The block is durable: its erasures must happen. A key that cannot be
+        // destroyed now stays marked and is retried ([`Store::retry_purges`]).
+        for slot in purges {
+            if let Err(e) = self.destroy_key(slot) {
+                tracing::error!(target: "credex::storage", slot, error = %e, "record key not destroyed yet; will retry");
             }
-            self.purge_erased()?;
+        }
+        if inline_keys {
+            self.purge_inline_keys()?;
         }
         Ok(())
     }
@@ -354,10 +361,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Pushes deleted record keys out of the memtable, the write-ahead log
-    /// and older table files, so that destroyed keys do not linger on disk
-    /// in RocksDB's own files.
-    fn purge_erased(&self) -> Result<(), StoreError> {
+    /// For keys of a store written before the key file, which live in
+    /// RocksDB itself: pushes the deleted ones out of the memtable and older
+    /// table files (a whole-family compaction, so only when such a key was
+    /// erased; slot keys need none of it).
+    fn purge_inline_keys(&self) -> Result<(), StoreError> {
         for cf in [CF_KEYS, CF_RAW] {
             self.db.flush_cf(self.cf(cf))?;
             self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);

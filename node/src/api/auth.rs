@@ -57,50 +57,62 @@ pub enum Need {
     Roles(&'static [Role], bool),
 }
 
-/// The role table (spec §12.2): one row per route pattern and method, the
-/// same rows the router is built from (`super::router`), so a route cannot
-/// exist without an entry. HEAD follows GET. Anything not in the table is
+/// One route: method, pattern, who may call it, and its handler.
+pub type Row = (&'static str, &'static str, Need, fn() -> axum::routing::MethodRouter<super::AppState>);
+
+/// The role table (spec §12.2): one row per route pattern and method, with
+/// its handler; the router is built from these rows (`super::router`), so a
+/// route cannot exist without an entry. HEAD follows GET. Anything not in the table is
 /// refused: 404 for an unknown path, 405 for a method the path does not
 /// have. Patterns are segments, `{name}` a parameter.
-pub const ROLE_TABLE: &[(&str, &str, Need)] = {
+pub const ROLE_TABLE: &[Row] = {
     use Role::{Issuer, Official, Platform};
+    use axum::routing::{delete, get, post};
     const READERS: Need = Need::Roles(&[Official, Issuer], true);
     const WARNINGS: Need = Need::Roles(&[Official, Issuer, Platform], false);
     &[
-        ("GET", "/healthz", Need::Public),
-        ("GET", "/readyz", Need::Public),
-        ("GET", "/metrics", Need::Public),
-        ("GET", "/openapi.json", Need::Public),
-        ("GET", "/", Need::Public),
-        ("GET", "/assets/app.js", Need::Public),
-        ("GET", "/assets/sign.js", Need::Public),
-        ("GET", "/assets/style.css", Need::Public),
-        ("GET", "/report/{subject}", Need::Public),
-        ("GET", "/v1/status", Need::Public),
-        ("GET", "/v1/labels", Need::Public),
-        ("GET", "/v1/issuers", Need::Public),
-        ("GET", "/v1/lists/{list}", Need::Public),
-        ("GET", "/v1/lists/{list}/{subject}", Need::Public),
-        ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public),
-        ("GET", "/v1/blocks/{height}", Need::Public),
-        ("GET", "/v1/transactions/{id}", Need::Public),
-        ("POST", "/v1/verify", Need::Public),
-        ("POST", "/v1/attestations", Need::Roles(&[Issuer], false)),
-        ("POST", "/v1/transactions", Need::Authenticated),
-        ("GET", "/v1/attestations/{id}", READERS),
-        ("GET", "/v1/attestations/{id}/proof", READERS),
-        ("GET", "/v1/cases/{id}", READERS),
-        ("POST", "/v1/attestations/{id}/record", Need::Roles(&[Official, Platform, Issuer], true)),
-        ("GET", "/v1/subjects/{subject}", Need::Roles(&[Platform, Official, Issuer], true)),
-        ("GET", "/v1/subjects/{subject}/grade", Need::Roles(&[Platform, Official, Issuer], true)),
-        ("GET", "/v1/subjects/{subject}/access-log", Need::Roles(&[Official], true)),
-        ("GET", "/v1/warnings", WARNINGS),
-        ("GET", "/v1/warnings/events", WARNINGS),
-        ("GET", "/v1/warnings/subscriptions", WARNINGS),
-        ("POST", "/v1/warnings/subscriptions", WARNINGS),
-        ("DELETE", "/v1/warnings/subscriptions/{id}", WARNINGS),
-        ("GET", "/v1/audit/log", Need::Roles(&[Official, Issuer], false)),
-        ("GET", "/v1/audit/anchors", Need::Roles(&[Official, Issuer], false)),
+        ("GET", "/healthz", Need::Public, || get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) })),
+        ("GET", "/readyz", Need::Public, || get(super::readyz)),
+        ("GET", "/metrics", Need::Public, || get(super::metrics)),
+        ("GET", "/openapi.json", Need::Public, || get(super::openapi::serve)),
+        ("GET", "/", Need::Public, || get(super::web::index)),
+        ("GET", "/assets/app.js", Need::Public, || get(super::web::app_js)),
+        ("GET", "/assets/sign.js", Need::Public, || get(super::web::sign_js)),
+        ("GET", "/assets/style.css", Need::Public, || get(super::web::style_css)),
+        ("GET", "/report/{subject}", Need::Public, || get(super::web::report)),
+        ("GET", "/v1/status", Need::Public, || get(super::status)),
+        ("GET", "/v1/labels", Need::Public, || get(super::lifecycle::labels)),
+        ("GET", "/v1/issuers", Need::Public, || get(super::lifecycle::issuers)),
+        ("GET", "/v1/lists/{list}", Need::Public, || get(super::public::members)),
+        ("GET", "/v1/lists/{list}/{subject}", Need::Public, || get(super::list_status)),
+        ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public, || get(super::public::status_qr)),
+        ("GET", "/v1/blocks/{height}", Need::Public, || get(super::block)),
+        ("GET", "/v1/transactions/{id}", Need::Public, || get(super::lifecycle::transaction)),
+        ("POST", "/v1/verify", Need::Public, || post(super::public::verify)),
+        ("POST", "/v1/attestations", Need::Roles(&[Issuer], false), || post(super::submit)),
+        ("POST", "/v1/transactions", Need::Authenticated, || post(super::lifecycle::submit_tx)),
+        ("GET", "/v1/attestations/{id}", READERS, || get(super::attestation)),
+        ("GET", "/v1/attestations/{id}/proof", READERS, || get(super::attestation_proof)),
+        ("GET", "/v1/cases/{id}", READERS, || get(super::lifecycle::case)),
+        ("POST", "/v1/attestations/{id}/record", Need::Roles(&[Official, Platform, Issuer], true), || {
+            post(super::records::record)
+        }),
+        ("GET", "/v1/subjects/{subject}", Need::Roles(&[Platform, Official, Issuer], true), || {
+            get(super::lifecycle::subject)
+        }),
+        ("GET", "/v1/subjects/{subject}/grade", Need::Roles(&[Platform, Official, Issuer], true), || {
+            get(super::lifecycle::grade)
+        }),
+        ("GET", "/v1/subjects/{subject}/access-log", Need::Roles(&[Official], true), || {
+            get(super::records::access_log)
+        }),
+        ("GET", "/v1/warnings", WARNINGS, || get(super::lifecycle::risk_list)),
+        ("GET", "/v1/warnings/events", WARNINGS, || get(super::lifecycle::events)),
+        ("GET", "/v1/warnings/subscriptions", WARNINGS, || get(super::lifecycle::subscriptions)),
+        ("POST", "/v1/warnings/subscriptions", WARNINGS, || post(super::lifecycle::subscribe)),
+        ("DELETE", "/v1/warnings/subscriptions/{id}", WARNINGS, || delete(super::lifecycle::unsubscribe)),
+        ("GET", "/v1/audit/log", Need::Roles(&[Official, Issuer], false), || get(super::records::audit_log)),
+        ("GET", "/v1/audit/anchors", Need::Roles(&[Official, Issuer], false), || get(super::records::audit_anchors)),
     ]
 };
 
@@ -188,24 +200,24 @@ fn matches(pattern: &str, segs: &[String]) -> bool {
 }
 
 /// Looks `method path` up in [`ROLE_TABLE`]; HEAD is looked up as GET.
-/// Literal rows win over parameter rows of the same shape.
+/// No two patterns of the table match the same path (a test holds this),
+/// so the rows a path matches share one pattern.
 pub fn route(method: &Method, path: &CanonicalPath) -> Route {
     let m = if method == Method::HEAD { "GET" } else { method.as_str() };
-    let specificity = |p: &str| p.split('/').filter(|s| !s.starts_with('{')).count();
-    let mut hits: Vec<&(&str, &str, Need)> = ROLE_TABLE.iter().filter(|(_, p, _)| matches(p, &path.segments)).collect();
-    hits.sort_by_key(|(_, p, _)| std::cmp::Reverse(specificity(p)));
-    let Some(best) = hits.first().map(|(_, p, _)| *p) else { return Route::Unknown };
-    let same: Vec<&&(&str, &str, Need)> = hits.iter().filter(|(_, p, _)| *p == best).collect();
-    match same.iter().find(|(rm, _, _)| *rm == m) {
-        Some((_, p, n)) => Route::Row(p, *n),
-        None => {
-            let mut allow: Vec<&str> = same.iter().map(|(rm, _, _)| *rm).collect();
-            if allow.contains(&"GET") {
-                allow.push("HEAD");
-            }
-            Route::WrongMethod(allow.join(","))
+    let mut allow: Vec<&str> = Vec::new();
+    for (rm, p, n, _) in ROLE_TABLE.iter().filter(|(_, p, _, _)| matches(p, &path.segments)) {
+        if *rm == m {
+            return Route::Row(p, *n);
         }
+        allow.push(rm);
     }
+    if allow.is_empty() {
+        return Route::Unknown;
+    }
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    Route::WrongMethod(allow.join(","))
 }
 
 /// The subject whose data the request is about, if any: the `{subject}`
@@ -390,7 +402,7 @@ mod tests {
 
     #[test]
     fn every_row_is_reached_by_its_own_paths_and_head_follows_get() {
-        for (m, p, n) in ROLE_TABLE {
+        for (m, p, n, _) in ROLE_TABLE {
             let method: Method = m.parse().unwrap();
             let c = path(&sample(p));
             assert_eq!(route(&method, &c), Route::Row(p, *n), "{m} {p}");
@@ -399,8 +411,13 @@ mod tests {
             }
         }
         let mut seen = std::collections::HashSet::new();
-        for (m, p, _) in ROLE_TABLE {
+        for (m, p, _, _) in ROLE_TABLE {
             assert!(seen.insert((m, p)), "{m} {p} twice in the role table");
+            // no other pattern matches this one's paths (literal samples too: "x" and the literals)
+            let c = path(&sample(p));
+            for (_, q, _, _) in ROLE_TABLE.iter().filter(|(_, q, _, _)| q != p) {
+                assert!(!matches(q, &c.segments), "{p} and {q} overlap");
+            }
         }
     }
 
