@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
 credex_first_build_notice release
-cargo build --release --locked -p credex-node
+cargo build --release --locked -p credex
 bin="$(credex_target_dir)/release/credex"
 
 # where the node will listen and keep its data (the defaults of `credex dev`)

@@ -36,7 +36,7 @@ start() { # name p2p-port http-port p2p-key [validator-key]
 
 case "${1:-}" in
   up)
-    [ -x "$C" ] || cargo build --release -p credex-node
+    [ -x "$C" ] || cargo build --release -p credex
     mkdir -p "$D"
     for i in 0 1 2 3; do start "validator-$i" $((27650 + i)) $((18650 + i)) "$K/p2p-$i.json" "$K/validator-$i.json"; done
     start observer 27654 18654 "$K/p2p-observer.json"

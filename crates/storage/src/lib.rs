@@ -99,6 +99,14 @@ pub enum StoreError {
         /// Decoder error.
         error: credex_codec::CodecError,
     },
+    /// A stored JSON value (the risk list's rules) does not parse.
+    #[error("corrupt {what}: {error}")]
+    CorruptJson {
+        /// Which record.
+        what: &'static str,
+        /// Parser error.
+        error: String,
+    },
     /// Too little free space on the data directory's filesystem to start.
     #[error(
         "only {free_mb} MiB free on the filesystem of {path} (at least {floor_mb} MiB needed): \

@@ -108,6 +108,37 @@ pub struct AttestationHeader {
     pub nonce: [u8; 16],
 }
 
+impl AttestationHeader {
+    /// A header with the defaults every issuer tool uses (the CLI's
+    /// `attest`, CSV import, the load generator): current version, no
+    /// supersession or case, the shortest publication window of the kind
+    /// as expiry ([`AttestationKind::publication_window`]), and the kind's
+    /// usual legal basis ([`AttestationKind::default_legal_basis`]).
+    /// Callers override fields with struct-update syntax.
+    pub fn new(
+        chain_id: ChainId,
+        issuer: AgencyId,
+        subject: SubjectId,
+        kind: AttestationKind,
+        effective_at: Timestamp,
+        nonce: [u8; 16],
+    ) -> Result<AttestationHeader, crate::ids::NameError> {
+        Ok(AttestationHeader {
+            version: ATTESTATION_VERSION,
+            chain_id,
+            issuer,
+            subject,
+            kind,
+            effective_at,
+            expires_at: kind.publication_window().map(|(min, _)| effective_at.plus_ms(min)),
+            legal_basis: kind.default_legal_basis().parse()?,
+            supersedes: None,
+            case: None,
+            nonce,
+        })
+    }
+}
+
 /// One claim field with its salt.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
 pub struct ClaimField {

@@ -160,6 +160,18 @@ pub mod durations {
 }
 
 impl AttestationKind {
+    /// The legal basis an issuer tool names when none is given.
+    pub fn default_legal_basis(self) -> &'static str {
+        use AttestationKind as K;
+        match self {
+            K::AdministrativeLicence => "cn-admin-licensing-law",
+            K::AdministrativePenalty => "cn-admin-penalty-law",
+            K::AbnormalOperationListing | K::AbnormalOperationRemoval => "cn-saic-2014-1",
+            K::SeriousViolationListing | K::SeriousViolationRemoval => "cn-samr-2021-44",
+            _ => "cn-social-credit-rules",
+        }
+    }
+
     /// The publication window `(shortest, longest)` a kind must declare
     /// through `expires_at`, counted from `effective_at`: ordinary penalties
     /// 3 months – 1 year, serious penalties 6 months – 3 years.

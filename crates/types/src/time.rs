@@ -17,6 +17,17 @@ pub struct TimeError(String);
 pub const DAY_MS: u64 = 86_400_000;
 
 impl Timestamp {
+    /// The operating system's clock now (the one reading of the wall clock
+    /// outside tests; chain and consensus code never call it: the node
+    /// passes time in).
+    pub fn system_now() -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
     /// Adds a duration in milliseconds, saturating.
     pub fn plus_ms(self, ms: u64) -> Timestamp {
         Timestamp(self.0.saturating_add(ms))

@@ -15,7 +15,7 @@ use credex_chain::Transaction;
 use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, AttestationId};
 use credex_types::{AttestationKind, Timestamp};
 
-use crate::client::Client;
+use credex_api_types::client::Client;
 
 /// What `credex load` measured.
 #[derive(Debug, serde::Serialize)]
@@ -60,7 +60,7 @@ pub fn run(
     concurrency: usize,
     now: Timestamp,
 ) -> anyhow::Result<LoadReport> {
-    let (file, key) = crate::keys::KeyFile::read(key_path)?;
+    let (file, key) = credex_api_types::keyfile::KeyFile::read(key_path)?;
     let client = Client::with_key(node, key_path)?;
     let status = client.get("/v1/status")?;
     let audience = client.audience()?;
@@ -95,8 +95,15 @@ pub fn run(
         .iter()
         .map(|a| {
             let body = serde_json::to_vec(a)?;
-            let headers =
-                crate::access::sign_headers(&audience, &client_id, &key, "POST", "/v1/attestations", &body, now)?;
+            let headers = credex_api_types::sign::sign_headers(
+                &audience,
+                &client_id,
+                &key,
+                "POST",
+                "/v1/attestations",
+                &body,
+                now,
+            )?;
             Ok((a.id(), body, headers))
         })
         .collect::<anyhow::Result<_>>()?;
@@ -110,7 +117,7 @@ pub fn run(
         let (work, submitted_at, refused, node) =
             (work.clone(), submitted_at.clone(), refused.clone(), node.to_string());
         workers.push(std::thread::spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let agent = Client::new(&node);
             loop {
                 let next = work.lock().map(|mut w| w.next()).unwrap_or(None);
                 let Some((id, body, headers)) = next else { break };
@@ -118,11 +125,8 @@ pub fn run(
                 if let Ok(mut m) = submitted_at.lock() {
                     m.insert(id, Instant::now());
                 }
-                let mut req = agent.post(format!("{node}/v1/attestations")).content_type("application/json");
-                for (k, v) in headers {
-                    req = req.header(k, v);
-                }
-                let ok = req.send(&body[..]).map(|r| r.status().is_success()).unwrap_or(false);
+                let ok =
+                    agent.post_presigned("/v1/attestations", &body, &headers).is_ok_and(|s| (200..300).contains(&s));
                 if !ok {
                     if let Ok(mut m) = submitted_at.lock() {
                         m.remove(&id);

@@ -33,7 +33,7 @@
 //! | `GET /openapi.json` | the OpenAPI document ([`openapi`]) |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: chain loaded, and a networked node has a peer (503 otherwise) |
-//! | `GET /metrics` | Prometheus metrics (`crate::metrics`) |
+//! | `GET /metrics` | Prometheus metrics (`credex_node::metrics`) |
 //!
 //! Errors are `{"code": "...", "message": "..."}`: 400 malformed or invalid
 //! input (bad id, bad signature, unknown issuer, kind not allowed, wrong
@@ -58,8 +58,8 @@ use credex_types::state::AttestationStatus;
 use credex_types::{FieldCode, ListKind, SubjectId};
 use serde_json::{Value, json};
 
-use crate::service::{Node, ProofError, Standing, SubmitError};
-use crate::warnings::Warnings;
+use credex_node::service::{Node, ProofError, Standing, SubmitError};
+use credex_node::warnings::Warnings;
 
 pub mod auth;
 mod lifecycle;
@@ -67,6 +67,7 @@ pub mod openapi;
 pub mod public;
 mod records;
 pub mod server;
+pub mod tls;
 mod web;
 
 /// What handlers share.
@@ -74,7 +75,7 @@ mod web;
 pub struct AppState {
     node: Arc<Node>,
     warnings: Arc<Warnings>,
-    access: Arc<crate::access::Access>,
+    access: Arc<credex_node::access::Access>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Node> {
@@ -128,7 +129,7 @@ type ApiResult = Result<Json<Value>, ApiError>;
 
 /// The router over `node`: exactly the rows of the role table
 /// ([`auth::ROLE_TABLE`]), so no route exists without an entry.
-pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<crate::access::Access>) -> Router {
+pub fn router(node: Arc<Node>, warnings: Arc<Warnings>, access: Arc<credex_node::access::Access>) -> Router {
     let state = AppState { node, warnings, access };
     let mut r = Router::new();
     for (_, pattern, _, handler) in auth::ROLE_TABLE {
@@ -164,11 +165,11 @@ async fn readyz(State(node): State<Arc<Node>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Prometheus metrics (`crate::metrics`).
+/// Prometheus metrics (`credex_node::metrics`).
 async fn metrics(State(node): State<Arc<Node>>) -> Response {
-    let audit = node.store().audit_head().map(|(seq, _)| seq).unwrap_or(0);
+    let audit = node.audit_head().map(|(seq, _)| seq).unwrap_or(0);
     // an unreadable count shows as the largest number: an alarm, not a zero
-    let purges = node.store().pending_purges().unwrap_or_else(|e| {
+    let purges = node.pending_purges().unwrap_or_else(|e| {
         tracing::error!(target: "credex::storage", error = %e, "reading pending key destructions");
         usize::MAX
     });
@@ -254,7 +255,7 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
 
 async fn submit(
     State(node): State<Arc<Node>>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
@@ -302,7 +303,7 @@ async fn attestation(
         v["state"] = json!(status_name(&r.status));
         v["record"] = json!(r);
     }
-    v["fields_held"] = json!(node.store().raw(&id).map_err(ApiError::internal)?.is_some());
+    v["fields_held"] = json!(node.holds_fields(&id).map_err(ApiError::internal)?);
     Ok(Json(v))
 }
 
@@ -338,7 +339,7 @@ async fn attestation_proof(
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ProofQuery>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
 ) -> Result<Response, ApiError> {
     let node = &app.node;
     let id = parse_id(&id)?;
@@ -359,7 +360,7 @@ async fn attestation_proof(
     let header = node
         .anchored_header(&id)
         .ok_or_else(|| ApiError::not_found("not-anchored", format!("attestation {id} is not anchored")))?;
-    let basis = crate::records::disclosure_basis(node, &caller, &header, q.legal_basis.as_ref())
+    let basis = credex_node::records::disclosure_basis(node, &caller, &header, q.legal_basis.as_ref())
         .map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))?;
     let requested: Vec<String> = codes.iter().map(ToString::to_string).collect();
     let withheld = if basis.is_none() { std::mem::take(&mut codes) } else { vec![] };
@@ -421,15 +422,13 @@ async fn list_status(
 /// callers with a role see them whole.
 async fn block(
     State(node): State<Arc<Node>>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     Path(height): Path<String>,
 ) -> ApiResult {
     let height: u64 = height.parse().map_err(|_| ApiError::bad("invalid-height", "height must be a number"))?;
-    let block = node.store().block(height).map_err(ApiError::internal)?;
-    let cert = node.store().certificate(height).map_err(ApiError::internal)?;
     let whole = caller.role != credex_types::access::Role::Public;
-    match (block, cert) {
-        (Some(b), Some(c)) => Ok(Json(json!({
+    match node.block(height).map_err(ApiError::internal)? {
+        Some((b, c)) => Ok(Json(json!({
             "id": b.header.id().to_string(),
             "header": b.header,
             "transactions": b.txs.iter().map(|t| {
@@ -442,6 +441,6 @@ async fn block(
             "redacted": !whole,
             "certificate": c,
         }))),
-        _ => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
+        None => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
     }
 }

@@ -59,10 +59,12 @@ fn rules_json(w: &[Warning]) -> Vec<String> {
 }
 
 impl Warnings {
-    /// Starts the service: the evaluator and the webhook deliverer.
-    pub fn start(node: Arc<Node>, policy: WebhookPolicy) -> anyhow::Result<Arc<Warnings>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        node.set_touched(tx);
+    /// Starts evaluation (of the subjects `touched` names, and a sweep) and delivery.
+    pub fn start(
+        node: Arc<Node>,
+        policy: WebhookPolicy,
+        rx: mpsc::UnboundedReceiver<Vec<SubjectId>>,
+    ) -> anyhow::Result<Arc<Warnings>> {
         let last = node.store().last_warning_seq()?;
         let w = Arc::new(Warnings { node, policy, seq: watch::channel(last).0, lock: Mutex::new(()) });
         tokio::spawn(w.clone().evaluate_loop(rx));

@@ -22,7 +22,7 @@ use super::{
     ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject, proof_error, proof_json, standing_json,
     status_name, submitted,
 };
-use crate::service::{Node, Standing};
+use credex_node::service::{Node, Standing};
 
 /// `?lang=` and other common query parameters.
 #[derive(serde::Deserialize, Default)]
@@ -126,16 +126,11 @@ pub(super) async fn subject(
 
 fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<Value, ApiError> {
     let now = node.now();
-    let ids = node.store().by_subject(subject).map_err(ApiError::internal)?;
-    let mut withheld = 0usize;
+    // Publication windows (spec §11.1): the node leaves out penalties whose window ended.
+    let (entries, withheld) = node.profile_attestations(subject).map_err(ApiError::internal)?;
     let mut attestations = Vec::new();
-    for (id, height) in &ids {
-        let (Some(h), Some(r)) = (node.anchored_header(id), node.record(id)) else { continue };
-        // Publication windows (spec §11.1): a penalty leaves public view when its window ends.
-        if h.kind.publication_window().is_some() && h.expires_at.is_some_and(|e| e <= now) {
-            withheld += 1;
-            continue;
-        }
+    for e in &entries {
+        let (id, height, h, r) = (&e.id, e.height, &e.header, &e.record);
         attestations.push(json!({
             "id": id.to_string(), "height": height, "kind": h.kind, "kind_label": l.get(Category::Kind, h.kind.name()),
             "issuer": h.issuer, "effective_at": h.effective_at, "expires_at": h.expires_at,
@@ -159,13 +154,8 @@ fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<Value, ApiErr
             })
         })
         .collect();
-    let cases: Vec<Value> = node
-        .store()
-        .cases_of(subject)
-        .map_err(ApiError::internal)?
-        .iter()
-        .filter_map(|(id, _)| node.case(id).map(|c| case_json(id, &c, l)))
-        .collect();
+    let cases: Vec<Value> =
+        node.cases_of(subject).map_err(ApiError::internal)?.iter().map(|(id, c)| case_json(id, c, l)).collect();
     let record = node.subject_record(subject).map_err(ApiError::internal)?;
     let grade = credex_rules::grade(&record, Sector::General, now);
     let warnings = credex_rules::warnings(&record, now);
@@ -315,11 +305,10 @@ pub(super) async fn risk_list(
     headers: HeaderMap,
 ) -> ApiResult {
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
-    let list = app.node.store().risk_list().map_err(ApiError::internal)?;
+    let list = app.node.risk_list().map_err(ApiError::internal)?;
     let entries: Vec<Value> = list
         .into_iter()
         .map(|(subject, rules)| {
-            let rules: Vec<String> = serde_json::from_slice(&rules).unwrap_or_default();
             let labels: Vec<String> = rules.iter().map(|r| l.get(Category::Rule, r)).collect();
             json!({ "subject": subject, "rules": rules, "labels": labels })
         })
@@ -370,7 +359,7 @@ pub(super) struct SubscribeBody {
 /// address, or an allowed exception); the subscription belongs to its creator.
 pub(super) async fn subscribe(
     State(app): State<AppState>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
@@ -384,7 +373,7 @@ pub(super) async fn subscribe(
 /// `GET /v1/warnings/subscriptions`: the caller's own.
 pub(super) async fn subscriptions(
     State(app): State<AppState>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
 ) -> ApiResult {
     Ok(Json(json!({ "subscriptions": app.warnings.subscriptions_of(&caller.client).map_err(ApiError::internal)? })))
 }
@@ -392,7 +381,7 @@ pub(super) async fn subscriptions(
 /// `DELETE /v1/warnings/subscriptions/{id}`: only the caller's own (another's is 404, as if absent).
 pub(super) async fn unsubscribe(
     State(app): State<AppState>,
-    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
     if app.warnings.unsubscribe(&caller.client, &id).map_err(ApiError::internal)? {

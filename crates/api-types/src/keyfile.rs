@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use credex_crypto::{PublicKey, SecretKey};
 use credex_types::{AgencyId, SubjectId};
 
@@ -37,8 +36,8 @@ pub struct KeyFile {
 
 impl KeyFile {
     /// A new key file for `agency` in `role`.
-    pub fn generate(agency: AgencyId, role: &str, warning: Option<&str>) -> anyhow::Result<(KeyFile, SecretKey)> {
-        let key = SecretKey::generate().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    pub fn generate(agency: AgencyId, role: &str, warning: Option<&str>) -> Result<(KeyFile, SecretKey), FileError> {
+        let key = SecretKey::generate().map_err(|e| FileError::Randomness(e.to_string()))?;
         let file = KeyFile {
             warning: warning.map(str::to_string),
             agency,
@@ -51,14 +50,14 @@ impl KeyFile {
     }
 
     /// Reads and checks a key file.
-    pub fn read(path: &Path) -> anyhow::Result<(KeyFile, SecretKey)> {
+    pub fn read(path: &Path) -> Result<(KeyFile, SecretKey), FileError> {
         let file: KeyFile = read_json(path)?;
         let key = checked_key(path, &file.secret_seed, &file.public_key)?;
         Ok((file, key))
     }
 
     /// Writes the file, readable by the owner only.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
         write_private(path, self)
     }
 }
@@ -82,8 +81,8 @@ pub struct SubjectKeyFile {
 
 impl SubjectKeyFile {
     /// A new key for `subject`.
-    pub fn generate(subject: SubjectId, warning: Option<&str>) -> anyhow::Result<(SubjectKeyFile, SecretKey)> {
-        let key = SecretKey::generate().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    pub fn generate(subject: SubjectId, warning: Option<&str>) -> Result<(SubjectKeyFile, SecretKey), FileError> {
+        let key = SecretKey::generate().map_err(|e| FileError::Randomness(e.to_string()))?;
         let file = SubjectKeyFile {
             warning: warning.map(str::to_string),
             subject,
@@ -95,39 +94,75 @@ impl SubjectKeyFile {
     }
 
     /// Reads and checks a subject key file.
-    pub fn read(path: &Path) -> anyhow::Result<(SubjectKeyFile, SecretKey)> {
+    pub fn read(path: &Path) -> Result<(SubjectKeyFile, SecretKey), FileError> {
         let file: SubjectKeyFile = read_json(path)?;
         let key = checked_key(path, &file.secret_seed, &file.public_key)?;
         Ok((file, key))
     }
 
     /// Writes the file, readable by the owner only.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
         write_private(path, self)
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("key file {}", path.display()))
+/// Why a key or clients file cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not what it should be.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The system has no randomness to make a key.
+    #[error("no randomness: {0}")]
+    Randomness(String),
 }
 
-fn checked_key(path: &Path, seed_hex: &str, public: &PublicKey) -> anyhow::Result<SecretKey> {
+impl FileError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> FileError {
+        FileError::Io { path: path.display().to_string(), source }
+    }
+
+    pub(crate) fn invalid(path: &Path, reason: impl std::fmt::Display) -> FileError {
+        FileError::Invalid { path: path.display().to_string(), reason: reason.to_string() }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| FileError::invalid(path, format!("not a key file: {e}")))
+}
+
+fn checked_key(path: &Path, seed_hex: &str, public: &PublicKey) -> Result<SecretKey, FileError> {
     let mut seed = [0u8; 32];
     hex::decode_to_slice(seed_hex, &mut seed)
-        .with_context(|| format!("key file {}: secret_seed must be 64 hex digits", path.display()))?;
+        .map_err(|_| FileError::invalid(path, "secret_seed must be 64 hex digits"))?;
     let key = SecretKey::from_seed(seed);
-    anyhow::ensure!(key.public() == *public, "key file {}: public_key does not belong to secret_seed", path.display());
+    if key.public() != *public {
+        return Err(FileError::invalid(path, "public_key does not belong to secret_seed"));
+    }
     Ok(key)
 }
 
-fn write_private<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+fn write_private<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), FileError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| FileError::invalid(path, e))?;
+    std::fs::write(path, text + "\n").map_err(|e| FileError::io(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| FileError::io(path, e))?;
     }
     Ok(())
 }

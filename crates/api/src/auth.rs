@@ -27,8 +27,8 @@ use credex_types::access::Role;
 use credex_types::lifecycle::CaseId;
 
 use super::{ApiError, AppState, BODY_LIMIT};
-use crate::access::{AuthError, Caller, Credentials};
-use crate::service::Node;
+use credex_node::access::{AuthError, Caller, Credentials};
+use credex_node::service::Node;
 
 pub use super::server::PeerAddr;
 

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::lifecycle::{Labels, LangQuery, lang};
 use super::{ApiError, ApiResult, body_bytes, parse_list, parse_subject, proof_error};
-use crate::service::Node;
+use credex_node::service::Node;
 
 #[derive(serde::Deserialize)]
 pub(super) struct MembersQuery {

@@ -13,8 +13,9 @@ use credex_types::lifecycle::{ActBody, CaseId, GovAction, GovProposal, Governanc
 use credex_types::{AgencyId, AttestationId, AttestationKind, ListKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
 
-use crate::client::{AttestArgs, Client};
-use crate::keys::{KeyFile, SubjectKeyFile};
+use crate::issuer_cmd::AttestArgs;
+use credex_api_types::client::Client;
+use credex_api_types::keyfile::{KeyFile, SubjectKeyFile};
 
 fn nonce() -> anyhow::Result<[u8; 16]> {
     let mut n = [0u8; 16];
@@ -72,7 +73,7 @@ pub fn bind_key(
         );
         tx = tx.with_consent(&okey);
     }
-    let mut v = crate::client::submit_tx(client, &Transaction::SubjectKey(tx), wait)?;
+    let mut v = serde_json::to_value(crate::issuer_cmd::submit_tx(client, &Transaction::SubjectKey(tx), wait)?)?;
     v["subject"] = json!(sfile.subject);
     Ok(v)
 }
@@ -82,7 +83,8 @@ pub fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) 
     let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
     let act = SubjectAct { chain_id: client.chain_id()?, subject: sfile.subject, body, nonce: nonce()? };
     let case = act.case_id();
-    let mut v = crate::client::submit_tx(client, &Transaction::SubjectAct(act.sign(&skey)), wait)?;
+    let mut v =
+        serde_json::to_value(crate::issuer_cmd::submit_tx(client, &Transaction::SubjectAct(act.sign(&skey)), wait)?)?;
     v["case"] = json!(case.to_string());
     Ok(v)
 }
@@ -120,7 +122,7 @@ pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyho
         effective_at: d.now,
         expires_at: None,
     };
-    crate::client::attest(client, key, args, wait)
+    Ok(serde_json::to_value(crate::issuer_cmd::attest(client, key, args, wait)?)?)
 }
 
 /// `credex subject ID`: the profile as text in `lang`.
@@ -225,7 +227,7 @@ pub fn issue_grade(
         effective_at: now,
         expires_at: None,
     };
-    let mut v = crate::client::attest(client, key, args, wait)?;
+    let mut v = serde_json::to_value(crate::issuer_cmd::attest(client, key, args, wait)?)?;
     v["grade"] = g;
     Ok(v)
 }
@@ -270,7 +272,7 @@ pub fn submit_proposal(client: &Client, file: &Path, wait: bool) -> anyhow::Resu
     let tx: GovernanceTx =
         serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
             .with_context(|| format!("proposal {}", file.display()))?;
-    crate::client::submit_tx(client, &Transaction::Governance(tx), wait)
+    Ok(serde_json::to_value(crate::issuer_cmd::submit_tx(client, &Transaction::Governance(tx), wait)?)?)
 }
 
 /// The lifecycle commands of the `credex` binary.

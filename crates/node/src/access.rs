@@ -16,63 +16,18 @@
 //! subject). No headers: role public.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::Context as _;
+use credex_api_types::Clients;
+use credex_api_types::sign::signed_request;
 use credex_crypto::{Hash32, PublicKey, Purpose, Signature};
-use credex_types::access::{AuditEntry, Role, SignedRequest};
+use credex_types::access::{AuditEntry, Role};
 use credex_types::{AgencyId, SubjectId, Timestamp};
 
 use crate::service::Node;
 
 /// Largest accepted difference between a request's time and the node's clock.
 pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
-
-/// A registered API client (an agency's official or a platform).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Client {
-    /// Client id, sent as `X-Credex-Client`.
-    pub id: String,
-    /// `official` or `platform`.
-    pub role: Role,
-    /// The agency (or platform operator) it acts for.
-    pub agency: AgencyId,
-    /// Its public key.
-    pub key: PublicKey,
-}
-
-/// The clients file (`clients.toml`): `[[clients]]` tables.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Clients {
-    /// The clients.
-    #[serde(default)]
-    pub clients: Vec<Client>,
-}
-
-impl Clients {
-    /// Reads and checks a clients file (unique ids, roles official or platform).
-    pub fn read(path: &Path) -> anyhow::Result<Clients> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let c: Clients = toml::from_str(&text).with_context(|| format!("clients file {}", path.display()))?;
-        for (i, x) in c.clients.iter().enumerate() {
-            anyhow::ensure!(
-                matches!(x.role, Role::Official | Role::Platform),
-                "{}: client {} has role {}; clients are official or platform (issuers and subjects use their chain keys)",
-                path.display(),
-                x.id,
-                x.role
-            );
-            anyhow::ensure!(!c.clients[..i].iter().any(|y| y.id == x.id), "{}: client {} twice", path.display(), x.id);
-        }
-        Ok(c)
-    }
-
-    /// Writes the file.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        std::fs::write(path, toml::to_string_pretty(self)?).with_context(|| format!("writing {}", path.display()))
-    }
-}
 
 /// An authenticated (or public) caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,27 +366,6 @@ pub fn audience_of(node: &Node) -> credex_types::access::Audience {
     }
 }
 
-/// The statement a request signature covers (spec §12.1).
-fn signed_request(
-    audience: credex_types::access::Audience,
-    client: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    time: Timestamp,
-    nonce: [u8; 16],
-) -> SignedRequest {
-    SignedRequest {
-        audience,
-        client: client.to_string(),
-        method: method.to_string(),
-        path: path.to_string(),
-        body: Hash32::sha256(&[body]),
-        time,
-        nonce,
-    }
-}
-
 /// A caller's request as its node forwards it to a record's holder (its
 /// four credential headers, parsed, and its body).
 pub fn forwarded_request(
@@ -450,27 +384,6 @@ pub fn forwarded_request(
         signature: signature.parse().map_err(|_| AuthError::Malformed("X-Credex-Signature".into()))?,
         body: body.to_vec(),
     })
-}
-
-/// Signs requests for the CLI: the four headers for `method path body`, for `audience`.
-pub fn sign_headers(
-    audience: &credex_types::access::Audience,
-    client: &str,
-    key: &credex_crypto::SecretKey,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    now: Timestamp,
-) -> anyhow::Result<[(&'static str, String); 4]> {
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let req = signed_request(audience.clone(), client, method, path, body, now, nonce);
-    Ok([
-        ("X-Credex-Client", client.to_string()),
-        ("X-Credex-Time", now.0.to_string()),
-        ("X-Credex-Nonce", hex::encode(nonce)),
-        ("X-Credex-Signature", req.sign(key).to_string()),
-    ])
 }
 
 /// How often a node anchors its audit-log head when it has grown.

@@ -9,7 +9,7 @@ use credex_types::genesis::{Genesis, GenesisValidator, Issuer, Observer};
 use credex_types::labels::LabelTable;
 use credex_types::{AttestationKind, ChainId, Jurisdiction, Timestamp};
 
-use crate::keys::KeyFile;
+use credex_api_types::keyfile::KeyFile;
 
 /// Parses `zh|ru|en`.
 pub fn parse_names(s: &str) -> anyhow::Result<Names> {
@@ -25,7 +25,7 @@ pub fn parse_names(s: &str) -> anyhow::Result<Names> {
 /// The libp2p peer id of a key file's key.
 pub fn peer_id_of(file: &Path) -> anyhow::Result<String> {
     let (_, key) = KeyFile::read(file)?;
-    Ok(credex_p2p::keypair_from_seed(key.seed()).public().to_peer_id().to_string())
+    Ok(credex_api_types::peer_id(&key.public()))
 }
 
 fn load(path: &Path) -> anyhow::Result<Genesis> {

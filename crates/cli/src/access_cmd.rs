@@ -10,8 +10,8 @@ use credex_types::access::{AuditEntry, Authorization, Scope, SignedAuthorization
 use credex_types::{AgencyId, AttestationId, AttestationKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
 
-use crate::client::Client;
-use crate::keys::{KeyFile, SubjectKeyFile};
+use credex_api_types::client::Client;
+use credex_api_types::keyfile::{KeyFile, SubjectKeyFile};
 
 /// Access and audit commands.
 #[derive(clap::Subcommand)]
@@ -188,13 +188,16 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             let (kf, k) = KeyFile::read(&key)?;
             let id = kf.client.clone().ok_or_else(|| anyhow::anyhow!("{} has no client id", key.display()))?;
             let role = kf.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let mut clients =
-                if file.exists() { crate::access::Clients::read(&file)? } else { crate::access::Clients::default() };
+            let mut clients = if file.exists() {
+                credex_api_types::Clients::read(&file)?
+            } else {
+                credex_api_types::Clients::default()
+            };
             anyhow::ensure!(!clients.clients.iter().any(|c| c.id == id), "client {id} is already registered");
-            clients.clients.push(crate::access::Client { id: id.clone(), role, agency: kf.agency, key: k.public() });
+            clients.clients.push(credex_api_types::Client { id: id.clone(), role, agency: kf.agency, key: k.public() });
             clients.write(&file)?;
             // re-read: the file must stay valid (roles official or platform)
-            crate::access::Clients::read(&file)?;
+            credex_api_types::Clients::read(&file)?;
             print(&json!({ "client": id, "role": kf.role, "file": file.display().to_string() }))
         }
         AccessCommand::Authorize { node, key, grantee, attestations, kinds, expires, out } => {

@@ -13,7 +13,7 @@ use credex_types::labels::{Category, Lang};
 use super::lifecycle::{Labels, LangQuery, lang};
 use super::public::qr_svg;
 use super::{ApiError, parse_subject, proof_error};
-use crate::service::Node;
+use credex_node::service::Node;
 
 const INDEX: &str = include_str!("../web/index.html");
 const APP: &str = include_str!("../web/app.js");

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::auth::Audited;
 use super::{ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject};
-use crate::access::Caller;
-use crate::service::Node;
+use credex_node::access::Caller;
+use credex_node::service::Node;
 
 /// `POST /v1/attestations/{id}/record` `{"authorization": …}` or `{"legal_basis": "…"}`.
 ///
@@ -29,9 +29,9 @@ pub(super) async fn record(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let body = body_bytes(body)?;
-    let basis = crate::records::parse_record_body(&body).map_err(|e| ApiError::bad("malformed", e))?;
+    let basis = credex_node::records::parse_record_body(&body).map_err(|e| ApiError::bad("malformed", e))?;
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let forwarded = crate::access::forwarded_request(
+    let forwarded = credex_node::access::forwarded_request(
         &header("x-credex-client"),
         &header("x-credex-time"),
         &header("x-credex-nonce"),
@@ -39,7 +39,7 @@ pub(super) async fn record(
         &body,
     )
     .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string()))?;
-    let result = crate::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis, forwarded).await;
+    let result = credex_node::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis, forwarded).await;
     let mut resp = match result {
         Ok((att, source)) => {
             Json(json!({ "id": id.to_string(), "source": source, "matches_anchor": true, "attestation": att }))
@@ -84,7 +84,7 @@ pub(super) async fn access_log(
 ) -> ApiResult {
     let subject = parse_subject(&subject)?;
     let limit = super::page_limit(p.limit, 1000)?;
-    let mut entries = node.store().audit_of(&subject, p.before, limit + 1).map_err(ApiError::internal)?;
+    let mut entries = node.audit_of(&subject, p.before, limit + 1).map_err(ApiError::internal)?;
     let next = if entries.len() > limit {
         entries.truncate(limit);
         entries.last().map(|e| e.seq)
@@ -111,8 +111,8 @@ pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Pag
         return Err(ApiError::bad("invalid-from", "entries are numbered from 1"));
     }
     let limit = super::page_limit(p.limit, 1000)?;
-    let entries = node.store().audit_entries(from, limit).map_err(ApiError::internal)?;
-    let (seq, head) = node.store().audit_head().map_err(ApiError::internal)?;
+    let entries = node.audit_entries(from, limit).map_err(ApiError::internal)?;
+    let (seq, head) = node.audit_head().map_err(ApiError::internal)?;
     Ok(Json(json!({
         "node": node.identity().map(|(a, _)| a.clone()),
         "head": { "seq": seq, "hash": head.to_string() },
@@ -129,7 +129,7 @@ pub(super) async fn audit_anchors(State(node): State<Arc<Node>>, Query(p): Query
             .map(|(a, _)| a.clone())
             .ok_or_else(|| ApiError::bad("no-node", "this node has no agency; name one with ?node="))?,
     };
-    let anchors = node.store().audit_anchors(&agency).map_err(ApiError::internal)?;
+    let anchors = node.audit_anchors(&agency).map_err(ApiError::internal)?;
     Ok(Json(json!({
         "node": agency,
         "anchors": anchors.iter().map(|(seq, head, height)| json!({ "seq": seq, "head": head.to_string(), "height": height })).collect::<Vec<_>>(),

@@ -26,8 +26,8 @@ use credex_types::labels::LabelTable;
 use credex_types::{AttestationKind, FieldCode, ListKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
 
-use crate::client::Client;
-use crate::keys::KeyFile;
+use credex_api_types::client::Client;
+use credex_api_types::keyfile::KeyFile;
 
 /// One record to import, with the lines it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,7 +254,7 @@ pub fn import(
     let chain_id = client.chain_id()?;
     let basis = match legal_basis {
         Some(b) => b,
-        None => crate::client::default_legal_basis(kind).parse()?,
+        None => kind.default_legal_basis().parse()?,
     };
     let mut rejected = parsed.rejected.clone();
     let (mut submitted, mut already) = (0u64, 0u64);

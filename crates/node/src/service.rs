@@ -48,11 +48,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+        Timestamp::system_now()
     }
 }
 
@@ -246,13 +242,34 @@ pub struct Node {
     clock: Box<dyn Clock>,
     new_tx: tokio::sync::Notify,
     height_tx: tokio::sync::watch::Sender<u64>,
-    gossip: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Transaction>>,
-    role: std::sync::OnceLock<&'static str>,
-    peers: std::sync::atomic::AtomicUsize,
-    touched: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
-    identity: std::sync::OnceLock<(AgencyId, SecretKey)>,
-    net: std::sync::OnceLock<credex_p2p::Handle>,
+    wiring: Wiring,
     metrics: crate::metrics::Metrics,
+}
+
+/// What a node is and how it reaches the rest of the process, all fixed at
+/// construction ([`crate::builder`] creates the channels first, then the
+/// node, then the tasks at their other ends).
+pub struct Wiring {
+    /// `dev`, `validator` or `observer`.
+    pub role: &'static str,
+    /// This node's agency and the key it signs its audit anchors with (the
+    /// validator key, or the key of its genesis peer id).
+    pub identity: Option<(AgencyId, SecretKey)>,
+    /// Where newly admitted local submissions go for gossip (networked nodes).
+    pub gossip: Option<tokio::sync::mpsc::UnboundedSender<Transaction>>,
+    /// Where the subjects each committed block touched go (early warning).
+    pub touched: Option<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
+    /// The number of connected peers, kept current by the network task.
+    pub peers: Option<tokio::sync::watch::Receiver<usize>>,
+    /// The network (raw-record requests to other nodes).
+    pub net: Option<credex_p2p::Handle>,
+}
+
+impl Wiring {
+    /// A node on its own: role `dev`, no identity, network or warnings.
+    pub fn solo() -> Wiring {
+        Wiring { role: "dev", identity: None, gossip: None, touched: None, peers: None, net: None }
+    }
 }
 
 fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
@@ -263,7 +280,7 @@ fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
 
 impl Node {
     /// Opens the store and rebuilds the in-memory state and map.
-    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>) -> anyhow::Result<Node> {
+    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>, wiring: Wiring) -> anyhow::Result<Node> {
         let labels = LabelTable::builtin();
         anyhow::ensure!(
             genesis.pins_labels(&labels),
@@ -308,12 +325,7 @@ impl Node {
             clock,
             new_tx: tokio::sync::Notify::new(),
             height_tx,
-            gossip: std::sync::OnceLock::new(),
-            role: std::sync::OnceLock::new(),
-            peers: std::sync::atomic::AtomicUsize::new(0),
-            touched: std::sync::OnceLock::new(),
-            identity: std::sync::OnceLock::new(),
-            net: std::sync::OnceLock::new(),
+            wiring,
             metrics: crate::metrics::Metrics::default(),
         })
     }
@@ -329,7 +341,7 @@ impl Node {
     }
 
     /// The store.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
@@ -440,7 +452,7 @@ impl Node {
         // The issuer's node keeps the fields (durably) before anyone learns the id.
         self.raw.put(att.clone())?;
         let standing = self.enqueue(id, tx.clone(), keys)?;
-        if let Some(out) = self.gossip.get() {
+        if let Some(out) = self.wiring.gossip.as_ref() {
             // Other nodes get the anchor only (header, claims root, signature).
             let _ = out.send(tx);
         }
@@ -464,7 +476,7 @@ impl Node {
     /// bindings, governance, evidence) and gossips it.
     pub fn submit_local(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
         let (id, standing) = self.submit_tx(tx)?;
-        if let (Standing::Pending, Some(out)) = (&standing, self.gossip.get()) {
+        if let (Standing::Pending, Some(out)) = (&standing, self.wiring.gossip.as_ref()) {
             let _ = out.send(tx.clone());
         }
         Ok((id, standing))
@@ -477,29 +489,14 @@ impl Node {
         credex_chain::admit(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
     }
 
-    /// What this node is: `dev`, `validator` or `observer` (set once at start).
-    pub fn set_role(&self, role: &'static str) {
-        let _ = self.role.set(role);
-    }
-
-    /// This node's role (`dev` if never set).
+    /// This node's role: `dev`, `validator` or `observer`.
     pub fn role(&self) -> &'static str {
-        self.role.get().copied().unwrap_or("dev")
-    }
-
-    /// Records the number of connected peers (the network layer keeps it current).
-    pub fn set_peers(&self, n: usize) {
-        self.peers.store(n, std::sync::atomic::Ordering::Relaxed);
+        self.wiring.role
     }
 
     /// Connected peers.
     pub fn peers(&self) -> usize {
-        self.peers.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Sets where newly admitted local submissions are sent for gossip.
-    pub fn set_gossip(&self, out: tokio::sync::mpsc::UnboundedSender<Transaction>) {
-        let _ = self.gossip.set(out);
+        self.wiring.peers.as_ref().map(|p| *p.borrow()).unwrap_or(0)
     }
 
     fn check_against_state(&self, tx: &Transaction) -> Result<(), SubmitError> {
@@ -661,20 +658,9 @@ impl Node {
         })
     }
 
-    /// Sets which agency this node is and the key it signs its audit
-    /// anchors with (the validator key, or the key of its genesis peer id).
-    pub fn set_identity(&self, agency: AgencyId, key: SecretKey) {
-        let _ = self.identity.set((agency, key));
-    }
-
-    /// This node's agency and node key, if set.
+    /// This node's agency and node key, if it has one.
     pub fn identity(&self) -> Option<&(AgencyId, SecretKey)> {
-        self.identity.get()
-    }
-
-    /// Sets the network handle (raw-record requests to other nodes).
-    pub fn set_net(&self, handle: credex_p2p::Handle) {
-        let _ = self.net.set(handle);
+        self.wiring.identity.as_ref()
     }
 
     /// The jurisdiction of an agency: a genesis validator's or observer's, or an issuer's.
@@ -726,12 +712,7 @@ impl Node {
 
     /// The network handle, if this node is on a network.
     pub fn net(&self) -> Option<&credex_p2p::Handle> {
-        self.net.get()
-    }
-
-    /// Sets where the subjects each committed block touched are sent (early warning).
-    pub fn set_touched(&self, out: tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>) {
-        let _ = self.touched.set(out);
+        self.wiring.net.as_ref()
     }
 
     /// A subject's record on `list` (None: never listed).
@@ -927,7 +908,7 @@ impl Node {
         self.height_tx.send_replace(height);
         #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
         self.metrics.observe_finality(self.clock.now().since(block_time) as f64 / 1000.0);
-        if let Some(out) = self.touched.get() {
+        if let Some(out) = self.wiring.touched.as_ref() {
             // Never blocks: the early-warning task drains it at its own pace.
             let _ = out.send(touched);
         }
@@ -1121,7 +1102,8 @@ mod tests {
 
     fn node(dir: &std::path::Path, g: &Genesis) -> Node {
         let store = Store::open(dir, g.hash()).unwrap();
-        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000)))).unwrap()
+        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000))), Wiring::solo())
+            .unwrap()
     }
 
     fn att(g: &Genesis, key: &SecretKey, n: u8) -> Attestation {

@@ -38,18 +38,25 @@ pub use credex_wire::{SyncRequest, SyncResponse};
 /// Largest request (a raw-record request carries an authorization).
 const MAX_REQUEST: usize = 16 * 1024;
 
+/// The ends of the channels the network side of a node serves, created by
+/// the builder before the node (whose ends it holds).
+pub struct NetPorts {
+    /// The swarm's handle.
+    pub handle: Handle,
+    /// The swarm's events.
+    pub events: tokio::sync::mpsc::Receiver<Event>,
+    /// Local submissions to gossip (the node holds the sender).
+    pub gossip: tokio::sync::mpsc::UnboundedReceiver<Transaction>,
+    /// The number of connected peers (the node holds the receiver).
+    pub peers: tokio::sync::watch::Sender<usize>,
+    /// Consensus messages for the BFT engine (validators of a network).
+    pub consensus: Option<tokio::sync::mpsc::Sender<credex_consensus::ConsensusMsg>>,
+}
+
 /// Starts the network side of `node`; followers also run the sync loop.
-pub fn start(
-    node: Arc<Node>,
-    access: Arc<crate::access::Access>,
-    config: credex_p2p::Config,
-    follow: bool,
-    consensus: Option<tokio::sync::mpsc::Sender<credex_consensus::ConsensusMsg>>,
-) -> anyhow::Result<Handle> {
-    let (handle, mut events) = credex_p2p::spawn(config)?;
+pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPorts, follow: bool) {
+    let NetPorts { handle, mut events, gossip: mut tx_in, peers, consensus } = ports;
     // local submissions → gossip
-    let (tx_out, mut tx_in) = tokio::sync::mpsc::unbounded_channel::<Transaction>();
-    node.set_gossip(tx_out);
     let h = handle.clone();
     tokio::spawn(async move {
         while let Some(tx) = tx_in.recv().await {
@@ -120,7 +127,7 @@ pub fn start(
                 }
                 Event::Connected(_) | Event::Disconnected(_) => {
                     if let Ok(p) = h.peers().await {
-                        n.set_peers(p.len());
+                        peers.send_replace(p.len());
                     }
                 }
                 _ => {}
@@ -129,9 +136,8 @@ pub fn start(
     });
     if follow {
         tokio::spawn(regossip_loop(node.clone(), handle.clone()));
-        tokio::spawn(follow_loop(node, handle.clone()));
+        tokio::spawn(follow_loop(node, handle));
     }
-    Ok(handle)
 }
 
 fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) {

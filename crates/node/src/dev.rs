@@ -11,7 +11,7 @@ use credex_types::genesis::{Genesis, GenesisValidator, Issuer};
 use credex_types::labels::LabelTable;
 use credex_types::{AttestationKind as K, Timestamp};
 
-use crate::keys::{DEV_WARNING, KeyFile};
+use credex_api_types::{Client, Clients, DEV_WARNING, KeyFile};
 
 /// The prefix of a dev chain's id: each `credex dev` data directory gets
 /// `credex-dev-<8 random hex digits>` at its first start, so a request or
@@ -115,7 +115,7 @@ fn ensure_clients(dir: &Path) -> anyhow::Result<()> {
     }
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
-    let mut clients = crate::access::Clients::default();
+    let mut clients = Clients::default();
     for (file, id, role, agency) in [
         ("official.json", "sfh-customs-official", "official", "cn-sfh-customs"),
         ("platform.json", "sfh-cbec-platform", "platform", "cn-sfh-cbec"),
@@ -123,14 +123,14 @@ fn ensure_clients(dir: &Path) -> anyhow::Result<()> {
         let (mut kf, key) = KeyFile::generate(agency.parse()?, role, Some(DEV_WARNING))?;
         kf.client = Some(id.to_string());
         kf.write(&keys.join(file))?;
-        clients.clients.push(crate::access::Client {
+        clients.clients.push(Client {
             id: id.to_string(),
             role: role.parse().map_err(|e: String| anyhow::anyhow!(e))?,
             agency: agency.parse()?,
             key: key.public(),
         });
     }
-    clients.write(&path)
+    Ok(clients.write(&path)?)
 }
 
 /// Loads the dev chain in `dir`, creating it on first use.

@@ -1,0 +1,302 @@
+//! A blocking client of a node's HTTP API (feature `client`): requests
+//! signed under spec §12.1 when it has credentials, answers and refusals
+//! typed ([`ClientError`]), TLS roots of the caller's choosing.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use credex_types::Timestamp;
+use credex_types::attestation::AttestationId;
+use serde_json::Value;
+
+use crate::FileError;
+use crate::types::{ErrorBody, NodeStatus};
+
+/// Why a request to a node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node cannot be reached (or the connection broke).
+    #[error("{what}: cannot reach the node at {base}: {source}")]
+    Unreachable {
+        /// The request.
+        what: String,
+        /// The node's URL.
+        base: String,
+        /// Why.
+        source: Box<ureq::Error>,
+    },
+    /// The node answered something that is not the expected JSON.
+    #[error("{what}: the node's answer is not what the API promises: {reason}")]
+    BadAnswer {
+        /// The request.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The node refused the request.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The key file cannot be used.
+    #[error(transparent)]
+    Credentials(#[from] FileError),
+    /// A key file whose role cannot sign API requests.
+    #[error("{path}: a {role} key cannot sign API requests")]
+    NotAClientKey {
+        /// The key file.
+        path: String,
+        /// Its role.
+        role: String,
+    },
+    /// The TLS roots cannot be read.
+    #[error("CA file {path}: {reason}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Waited too long.
+    #[error("transaction {id} not anchored after {after:?}")]
+    Timeout {
+        /// The transaction.
+        id: AttestationId,
+        /// How long.
+        after: Duration,
+    },
+}
+
+/// A refusal by the node: exit code 1, with its JSON error.
+#[derive(Debug, thiserror::Error)]
+#[error("node refused ({status}): {code}: {message}")]
+pub struct Refused {
+    /// HTTP status.
+    pub status: u16,
+    /// Error code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// A node's API. Requests are signed (spec §12.1) when the client has
+/// credentials: its own (`with_key`), or the process-wide ones from
+/// `--auth FILE` / `CREDEX_AUTH` ([`set_default_auth`]).
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    auth: Option<(String, credex_crypto::SecretKey)>,
+    chain: std::sync::OnceLock<credex_types::access::Audience>,
+}
+
+static DEFAULT_AUTH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+static DEFAULT_TLS: std::sync::OnceLock<ureq::tls::TlsConfig> = std::sync::OnceLock::new();
+
+/// Makes the certificates in the PEM file `ca` the only roots every client
+/// trusts for `https://` nodes (default: the Web PKI roots).
+pub fn set_default_ca(ca: &Path) -> Result<(), ClientError> {
+    let _ = DEFAULT_TLS.set(tls_roots(Some(ca))?);
+    Ok(())
+}
+
+/// Makes `path` the credentials of every client without its own.
+pub fn set_default_auth(path: std::path::PathBuf) {
+    let _ = DEFAULT_AUTH.set(path);
+}
+
+/// The client id and key of a key file: an official's or platform's
+/// (`client`), an issuer's (its agency), or a subject's (its id).
+pub fn credentials(path: &Path) -> Result<(String, credex_crypto::SecretKey), ClientError> {
+    if let Ok((file, key)) = crate::KeyFile::read(path) {
+        return match (file.role.as_str(), file.client) {
+            ("official" | "platform", Some(client)) => Ok((client, key)),
+            ("issuer", _) => Ok((file.agency.to_string(), key)),
+            (role, _) => Err(ClientError::NotAClientKey { path: path.display().to_string(), role: role.to_string() }),
+        };
+    }
+    let (file, key) = crate::SubjectKeyFile::read(path)?;
+    Ok((file.subject.to_string(), key))
+}
+
+impl Client {
+    /// A client for the node at `url` (e.g. `http://127.0.0.1:8080`), with
+    /// the process-wide credentials if any.
+    pub fn new(url: &str) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .tls_config(DEFAULT_TLS.get().cloned().unwrap_or_default())
+            .build()
+            .into();
+        let auth = DEFAULT_AUTH
+            .get()
+            .cloned()
+            .or_else(|| std::env::var_os("CREDEX_AUTH").map(std::path::PathBuf::from))
+            .and_then(|p| match credentials(&p) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("warning: credentials {}: {e}; sending unsigned requests", p.display());
+                    None
+                }
+            });
+        Client { base: url.trim_end_matches('/').to_string(), agent, auth, chain: std::sync::OnceLock::new() }
+    }
+
+    /// As [`Client::new`], signing with the key file `path` instead.
+    pub fn with_key(url: &str, path: &Path) -> Result<Client, ClientError> {
+        let mut c = Client::new(url);
+        c.auth = Some(credentials(path)?);
+        Ok(c)
+    }
+
+    fn unreachable(&self, what: &str, e: ureq::Error) -> ClientError {
+        ClientError::Unreachable { what: what.to_string(), base: self.base.clone(), source: Box::new(e) }
+    }
+
+    /// The body of a successful answer as `T`, or the node's refusal.
+    fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let text = self.text(what, resp)?;
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::BadAnswer { what: what.to_string(), reason: e.to_string() })
+    }
+
+    /// The text of a successful answer, or the node's refusal.
+    fn text(
+        &self,
+        what: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<String, ClientError> {
+        let mut resp = resp.map_err(|e| self.unreachable(what, e))?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().map_err(|e| self.unreachable(what, e))?;
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        // A refusal is `ErrorBody`; anything else (a proxy's page) keeps its status.
+        let body = serde_json::from_str::<ErrorBody>(&text)
+            .unwrap_or_else(|_| ErrorBody { code: "unknown".into(), message: text.chars().take(200).collect() });
+        Err(Refused { status, code: body.code, message: body.message }.into())
+    }
+
+    /// The chain id the node runs.
+    pub fn chain_id(&self) -> Result<credex_types::ChainId, ClientError> {
+        Ok(self.audience()?.chain_id)
+    }
+
+    /// The node's status (public `GET /v1/status`).
+    pub fn status(&self) -> Result<NodeStatus, ClientError> {
+        self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())
+    }
+
+    /// Whom this node's requests are for: chain id, genesis hash and the
+    /// node's agency (public `GET /v1/status`, asked once).
+    pub fn audience(&self) -> Result<credex_types::access::Audience, ClientError> {
+        if let Some(c) = self.chain.get() {
+            return Ok(c.clone());
+        }
+        let status = self.status()?;
+        let audience = credex_types::access::Audience {
+            chain_id: status.chain_id,
+            genesis: status.genesis,
+            node: status.agency.map(|a| a.to_string()).unwrap_or_default(),
+        };
+        let _ = self.chain.set(audience.clone());
+        Ok(audience)
+    }
+
+    /// The signature headers for a request, if this client has credentials.
+    fn headers(&self, method: &str, path: &str, body: &[u8]) -> Result<Vec<(&'static str, String)>, ClientError> {
+        let Some((client, key)) = &self.auth else { return Ok(Vec::new()) };
+        let audience = self.audience()?;
+        Ok(crate::sign::sign_headers(&audience, client, key, method, path, body, Timestamp::system_now())?.to_vec())
+    }
+
+    /// GET `path` as `T` (`serde_json::Value` for any JSON).
+    pub fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in self.headers("GET", path, b"")? {
+            req = req.header(k, v);
+        }
+        self.answer(&format!("GET {path}"), req.call())
+    }
+
+    /// GET `path` as JSON.
+    pub fn get(&self, path: &str) -> Result<Value, ClientError> {
+        self.get_as(path)
+    }
+
+    /// GET `path` as text (HTML pages).
+    pub fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in self.headers("GET", path, b"")? {
+            req = req.header(k, v);
+        }
+        self.text(&format!("GET {path}"), req.call())
+    }
+
+    /// POST JSON to `path`.
+    pub fn post_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ClientError::BadAnswer { what: format!("POST {path}"), reason: e.to_string() })?;
+        let mut req = self.agent.post(format!("{}{path}", self.base)).content_type("application/json");
+        for (k, v) in self.headers("POST", path, &bytes)? {
+            req = req.header(k, v);
+        }
+        self.answer(&format!("POST {path}"), req.send(&bytes[..]))
+    }
+
+    /// POST `body` (JSON) to `path` with headers signed beforehand (the load
+    /// generator signs everything before it starts the clock); the status.
+    pub fn post_presigned(&self, path: &str, body: &[u8], headers: &[(&str, String)]) -> Result<u16, ClientError> {
+        let mut req = self.agent.post(format!("{}{path}", self.base)).content_type("application/json");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let mut resp = req.send(body).map_err(|e| self.unreachable(&format!("POST {path}"), e))?;
+        let _ = resp.body_mut().read_to_string();
+        Ok(resp.status().as_u16())
+    }
+
+    /// POST JSON to `path`, answer as JSON.
+    pub fn post(&self, path: &str, body: &impl serde::Serialize) -> Result<Value, ClientError> {
+        self.post_as(path, body)
+    }
+
+    /// Polls until `id` is anchored or rejected (or `timeout`).
+    pub fn wait(&self, id: &AttestationId, timeout: Duration) -> Result<crate::types::Standing, ClientError> {
+        use crate::types::Standing;
+        let start = Instant::now();
+        loop {
+            let s: Standing = self.get_as(&format!("/v1/transactions/{id}"))?;
+            match s {
+                Standing::Anchored { .. } | Standing::Rejected { .. } => return Ok(s),
+                _ if start.elapsed() > timeout => return Err(ClientError::Timeout { id: *id, after: timeout }),
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// The roots a client trusts: the Web PKI, or exactly the certificates in `ca`.
+pub fn tls_roots(ca: Option<&Path>) -> Result<ureq::tls::TlsConfig, ClientError> {
+    let Some(ca) = ca else { return Ok(ureq::tls::TlsConfig::default()) };
+    let err = |reason: String| ClientError::Ca { path: ca.display().to_string(), reason };
+    let pem = std::fs::read(ca).map_err(|e| err(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| err(format!("not PEM: {e}")))? {
+            certs.push(c.to_owned());
+        }
+    }
+    if certs.is_empty() {
+        return Err(err("no certificate in it".into()));
+    }
+    Ok(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))).build())
+}

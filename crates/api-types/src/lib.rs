@@ -1,0 +1,37 @@
+//! The files and messages a credex client and node share: request signing and its headers, key and clients files, and the HTTP API's answers.
+//!
+//! One definition of each, used by the node's API (`credex-api`), the CLI
+//! (`credex-cli`), the web UI's contract and the tests:
+//!
+//! * [`sign`]: the four credential headers and the statement they sign
+//!   (spec §12.1);
+//! * [`keyfile`]: an agency's or a subject's key file;
+//! * [`clients`]: the clients file of a node (officials, platforms);
+//! * `client` (feature `client`): a blocking, typed client of the API;
+//! * [`types`]: the bodies of the API's answers (spec §11), with their
+//!   OpenAPI schemas.
+//!
+//! No networking, storage or runtime here: the crate is what both ends of
+//! a request agree on.
+
+#[cfg(feature = "client")]
+pub mod client;
+pub mod clients;
+pub mod keyfile;
+pub mod sign;
+pub mod types;
+
+pub use clients::{Client, Clients};
+pub use keyfile::{DEV_WARNING, FileError, KeyFile, SubjectKeyFile};
+
+/// The libp2p peer id of a node whose network key is `key` (an Ed25519
+/// key): base58btc of the identity multihash of the key's protobuf
+/// encoding, as libp2p derives it. Here so that tools without libp2p
+/// (keygen, genesis editing) write the ids the network checks; a test in
+/// `credex-p2p` pins it to libp2p's own derivation.
+pub fn peer_id(key: &credex_crypto::PublicKey) -> String {
+    // multihash: identity (0x00), 36 bytes; protobuf PublicKey { KeyType Ed25519 = 1, data: 32 bytes }
+    let mut bytes = vec![0x00, 36, 0x08, 0x01, 0x12, 0x20];
+    bytes.extend_from_slice(key.as_bytes());
+    bs58::encode(bytes).into_string()
+}

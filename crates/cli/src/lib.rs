@@ -1,0 +1,684 @@
+//! The credex command line: the clap tree and every command that is not a running node (offline verification, genesis, keys, issuer and lifecycle commands, access, CSV, load, reports).
+//!
+//! The binary (`node/`) flattens [`Command`] beside the node's own
+//! commands (`credex node`, `credex dev`, which live in `credex-node`) and
+//! dispatches to [`run`]. Nothing here opens a database or a peer-to-peer
+//! socket: the commands either work offline (verify, genesis, keys, id,
+//! labels, evidence) or talk to a node's HTTP API through the typed client
+//! of `credex-api-types`.
+//!
+//! Exit codes are part of the interface:
+//! * `credex id check`: 0 valid, 1 invalid (reason on stderr);
+//! * `credex verify`: 0 valid, 1 a well-formed negative outcome (listed,
+//!   revoked, superseded, erased, expired, stale), 2 invalid or malformed;
+//! * `credex attest`, `revoke`, `proof`: 0 done, 1 refused by the node
+//!   (its error code and message on stderr), 2 other errors;
+//! * usage errors: 2.
+
+// The commands' answers go to standard output: that is their interface.
+#![allow(clippy::print_stdout)]
+
+mod access_cmd;
+mod csv_cmd;
+mod genesis_cmd;
+mod issuer_cmd;
+mod lifecycle_cmd;
+mod load;
+mod render;
+
+pub use credex_api_types::client::{Client, ClientError, Refused};
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use credex_proof::{Outcome, Policy, Verifier};
+use credex_types::genesis::Genesis;
+use credex_types::labels::{LabelTable, Lang};
+use credex_types::time::parse_duration_ms;
+use credex_types::{AgencyId, Jurisdiction, SubjectId, Timestamp};
+
+/// Options every client command takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Global {
+    /// Sign API requests with this key file (an official's, platform's,
+    /// issuer's or subject's); also `CREDEX_AUTH`. Commands that take a
+    /// `--key` sign with that key.
+    #[arg(long, global = true, env = "CREDEX_AUTH")]
+    pub auth: Option<PathBuf>,
+    /// Trust exactly the certificates in this PEM file for `https://` node
+    /// URLs (a partner's private CA); also `CREDEX_CA`. Default: the Web PKI roots.
+    #[arg(long, global = true, env = "CREDEX_CA")]
+    pub ca: Option<PathBuf>,
+}
+
+/// The commands that are not a running node.
+#[derive(Subcommand)]
+// clap turns doc comments into help text: the subcommand fields and the
+// flattened groups carry none on purpose.
+#[allow(missing_docs)]
+pub enum Command {
+    /// Subject identifiers.
+    Id {
+        #[command(subcommand)]
+        command: IdCommand,
+    },
+    /// Verifies a credit proof offline against a genesis file.
+    Verify(VerifyArgs),
+    /// Genesis files.
+    Genesis {
+        #[command(subcommand)]
+        command: GenesisCommand,
+    },
+    /// The zh / ru / en label table.
+    Labels {
+        #[command(subcommand)]
+        command: LabelsCommand,
+    },
+    /// Credit proofs: fetch from a node, or inspect a file.
+    Proof {
+        #[command(subcommand)]
+        command: ProofCommand,
+    },
+    /// Checks equivocation evidence (JSON, as in a block's evidence
+    /// transaction) against a genesis, offline.
+    Evidence {
+        /// Evidence JSON file (`{"first": …, "second": …}`); `-` reads stdin.
+        file: PathBuf,
+        /// The genesis file to trust.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Signs an attestation with an issuer key and submits it to a node.
+    Attest {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Subject id.
+        #[arg(long)]
+        subject: SubjectId,
+        /// Kind, e.g. abnormal-operation-listing.
+        #[arg(long)]
+        kind: credex_types::AttestationKind,
+        /// A claim field CODE=VALUE (repeatable).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// The attestation this one replaces.
+        #[arg(long)]
+        supersedes: Option<credex_types::AttestationId>,
+        /// The subject's case (commitment, repair application, objection) this answers.
+        #[arg(long)]
+        case: Option<credex_types::lifecycle::CaseId>,
+        /// Legal basis code (default depends on the kind).
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+        /// Effective time (RFC 3339; default now).
+        #[arg(long)]
+        effective: Option<Timestamp>,
+        /// Expiry / end of publication window (RFC 3339). Penalties must
+        /// have one (ordinary 90–365 days, serious 182–1,096 days after the
+        /// effective time); the default is the shortest.
+        #[arg(long)]
+        expires: Option<Timestamp>,
+        /// Wait until anchored and print the height.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Revokes an attestation (signed by the same issuer).
+    Revoke {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Attestation id.
+        id: credex_types::AttestationId,
+        /// Wait until anchored.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Load generator: submits many attestations, reports attestations/s and submit-to-final latency.
+    Load {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file (its agency must be allowed administrative-licence).
+        #[arg(long)]
+        key: PathBuf,
+        /// How many attestations.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Concurrent submitters.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Generates a key file.
+    Keygen {
+        /// Agency id (issuer, validator, p2p, official and platform keys).
+        #[arg(long, required_unless_present = "subject")]
+        agency: Option<AgencyId>,
+        /// Client id of an official or platform key (as registered in clients.toml).
+        #[arg(long)]
+        client: Option<String>,
+        /// Subject id (subject keys: `--role subject`).
+        #[arg(long, conflicts_with = "agency")]
+        subject: Option<SubjectId>,
+        /// issuer, validator, p2p (network identity), official, platform or subject.
+        #[arg(long, default_value = "issuer")]
+        role: String,
+        /// Output file (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+        /// Mark the key file as an insecure development key.
+        #[arg(long)]
+        dev_warning: bool,
+    },
+    #[command(flatten)]
+    Lifecycle(lifecycle_cmd::LifecycleCommand),
+    #[command(flatten)]
+    Access(access_cmd::AccessCommand),
+    /// Imports an agency's list (CSV) as signed attestations, with a progress
+    /// bar; deduplicates and merges repeated rows, reports rejected rows by
+    /// line, and is safe to re-run. Exit 1 if any row was rejected.
+    Import {
+        /// The CSV file: `subject`, optional `effective_at` / `expires_at`, then field codes.
+        file: PathBuf,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The kind of every row, e.g. abnormal-operation-listing.
+        #[arg(long)]
+        kind: credex_types::AttestationKind,
+        /// Effective time of rows without `effective_at` (RFC 3339).
+        #[arg(long)]
+        effective: Option<Timestamp>,
+        /// Legal basis code (default depends on the kind).
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+    },
+    /// Writes who is on a list now, as CSV (or JSON).
+    Export {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The list.
+        #[arg(long)]
+        list: credex_types::ListKind,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Writes a subject's printable credit report (HTML with QR status proofs).
+    Report {
+        /// Subject id.
+        subject: SubjectId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// zh, ru or en.
+        #[arg(long, default_value = "en")]
+        lang: Lang,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A group of subcommands or arguments (see `credex --help`).
+#[derive(Subcommand)]
+pub enum IdCommand {
+    /// Validates an identifier; prints its canonical form, jurisdiction and scheme.
+    Check {
+        /// e.g. 91350100M000100Y43, ru-inn:7707083893, jp-cn:7000012050002, mn-reg:2081237
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A group of subcommands or arguments (see `credex --help`).
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Proof file (`credex1:` text or canonical bytes); `-` reads stdin.
+    file: PathBuf,
+    /// The genesis file to trust.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Report stale if the block is older than this (e.g. 90d, 12h).
+    #[arg(long, value_parser = parse_max_age)]
+    max_age: Option<u64>,
+    /// For list proofs: report `recently-listed` unless the subject was off
+    /// the list during the whole window before the block, e.g. 3y
+    /// ("no serious-violation listing in the last three years").
+    #[arg(long, value_parser = parse_max_age)]
+    clear_for: Option<u64>,
+    /// Require a signer of this jurisdiction (repeatable), e.g. RU.
+    #[arg(long = "require-jurisdiction")]
+    require_jurisdiction: Vec<Jurisdiction>,
+    /// Accept only attestations of these issuers (repeatable).
+    #[arg(long = "trust-issuer")]
+    trust_issuer: Vec<AgencyId>,
+    /// Verify as of this time (RFC 3339) instead of the system clock.
+    #[arg(long)]
+    now: Option<Timestamp>,
+    /// Label language: zh, ru or en.
+    #[arg(long, default_value = "en")]
+    lang: Lang,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_max_age(s: &str) -> Result<u64, String> {
+    parse_duration_ms(s).ok_or_else(|| format!("invalid duration {s:?}: use e.g. 30s, 15m, 12h, 90d, 3y"))
+}
+
+/// A group of subcommands or arguments (see `credex --help`).
+#[derive(Subcommand)]
+pub enum GenesisCommand {
+    /// Prints the genesis hash (over the canonical encoding, not the text).
+    Hash {
+        /// Genesis TOML file.
+        file: PathBuf,
+    },
+    /// Writes a new genesis with no validators yet.
+    New {
+        /// Chain id.
+        #[arg(long)]
+        chain_id: credex_types::ChainId,
+        /// Genesis time (RFC 3339; default now).
+        #[arg(long)]
+        time: Option<Timestamp>,
+        /// Output file (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Adds a validator (agency from its key file).
+    AddValidator {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Consensus key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Network (libp2p) key file.
+        #[arg(long)]
+        p2p_key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction, e.g. CN.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+        /// Voting power.
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+    /// Adds an observer (agency from its key file).
+    AddObserver {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Network (libp2p) key file.
+        #[arg(long)]
+        p2p_key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+    },
+    /// Adds an issuer (agency from its key file).
+    AddIssuer {
+        /// Genesis file to edit.
+        file: PathBuf,
+        /// Issuer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: Jurisdiction,
+        /// Kinds it may issue, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<credex_types::AttestationKind>,
+    },
+}
+
+/// A group of subcommands or arguments (see `credex --help`).
+#[derive(Subcommand)]
+pub enum LabelsCommand {
+    /// Prints the hash of the built-in label table (what genesis pins).
+    Hash,
+    /// Prints the label table.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A group of subcommands or arguments (see `credex --help`).
+#[derive(Subcommand)]
+pub enum ProofCommand {
+    /// Prints a proof as JSON without verifying it.
+    Inspect {
+        /// Proof file; `-` reads stdin.
+        file: PathBuf,
+    },
+    /// Fetches the proof of an attestation from a node.
+    Attestation {
+        /// Attestation id.
+        id: credex_types::AttestationId,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Field codes to disclose, comma-separated (the subject and the
+        /// attestation's issuer may; others need --legal-basis).
+        #[arg(long, value_delimiter = ',')]
+        disclose: Vec<credex_types::FieldCode>,
+        /// A legal basis of your role for the disclosure, e.g. cn-admin-inspection.
+        #[arg(long)]
+        legal_basis: Option<credex_types::LegalBasis>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetches a subject's list-status proof from a node.
+    Status {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Subject id.
+        #[arg(long)]
+        subject: SubjectId,
+        /// List, e.g. abnormal-operation.
+        #[arg(long)]
+        list: credex_types::ListKind,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// The exit code of a failed command: 1 when the node refused (the answer
+/// is the verdict), 2 for anything else (bad input, unreachable node).
+pub fn exit_code(e: &anyhow::Error) -> ExitCode {
+    let refused = e.downcast_ref::<Refused>().is_some()
+        || matches!(e.downcast_ref::<ClientError>(), Some(ClientError::Refused(_)));
+    if refused { ExitCode::from(1) } else { ExitCode::from(2) }
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().take(1 << 20).read_to_end(&mut buf).context("reading stdin")?;
+        return Ok(buf);
+    }
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    anyhow::ensure!(meta.len() <= 1 << 20, "{} is larger than 1 MiB; not a credit proof", path.display());
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn load_genesis(path: &PathBuf) -> anyhow::Result<Genesis> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading genesis {}", path.display()))?;
+    Genesis::from_toml(&text).with_context(|| format!("genesis {}", path.display()))
+}
+
+/// Runs `command` with the process-wide client options `global`.
+pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
+    if let Some(ca) = &global.ca {
+        credex_api_types::client::set_default_ca(ca)?;
+    }
+    if let Some(path) = global.auth {
+        credex_api_types::client::set_default_auth(path);
+    }
+    match command {
+        Command::Id { command: IdCommand::Check { id, json } } => Ok(id_check(&id, json)),
+        Command::Verify(args) => verify(args),
+        Command::Genesis { command: GenesisCommand::Hash { file } } => {
+            println!("{}", load_genesis(&file)?.hash());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::New { chain_id, time, out } } => {
+            genesis_cmd::new(&out, chain_id, time.unwrap_or_else(Timestamp::system_now))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis {
+            command: GenesisCommand::AddValidator { file, key, p2p_key, names, jurisdiction, power },
+        } => {
+            genesis_cmd::add_validator(&file, &key, &p2p_key, genesis_cmd::parse_names(&names)?, jurisdiction, power)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::AddObserver { file, p2p_key, names, jurisdiction } } => {
+            genesis_cmd::add_observer(&file, &p2p_key, genesis_cmd::parse_names(&names)?, jurisdiction)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Genesis { command: GenesisCommand::AddIssuer { file, key, names, jurisdiction, kinds } } => {
+            anyhow::ensure!(!kinds.is_empty(), "--kinds: name at least one kind");
+            genesis_cmd::add_issuer(&file, &key, genesis_cmd::parse_names(&names)?, jurisdiction, kinds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Labels { command } => {
+            let table = LabelTable::builtin();
+            match command {
+                LabelsCommand::Hash => println!("{}", table.hash()),
+                LabelsCommand::Show { json: true } => println!("{}", serde_json::to_string_pretty(&table)?),
+                LabelsCommand::Show { json: false } => {
+                    for e in &table.entries {
+                        let cat = e.category.name();
+                        println!("{cat}\t{}\t{}\t{}\t{}", e.code, e.zh, e.ru, e.en);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Proof { command: ProofCommand::Inspect { file } } => {
+            let proof = credex_proof::CreditProof::from_any(&read_input(&file)?)?;
+            println!("{}", serde_json::to_string_pretty(&proof)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Proof { command: ProofCommand::Attestation { id, node, disclose, legal_basis, out } } => {
+            print_json(&issuer_cmd::proof_attestation(&Client::new(&node), id, &disclose, legal_basis.as_ref(), &out)?)
+        }
+        Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
+            print_json(&issuer_cmd::proof_status(&Client::new(&node), &subject, list, &out)?)
+        }
+        Command::Evidence { file, genesis } => {
+            let genesis = load_genesis(&genesis)?;
+            let ev: credex_types::chain::Evidence =
+                serde_json::from_slice(&read_input(&file)?).context("evidence JSON")?;
+            match ev.verify(&genesis.validator_set(), &genesis.chain_id) {
+                Ok(i) => {
+                    let v = &ev.first.vote;
+                    let agency =
+                        genesis.validators.get(usize::from(i)).map(|v| v.agency.to_string()).unwrap_or_default();
+                    println!(
+                        "EQUIVOCATION by validator {i} ({agency}) at height {} round {} ({:?})",
+                        v.height, v.round, v.kind
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("INVALID evidence: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Attest {
+            node,
+            key,
+            subject,
+            kind,
+            fields,
+            supersedes,
+            case,
+            legal_basis,
+            effective,
+            expires,
+            wait,
+        } => {
+            let args = issuer_cmd::AttestArgs {
+                subject,
+                kind,
+                fields: &fields,
+                supersedes,
+                case,
+                legal_basis,
+                effective_at: effective.unwrap_or_else(Timestamp::system_now),
+                expires_at: expires,
+            };
+            print_json(&issuer_cmd::attest(&Client::with_key(&node, &key)?, &key, args, wait)?)
+        }
+        Command::Revoke { node, key, id, wait } => {
+            print_json(&issuer_cmd::revoke(&Client::with_key(&node, &key)?, &key, id, Timestamp::system_now(), wait)?)
+        }
+        Command::Load { node, key, count, concurrency } => {
+            let report = load::run(&node, &key, count, concurrency, Timestamp::system_now())?;
+            print_json(&serde_json::to_value(report)?)
+        }
+        Command::Keygen { agency, client, subject, role, out, dev_warning } => {
+            anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a key", out.display());
+            let warning = dev_warning.then_some(credex_api_types::keyfile::DEV_WARNING);
+            match (role.as_str(), agency, subject) {
+                ("subject", _, Some(subject)) => {
+                    let (file, _) = credex_api_types::keyfile::SubjectKeyFile::generate(subject, warning)?;
+                    file.write(&out)?;
+                    print_json(&serde_json::json!({
+                        "subject": file.subject, "role": file.role, "public_key": file.public_key,
+                        "out": out.display().to_string(),
+                    }))
+                }
+                ("subject", _, None) => anyhow::bail!("--role subject needs --subject"),
+                ("issuer" | "validator" | "p2p", Some(agency), None) => {
+                    let (file, key) = credex_api_types::keyfile::KeyFile::generate(agency, &role, warning)?;
+                    file.write(&out)?;
+                    let peer_id = credex_api_types::peer_id(&key.public());
+                    print_json(&serde_json::json!({
+                        "agency": file.agency, "role": file.role, "public_key": file.public_key,
+                        "peer_id": peer_id, "out": out.display().to_string(),
+                    }))
+                }
+                ("official" | "platform", Some(agency), None) => {
+                    let id = client.ok_or_else(|| anyhow::anyhow!("--role {role} needs --client ID"))?;
+                    let (mut file, _) = credex_api_types::keyfile::KeyFile::generate(agency, &role, warning)?;
+                    file.client = Some(id);
+                    file.write(&out)?;
+                    print_json(&serde_json::json!({
+                        "agency": file.agency, "role": file.role, "client": file.client,
+                        "public_key": file.public_key, "out": out.display().to_string(),
+                    }))
+                }
+                ("issuer" | "validator" | "p2p" | "official" | "platform", _, _) => {
+                    anyhow::bail!("--role {role} needs --agency")
+                }
+                _ => anyhow::bail!("--role must be issuer, validator, p2p, official, platform or subject"),
+            }
+        }
+        Command::Lifecycle(c) => lifecycle_cmd::run(c, Timestamp::system_now()),
+        Command::Access(c) => access_cmd::run(c),
+        Command::Import { file, node, key, kind, effective, legal_basis } => {
+            let (report, ok) = csv_cmd::import(&node, &key, &file, kind, effective, legal_basis)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Export { node, list, format, out } => {
+            anyhow::ensure!(matches!(format.as_str(), "csv" | "json"), "--format csv or json");
+            let n = match &out {
+                Some(path) => {
+                    let mut f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                    csv_cmd::export(&node, list, format == "json", &mut f)?
+                }
+                None => csv_cmd::export(&node, list, format == "json", &mut std::io::stdout())?,
+            };
+            eprintln!("{n} subjects on the {list} list");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { subject, node, lang, out } => {
+            let html = Client::new(&node).get_text(&format!("/report/{subject}?lang={lang}"))?;
+            std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+            print_json(
+                &serde_json::json!({ "subject": subject, "lang": lang.to_string(), "out": out.display().to_string() }),
+            )
+        }
+    }
+}
+
+fn id_check(input: &str, json: bool) -> ExitCode {
+    match input.parse::<SubjectId>() {
+        Ok(id) => {
+            if json {
+                let v = serde_json::json!({
+                    "valid": true,
+                    "canonical": id.to_string(),
+                    "jurisdiction": id.jurisdiction().to_string(),
+                    "scheme": id.scheme_name(),
+                });
+                println!("{v}");
+            } else {
+                println!("{id}\njurisdiction: {}\nscheme: {}", id.jurisdiction(), id.scheme_name());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "valid": false, "input": input, "error": e.to_string() }));
+            }
+            eprintln!("invalid subject id {input:?}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let genesis = load_genesis(&args.genesis)?;
+    let genesis_hash = genesis.hash();
+    let policy = Policy {
+        max_age_ms: args.max_age,
+        required_jurisdictions: args.require_jurisdiction,
+        trusted_issuers: (!args.trust_issuer.is_empty()).then_some(args.trust_issuer),
+        clear_for_ms: args.clear_for,
+    };
+    let verifier = Verifier::new(genesis, policy)?;
+    let data = read_input(&args.file)?;
+    let now = args.now.unwrap_or_else(Timestamp::system_now);
+    let result = verifier.verify_any(&data, now);
+    let code = match &result {
+        Ok(v) if v.outcome == Outcome::Valid => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(_) => ExitCode::from(2),
+    };
+    if args.json {
+        let v = match &result {
+            Ok(verdict) => {
+                serde_json::json!({ "verdict": verdict, "genesis": genesis_hash.to_string(), "verified_at": now })
+            }
+            Err(e) => {
+                serde_json::json!({ "outcome": "invalid", "error": { "code": e.code(), "message": e.to_string() }, "genesis": genesis_hash.to_string() })
+            }
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", render::verdict_text(&result, &genesis_hash, now, args.lang));
+    }
+    Ok(code)
+}

@@ -1,0 +1,208 @@
+//! Builds a running node from its options: storage, chain state, mempool,
+//! engine, network, raw records, audit, warnings and metrics.
+//!
+//! Every channel between the parts is created here first, then the
+//! [`Node`] with its ends ([`Wiring`]), then the tasks at the other ends:
+//! nothing is plugged in after construction. The HTTP API is not part of
+//! the node; the binary serves [`Running`] with `credex-api`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use credex_api_types::{Clients, KeyFile};
+use credex_types::Timestamp;
+use credex_types::genesis::Genesis;
+
+use crate::access::{Access, Rates};
+use crate::args::{DevArgs, NodeArgs, ServeArgs};
+use crate::service::{Node, SystemClock, Wiring};
+use crate::warnings::{Warnings, WebhookPolicy};
+
+/// How often blocks are made by a single validator.
+pub const SOLO_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A node with all its tasks running.
+pub struct Running {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Who may call what; the audit log.
+    pub access: Arc<Access>,
+    /// The risk list and its webhooks.
+    pub warnings: Arc<Warnings>,
+    /// Block production (or a pending future for observers): ends only on failure.
+    pub engine: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Refuses to start on a nearly full disk (the data directory's filesystem).
+pub fn check_disk(data: &Path, floor_mb: u64) -> anyhow::Result<()> {
+    let free_mb = credex_storage::check_free_space(data, floor_mb)?;
+    tracing::info!(target: "credex::node", free_mb, floor_mb, data = %data.display(), "free disk space");
+    Ok(())
+}
+
+/// Reads a genesis file.
+pub fn load_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading genesis {}", path.display()))?;
+    Genesis::from_toml(&text).with_context(|| format!("genesis {}", path.display()))
+}
+
+fn webhook_policy(serve: &ServeArgs) -> anyhow::Result<WebhookPolicy> {
+    Ok(WebhookPolicy {
+        allow: serve.webhook_allow.clone(),
+        tls: credex_api_types::client::tls_roots(serve.tls.webhook_ca.as_deref())?,
+    })
+}
+
+/// The tasks every node runs besides its engine; then the node is [`Running`].
+fn finish(
+    node: Arc<Node>,
+    access: Arc<Access>,
+    policy: WebhookPolicy,
+    touched: tokio::sync::mpsc::UnboundedReceiver<Vec<credex_types::SubjectId>>,
+    engine: tokio::task::JoinHandle<anyhow::Result<()>>,
+) -> anyhow::Result<Running> {
+    let warnings = Warnings::start(node.clone(), policy, touched)?;
+    tokio::spawn(crate::access::anchor_loop(node.clone()));
+    tokio::spawn(retry_purges(node.clone()));
+    Ok(Running { node, access, warnings, engine })
+}
+
+/// `credex dev`: the embedded single-validator chain in `args.data()`,
+/// created on first use.
+pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
+    let data = args.data();
+    check_disk(&data, args.serve.min_free_disk_mb())?;
+    let policy = webhook_policy(&args.serve)?;
+    let (genesis, key) = crate::dev::init_or_load(&data, Timestamp::system_now())?;
+    let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
+    let identity =
+        genesis.validators.first().map(|v| (v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed())));
+    let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
+    let wiring = Wiring { identity, touched: Some(touched_tx), ..Wiring::solo() };
+    let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
+    tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", credex_api_types::DEV_WARNING);
+    let clients = Clients::read(&data.join("clients.toml"))?;
+    let access = Arc::new(Access::new(&node, clients, Rates::default())?);
+    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, SOLO_INTERVAL));
+    finish(node, access, policy, touched_rx, engine)
+}
+
+/// `credex node`: a validator (with a validator key) or an observer of the
+/// network of `args.genesis`. `args` must be resolved ([`NodeArgs::resolve`]).
+pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
+    let need = |v: &Option<std::path::PathBuf>, what: &str| {
+        v.clone().ok_or_else(|| anyhow::anyhow!("no {what} (resolve the options first)"))
+    };
+    let data = need(&args.serve.data, "data directory")?;
+    check_disk(&data, args.serve.min_free_disk_mb())?;
+    let policy = webhook_policy(&args.serve)?;
+    let genesis = load_genesis(&need(&args.genesis, "genesis")?)?;
+    let (_, p2p) = KeyFile::read(&need(&args.p2p_key, "p2p key")?)?;
+    let keypair = credex_p2p::keypair_from_seed(p2p.seed());
+    let me = keypair.public().to_peer_id();
+    let mut allowed = Vec::new();
+    for id in genesis
+        .validators
+        .iter()
+        .filter_map(|v| v.peer_id.clone())
+        .chain(genesis.observers.iter().map(|o| o.peer_id.clone()))
+    {
+        allowed.push(id.parse::<credex_p2p::PeerId>().with_context(|| format!("genesis peer id {id}"))?);
+    }
+    if !allowed.contains(&me) {
+        tracing::warn!(target: "credex::node", peer = %me, "this node's peer id is not in the genesis: other nodes will refuse it");
+    }
+    let validator = match &args.validator_key {
+        Some(path) => {
+            let (_, key) = KeyFile::read(path)?;
+            anyhow::ensure!(
+                genesis.validators.iter().any(|v| v.key == key.public()),
+                "{}: not a validator key of this genesis",
+                path.display()
+            );
+            Some(key)
+        }
+        None => None,
+    };
+    let clients = match &args.clients {
+        Some(path) => Clients::read(path)?,
+        None => Clients::default(),
+    };
+    // Who this node is: its validator key's agency, or its peer id's agency.
+    let identity = match &validator {
+        Some(key) => genesis
+            .validators
+            .iter()
+            .find(|v| v.key == key.public())
+            .map(|v| (v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed()))),
+        None => genesis
+            .observers
+            .iter()
+            .find(|o| o.peer_id == me.to_string())
+            .map(|o| (o.agency.clone(), credex_crypto::SecretKey::from_seed(p2p.seed()))),
+    };
+    let listen = args.listen.clone().ok_or_else(|| anyhow::anyhow!("no listen address (resolve the options first)"))?;
+    let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
+    let solo = validator.is_some() && genesis.validators.len() == 1;
+    let role = if validator.is_some() { "validator" } else { "observer" };
+    // The channels first ...
+    let (handle, events) = credex_p2p::spawn(credex_p2p::Config {
+        keypair,
+        listen: vec![listen.clone()],
+        bootstrap: args.peers.clone(),
+        allowed,
+        genesis: genesis.hash(),
+        max_message: crate::net::MAX_MESSAGE,
+    })?;
+    let (gossip_tx, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (peers_tx, peers_rx) = tokio::sync::watch::channel(0);
+    let (consensus_tx, consensus_rx) = tokio::sync::mpsc::channel(10_000);
+    let wants_consensus = validator.is_some() && !solo;
+    // ... then the node with its ends ...
+    let wiring = Wiring {
+        role,
+        identity,
+        gossip: Some(gossip_tx),
+        touched: Some(touched_tx),
+        peers: Some(peers_rx),
+        net: Some(handle.clone()),
+    };
+    let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
+    let access = Arc::new(Access::new(&node, clients, Rates::default())?);
+    // ... then the tasks at the other ends.
+    let ports = crate::net::NetPorts {
+        handle: handle.clone(),
+        events,
+        gossip: gossip_rx,
+        peers: peers_tx,
+        consensus: wants_consensus.then_some(consensus_tx),
+    };
+    crate::net::start(node.clone(), access.clone(), ports, !solo);
+    tracing::info!(target: "credex::node", p2p = %listen, peer = %me, role, chain = %node.genesis().chain_id,
+        height = node.height(), "credex node running");
+    let engine = match validator {
+        Some(key) if solo => tokio::spawn(crate::service::run_solo(node.clone(), key, SOLO_INTERVAL)),
+        Some(key) => tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key)),
+        None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
+    };
+    finish(node, access, policy, touched_rx, engine)
+}
+
+/// Erasures whose key could not be destroyed at commit are retried every
+/// minute until they succeed (`credex_erasure_purges_pending` in `/metrics`).
+async fn retry_purges(node: Arc<Node>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let n = node.clone();
+        match tokio::task::spawn_blocking(move || n.retry_purges()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(left)) => tracing::error!(target: "credex::storage", left, "record keys still not destroyed"),
+            Ok(Err(e)) => tracing::error!(target: "credex::storage", error = %e, "retrying key destruction"),
+            Err(e) => tracing::error!(target: "credex::storage", error = %e, "key destruction task"),
+        }
+    }
+}
