@@ -584,8 +584,7 @@ fn the_api_and_webhooks_speak_tls_and_the_cli_trusts_exactly_the_ca_it_is_given(
     let official = data.join("keys/official.json");
     let body = format!("{{\"url\":\"https://localhost:{hook_port}/hook\"}}");
     let status: Value = agent.get(format!("{url}/v1/status")).call().unwrap().body_mut().read_json().unwrap();
-    let now =
-        u64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let now = credex_types::Timestamp::system_now().0;
     let path = "/v1/warnings/subscriptions";
     let mut req = agent.post(format!("{url}{path}")).content_type("application/json");
     for (k, v) in super::dev_node::sign_for(&status, "POST", path, body.as_bytes(), official.to_str().unwrap(), now) {

@@ -90,8 +90,7 @@ pub(crate) fn get(url: &str, path: &str) -> (u16, Value) {
 
 /// The four signature headers (spec §12.1) for a request signed with the key file `key`.
 pub(crate) fn sign(url: &str, method: &str, path: &str, body: &[u8], key: &str) -> Vec<(&'static str, String)> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    sign_at(url, method, path, body, key, u64::try_from(now).unwrap())
+    sign_at(url, method, path, body, key, credex_types::Timestamp::system_now().0)
 }
 
 /// As [`sign`], claiming time `time` (ms).
@@ -115,33 +114,16 @@ pub(crate) fn sign_for(
     key: &str,
     time: u64,
 ) -> Vec<(&'static str, String)> {
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
-    let client = file["client"].as_str().or(file["subject"].as_str()).or(file["agency"].as_str()).unwrap().to_string();
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(file["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
-    let secret = credex_crypto::SecretKey::from_seed(seed);
+    let (client, secret) = credex_api_types::client::credentials(std::path::Path::new(key)).unwrap();
+    let status: credex_api_types::types::NodeStatus = serde_json::from_value(status.clone()).unwrap();
     let audience = credex_types::access::Audience {
-        chain_id: status["chain_id"].as_str().unwrap().parse().unwrap(),
-        genesis: status["genesis"].as_str().unwrap().parse().unwrap(),
-        node: status["agency"].as_str().unwrap_or_default().to_string(),
+        chain_id: status.chain_id,
+        genesis: status.genesis,
+        node: status.agency.map(|a| a.to_string()).unwrap_or_default(),
     };
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).unwrap();
-    let req = credex_types::access::SignedRequest {
-        audience,
-        client: client.clone(),
-        method: method.into(),
-        path: path.into(),
-        body: credex_crypto::Hash32::sha256(&[body]),
-        time: credex_types::Timestamp(time),
-        nonce,
-    };
-    vec![
-        ("X-Credex-Client", client),
-        ("X-Credex-Time", req.time.0.to_string()),
-        ("X-Credex-Nonce", hex::encode(nonce)),
-        ("X-Credex-Signature", req.sign(&secret).to_string()),
-    ]
+    credex_api_types::sign::sign_headers(&audience, &client, &secret, method, path, body, credex_types::Timestamp(time))
+        .unwrap()
+        .to_vec()
 }
 
 /// GET with these headers (e.g. a signature made for another node).
@@ -520,10 +502,7 @@ fn resubmission_returns_the_same_id_and_anchor() {
     let tmp = tempfile::tempdir().unwrap();
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     // sign once with the dev issuer key, post the same bytes twice
-    let key: Value = serde_json::from_str(&std::fs::read_to_string(node.key("cn-sfh-ftz")).unwrap()).unwrap();
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(key["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
-    let sk = credex_crypto::SecretKey::from_seed(seed);
+    let (_, sk) = credex_api_types::KeyFile::read(std::path::Path::new(&node.key("cn-sfh-ftz"))).unwrap();
     let header = credex_types::AttestationHeader {
         version: 1,
         chain_id: get(&node.url, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap(),

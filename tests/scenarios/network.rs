@@ -190,15 +190,7 @@ fn attest(node: &Proc, key: &Path, subject: &str, kind: &str) -> serde_json::Val
 
 /// The validator's dial address on `vport`; sets it on `net`.
 fn validator_address(net: &mut Net, vport: u16) -> Vec<String> {
-    let v_peer = credex_p2p::keypair_from_seed({
-        let k: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(net.dir.join("v-p2p.json")).unwrap()).unwrap();
-        let mut seed = [0u8; 32];
-        hex::decode_to_slice(k["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
-        seed
-    })
-    .public()
-    .to_peer_id();
+    let v_peer = credex_p2p::keypair_from_seed(seed_of(&net.dir.join("v-p2p.json"))).public().to_peer_id();
     net.validator_p2p = format!("/ip4/127.0.0.1/tcp/{vport}/p2p/{v_peer}");
     vec![net.validator_p2p.clone()]
 }
@@ -535,10 +527,7 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
 
 /// The seed of a key file.
 fn seed_of(file: &Path) -> [u8; 32] {
-    let k: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(k["secret_seed"].as_str().unwrap(), &mut seed).unwrap();
-    seed
+    credex_api_types::KeyFile::read(file).unwrap().1.seed()
 }
 
 /// A hostile but allow-listed peer: the Busan chamber's observer key, run
@@ -626,22 +615,16 @@ fn an_allow_listed_peer_cannot_claim_to_be_the_subject_or_an_issuer_to_get_a_raw
     // the hostile node signs with the only keys it has: its own
     let own = credex_crypto::SecretKey::from_seed(seed_of(&net.dir.join("obs-b.json")));
     let forged = |client: &str, body: &str| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).unwrap();
-        let req = credex_types::access::SignedRequest {
-            audience: credex_types::access::Audience {
-                chain_id: "credex-net-spoof".parse().unwrap(),
-                genesis: hostile_genesis,
-                node: "kr-busan-cci".into(),
-            },
-            client: client.into(),
-            method: "POST".into(),
-            path: format!("/v1/attestations/{id}/record"),
-            body: credex_crypto::Hash32::sha256(&[body.as_bytes()]),
-            time: credex_types::Timestamp(u64::try_from(now).unwrap()),
-            nonce,
+        let audience = credex_types::access::Audience {
+            chain_id: "credex-net-spoof".parse().unwrap(),
+            genesis: hostile_genesis,
+            node: "kr-busan-cci".into(),
         };
+        let path = format!("/v1/attestations/{id}/record");
+        let now = credex_types::Timestamp::system_now();
+        let req = credex_api_types::sign::signed_request(audience, client, "POST", &path, body.as_bytes(), now, nonce);
         ForwardedRequest { client: client.into(), time: req.time, nonce, signature: req.sign(&own), body: body.into() }
     };
     let official = Some((credex_types::access::Role::Official, own.public()));

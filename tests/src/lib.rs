@@ -13,11 +13,11 @@ pub mod vectors;
 
 use std::collections::BTreeMap;
 
-use credex_crypto::{Hash32, Purpose, SecretKey};
+use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
 use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION, SetChange};
 use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, ClaimField};
-use credex_types::chain::{BlockHeader, CommitCertificate, CommitSig, Names, ValidatorSet, Vote, VoteKind};
+use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
 use credex_types::genesis::{Genesis, GenesisValidator, Issuer};
 use credex_types::labels::LabelTable;
 use credex_types::state::{AttestationRecord, AttestationStatus, ListingRecord, StateKey, StateValue};
@@ -36,69 +36,8 @@ pub fn seed16(label: &str) -> [u8; 16] {
     out
 }
 
-/// The demo validators: (agency, zh, ru, en, jurisdiction).
-pub const VALIDATORS: &[(&str, &str, &str, &str, &str)] = &[
-    ("cn-sfh-ftz", "绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration", "CN"),
-    (
-        "cn-sfh-cbec",
-        "绥芬河跨境电商综试区",
-        "Пилотная зона трансграничной электронной торговли Суйфэньхэ",
-        "Suifenhe CBEC Pilot Zone",
-        "CN",
-    ),
-    ("cn-sfh-customs", "绥芬河海关", "Таможня Суйфэньхэ", "Suifenhe Customs", "CN"),
-    (
-        "ru-primorye-cci",
-        "滨海边疆区工商会",
-        "Торгово-промышленная палата Приморского края",
-        "Primorye Chamber of Commerce and Industry",
-        "RU",
-    ),
-];
-
-/// The demo issuers: (agency, zh, ru, en, jurisdiction, kinds).
-pub fn issuers() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'static str, Vec<AttestationKind>)> {
-    use AttestationKind as K;
-    vec![
-        (
-            "cn-sfh-amr",
-            "绥芬河市市场监督管理局",
-            "Управление по надзору за рынком г. Суйфэньхэ",
-            "Suifenhe Administration for Market Regulation",
-            "CN",
-            vec![
-                K::AdministrativeLicence,
-                K::AdministrativePenalty,
-                K::AbnormalOperationListing,
-                K::AbnormalOperationRemoval,
-                K::SeriousViolationListing,
-                K::SeriousViolationRemoval,
-                K::SeriousAdministrativePenalty,
-                K::CreditCommitment,
-                K::CreditCommitmentFulfilled,
-                K::CreditCommitmentBreached,
-                K::CreditCommitmentRejection,
-                K::CreditRepairRejection,
-                K::ObjectionRejection,
-                K::Revocation,
-                K::ErasureTombstone,
-                K::SubjectKeyBinding,
-            ],
-        ),
-        (
-            "cn-sfh-customs",
-            "绥芬河海关",
-            "Таможня Суйфэньхэ",
-            "Suifenhe Customs",
-            "CN",
-            vec![K::AdministrativePenalty, K::CreditGrade, K::Revocation],
-        ),
-    ]
-}
-
-fn names(zh: &str, ru: &str, en: &str) -> Names {
-    Names { zh: zh.into(), ru: ru.into(), en: en.into() }
-}
+/// The demo validators and issuers: the one roster of `credex_types::demo`.
+pub use credex_types::demo::{ISSUERS, VALIDATORS};
 
 /// A deterministic in-memory chain for building proofs.
 pub struct Fixture {
@@ -132,7 +71,7 @@ pub const CHAIN_ID: &str = "credex-vectors-1";
 pub const GENESIS_TIME: &str = "2026-01-01T00:00:00Z";
 
 impl Fixture {
-    /// A chain with the 4 demo validators and 2 demo issuers.
+    /// A chain with the demo validators and issuers.
     pub fn new(label: &str) -> Fixture {
         Self::with_chain(label, CHAIN_ID)
     }
@@ -144,28 +83,28 @@ impl Fixture {
         let validators = VALIDATORS
             .iter()
             .zip(&validator_keys)
-            .map(|((agency, zh, ru, en, j), k)| GenesisValidator {
-                agency: agency.parse().unwrap(),
-                names: names(zh, ru, en),
-                jurisdiction: j.parse().unwrap(),
+            .map(|(a, k)| GenesisValidator {
+                agency: a.agency.parse().unwrap(),
+                names: a.names(),
+                jurisdiction: a.jurisdiction.parse().unwrap(),
                 key: k.public(),
                 power: 1,
                 peer_id: None,
             })
             .collect();
         let mut issuer_keys = BTreeMap::new();
-        let issuers = issuers()
-            .into_iter()
-            .map(|(agency, zh, ru, en, j, kinds)| {
-                let key = SecretKey::from_seed(seed(&format!("{label}/issuer/{agency}")));
+        let issuers = ISSUERS
+            .iter()
+            .map(|(a, kinds)| {
+                let key = SecretKey::from_seed(seed(&format!("{label}/issuer/{}", a.agency)));
                 let public = key.public();
-                issuer_keys.insert(agency.to_string(), key);
+                issuer_keys.insert(a.agency.to_string(), key);
                 Issuer {
-                    agency: agency.parse().unwrap(),
-                    names: names(zh, ru, en),
-                    jurisdiction: j.parse().unwrap(),
+                    agency: a.agency.parse().unwrap(),
+                    names: a.names(),
+                    jurisdiction: a.jurisdiction.parse().unwrap(),
                     key: public,
-                    kinds,
+                    kinds: kinds.to_vec(),
                 }
             })
             .collect();
@@ -297,24 +236,9 @@ impl Fixture {
 
     /// Precommit signatures of `signers` over `header` in `round`.
     pub fn certify(&self, header: &BlockHeader, round: u32, signers: &[u16]) -> CommitCertificate {
-        let vote = Vote {
-            chain_id: header.chain_id.clone(),
-            height: header.height,
-            round,
-            kind: VoteKind::Precommit,
-            block: Some(header.id()),
-        };
-        let bytes = vote.signing_bytes();
-        CommitCertificate {
-            round,
-            signatures: signers
-                .iter()
-                .map(|i| CommitSig {
-                    validator: *i,
-                    signature: self.validator_keys[usize::from(*i)].sign(Purpose::Vote, &bytes),
-                })
-                .collect(),
-        }
+        let keys: Vec<(u16, &SecretKey)> =
+            signers.iter().map(|i| (*i, &self.validator_keys[usize::from(*i)])).collect();
+        CommitCertificate::signed(header, round, &keys)
     }
 
     /// Finalizes a block over the current state, signed by `signers`.

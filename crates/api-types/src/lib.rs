@@ -23,15 +23,3 @@ pub mod types;
 
 pub use clients::{Client, Clients};
 pub use keyfile::{DEV_WARNING, FileError, KeyFile, SubjectKeyFile};
-
-/// The libp2p peer id of a node whose network key is `key` (an Ed25519
-/// key): base58btc of the identity multihash of the key's protobuf
-/// encoding, as libp2p derives it. Here so that tools without libp2p
-/// (keygen, genesis editing) write the ids the network checks; a test in
-/// `credex-p2p` pins it to libp2p's own derivation.
-pub fn peer_id(key: &credex_crypto::PublicKey) -> String {
-    // multihash: identity (0x00), 36 bytes; protobuf PublicKey { KeyType Ed25519 = 1, data: 32 bytes }
-    let mut bytes = vec![0x00, 36, 0x08, 0x01, 0x12, 0x20];
-    bytes.extend_from_slice(key.as_bytes());
-    bs58::encode(bytes).into_string()
-}

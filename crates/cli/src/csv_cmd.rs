@@ -21,7 +21,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use credex_crypto::{Hash32, SecretKey};
-use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, ClaimField};
+use credex_types::attestation::{Attestation, AttestationHeader, ClaimField};
 use credex_types::labels::LabelTable;
 use credex_types::{AttestationKind, FieldCode, ListKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
@@ -170,20 +170,18 @@ fn header_for(
     expires_at: Option<Timestamp>,
     kind: AttestationKind,
 ) -> Result<AttestationHeader, String> {
+    // Only the row's own fields matter for the shape check; chain and issuer are placeholders.
     let placeholder = "credex-import";
-    Ok(AttestationHeader {
-        version: ATTESTATION_VERSION,
-        chain_id: placeholder.parse().map_err(|e| format!("{e}"))?,
-        issuer: placeholder.parse().map_err(|e| format!("{e}"))?,
-        subject: subject.clone(),
+    let defaults = AttestationHeader::new(
+        placeholder.parse().map_err(|e| format!("{e}"))?,
+        placeholder.parse().map_err(|e| format!("{e}"))?,
+        subject.clone(),
         kind,
         effective_at,
-        expires_at,
-        legal_basis: placeholder.parse().map_err(|e| format!("{e}"))?,
-        supersedes: None,
-        case: None,
-        nonce: [0; 16],
-    })
+        [0; 16],
+    )
+    .map_err(|e| format!("{e}"))?;
+    Ok(AttestationHeader { expires_at, ..defaults })
 }
 
 /// The deterministic attestation of `rec`: nonce and salts derived from
@@ -212,19 +210,12 @@ pub fn attestation(
             ClaimField::new(c.clone(), v.clone(), salt)
         })
         .collect();
-    let expires_at = rec.expires_at.or_else(|| kind.publication_window().map(|(min, _)| rec.effective_at.plus_ms(min)));
+    let defaults =
+        AttestationHeader::new(chain_id.clone(), issuer.clone(), rec.subject.clone(), kind, rec.effective_at, nonce)?;
     let header = AttestationHeader {
-        version: ATTESTATION_VERSION,
-        chain_id: chain_id.clone(),
-        issuer: issuer.clone(),
-        subject: rec.subject.clone(),
-        kind,
-        effective_at: rec.effective_at,
-        expires_at,
+        expires_at: rec.expires_at.or(defaults.expires_at),
         legal_basis: legal_basis.clone(),
-        supersedes: None,
-        case: None,
-        nonce,
+        ..defaults
     };
     Ok(Attestation::sign(header, fields, key)?)
 }

@@ -25,7 +25,7 @@ pub fn parse_names(s: &str) -> anyhow::Result<Names> {
 /// The libp2p peer id of a key file's key.
 pub fn peer_id_of(file: &Path) -> anyhow::Result<String> {
     let (_, key) = KeyFile::read(file)?;
-    Ok(credex_api_types::peer_id(&key.public()))
+    Ok(credex_types::access::ed25519_peer_id(&key.public()))
 }
 
 fn load(path: &Path) -> anyhow::Result<Genesis> {

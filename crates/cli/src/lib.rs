@@ -572,7 +572,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
                 ("issuer" | "validator" | "p2p", Some(agency), None) => {
                     let (file, key) = credex_api_types::keyfile::KeyFile::generate(agency, &role, warning)?;
                     file.write(&out)?;
-                    let peer_id = credex_api_types::peer_id(&key.public());
+                    let peer_id = credex_types::access::ed25519_peer_id(&key.public());
                     print_json(&serde_json::json!({
                         "agency": file.agency, "role": file.role, "public_key": file.public_key,
                         "peer_id": peer_id, "out": out.display().to_string(),

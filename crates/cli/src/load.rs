@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use credex_chain::Transaction;
-use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, AttestationId};
+use credex_types::attestation::{Attestation, AttestationHeader, AttestationId};
 use credex_types::{AttestationKind, Timestamp};
 
 use credex_api_types::client::Client;
@@ -62,10 +62,9 @@ pub fn run(
 ) -> anyhow::Result<LoadReport> {
     let (file, key) = credex_api_types::keyfile::KeyFile::read(key_path)?;
     let client = Client::with_key(node, key_path)?;
-    let status = client.get("/v1/status")?;
+    let start_height = client.status()?.height;
     let audience = client.audience()?;
     let chain_id = audience.chain_id.clone();
-    let start_height = status["height"].as_u64().unwrap_or(0);
     let mut run_nonce = [0u8; 8];
     getrandom::fill(&mut run_nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let atts: Vec<Attestation> = (0..count)
@@ -73,19 +72,14 @@ pub fn run(
             let mut nonce = [0u8; 16];
             nonce[..8].copy_from_slice(&run_nonce);
             nonce[8..].copy_from_slice(&(i as u64).to_le_bytes());
-            let header = AttestationHeader {
-                version: ATTESTATION_VERSION,
-                chain_id: chain_id.clone(),
-                issuer: file.agency.clone(),
-                subject: format!("zz-load:N{i}").parse()?,
-                kind: AttestationKind::AdministrativeLicence,
-                effective_at: now,
-                expires_at: None,
-                legal_basis: "cn-admin-licensing-law".parse()?,
-                supersedes: None,
-                case: None,
+            let header = AttestationHeader::new(
+                chain_id.clone(),
+                file.agency.clone(),
+                format!("zz-load:N{i}").parse()?,
+                AttestationKind::AdministrativeLicence,
+                now,
                 nonce,
-            };
+            )?;
             Ok(Attestation::sign(header, vec![], &key)?)
         })
         .collect::<anyhow::Result<_>>()?;

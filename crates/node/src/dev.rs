@@ -6,10 +6,10 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use credex_crypto::SecretKey;
-use credex_types::chain::Names;
+use credex_types::Timestamp;
+use credex_types::demo;
 use credex_types::genesis::{Genesis, GenesisValidator, Issuer};
 use credex_types::labels::LabelTable;
-use credex_types::{AttestationKind as K, Timestamp};
 
 use credex_api_types::{Client, Clients, DEV_WARNING, KeyFile};
 
@@ -17,93 +17,6 @@ use credex_api_types::{Client, Clients, DEV_WARNING, KeyFile};
 /// `credex-dev-<8 random hex digits>` at its first start, so a request or
 /// attestation signed for one dev chain is void on every other.
 pub const DEV_CHAIN_ID: &str = "credex-dev";
-
-fn names(zh: &str, ru: &str, en: &str) -> Names {
-    Names { zh: zh.into(), ru: ru.into(), en: en.into() }
-}
-
-/// The demo issuers: agency, names, jurisdiction, kinds.
-fn demo_issuers() -> Vec<(&'static str, Names, &'static str, Vec<K>)> {
-    vec![
-        (
-            "cn-sfh-amr",
-            names(
-                "绥芬河市市场监督管理局",
-                "Управление по надзору за рынком г. Суйфэньхэ",
-                "Suifenhe Administration for Market Regulation",
-            ),
-            "CN",
-            vec![
-                K::AdministrativeLicence,
-                K::AdministrativePenalty,
-                K::AbnormalOperationListing,
-                K::AbnormalOperationRemoval,
-                K::SeriousViolationListing,
-                K::SeriousViolationRemoval,
-                K::SeriousAdministrativePenalty,
-                K::CreditCommitment,
-                K::CreditCommitmentFulfilled,
-                K::CreditCommitmentBreached,
-                K::CreditCommitmentRejection,
-                K::CreditRepairRejection,
-                K::ObjectionRejection,
-                K::Revocation,
-                K::ErasureTombstone,
-                K::SubjectKeyBinding,
-            ],
-        ),
-        (
-            "cn-sfh-customs",
-            names("绥芬河海关", "Таможня Суйфэньхэ", "Suifenhe Customs"),
-            "CN",
-            vec![
-                K::AdministrativePenalty,
-                K::SeriousAdministrativePenalty,
-                K::CreditGrade,
-                K::RedListEntry,
-                K::RedListRemoval,
-                K::BlackListEntry,
-                K::BlackListRemoval,
-                K::CreditRepairRejection,
-                K::ObjectionRejection,
-                K::Revocation,
-                K::ErasureTombstone,
-            ],
-        ),
-        (
-            "cn-sfh-ftz",
-            names("绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration"),
-            "CN",
-            vec![
-                K::AdministrativeLicence,
-                K::CreditGrade,
-                K::CreditCommitment,
-                K::CreditCommitmentFulfilled,
-                K::CreditCommitmentBreached,
-                K::CreditCommitmentRejection,
-                K::RedListEntry,
-                K::RedListRemoval,
-                K::ObjectionRejection,
-                K::Revocation,
-                K::ErasureTombstone,
-                K::SubjectKeyBinding,
-            ],
-        ),
-        (
-            "cn-sfh-court",
-            names("绥芬河市人民法院", "Народный суд г. Суйфэньхэ", "Suifenhe People's Court"),
-            "CN",
-            vec![
-                K::DishonestDebtorListing,
-                K::DishonestDebtorRemoval,
-                K::CreditRepairRejection,
-                K::ObjectionRejection,
-                K::Revocation,
-                K::ErasureTombstone,
-            ],
-        ),
-    ]
-}
 
 /// The dev chain's API clients: a customs official and a cross-border
 /// e-commerce platform, with insecure development keys (`keys/official.json`,
@@ -151,18 +64,19 @@ pub fn init_or_load(dir: &Path, now: Timestamp) -> anyhow::Result<(Genesis, Secr
         return Ok((genesis, key));
     }
     std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
-    let (vfile, vkey) = KeyFile::generate("cn-sfh-ftz".parse()?, "validator", Some(DEV_WARNING))?;
+    let validator = demo::VALIDATORS.first().ok_or_else(|| anyhow::anyhow!("the demo roster has no validator"))?;
+    let (vfile, vkey) = KeyFile::generate(validator.agency.parse()?, "validator", Some(DEV_WARNING))?;
     vfile.write(&keys.join("validator.json"))?;
     let mut issuers = Vec::new();
-    for (agency, names, jurisdiction, kinds) in demo_issuers() {
-        let (file, key) = KeyFile::generate(agency.parse()?, "issuer", Some(DEV_WARNING))?;
-        file.write(&keys.join(format!("{agency}.json")))?;
+    for (a, kinds) in demo::ISSUERS {
+        let (file, key) = KeyFile::generate(a.agency.parse()?, "issuer", Some(DEV_WARNING))?;
+        file.write(&keys.join(format!("{}.json", a.agency)))?;
         issuers.push(Issuer {
-            agency: agency.parse()?,
-            names,
-            jurisdiction: jurisdiction.parse()?,
+            agency: a.agency.parse()?,
+            names: a.names(),
+            jurisdiction: a.jurisdiction.parse()?,
             key: key.public(),
-            kinds,
+            kinds: kinds.to_vec(),
         });
     }
     let genesis = Genesis {
@@ -174,9 +88,9 @@ pub fn init_or_load(dir: &Path, now: Timestamp) -> anyhow::Result<(Genesis, Secr
         genesis_time: now,
         labels_hash: LabelTable::builtin().hash(),
         validators: vec![GenesisValidator {
-            agency: "cn-sfh-ftz".parse()?,
-            names: names("绥芬河自贸片区管委会", "Администрация ЗСТ Суйфэньхэ", "Suifenhe FTZ Administration"),
-            jurisdiction: "CN".parse()?,
+            agency: validator.agency.parse()?,
+            names: validator.names(),
+            jurisdiction: validator.jurisdiction.parse()?,
             key: vkey.public(),
             power: 1,
             peer_id: None,

@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use credex_chain::{AnchorTx, Block, BlockContext, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted};
-use credex_crypto::{Hash32, Purpose, SecretKey};
+use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
 use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION};
 use credex_storage::{BlockCommit, Store, StoreError, anchors_of};
 use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
-use credex_types::chain::{BlockHeader, CommitCertificate, CommitSig, ValidatorSet, Vote, VoteKind, verify_commit};
+use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, verify_commit};
 use credex_types::genesis::Genesis;
 use credex_types::labels::LabelTable;
 use credex_types::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
@@ -1009,15 +1009,7 @@ fn root_after(smt: &mut SparseMerkleMap, writes: &[(StateKey, StateValue)]) -> H
 
 /// The one-signature certificate of a single-validator chain (round 0).
 pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitCertificate {
-    let vote = Vote {
-        chain_id: h.chain_id.clone(),
-        height: h.height,
-        round: 0,
-        kind: VoteKind::Precommit,
-        block: Some(h.id()),
-    };
-    let signature = key.sign(Purpose::Vote, &vote.signing_bytes());
-    CommitCertificate { round: 0, signatures: vec![CommitSig { validator: index, signature }] }
+    CommitCertificate::signed(h, 0, &[(index, key)])
 }
 
 /// The single-validator engine: proposes whenever transactions wait, signs

@@ -219,6 +219,30 @@ pub struct CommitCertificate {
     pub signatures: Vec<CommitSig>,
 }
 
+impl CommitCertificate {
+    /// The certificate of `header` at `round` made of the precommits of
+    /// `signers` (validator index and key, in increasing index order; spec
+    /// §5.4): what a single validator signs for itself and what test
+    /// fixtures sign for a whole set.
+    pub fn signed(header: &BlockHeader, round: u32, signers: &[(u16, &credex_crypto::SecretKey)]) -> CommitCertificate {
+        let vote = Vote {
+            chain_id: header.chain_id.clone(),
+            height: header.height,
+            round,
+            kind: VoteKind::Precommit,
+            block: Some(header.id()),
+        };
+        let bytes = vote.signing_bytes();
+        CommitCertificate {
+            round,
+            signatures: signers
+                .iter()
+                .map(|(validator, key)| CommitSig { validator: *validator, signature: key.sign(Purpose::Vote, &bytes) })
+                .collect(),
+        }
+    }
+}
+
 /// Why a certificate does not commit a header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {

@@ -26,6 +26,7 @@ macro_rules! text_serde {
 pub mod access;
 pub mod attestation;
 pub mod chain;
+pub mod demo;
 pub mod genesis;
 pub mod ids;
 pub mod kinds;
