@@ -3,9 +3,14 @@
 //! deserialize, and what the OpenAPI document describes (utoipa schemas
 //! derived from these very types).
 
-use credex_crypto::Hash32;
-use credex_types::attestation::AttestationId;
-use credex_types::{AgencyId, ChainId, Timestamp};
+use credex_crypto::{Hash32, PublicKey};
+use credex_types::access::{AuditEntry, Role};
+use credex_types::attestation::{Attestation, AttestationHeader, AttestationId};
+use credex_types::chain::{BlockHeader, CommitCertificate, Names};
+use credex_types::labels::LabelEntry;
+use credex_types::lifecycle::{ActBody, CaseStatus};
+use credex_types::state::{AttestationRecord, Listing, ListingRecord};
+use credex_types::{AgencyId, AttestationKind, ChainId, Jurisdiction, LegalBasis, ListKind, SubjectId, Timestamp};
 
 /// An error answer: `{"code": "...", "message": "..."}` (spec §11.1).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -22,8 +27,8 @@ pub struct HeadSummary {
     /// Block id (hex).
     #[schema(value_type = String)]
     pub id: Hash32,
-    /// Block time (milliseconds since the epoch).
-    #[schema(value_type = u64)]
+    /// Block time (RFC 3339).
+    #[schema(value_type = String)]
     pub time: Timestamp,
     /// State root after the block (hex).
     #[schema(value_type = String)]
@@ -54,6 +59,13 @@ pub struct NodeStatus {
     pub agency: Option<AgencyId>,
     /// Connected peers.
     pub peers: usize,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
 }
 
 /// `GET /readyz`.
@@ -117,6 +129,762 @@ pub struct ProofAnswer {
     /// Why they were withheld.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withheld_reason: Option<String>,
+}
+
+/// `GET /v1/attestations/{id}`: standing, header and on-chain record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AttestationAnswer {
+    /// Attestation id (hex).
+    #[schema(value_type = String)]
+    pub id: AttestationId,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub standing: Standing,
+    /// The kind's label in the response language (anchored attestations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_label: Option<String>,
+    /// The signed header (anchored attestations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub header: Option<AttestationHeader>,
+    /// `active`, `revoked`, `superseded` or `erased`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The on-chain record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<AttestationRecord>,
+    /// Whether this node holds the fields (raw record).
+    pub fields_held: bool,
+}
+
+/// `GET /v1/lists/{list}/{subject}`: a subject's standing on a list with
+/// its (non-)membership proof.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ListStatus {
+    /// The proof.
+    #[serde(flatten)]
+    pub proof: ProofAnswer,
+    /// The list.
+    #[schema(value_type = String)]
+    pub list: ListKind,
+    /// Its label.
+    pub list_label: String,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// On the list now.
+    pub listed: bool,
+    /// The current listing, if listed.
+    #[schema(value_type = Option<Object>)]
+    pub listing: Option<Listing>,
+    /// The subject's whole record on the list (None: never listed).
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<ListingRecord>,
+}
+
+/// One transaction of a block as `GET /v1/blocks/{height}` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BlockTx {
+    /// Transaction hash (hex).
+    #[schema(value_type = String)]
+    pub hash: Hash32,
+    /// Transaction id (hex; an attestation's id for anchors).
+    #[schema(value_type = String)]
+    pub id: AttestationId,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The transaction itself: only for callers with a role (spec §12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub tx: Option<serde_json::Value>,
+}
+
+/// `GET /v1/blocks/{height}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BlockAnswer {
+    /// Block id (hex).
+    #[schema(value_type = String)]
+    pub id: Hash32,
+    /// The header.
+    #[schema(value_type = Object)]
+    pub header: BlockHeader,
+    /// The transactions.
+    pub transactions: Vec<BlockTx>,
+    /// Whether the transactions are shown without their content.
+    pub redacted: bool,
+    /// The commit certificate.
+    #[schema(value_type = Object)]
+    pub certificate: CommitCertificate,
+}
+
+/// One member of a list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Member {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// Listed since (RFC 3339).
+    #[schema(value_type = String)]
+    pub since: Timestamp,
+    /// The listing agency.
+    #[schema(value_type = String)]
+    pub issuer: AgencyId,
+    /// The listing attestation (hex).
+    pub by: String,
+    /// The list it escalated from, if any.
+    #[schema(value_type = Option<String>)]
+    pub escalated_from: Option<ListKind>,
+}
+
+/// `GET /v1/lists/{list}`: who is on a list now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Members {
+    /// The list.
+    #[schema(value_type = String)]
+    pub list: ListKind,
+    /// Its label.
+    pub label: String,
+    /// Members in all (of the whole list, not only this page).
+    pub total: usize,
+    /// This page.
+    pub entries: Vec<Member>,
+    /// The `after` of the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+/// A registered issuer's retired key.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RetiredKey {
+    /// The key (hex).
+    #[schema(value_type = String)]
+    pub key: PublicKey,
+    /// Valid for blocks below this height.
+    pub until_height: u64,
+}
+
+/// An issuer as `GET /v1/issuers` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IssuerAnswer {
+    /// Agency id.
+    #[schema(value_type = String)]
+    pub agency: AgencyId,
+    /// Its name in the response language.
+    pub name: String,
+    /// Its names.
+    #[schema(value_type = Object)]
+    pub names: Names,
+    /// Jurisdiction.
+    #[schema(value_type = String)]
+    pub jurisdiction: Jurisdiction,
+    /// Current key (hex).
+    #[schema(value_type = String)]
+    pub key: PublicKey,
+    /// May issue now.
+    pub active: bool,
+    /// Kinds it may issue.
+    #[schema(value_type = Vec<String>)]
+    pub kinds: Vec<AttestationKind>,
+    /// Their labels.
+    pub kind_labels: Vec<String>,
+    /// Keys it signed with before.
+    pub retired_keys: Vec<RetiredKey>,
+}
+
+/// `GET /v1/issuers`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Issuers {
+    /// The registry.
+    pub issuers: Vec<IssuerAnswer>,
+}
+
+/// `GET /v1/labels`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Labels {
+    /// The table's hash (what genesis pins; hex).
+    #[schema(value_type = String)]
+    pub hash: Hash32,
+    /// The entries.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<LabelEntry>,
+}
+
+/// A subject on the risk list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RiskEntry {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// The codes of the rules it meets.
+    pub rules: Vec<String>,
+    /// Their labels.
+    pub labels: Vec<String>,
+}
+
+/// `GET /v1/warnings`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RiskList {
+    /// The warning model.
+    pub model: String,
+    /// The newest event number.
+    pub last_event: u64,
+    /// Subjects on the list.
+    pub subjects: Vec<RiskEntry>,
+}
+
+/// A change of the risk list (also the body of a webhook delivery).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WarningEvent {
+    /// Event number, from 1.
+    pub seq: u64,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// `entered`, `left` or `changed`.
+    pub change: String,
+    /// The rules it meets now.
+    pub rules: Vec<String>,
+    /// The rules it met before.
+    pub previous: Vec<String>,
+    /// The warning model.
+    pub model: String,
+    /// When (RFC 3339).
+    #[schema(value_type = String)]
+    pub time: Timestamp,
+    /// The height then.
+    pub height: u64,
+}
+
+/// `GET /v1/warnings/events`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Events {
+    /// Events after the asked number.
+    pub events: Vec<WarningEvent>,
+    /// The `after` of the next poll.
+    pub next: u64,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Subscription {
+    /// Id (hex).
+    pub id: String,
+    /// The client that created it: only it sees and removes it.
+    #[serde(default)]
+    pub owner: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// Last event delivered.
+    pub cursor: u64,
+}
+
+/// `GET /v1/warnings/subscriptions`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Subscriptions {
+    /// The caller's subscriptions.
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// `DELETE /v1/warnings/subscriptions/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Deleted {
+    /// The subscription removed.
+    pub deleted: String,
+}
+
+/// `POST /v1/attestations/{id}/record`: a raw record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RecordAnswer {
+    /// Attestation id (hex).
+    #[schema(value_type = String)]
+    pub id: AttestationId,
+    /// Where it came from: `local` or the holder's agency.
+    pub source: String,
+    /// Always true: a record that does not match its anchor is refused.
+    pub matches_anchor: bool,
+    /// The attestation with every field.
+    #[schema(value_type = Object)]
+    pub attestation: Attestation,
+}
+
+/// One access to a subject's data, as its access log shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccessEntry {
+    /// Entry number in the node's audit log.
+    pub seq: u64,
+    /// When (RFC 3339).
+    #[schema(value_type = String)]
+    pub time: Timestamp,
+    /// Who (`<agency>/<client>` for a partner's vouched official).
+    pub client: String,
+    /// Their role.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// What they did.
+    pub action: String,
+    /// The legal basis or authorization they gave.
+    pub basis: Option<String>,
+    /// The outcome.
+    pub result: String,
+}
+
+/// `GET /v1/subjects/{subject}/access-log`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccessLog {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// The node's agency.
+    #[schema(value_type = Option<String>)]
+    pub node: Option<AgencyId>,
+    /// Always `newest-first`.
+    pub order: String,
+    /// The `before` of the next page, if there is one.
+    pub next: Option<u64>,
+    /// This page.
+    pub entries: Vec<AccessEntry>,
+}
+
+/// An audit-log entry with its hash.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct HashedEntry {
+    /// The entry as logged.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub entry: AuditEntry,
+    /// Its hash in the chain of entries (hex).
+    #[schema(value_type = String)]
+    pub hash: Hash32,
+}
+
+/// The head of an audit log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditHead {
+    /// Entries so far.
+    pub seq: u64,
+    /// Hash of the newest (hex).
+    #[schema(value_type = String)]
+    pub hash: Hash32,
+}
+
+/// `GET /v1/audit/log`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditLog {
+    /// The node's agency.
+    #[schema(value_type = Option<String>)]
+    pub node: Option<AgencyId>,
+    /// The head now.
+    pub head: AuditHead,
+    /// This page.
+    pub entries: Vec<HashedEntry>,
+}
+
+/// An audit head anchored on chain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditAnchorAnswer {
+    /// Entries covered.
+    pub seq: u64,
+    /// The head hash (hex).
+    #[schema(value_type = String)]
+    pub head: Hash32,
+    /// The block that anchored it.
+    pub height: u64,
+}
+
+/// `GET /v1/audit/anchors`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditAnchors {
+    /// The node whose heads these are.
+    #[schema(value_type = String)]
+    pub node: AgencyId,
+    /// Its anchored heads, oldest first.
+    pub anchors: Vec<AuditAnchorAnswer>,
+}
+
+/// One line of a grade: a rule, how often it applied, its points.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct GradeLine {
+    /// Rule code.
+    pub rule: String,
+    /// Its label.
+    pub label: String,
+    /// How many times it applied.
+    pub count: u32,
+    /// Points it adds (negative: deducts).
+    pub points: i64,
+}
+
+/// A grade under `credex-grade-v1`, line by line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct GradeAnswer {
+    /// The grading model.
+    pub model: String,
+    /// The sector whose weights apply.
+    pub sector: String,
+    /// Its label.
+    pub sector_label: String,
+    /// Graded as of (RFC 3339).
+    #[schema(value_type = String)]
+    pub as_of: Timestamp,
+    /// The base score.
+    pub base: i64,
+    /// The score.
+    pub score: i64,
+    /// The grade letter.
+    pub grade: String,
+    /// Its label.
+    pub grade_label: String,
+    /// A list that caps the grade, if the subject is on one.
+    #[schema(value_type = Option<String>)]
+    pub veto: Option<ListKind>,
+    /// Its label.
+    pub veto_label: Option<String>,
+    /// The lines.
+    pub lines: Vec<GradeLine>,
+    /// The inputs, as text.
+    pub scoring_inputs: String,
+}
+
+/// A grade attestation an agency issued.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IssuedGrade {
+    /// The agency.
+    #[schema(value_type = String)]
+    pub issuer: AgencyId,
+    /// Effective from (RFC 3339).
+    #[schema(value_type = String)]
+    pub effective_at: Timestamp,
+}
+
+/// `GET /v1/subjects/{subject}/grade`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SubjectGrade {
+    /// The grade.
+    #[serde(flatten)]
+    pub grade: GradeAnswer,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// Grade attestations on record, oldest first.
+    pub issued: Vec<IssuedGrade>,
+}
+
+/// An early-warning rule a subject meets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WarningLine {
+    /// Rule code.
+    pub rule: String,
+    /// Its label.
+    pub label: String,
+    /// How many times.
+    pub count: u32,
+}
+
+/// One step of a case's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CaseStep {
+    /// The block.
+    pub height: u64,
+    /// Its time (RFC 3339).
+    #[schema(value_type = String)]
+    pub time: Timestamp,
+    /// The status reached.
+    #[schema(value_type = String)]
+    pub status: CaseStatus,
+    /// Its label.
+    pub status_label: String,
+    /// The attestation that decided it, if any (hex).
+    pub by: Option<String>,
+}
+
+/// A case: commitment, repair application or objection.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CaseAnswer {
+    /// Case id (hex).
+    pub id: String,
+    /// `commitment`, `repair` or `objection`.
+    pub kind: String,
+    /// Its label.
+    pub kind_label: String,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// The agency that decides it.
+    #[schema(value_type = String)]
+    pub agency: AgencyId,
+    /// The attestation it is about (hex), if any.
+    pub target: Option<String>,
+    /// The list it is about, if any.
+    #[schema(value_type = Option<String>)]
+    pub list: Option<ListKind>,
+    /// The list's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// What repairing a listing on that list takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_conditions: Option<String>,
+    /// Decision due (RFC 3339), if any.
+    #[schema(value_type = Option<String>)]
+    pub due: Option<Timestamp>,
+    /// The subject's signed act.
+    #[schema(value_type = Object)]
+    pub act: ActBody,
+    /// Its status.
+    #[schema(value_type = String)]
+    pub status: CaseStatus,
+    /// Its label.
+    pub status_label: String,
+    /// How it got there.
+    pub history: Vec<CaseStep>,
+    /// Its offline proof (`GET /v1/cases/{id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_text: Option<String>,
+    /// The proof's size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<usize>,
+}
+
+/// `GET /v1/cases/{id}`: the case, or the standing of the act that opens it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum CaseOrStanding {
+    /// The case is on chain.
+    Case(Box<CaseAnswer>),
+    /// The act is pending or was rejected.
+    Standing(Submitted),
+}
+
+/// An attestation on a subject's profile.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ProfileAttestation {
+    /// Id (hex).
+    #[schema(value_type = String)]
+    pub id: AttestationId,
+    /// The block that anchored it.
+    pub height: u64,
+    /// Its kind.
+    #[schema(value_type = String)]
+    pub kind: AttestationKind,
+    /// Its label.
+    pub kind_label: String,
+    /// The issuing agency.
+    #[schema(value_type = String)]
+    pub issuer: AgencyId,
+    /// Effective from (RFC 3339).
+    #[schema(value_type = String)]
+    pub effective_at: Timestamp,
+    /// Until (RFC 3339), if it ends.
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Timestamp>,
+    /// `active`, `revoked`, `superseded` or `erased`.
+    pub state: String,
+    /// The attestation it replaces (hex).
+    pub supersedes: Option<String>,
+    /// The case it answers (hex).
+    pub case: Option<String>,
+}
+
+/// A subject's standing on one list, on its profile.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ProfileList {
+    /// The list.
+    #[schema(value_type = String)]
+    pub list: ListKind,
+    /// Its label.
+    pub label: String,
+    /// On it now.
+    pub listed: bool,
+    /// Since (RFC 3339).
+    #[schema(value_type = Option<String>)]
+    pub since: Option<Timestamp>,
+    /// The listing attestation (hex).
+    pub by: Option<String>,
+    /// The listing agency.
+    #[schema(value_type = Option<String>)]
+    pub issuer: Option<AgencyId>,
+    /// The list it escalated from.
+    #[schema(value_type = Option<String>)]
+    pub escalated_from: Option<ListKind>,
+    /// When last removed (RFC 3339).
+    #[schema(value_type = Option<String>)]
+    pub last_removed: Option<Timestamp>,
+    /// How many times listed.
+    pub times_listed: u32,
+    /// What repair takes, when listed.
+    pub repair_conditions: Option<String>,
+}
+
+/// A key the subject signed with before.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PreviousKey {
+    /// The key (hex).
+    #[schema(value_type = String)]
+    pub key: PublicKey,
+    /// Replaced at this height.
+    pub replaced_at: u64,
+}
+
+/// The subject's key bound on chain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ProfileKey {
+    /// The key (hex).
+    #[schema(value_type = String)]
+    pub public_key: PublicKey,
+    /// The registrar that bound it.
+    #[schema(value_type = String)]
+    pub registrar: AgencyId,
+    /// Bound at this height.
+    pub height: u64,
+    /// The legal basis of a recovery without the old key, if it was one.
+    #[schema(value_type = Option<String>)]
+    pub recovery: Option<LegalBasis>,
+    /// Earlier keys.
+    pub previous_keys: Vec<PreviousKey>,
+}
+
+/// When a profile was read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AsOf {
+    /// The height.
+    pub height: u64,
+    /// The node's time (RFC 3339).
+    #[schema(value_type = String)]
+    pub time: Timestamp,
+}
+
+/// `GET /v1/subjects/{subject}`: the subject's profile.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Profile {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// Its jurisdiction.
+    #[schema(value_type = String)]
+    pub jurisdiction: Jurisdiction,
+    /// Its identifier scheme.
+    pub scheme: String,
+    /// The response language.
+    pub lang: String,
+    /// Its key on chain, if bound.
+    pub key: Option<ProfileKey>,
+    /// Its attestations (penalties only within their publication window).
+    pub attestations: Vec<ProfileAttestation>,
+    /// Penalties left out because their window ended.
+    pub withheld_penalties: usize,
+    /// Its standing on every list.
+    pub lists: Vec<ProfileList>,
+    /// Its grade (general sector).
+    pub grade: GradeAnswer,
+    /// Early-warning rules it meets.
+    pub warnings: Vec<WarningLine>,
+    /// Its cases.
+    pub cases: Vec<CaseAnswer>,
+    /// When.
+    pub as_of: AsOf,
+}
+
+/// A signer of a proof's block.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Signer {
+    /// Agency.
+    #[schema(value_type = String)]
+    pub agency: AgencyId,
+    /// Its name in the response language.
+    pub name: String,
+    /// Jurisdiction.
+    #[schema(value_type = String)]
+    pub jurisdiction: Jurisdiction,
+}
+
+/// A disclosed field of a verified attestation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DisclosedField {
+    /// Field code.
+    pub code: String,
+    /// Its label.
+    pub label: String,
+    /// Its value (a reason code shown as its label).
+    pub value: String,
+}
+
+/// The case a verified proof shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct VerifiedCase {
+    /// Case id (hex).
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+    /// The status label.
+    pub status_label: String,
+}
+
+/// A proof that verified (its outcome may still be negative: revoked, listed, …).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Verified {
+    /// Always true.
+    pub valid: bool,
+    /// The genesis it was checked against (hex).
+    pub genesis: String,
+    /// The outcome's name.
+    pub outcome: String,
+    /// The outcome with its details.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// The attestation's kind.
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<AttestationKind>,
+    /// Its label.
+    pub kind_label: Option<String>,
+    /// The list of a list proof.
+    #[schema(value_type = Option<String>)]
+    pub list: Option<ListKind>,
+    /// Its label.
+    pub list_label: Option<String>,
+    /// The issuer.
+    #[schema(value_type = Option<String>)]
+    pub issuer: Option<AgencyId>,
+    /// The attestation id (hex).
+    pub attestation: Option<String>,
+    /// Disclosed fields.
+    pub fields: Vec<DisclosedField>,
+    /// The block.
+    pub height: u64,
+    /// Its time (RFC 3339).
+    #[schema(value_type = String)]
+    pub block_time: Timestamp,
+    /// Its id (hex).
+    pub block_id: String,
+    /// Who signed it.
+    pub signers: Vec<Signer>,
+    /// The case, for case proofs.
+    pub case: Option<VerifiedCase>,
+}
+
+/// A proof that did not verify.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NotVerified {
+    /// Always false.
+    pub valid: bool,
+    /// The genesis it was checked against (hex).
+    pub genesis: String,
+    /// Why.
+    pub error: ErrorBody,
+}
+
+/// `POST /v1/verify`: the verdict (an invalid proof is a 200 answer too).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum VerifyAnswer {
+    /// It verified.
+    Verified(Box<Verified>),
+    /// It did not.
+    NotVerified(NotVerified),
 }
 
 #[cfg(test)]

@@ -71,7 +71,9 @@ pub const ROLE_TABLE: &[Row] = {
     const READERS: Need = Need::Roles(&[Official, Issuer], true);
     const WARNINGS: Need = Need::Roles(&[Official, Issuer, Platform], false);
     &[
-        ("GET", "/healthz", Need::Public, || get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) })),
+        ("GET", "/healthz", Need::Public, || {
+            get(|| async { axum::Json(credex_api_types::types::Health { status: "ok".into() }) })
+        }),
         ("GET", "/readyz", Need::Public, || get(super::readyz)),
         ("GET", "/metrics", Need::Public, || get(super::metrics)),
         ("GET", "/openapi.json", Need::Public, || get(super::openapi::serve)),

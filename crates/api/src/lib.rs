@@ -51,12 +51,12 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use credex_api_types::types::{self, ErrorBody};
 use credex_chain::TxError;
 use credex_types::attestation::{Attestation, AttestationId};
 use credex_types::labels::Category;
 use credex_types::state::AttestationStatus;
 use credex_types::{FieldCode, ListKind, SubjectId};
-use serde_json::{Value, json};
 
 use credex_node::service::{Node, ProofError, Standing, SubmitError};
 use credex_node::warnings::Warnings;
@@ -119,13 +119,14 @@ pub struct ErrorCode(pub &'static str);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, Json(json!({ "code": self.code, "message": self.message }))).into_response();
+        let body = ErrorBody { code: self.code.to_string(), message: self.message };
+        let mut r = (self.status, Json(body)).into_response();
         r.extensions_mut().insert(ErrorCode(self.code));
         r
     }
 }
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The router over `node`: exactly the rows of the role table
 /// ([`auth::ROLE_TABLE`]), so no route exists without an entry.
@@ -160,7 +161,7 @@ fn parse_list(s: &str) -> Result<ListKind, ApiError> {
 async fn readyz(State(node): State<Arc<Node>>) -> Response {
     let networked = node.net().is_some();
     let ready = !networked || node.peers() > 0;
-    let body = json!({ "ready": ready, "height": node.height(), "peers": node.peers(), "role": node.role() });
+    let body = types::Readiness { ready, height: node.height(), peers: node.peers(), role: node.role().to_string() };
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
@@ -177,29 +178,29 @@ async fn metrics(State(node): State<Arc<Node>>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-async fn status(State(node): State<Arc<Node>>) -> ApiResult {
-    let head = node.head();
-    Ok(Json(json!({
-        "chain_id": node.genesis().chain_id,
-        "genesis": node.genesis_hash().to_string(),
-        "height": node.height(),
-        "head": head.as_ref().map(|h| json!({ "id": h.id().to_string(), "time": h.time, "state_root": h.state_root.to_string() })),
-        "mempool": node.mempool_len(),
-        "validators": node.genesis().validators.len(),
-        "role": node.role(),
-        "agency": node.identity().map(|(a, _)| a.clone()),
-        "peers": node.peers(),
-    })))
+async fn status(State(node): State<Arc<Node>>) -> ApiResult<types::NodeStatus> {
+    Ok(Json(types::NodeStatus {
+        chain_id: node.genesis().chain_id.clone(),
+        genesis: node.genesis_hash(),
+        height: node.height(),
+        head: node.head().map(|h| types::HeadSummary { id: h.id(), time: h.time, state_root: h.state_root }),
+        mempool: node.mempool_len(),
+        validators: node.genesis().validators.len(),
+        role: node.role().to_string(),
+        agency: node.identity().map(|(a, _)| a.clone()),
+        peers: node.peers(),
+    }))
 }
 
-pub(crate) fn standing_json(s: &Standing) -> Value {
+/// A transaction's standing as the API answers it.
+pub(crate) fn standing(s: &Standing) -> types::Standing {
     match s {
-        Standing::Pending => json!({ "status": "pending" }),
-        Standing::Anchored(h) => json!({ "status": "anchored", "height": h }),
+        Standing::Pending => types::Standing::Pending,
+        Standing::Anchored(height) => types::Standing::Anchored { height: *height },
         Standing::Rejected(e) => {
-            json!({ "status": "rejected", "error": { "code": e.code(), "message": e.to_string() } })
+            types::Standing::Rejected { error: ErrorBody { code: e.code().to_string(), message: e.to_string() } }
         }
-        Standing::Unknown => json!({ "status": "unknown" }),
+        Standing::Unknown => types::Standing::Unknown,
     }
 }
 
@@ -237,9 +238,7 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
     match result {
         Ok((id, standing)) => {
             let code = if matches!(standing, Standing::Anchored(_)) { StatusCode::OK } else { StatusCode::ACCEPTED };
-            let mut v = standing_json(&standing);
-            v["id"] = json!(id.to_string());
-            Ok((code, Json(v)).into_response())
+            Ok((code, Json(types::Submitted { id, standing: self::standing(&standing) })).into_response())
         }
         Err(SubmitError::Attestation(e)) => Err(ApiError::bad("invalid-attestation", e.to_string())),
         Err(SubmitError::Invalid(e)) => Err(tx_error(&e, false)),
@@ -286,25 +285,24 @@ async fn attestation(
     Path(id): Path<String>,
     Query(q): Query<lifecycle::LangQuery>,
     headers: axum::http::HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::AttestationAnswer> {
     let l = lifecycle::Labels::new(lifecycle::lang(&headers, q.lang.as_deref())?);
     let id = parse_id(&id)?;
-    let standing = node.standing(&id).map_err(ApiError::internal)?;
-    if standing == Standing::Unknown {
+    let s = node.standing(&id).map_err(ApiError::internal)?;
+    if s == Standing::Unknown {
         return Err(ApiError::not_found("unknown-attestation", format!("attestation {id} is not known to this node")));
     }
-    let mut v = standing_json(&standing);
-    v["id"] = json!(id.to_string());
-    if let Some(h) = node.anchored_header(&id) {
-        v["kind_label"] = json!(l.get(Category::Kind, h.kind.name()));
-        v["header"] = json!(h);
-    }
-    if let Some(r) = node.record(&id) {
-        v["state"] = json!(status_name(&r.status));
-        v["record"] = json!(r);
-    }
-    v["fields_held"] = json!(node.holds_fields(&id).map_err(ApiError::internal)?);
-    Ok(Json(v))
+    let header = node.anchored_header(&id);
+    let record = node.record(&id);
+    Ok(Json(types::AttestationAnswer {
+        id,
+        standing: standing(&s),
+        kind_label: header.as_ref().map(|h| l.get(Category::Kind, h.kind.name())),
+        header,
+        state: record.as_ref().map(|r| status_name(&r.status).to_string()),
+        record,
+        fields_held: node.holds_fields(&id).map_err(ApiError::internal)?,
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -324,8 +322,14 @@ pub(crate) fn proof_error(e: ProofError) -> ApiError {
     }
 }
 
-pub(crate) fn proof_json(p: &credex_proof::CreditProof) -> Value {
-    json!({ "proof_text": p.to_text(), "size": p.to_bytes().len(), "proof": p })
+pub(crate) fn proof_answer(p: &credex_proof::CreditProof) -> Result<types::ProofAnswer, ApiError> {
+    Ok(types::ProofAnswer {
+        proof_text: p.to_text(),
+        size: p.to_bytes().len(),
+        proof: serde_json::to_value(p).map_err(ApiError::internal)?,
+        withheld: None,
+        withheld_reason: None,
+    })
 }
 
 /// `GET /v1/attestations/{id}/proof?disclose=a,b[&legal_basis=code]`.
@@ -355,7 +359,7 @@ async fn attestation_proof(
             return Err(ApiError::bad("malformed", "legal_basis without disclose: nothing to disclose"));
         }
         let p = node.attestation_proof(&id, &[]).map_err(proof_error)?;
-        return Ok(Json(proof_json(&p)).into_response());
+        return Ok(Json(proof_answer(&p)?).into_response());
     }
     let header = node
         .anchored_header(&id)
@@ -382,11 +386,11 @@ async fn attestation_proof(
         ));
     }
     let p = result?;
-    let mut v = proof_json(&p);
+    let mut v = proof_answer(&p)?;
     if !withheld.is_empty() {
-        v["withheld"] = json!(requested);
-        v["withheld_reason"] = json!(
-            "field values go only to the subject, the attestation's issuer, or a caller with a legal basis of its role (legal_basis=…)"
+        v.withheld = Some(requested);
+        v.withheld_reason = Some(
+            "field values go only to the subject, the attestation's issuer, or a caller with a legal basis of its role (legal_basis=…)".into(),
         );
     }
     let mut resp = Json(v).into_response();
@@ -399,21 +403,22 @@ async fn list_status(
     Path((list, subject)): Path<(String, String)>,
     Query(q): Query<lifecycle::LangQuery>,
     headers: axum::http::HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::ListStatus> {
     let l = lifecycle::Labels::new(lifecycle::lang(&headers, q.lang.as_deref())?);
     let list = parse_list(&list)?;
     let subject = parse_subject(&subject)?;
     let p = node.listing_proof(list, &subject).map_err(proof_error)?;
     let record = node.listing(list, &subject);
-    let listed = record.as_ref().and_then(|r| r.current.clone());
-    let mut v = proof_json(&p);
-    v["list"] = json!(list);
-    v["list_label"] = json!(l.get(Category::List, list.name()));
-    v["subject"] = json!(subject);
-    v["listed"] = json!(listed.is_some());
-    v["listing"] = json!(listed);
-    v["record"] = json!(record);
-    Ok(Json(v))
+    let listing = record.as_ref().and_then(|r| r.current.clone());
+    Ok(Json(types::ListStatus {
+        proof: proof_answer(&p)?,
+        list,
+        list_label: l.get(Category::List, list.name()),
+        subject,
+        listed: listing.is_some(),
+        listing,
+        record,
+    }))
 }
 
 /// A block: header, certificate and transactions. Transactions name
@@ -424,23 +429,31 @@ async fn block(
     State(node): State<Arc<Node>>,
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     Path(height): Path<String>,
-) -> ApiResult {
+) -> ApiResult<types::BlockAnswer> {
     let height: u64 = height.parse().map_err(|_| ApiError::bad("invalid-height", "height must be a number"))?;
     let whole = caller.role != credex_types::access::Role::Public;
     match node.block(height).map_err(ApiError::internal)? {
-        Some((b, c)) => Ok(Json(json!({
-            "id": b.header.id().to_string(),
-            "header": b.header,
-            "transactions": b.txs.iter().map(|t| {
-                let mut v = json!({ "hash": t.hash().to_string(), "id": t.id().to_string(), "type": t.type_name() });
-                if whole {
-                    v["tx"] = json!(t);
-                }
-                v
-            }).collect::<Vec<_>>(),
-            "redacted": !whole,
-            "certificate": c,
-        }))),
+        Some((b, c)) => {
+            let transactions = b
+                .txs
+                .iter()
+                .map(|t| {
+                    Ok(types::BlockTx {
+                        hash: t.hash(),
+                        id: t.id(),
+                        kind: t.type_name().to_string(),
+                        tx: whole.then(|| serde_json::to_value(t)).transpose().map_err(ApiError::internal)?,
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?;
+            Ok(Json(types::BlockAnswer {
+                id: b.header.id(),
+                header: b.header,
+                transactions,
+                redacted: !whole,
+                certificate: c,
+            }))
+        }
         None => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
     }
 }

@@ -10,17 +10,16 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use credex_api_types::types;
 use credex_chain::Transaction;
 use credex_rules::Sector;
 use credex_types::labels::{Category, LabelTable, Lang};
 use credex_types::lifecycle::{CaseId, CaseRecord};
 use credex_types::state::AttestationStatus;
 use credex_types::{AttestationKind, ListKind, SubjectId};
-use serde_json::{Value, json};
 
 use super::{
-    ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject, proof_error, proof_json, standing_json,
-    status_name, submitted,
+    ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject, proof_error, standing, status_name, submitted,
 };
 use credex_node::service::{Node, Standing};
 
@@ -59,53 +58,68 @@ impl Labels {
     }
 }
 
-fn case_json(id: &CaseId, c: &CaseRecord, l: &Labels) -> Value {
+fn case_answer(id: &CaseId, c: &CaseRecord, l: &Labels) -> types::CaseAnswer {
     let kind = c.kind.name();
-    let history: Vec<Value> = c
-        .history
-        .iter()
-        .map(|e| {
-            json!({ "height": e.height, "time": e.time, "status": e.status, "status_label": l.get(Category::Status, e.status.name()),
-                    "by": e.by.map(|b| b.to_string()) })
-        })
-        .collect();
-    let mut v = json!({
-        "id": id.to_string(), "kind": kind, "kind_label": l.get(Category::Case, kind),
-        "subject": c.subject, "agency": c.agency, "target": c.target.map(|t| t.to_string()),
-        "list": c.list, "due": c.due, "act": c.act,
-        "status": c.status, "status_label": l.get(Category::Status, c.status.name()),
-        "history": history,
-    });
-    if let Some(list) = c.list {
-        v["list_label"] = json!(l.get(Category::List, list.name()));
-        v["repair_conditions"] = json!(l.get(Category::Condition, list.name()));
+    types::CaseAnswer {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        kind_label: l.get(Category::Case, kind),
+        subject: c.subject.clone(),
+        agency: c.agency.clone(),
+        target: c.target.map(|t| t.to_string()),
+        list: c.list,
+        list_label: c.list.map(|list| l.get(Category::List, list.name())),
+        repair_conditions: c.list.map(|list| l.get(Category::Condition, list.name())),
+        due: c.due,
+        act: c.act.clone(),
+        status: c.status,
+        status_label: l.get(Category::Status, c.status.name()),
+        history: c
+            .history
+            .iter()
+            .map(|e| types::CaseStep {
+                height: e.height,
+                time: e.time,
+                status: e.status,
+                status_label: l.get(Category::Status, e.status.name()),
+                by: e.by.map(|b| b.to_string()),
+            })
+            .collect(),
+        proof_text: None,
+        size: None,
     }
-    v
 }
 
-fn grade_json(g: &credex_rules::Grade, l: &Labels) -> Value {
-    let lines: Vec<Value> = g
-        .lines
-        .iter()
-        .map(
-            |x| json!({ "rule": x.rule, "label": l.get(Category::Rule, x.rule), "count": x.count, "points": x.points }),
-        )
-        .collect();
-    json!({
-        "model": g.model, "sector": g.sector, "sector_label": l.get(Category::Sector, g.sector.name()),
-        "as_of": g.as_of, "base": 100, "score": g.score, "grade": g.grade.to_string(),
-        "grade_label": l.get(Category::Grade, &g.grade.to_string()),
-        "veto": g.veto, "veto_label": g.veto.map(|v| l.get(Category::List, v.name())),
-        "lines": lines, "scoring_inputs": g.inputs_text(),
-    })
+fn grade_answer(g: &credex_rules::Grade, l: &Labels) -> types::GradeAnswer {
+    types::GradeAnswer {
+        model: g.model.to_string(),
+        sector: g.sector.name().to_string(),
+        sector_label: l.get(Category::Sector, g.sector.name()),
+        as_of: g.as_of,
+        base: 100,
+        score: g.score,
+        grade: g.grade.to_string(),
+        grade_label: l.get(Category::Grade, &g.grade.to_string()),
+        veto: g.veto,
+        veto_label: g.veto.map(|v| l.get(Category::List, v.name())),
+        lines: g
+            .lines
+            .iter()
+            .map(|x| types::GradeLine {
+                rule: x.rule.to_string(),
+                label: l.get(Category::Rule, x.rule),
+                count: x.count,
+                points: x.points,
+            })
+            .collect(),
+        scoring_inputs: g.inputs_text(),
+    }
 }
 
-fn warnings_json(w: &[credex_rules::Warning], l: &Labels) -> Value {
-    json!(
-        w.iter()
-            .map(|x| json!({ "rule": x.rule, "label": l.get(Category::Rule, x.rule), "count": x.count }))
-            .collect::<Vec<_>>()
-    )
+fn warning_lines(w: &[credex_rules::Warning], l: &Labels) -> Vec<types::WarningLine> {
+    w.iter()
+        .map(|x| types::WarningLine { rule: x.rule.to_string(), label: l.get(Category::Rule, x.rule), count: x.count })
+        .collect()
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
@@ -118,65 +132,82 @@ pub(super) async fn subject(
     Path(subject): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::Profile> {
     let subject = parse_subject(&subject)?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
     blocking(move || profile(&node, &subject, &l)).await.map(Json)
 }
 
-fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<Value, ApiError> {
+fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<types::Profile, ApiError> {
     let now = node.now();
     // Publication windows (spec §11.1): the node leaves out penalties whose window ended.
     let (entries, withheld) = node.profile_attestations(subject).map_err(ApiError::internal)?;
-    let mut attestations = Vec::new();
-    for e in &entries {
-        let (id, height, h, r) = (&e.id, e.height, &e.header, &e.record);
-        attestations.push(json!({
-            "id": id.to_string(), "height": height, "kind": h.kind, "kind_label": l.get(Category::Kind, h.kind.name()),
-            "issuer": h.issuer, "effective_at": h.effective_at, "expires_at": h.expires_at,
-            "state": status_name(&r.status), "supersedes": h.supersedes.map(|s| s.to_string()),
-            "case": h.case.map(|c| c.to_string()),
-        }));
-    }
-    let lists: Vec<Value> = ListKind::ALL
+    let attestations = entries
+        .iter()
+        .map(|e| {
+            let h = &e.header;
+            types::ProfileAttestation {
+                id: e.id,
+                height: e.height,
+                kind: h.kind,
+                kind_label: l.get(Category::Kind, h.kind.name()),
+                issuer: h.issuer.clone(),
+                effective_at: h.effective_at,
+                expires_at: h.expires_at,
+                state: status_name(&e.record.status).to_string(),
+                supersedes: h.supersedes.map(|s| s.to_string()),
+                case: h.case.map(|c| c.to_string()),
+            }
+        })
+        .collect();
+    let lists = ListKind::ALL
         .iter()
         .map(|list| {
             let r = node.listing(*list, subject);
             let current = r.as_ref().and_then(|r| r.current.clone());
-            json!({
-                "list": list, "label": l.get(Category::List, list.name()), "listed": current.is_some(),
-                "since": current.as_ref().map(|c| c.since), "by": current.as_ref().map(|c| c.by.to_string()),
-                "issuer": current.as_ref().map(|c| c.issuer.clone()),
-                "escalated_from": current.as_ref().and_then(|c| c.escalated_from),
-                "last_removed": r.as_ref().and_then(|r| r.last_removed),
-                "times_listed": r.as_ref().map_or(0, |r| r.times_listed),
-                "repair_conditions": current.is_some().then(|| l.get(Category::Condition, list.name())),
-            })
+            types::ProfileList {
+                list: *list,
+                label: l.get(Category::List, list.name()),
+                listed: current.is_some(),
+                since: current.as_ref().map(|c| c.since),
+                by: current.as_ref().map(|c| c.by.to_string()),
+                issuer: current.as_ref().map(|c| c.issuer.clone()),
+                escalated_from: current.as_ref().and_then(|c| c.escalated_from),
+                last_removed: r.as_ref().and_then(|r| r.last_removed),
+                times_listed: r.as_ref().map_or(0, |r| r.times_listed),
+                repair_conditions: current.is_some().then(|| l.get(Category::Condition, list.name())),
+            }
         })
         .collect();
-    let cases: Vec<Value> =
-        node.cases_of(subject).map_err(ApiError::internal)?.iter().map(|(id, c)| case_json(id, c, l)).collect();
+    let cases =
+        node.cases_of(subject).map_err(ApiError::internal)?.iter().map(|(id, c)| case_answer(id, c, l)).collect();
     let record = node.subject_record(subject).map_err(ApiError::internal)?;
     let grade = credex_rules::grade(&record, Sector::General, now);
     let warnings = credex_rules::warnings(&record, now);
-    let key = node.subject_key(subject);
-    Ok(json!({
-        "subject": subject,
-        "jurisdiction": subject.jurisdiction(),
-        "scheme": subject.scheme_name(),
-        "lang": l.lang.to_string(),
-        "key": key.map(|k| json!({
-            "public_key": k.key, "registrar": k.registrar, "height": k.height,
-            "recovery": k.recovery, "previous_keys": k.previous.iter().map(|(key, until)| json!({ "key": key, "replaced_at": until })).collect::<Vec<_>>(),
-        })),
-        "attestations": attestations,
-        "withheld_penalties": withheld,
-        "lists": lists,
-        "grade": grade_json(&grade, l),
-        "warnings": warnings_json(&warnings, l),
-        "cases": cases,
-        "as_of": { "height": node.height(), "time": now },
-    }))
+    Ok(types::Profile {
+        subject: subject.clone(),
+        jurisdiction: subject.jurisdiction(),
+        scheme: subject.scheme_name().to_string(),
+        lang: l.lang.to_string(),
+        key: node.subject_key(subject).map(|k| types::ProfileKey {
+            public_key: k.key,
+            registrar: k.registrar,
+            height: k.height,
+            recovery: k.recovery,
+            previous_keys: k
+                .previous
+                .iter()
+                .map(|(key, until)| types::PreviousKey { key: *key, replaced_at: *until })
+                .collect(),
+        }),
+        attestations,
+        withheld_penalties: withheld,
+        lists,
+        grade: grade_answer(&grade, l),
+        warnings: warning_lines(&warnings, l),
+        cases,
+        as_of: types::AsOf { height: node.height(), time: now },
+    })
 }
 
 /// `GET /v1/subjects/{subject}/grade?sector=`.
@@ -185,7 +216,7 @@ pub(super) async fn grade(
     Path(subject): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::SubjectGrade> {
     let subject = parse_subject(&subject)?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
     let sector: Sector = match q.sector.as_deref() {
@@ -195,18 +226,14 @@ pub(super) async fn grade(
     blocking(move || {
         let record = node.subject_record(&subject).map_err(ApiError::internal)?;
         let g = credex_rules::grade(&record, sector, node.now());
-        let mut v = grade_json(&g, &l);
-        v["subject"] = json!(subject);
         // The grade attestations on record (the agency's issued grades), newest last.
-        v["issued"] = json!(
-            record
-                .attestations
-                .iter()
-                .filter(|e| e.header.kind == AttestationKind::CreditGrade && e.status == AttestationStatus::Active)
-                .map(|e| json!({ "issuer": e.header.issuer, "effective_at": e.header.effective_at }))
-                .collect::<Vec<_>>()
-        );
-        Ok(v)
+        let issued = record
+            .attestations
+            .iter()
+            .filter(|e| e.header.kind == AttestationKind::CreditGrade && e.status == AttestationStatus::Active)
+            .map(|e| types::IssuedGrade { issuer: e.header.issuer.clone(), effective_at: e.header.effective_at })
+            .collect();
+        Ok(types::SubjectGrade { grade: grade_answer(&g, &l), subject, issued })
     })
     .await
     .map(Json)
@@ -230,15 +257,13 @@ pub(super) async fn submit_tx(
 }
 
 /// `GET /v1/transactions/{id}`.
-pub(super) async fn transaction(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn transaction(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult<types::Submitted> {
     let id = parse_id(&id)?;
-    let standing = node.standing(&id).map_err(ApiError::internal)?;
-    if standing == Standing::Unknown {
+    let s = node.standing(&id).map_err(ApiError::internal)?;
+    if s == Standing::Unknown {
         return Err(ApiError::not_found("unknown-transaction", format!("transaction {id} is not known to this node")));
     }
-    let mut v = standing_json(&standing);
-    v["id"] = json!(id.to_string());
-    Ok(Json(v))
+    Ok(Json(types::Submitted { id, standing: standing(&s) }))
 }
 
 /// `GET /v1/cases/{id}`.
@@ -247,26 +272,26 @@ pub(super) async fn case(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::CaseOrStanding> {
     let id: CaseId = id.parse().map_err(|e| ApiError::bad("invalid-id", format!("case id: {e}")))?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
     let Some(c) = node.case(&id) else {
         let pending = node.standing(&credex_types::AttestationId(id.0)).map_err(ApiError::internal)?;
         return match pending {
             s @ (Standing::Pending | Standing::Rejected(_)) => {
-                let mut v = standing_json(&s);
-                v["id"] = json!(id.to_string());
-                Ok(Json(v))
+                Ok(Json(types::CaseOrStanding::Standing(types::Submitted {
+                    id: credex_types::AttestationId(id.0),
+                    standing: standing(&s),
+                })))
             }
             _ => Err(ApiError::not_found("unknown-case", format!("case {id} is not known to this node"))),
         };
     };
-    let mut v = case_json(&id, &c, &l);
+    let mut v = case_answer(&id, &c, &l);
     let p = node.case_proof(&id).map_err(proof_error)?;
-    let proof = proof_json(&p);
-    v["proof_text"] = proof["proof_text"].clone();
-    v["size"] = proof["size"].clone();
-    Ok(Json(v))
+    v.proof_text = Some(p.to_text());
+    v.size = Some(p.to_bytes().len());
+    Ok(Json(types::CaseOrStanding::Case(Box::new(v))))
 }
 
 /// `GET /v1/issuers`.
@@ -274,28 +299,30 @@ pub(super) async fn issuers(
     State(node): State<Arc<Node>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::Issuers> {
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
-    let list: Vec<Value> = node
+    let issuers = node
         .issuers()
         .into_iter()
-        .map(|(agency, r)| {
-            let name = r.names.get(l.lang);
-            json!({
-                "agency": agency, "name": name, "names": r.names, "jurisdiction": r.jurisdiction, "key": r.key,
-                "active": r.active, "kinds": r.kinds,
-                "kind_labels": r.kinds.iter().map(|k| l.get(Category::Kind, k.name())).collect::<Vec<_>>(),
-                "retired_keys": r.retired_keys.iter().map(|(k, h)| json!({ "key": k, "until_height": h })).collect::<Vec<_>>(),
-            })
+        .map(|(agency, r)| types::IssuerAnswer {
+            agency,
+            name: r.names.get(l.lang).to_string(),
+            kind_labels: r.kinds.iter().map(|k| l.get(Category::Kind, k.name())).collect(),
+            retired_keys: r.retired_keys.iter().map(|(k, h)| types::RetiredKey { key: *k, until_height: *h }).collect(),
+            names: r.names,
+            jurisdiction: r.jurisdiction,
+            key: r.key,
+            active: r.active,
+            kinds: r.kinds,
         })
         .collect();
-    Ok(Json(json!({ "issuers": list })))
+    Ok(Json(types::Issuers { issuers }))
 }
 
 /// `GET /v1/labels`.
-pub(super) async fn labels() -> ApiResult {
+pub(super) async fn labels() -> ApiResult<types::Labels> {
     let t = LabelTable::builtin();
-    Ok(Json(json!({ "hash": t.hash().to_string(), "entries": t.entries })))
+    Ok(Json(types::Labels { hash: t.hash(), entries: t.entries }))
 }
 
 /// `GET /v1/warnings`.
@@ -303,17 +330,24 @@ pub(super) async fn risk_list(
     State(app): State<AppState>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::RiskList> {
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
-    let list = app.node.risk_list().map_err(ApiError::internal)?;
-    let entries: Vec<Value> = list
+    let subjects = app
+        .node
+        .risk_list()
+        .map_err(ApiError::internal)?
         .into_iter()
-        .map(|(subject, rules)| {
-            let labels: Vec<String> = rules.iter().map(|r| l.get(Category::Rule, r)).collect();
-            json!({ "subject": subject, "rules": rules, "labels": labels })
+        .map(|(subject, rules)| types::RiskEntry {
+            labels: rules.iter().map(|r| l.get(Category::Rule, r)).collect(),
+            subject,
+            rules,
         })
         .collect();
-    Ok(Json(json!({ "model": credex_rules::WARN_MODEL, "last_event": app.warnings.last_seq(), "subjects": entries })))
+    Ok(Json(types::RiskList {
+        model: credex_rules::WARN_MODEL.to_string(),
+        last_event: app.warnings.last_seq(),
+        subjects,
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -328,7 +362,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// `GET /v1/warnings/events?after=N&wait=S`: events after N; with `wait`,
 /// blocks up to S seconds (at most 60) for the next one.
-pub(super) async fn events(State(app): State<AppState>, Query(q): Query<EventsQuery>) -> ApiResult {
+pub(super) async fn events(State(app): State<AppState>, Query(q): Query<EventsQuery>) -> ApiResult<types::Events> {
     let after = q.after.unwrap_or(0);
     let limit = super::page_limit(q.limit, 100)?;
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
@@ -345,8 +379,8 @@ pub(super) async fn events(State(app): State<AppState>, Query(q): Query<EventsQu
         }
     }
     let events = app.warnings.events_after(after, limit).map_err(ApiError::internal)?;
-    let next = events.last().and_then(|e| e["seq"].as_u64()).unwrap_or(after);
-    Ok(Json(json!({ "events": events, "next": next })))
+    let next = events.last().map_or(after, |e| e.seq);
+    Ok(Json(types::Events { events, next }))
 }
 
 #[derive(serde::Deserialize)]
@@ -367,15 +401,16 @@ pub(super) async fn subscribe(
         serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("subscription JSON: {e}")))?;
     app.warnings.policy().check(&b.url).await.map_err(|e| ApiError::bad(e.code(), e.to_string()))?;
     let sub = app.warnings.subscribe(&caller.client, &b.url).map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(json!(sub))).into_response())
+    Ok((StatusCode::CREATED, Json(sub)).into_response())
 }
 
 /// `GET /v1/warnings/subscriptions`: the caller's own.
 pub(super) async fn subscriptions(
     State(app): State<AppState>,
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
-) -> ApiResult {
-    Ok(Json(json!({ "subscriptions": app.warnings.subscriptions_of(&caller.client).map_err(ApiError::internal)? })))
+) -> ApiResult<types::Subscriptions> {
+    let subscriptions = app.warnings.subscriptions_of(&caller.client).map_err(ApiError::internal)?;
+    Ok(Json(types::Subscriptions { subscriptions }))
 }
 
 /// `DELETE /v1/warnings/subscriptions/{id}`: only the caller's own (another's is 404, as if absent).
@@ -383,9 +418,9 @@ pub(super) async fn unsubscribe(
     State(app): State<AppState>,
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> ApiResult<types::Deleted> {
     if app.warnings.unsubscribe(&caller.client, &id).map_err(ApiError::internal)? {
-        Ok(Json(json!({ "deleted": id })))
+        Ok(Json(types::Deleted { deleted: id }))
     } else {
         Err(ApiError::not_found("unknown-subscription", format!("no subscription {id}")))
     }

@@ -9,60 +9,10 @@
 
 use utoipa::OpenApi as _;
 
-/// An error: `{"code": "...", "message": "..."}`.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // a schema only
-pub struct Error {
-    /// Stable machine-readable code.
-    code: String,
-    /// What went wrong, for people.
-    message: String,
-}
-
-/// A label language.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "kebab-case")]
-#[allow(dead_code)] // a schema only
-pub enum Lang {
-    /// 中文
-    Zh,
-    /// Русский
-    Ru,
-    /// English
-    En,
-}
-
-/// A credit list.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "kebab-case")]
-#[allow(dead_code)] // a schema only
-pub enum List {
-    /// 经营异常名录
-    AbnormalOperation,
-    /// 严重违法失信名单
-    SeriousViolation,
-    /// 红名单
-    Red,
-    /// 黑名单
-    Black,
-    /// 失信被执行人名单
-    DishonestDebtor,
-}
-
-/// A grading sector.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "kebab-case")]
-#[allow(dead_code)] // a schema only
-pub enum Sector {
-    /// Default weights.
-    General,
-    /// Customs.
-    Customs,
-    /// Tax.
-    Tax,
-    /// Cross-border e-commerce.
-    ECommerce,
-}
+use credex_api_types::types::{self, ErrorBody};
+use credex_rules::Sector;
+use credex_types::ListKind;
+use credex_types::labels::Lang;
 
 /// A 256-bit id: 64 lower-case hex digits.
 #[derive(utoipa::ToSchema)]
@@ -70,7 +20,7 @@ pub enum Sector {
 #[allow(dead_code)] // a schema only
 pub struct Id(String);
 
-/// A JSON object; its fields are described by the route.
+/// A JSON request body (an attestation or transaction in its JSON form, spec §4, §9).
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = Object)]
 #[allow(dead_code)] // a schema only
@@ -87,14 +37,14 @@ macro_rules! route {
             $($b)*
             responses(
                 $($ok)*
-                (status = 400, description = "malformed or invalid input", body = Error),
-                (status = 401, description = "no or bad credentials (spec §12.1)", body = Error),
-                (status = 403, description = "the caller's role may not do this (spec §12.2)", body = Error),
-                (status = 404, description = "unknown", body = Error),
+                (status = 400, description = "malformed or invalid input", body = ErrorBody),
+                (status = 401, description = "no or bad credentials (spec §12.1)", body = ErrorBody),
+                (status = 403, description = "the caller's role may not do this (spec §12.2)", body = ErrorBody),
+                (status = 404, description = "unknown", body = ErrorBody),
                 (status = 408, description = "request not completed within 15 s"),
-                (status = 409, description = "refused by the current state, or a replayed request", body = Error),
-                (status = 413, description = "body over 64 KiB", body = Error),
-                (status = 429, description = "over the caller's rate", body = Error),
+                (status = 409, description = "refused by the current state, or a replayed request", body = ErrorBody),
+                (status = 413, description = "body over 64 KiB", body = ErrorBody),
+                (status = 429, description = "over the caller's rate", body = ErrorBody),
             )
         )]
         #[allow(dead_code)]
@@ -110,7 +60,7 @@ route!(
     "Liveness",
     params(),
     body(),
-    ok((status = 200, description = "alive", body = Json),)
+    ok((status = 200, description = "alive", body = types::Health),)
 );
 route!(
     readyz,
@@ -120,7 +70,10 @@ route!(
     "Readiness: chain loaded, and a networked node has a peer",
     params(),
     body(),
-    ok((status = 200, description = "ready", body = Json), (status = 503, description = "not ready", body = Json),)
+    ok(
+        (status = 200, description = "ready", body = types::Readiness),
+        (status = 503, description = "not ready", body = types::Readiness),
+    )
 );
 route!(
     metrics,
@@ -153,7 +106,7 @@ route!(
     "Chain, genesis, height, head, mempool, role, agency, peers",
     params(),
     body(),
-    ok((status = 200, description = "status", body = Json),)
+    ok((status = 200, description = "status", body = types::NodeStatus),)
 );
 route!(
     labels,
@@ -163,35 +116,35 @@ route!(
     "The zh / ru / en label table and its hash",
     params(),
     body(),
-    ok((status = 200, description = "labels", body = Json),)
+    ok((status = 200, description = "labels", body = types::Labels),)
 );
 route!(issuers, get, "/v1/issuers", "lifecycle", "The issuer registry (genesis plus governance)",
-    params(("lang" = Option<Lang>, Query, description = "label language")), body(), ok((status = 200, description = "registry", body = Json),));
+    params(("lang" = Option<Lang>, Query, description = "label language")), body(), ok((status = 200, description = "registry", body = types::Issuers),));
 route!(list_members, get, "/v1/lists/{list}", "lists", "Who is on a list now (public, paged, searchable)",
-    params(("list" = List, Path, description = "the list"),
+    params(("list" = ListKind, Path, description = "the list"),
         ("q" = Option<String>, Query, description = "substring of the subject id"),
         ("after" = Option<String>, Query, description = "subject id to continue after"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many"),
         ("lang" = Option<Lang>, Query, description = "label language")),
-    body(), ok((status = 200, description = "members", body = Json),));
+    body(), ok((status = 200, description = "members", body = types::Members),));
 route!(list_status, get, "/v1/lists/{list}/{subject}", "lists", "A subject's standing on a list, with its (non-)membership proof",
-    params(("list" = List, Path, description = "the list"), ("subject" = String, Path, description = "subject id"),
+    params(("list" = ListKind, Path, description = "the list"), ("subject" = String, Path, description = "subject id"),
         ("lang" = Option<Lang>, Query, description = "label language")),
-    body(), ok((status = 200, description = "status and proof", body = Json),));
+    body(), ok((status = 200, description = "status and proof", body = types::ListStatus),));
 route!(
     list_qr,
     get,
     "/v1/lists/{list}/{subject}/qr.svg",
     "lists",
     "The status proof as a QR code",
-    params(("list" = List, Path, description = "the list"), ("subject" = String, Path, description = "subject id")),
+    params(("list" = ListKind, Path, description = "the list"), ("subject" = String, Path, description = "subject id")),
     body(),
     ok((status = 200, description = "SVG", content_type = "image/svg+xml", body = String),)
 );
 route!(verify, post, "/v1/verify", "proofs", "Verifies a credit proof against this node's genesis (invalid proofs: 200 with valid = false)",
     params(("lang" = Option<Lang>, Query, description = "label language")),
     body(request_body(content = String, content_type = "text/plain", description = "credex1: text or the canonical bytes"),),
-    ok((status = 200, description = "verdict", body = Json),));
+    ok((status = 200, description = "verdict", body = types::VerifyAnswer),));
 route!(
     block,
     get,
@@ -200,7 +153,7 @@ route!(
     "A block with its commit certificate; transactions whole for callers with a role, type, hash and id for the public",
     params(("height" = u32, Path, description = "height")),
     body(),
-    ok((status = 200, description = "block", body = Json),)
+    ok((status = 200, description = "block", body = types::BlockAnswer),)
 );
 route!(
     transaction,
@@ -210,7 +163,7 @@ route!(
     "Standing of any transaction (pending, anchored, rejected)",
     params(("id" = Id, Path, description = "attestation id, case id or transaction hash")),
     body(),
-    ok((status = 200, description = "standing", body = Json),)
+    ok((status = 200, description = "standing", body = types::Submitted),)
 );
 route!(
     submit_tx,
@@ -221,9 +174,9 @@ route!(
     params(),
     body(request_body(content = Json, description = "the transaction, JSON"),),
     ok(
-        (status = 200, description = "already anchored", body = Json),
-        (status = 202, description = "admitted", body = Json),
-        (status = 503, description = "mempool full", body = Error),
+        (status = 200, description = "already anchored", body = types::Submitted),
+        (status = 202, description = "admitted", body = types::Submitted),
+        (status = 503, description = "mempool full", body = ErrorBody),
     )
 );
 route!(
@@ -235,9 +188,9 @@ route!(
     params(),
     body(request_body(content = Json, description = "the attestation, JSON"),),
     ok(
-        (status = 200, description = "already anchored", body = Json),
-        (status = 202, description = "admitted", body = Json),
-        (status = 503, description = "mempool full", body = Error),
+        (status = 200, description = "already anchored", body = types::Submitted),
+        (status = 202, description = "admitted", body = types::Submitted),
+        (status = 503, description = "mempool full", body = ErrorBody),
     )
 );
 route!(
@@ -248,13 +201,13 @@ route!(
     "Standing, header and on-chain record of an attestation",
     params(("id" = Id, Path, description = "attestation id")),
     body(),
-    ok((status = 200, description = "attestation", body = Json),)
+    ok((status = 200, description = "attestation", body = types::AttestationAnswer),)
 );
 route!(attestation_proof, get, "/v1/attestations/{id}/proof", "attestations",
     "A credit proof disclosing the named fields (to the subject, the attestation's issuer, or on a legal basis of the caller's role; otherwise every field is hidden and `withheld` says so)",
     params(("id" = Id, Path, description = "attestation id"), ("disclose" = Option<String>, Query, description = "field codes, comma-separated"),
         ("legal_basis" = Option<String>, Query, description = "a legal basis of the caller's role for the disclosure")),
-    body(), ok((status = 200, description = "proof", body = Json), (status = 403, description = "a legal basis the caller may not invoke", body = Error),));
+    body(), ok((status = 200, description = "proof", body = types::ProofAnswer), (status = 403, description = "a legal basis the caller may not invoke", body = ErrorBody),));
 route!(
     record,
     post,
@@ -264,18 +217,18 @@ route!(
     params(("id" = Id, Path, description = "attestation id")),
     body(request_body(content = Json, description = "{\"authorization\": …} or {\"legal_basis\": \"…\"}"),),
     ok(
-        (status = 200, description = "record", body = Json),
-        (status = 410, description = "erased", body = Error),
-        (status = 502, description = "the holder's record does not match the chain", body = Error),
+        (status = 200, description = "record", body = types::RecordAnswer),
+        (status = 410, description = "erased", body = ErrorBody),
+        (status = 502, description = "the holder's record does not match the chain", body = ErrorBody),
     )
 );
 route!(subject, get, "/v1/subjects/{subject}", "lifecycle", "A subject's profile",
     params(("subject" = String, Path, description = "subject id"), ("lang" = Option<Lang>, Query, description = "label language")),
-    body(), ok((status = 200, description = "profile", body = Json),));
+    body(), ok((status = 200, description = "profile", body = types::Profile),));
 route!(grade, get, "/v1/subjects/{subject}/grade", "lifecycle", "The subject's grade, line by line",
     params(("subject" = String, Path, description = "subject id"), ("sector" = Option<Sector>, Query, description = "grading sector"),
         ("lang" = Option<Lang>, Query, description = "label language")),
-    body(), ok((status = 200, description = "grade", body = Json),));
+    body(), ok((status = 200, description = "grade", body = types::SubjectGrade),));
 route!(
     access_log,
     get,
@@ -286,17 +239,17 @@ route!(
         ("before" = Option<u64>, Query, description = "entries numbered below this (the previous page's `next`)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many")),
     body(),
-    ok((status = 200, description = "entries", body = Json),)
+    ok((status = 200, description = "entries", body = types::AccessLog),)
 );
 route!(case, get, "/v1/cases/{id}", "lifecycle", "A case with its history, repair conditions and offline proof",
     params(("id" = Id, Path, description = "case id"), ("lang" = Option<Lang>, Query, description = "label language")),
-    body(), ok((status = 200, description = "case", body = Json),));
+    body(), ok((status = 200, description = "case", body = types::CaseOrStanding),));
 route!(warnings, get, "/v1/warnings", "warnings", "The risk list",
-    params(("lang" = Option<Lang>, Query, description = "label language")), body(), ok((status = 200, description = "risk list", body = Json),));
+    params(("lang" = Option<Lang>, Query, description = "label language")), body(), ok((status = 200, description = "risk list", body = types::RiskList),));
 route!(warning_events, get, "/v1/warnings/events", "warnings", "Risk-list events after a number, long-polling",
     params(("after" = Option<u32>, Query, description = "event number"), ("wait" = Option<u32>, Query, minimum = 0, maximum = 60, description = "seconds to wait"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many")),
-    body(), ok((status = 200, description = "events", body = Json),));
+    body(), ok((status = 200, description = "events", body = types::Events),));
 route!(
     subscribe,
     post,
@@ -305,7 +258,7 @@ route!(
     "Registers a webhook",
     params(),
     body(request_body(content = Json, description = "{\"url\": \"http://…\"}"),),
-    ok((status = 201, description = "subscription", body = Json),)
+    ok((status = 201, description = "subscription", body = types::Subscription),)
 );
 route!(
     subscriptions,
@@ -315,7 +268,7 @@ route!(
     "The webhooks",
     params(),
     body(),
-    ok((status = 200, description = "subscriptions", body = Json),)
+    ok((status = 200, description = "subscriptions", body = types::Subscriptions),)
 );
 route!(
     unsubscribe,
@@ -325,14 +278,14 @@ route!(
     "Removes a webhook",
     params(("id" = String, Path, description = "subscription id")),
     body(),
-    ok((status = 200, description = "deleted", body = Json),)
+    ok((status = 200, description = "deleted", body = types::Deleted),)
 );
 route!(audit_log, get, "/v1/audit/log", "access", "This node's hash-chained audit log",
     params(("from" = Option<u32>, Query, minimum = 1, description = "first entry"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many")),
-    body(), ok((status = 200, description = "entries", body = Json),));
+    body(), ok((status = 200, description = "entries", body = types::AuditLog),));
 route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a node anchored on chain",
     params(("node" = Option<String>, Query, description = "agency (default: this node)")), body(),
-    ok((status = 200, description = "anchors", body = Json),));
+    ok((status = 200, description = "anchors", body = types::AuditAnchors),));
 
 /// The document.
 #[derive(utoipa::OpenApi)]
@@ -373,7 +326,7 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         audit_log,
         audit_anchors
     ),
-    components(schemas(Error, Json, Lang, List, Sector, Id))
+    components(schemas(ErrorBody, Json, Lang, ListKind, Sector, Id))
 )]
 struct Doc;
 

@@ -9,9 +9,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use credex_api_types::types::{self, ErrorBody};
 use credex_proof::{Policy, Verifier};
 use credex_types::labels::{Category, Lang};
-use serde_json::{Value, json};
 
 use super::lifecycle::{Labels, LangQuery, lang};
 use super::{ApiError, ApiResult, body_bytes, parse_list, parse_subject, proof_error};
@@ -31,7 +31,7 @@ pub(super) async fn members(
     Path(list): Path<String>,
     Query(q): Query<MembersQuery>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> ApiResult<types::Members> {
     let list = parse_list(&list)?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
     let after = q.after.as_deref().filter(|a| !a.is_empty()).map(parse_subject).transpose()?;
@@ -39,68 +39,92 @@ pub(super) async fn members(
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (entries, total) = node.members(list, after.as_ref(), query, limit);
     let next = (entries.len() == limit).then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
-    Ok(Json(json!({
-        "list": list,
-        "label": l.get(Category::List, list.name()),
-        "total": total,
-        "entries": entries.iter().map(|(s, x)| json!({
-            "subject": s, "since": x.since, "issuer": x.issuer, "by": x.by.to_string(), "escalated_from": x.escalated_from,
-        })).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(types::Members {
+        list,
+        label: l.get(Category::List, list.name()),
+        total,
+        entries: entries
+            .iter()
+            .map(|(s, x)| types::Member {
+                subject: s.clone(),
+                since: x.since,
+                issuer: x.issuer.clone(),
+                by: x.by.to_string(),
+                escalated_from: x.escalated_from,
+            })
+            .collect(),
+        next,
+    }))
 }
 
 /// The verdict of `proof` against `node`'s genesis, with labels in `lang`.
-pub fn verify_json(node: &Node, data: &[u8], lang: Lang) -> Value {
+pub fn verify_answer(node: &Node, data: &[u8], lang: Lang) -> types::VerifyAnswer {
     let l = Labels::new(lang);
     let genesis = node.genesis_hash().to_string();
+    let refused = |code: &str, message: String| {
+        types::VerifyAnswer::NotVerified(types::NotVerified {
+            valid: false,
+            genesis: genesis.clone(),
+            error: ErrorBody { code: code.to_string(), message },
+        })
+    };
     let verifier = match Verifier::new(node.genesis().clone(), Policy::default()) {
         Ok(v) => v,
-        Err(e) => {
-            return json!({ "valid": false, "genesis": genesis, "error": { "code": e.code(), "message": e.to_string() } });
-        }
+        Err(e) => return refused(e.code(), e.to_string()),
     };
-    match verifier.verify_any(data, node.now()) {
-        Ok(v) => {
-            let f = &v.facts;
-            let signers: Vec<Value> = f
-                .signers
-                .iter()
-                .map(|s| json!({ "agency": s.agency, "name": s.names.get(lang), "jurisdiction": s.jurisdiction }))
-                .collect();
-            let fields: Vec<Value> = f
-                .disclosed
-                .iter()
-                .map(|d| {
-                    let value = if d.code.as_str() == "reason-code" {
-                        l.get(Category::Reason, &d.value)
-                    } else {
-                        d.value.clone()
-                    };
-                    json!({ "code": d.code, "label": l.get(Category::Field, d.code.as_str()), "value": value })
-                })
-                .collect();
-            json!({
-                "valid": true,
-                "genesis": genesis,
-                "outcome": v.outcome.name(),
-                "detail": v.outcome,
-                "subject": f.subject,
-                "kind": f.kind, "kind_label": f.kind.map(|k| l.get(Category::Kind, k.name())),
-                "list": f.list, "list_label": f.list.map(|x| l.get(Category::List, x.name())),
-                "issuer": f.issuer,
-                "attestation": f.attestation.map(|a| a.to_string()),
-                "fields": fields,
-                "height": f.height, "block_time": f.block_time, "block_id": f.block_id.to_string(),
-                "signers": signers,
-                "case": f.case.as_ref().map(|c| json!({ "id": c.id.to_string(), "kind": c.kind.name(), "status": c.status.name(),
-                    "status_label": l.get(Category::Status, c.status.name()) })),
+    let v = match verifier.verify_any(data, node.now()) {
+        Ok(v) => v,
+        Err(e) => return refused(e.code(), e.to_string()),
+    };
+    let detail = match serde_json::to_value(&v.outcome) {
+        Ok(d) => d,
+        Err(e) => return refused("internal", e.to_string()),
+    };
+    let f = &v.facts;
+    types::VerifyAnswer::Verified(Box::new(types::Verified {
+        valid: true,
+        genesis: genesis.clone(),
+        outcome: v.outcome.name().to_string(),
+        detail,
+        subject: f.subject.clone(),
+        kind: f.kind,
+        kind_label: f.kind.map(|k| l.get(Category::Kind, k.name())),
+        list: f.list,
+        list_label: f.list.map(|x| l.get(Category::List, x.name())),
+        issuer: f.issuer.clone(),
+        attestation: f.attestation.map(|a| a.to_string()),
+        fields: f
+            .disclosed
+            .iter()
+            .map(|d| types::DisclosedField {
+                code: d.code.to_string(),
+                label: l.get(Category::Field, d.code.as_str()),
+                value: if d.code.as_str() == "reason-code" {
+                    l.get(Category::Reason, &d.value)
+                } else {
+                    d.value.clone()
+                },
             })
-        }
-        Err(e) => {
-            json!({ "valid": false, "genesis": genesis, "error": { "code": e.code(), "message": e.to_string() } })
-        }
-    }
+            .collect(),
+        height: f.height,
+        block_time: f.block_time,
+        block_id: f.block_id.to_string(),
+        signers: f
+            .signers
+            .iter()
+            .map(|s| types::Signer {
+                agency: s.agency.clone(),
+                name: s.names.get(lang).to_string(),
+                jurisdiction: s.jurisdiction,
+            })
+            .collect(),
+        case: f.case.as_ref().map(|c| types::VerifiedCase {
+            id: c.id.to_string(),
+            kind: c.kind.name().to_string(),
+            status: c.status.name().to_string(),
+            status_label: l.get(Category::Status, c.status.name()),
+        }),
+    }))
 }
 
 /// `POST /v1/verify?lang=`: body a proof (`credex1:` text or bytes); verified
@@ -110,13 +134,13 @@ pub(super) async fn verify(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
+) -> ApiResult<types::VerifyAnswer> {
     let body = body_bytes(body)?;
     let lang = lang(&headers, q.lang.as_deref())?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad("empty-body", "send the proof (credex1: text or its bytes) as the request body"));
     }
-    Ok(Json(verify_json(&node, &body, lang)))
+    Ok(Json(verify_answer(&node, &body, lang)))
 }
 
 /// An SVG QR code of `text` (byte mode, error correction L, so a proof of

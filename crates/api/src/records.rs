@@ -8,8 +8,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use credex_api_types::types;
 use credex_types::AgencyId;
-use serde_json::{Value, json};
 
 use super::auth::Audited;
 use super::{ApiError, ApiResult, AppState, body_bytes, parse_id, parse_subject};
@@ -42,8 +42,7 @@ pub(super) async fn record(
     let result = credex_node::records::fetch(app.node.clone(), app.access.clone(), caller, id, basis, forwarded).await;
     let mut resp = match result {
         Ok((att, source)) => {
-            Json(json!({ "id": id.to_string(), "source": source, "matches_anchor": true, "attestation": att }))
-                .into_response()
+            Json(types::RecordAnswer { id, source, matches_anchor: true, attestation: att }).into_response()
         }
         Err(r) => {
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN);
@@ -62,10 +61,8 @@ pub(super) struct Page {
     node: Option<AgencyId>,
 }
 
-fn entry_json(e: &credex_types::access::AuditEntry) -> Value {
-    let mut v = json!(e);
-    v["hash"] = json!(e.hash().to_string());
-    v
+fn hashed(e: &credex_types::access::AuditEntry) -> types::HashedEntry {
+    types::HashedEntry { hash: e.hash(), entry: e.clone() }
 }
 
 #[derive(serde::Deserialize)]
@@ -81,7 +78,7 @@ pub(super) async fn access_log(
     State(node): State<Arc<Node>>,
     Path(subject): Path<String>,
     Query(p): Query<LogPage>,
-) -> ApiResult {
+) -> ApiResult<types::AccessLog> {
     let subject = parse_subject(&subject)?;
     let limit = super::page_limit(p.limit, 1000)?;
     let mut entries = node.audit_of(&subject, p.before, limit + 1).map_err(ApiError::internal)?;
@@ -92,20 +89,28 @@ pub(super) async fn access_log(
         None
     };
     let agency = node.identity().map(|(a, _)| a.clone());
-    Ok(Json(json!({
-        "subject": subject,
-        "node": agency,
-        "order": "newest-first",
-        "next": next,
-        "entries": entries.iter().map(|e| json!({
-            "seq": e.seq, "time": e.time, "client": e.client, "role": e.role, "action": e.action,
-            "basis": e.basis, "result": e.result,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(types::AccessLog {
+        subject,
+        node: agency,
+        order: "newest-first".into(),
+        next,
+        entries: entries
+            .into_iter()
+            .map(|e| types::AccessEntry {
+                seq: e.seq,
+                time: e.time,
+                client: e.client,
+                role: e.role,
+                action: e.action,
+                basis: e.basis,
+                result: e.result,
+            })
+            .collect(),
+    }))
 }
 
 /// `GET /v1/audit/log?from=&limit=`: this node's audit log, entries as hashed.
-pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult {
+pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult<types::AuditLog> {
     let from = p.from.unwrap_or(1);
     if from == 0 {
         return Err(ApiError::bad("invalid-from", "entries are numbered from 1"));
@@ -113,15 +118,18 @@ pub(super) async fn audit_log(State(node): State<Arc<Node>>, Query(p): Query<Pag
     let limit = super::page_limit(p.limit, 1000)?;
     let entries = node.audit_entries(from, limit).map_err(ApiError::internal)?;
     let (seq, head) = node.audit_head().map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "node": node.identity().map(|(a, _)| a.clone()),
-        "head": { "seq": seq, "hash": head.to_string() },
-        "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(types::AuditLog {
+        node: node.identity().map(|(a, _)| a.clone()),
+        head: types::AuditHead { seq, hash: head },
+        entries: entries.iter().map(hashed).collect(),
+    }))
 }
 
 /// `GET /v1/audit/anchors?node=`: every audit head a node anchored on chain (default: this node).
-pub(super) async fn audit_anchors(State(node): State<Arc<Node>>, Query(p): Query<Page>) -> ApiResult {
+pub(super) async fn audit_anchors(
+    State(node): State<Arc<Node>>,
+    Query(p): Query<Page>,
+) -> ApiResult<types::AuditAnchors> {
     let agency = match p.node {
         Some(a) => a,
         None => node
@@ -130,8 +138,11 @@ pub(super) async fn audit_anchors(State(node): State<Arc<Node>>, Query(p): Query
             .ok_or_else(|| ApiError::bad("no-node", "this node has no agency; name one with ?node="))?,
     };
     let anchors = node.audit_anchors(&agency).map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "node": agency,
-        "anchors": anchors.iter().map(|(seq, head, height)| json!({ "seq": seq, "head": head.to_string(), "height": height })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(types::AuditAnchors {
+        node: agency,
+        anchors: anchors
+            .into_iter()
+            .map(|(seq, head, height)| types::AuditAnchorAnswer { seq, head, height })
+            .collect(),
+    }))
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use credex_api_types::client::Client;
 use credex_api_types::keyfile::{KeyFile, SubjectKeyFile};
+use credex_api_types::types;
 
 /// Access and audit commands.
 #[derive(clap::Subcommand)]
@@ -239,25 +240,25 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
         AccessCommand::AccessLog { subject, node } => {
             // every page, newest first: the whole log, nothing dropped
             let client = Client::new(&node);
-            let mut all: Vec<serde_json::Value> = Vec::new();
+            let mut all = Vec::new();
             let mut before: Option<u64> = None;
-            let mut first = loop {
+            let mut last = loop {
                 let path = match before {
                     Some(b) => format!("/v1/subjects/{subject}/access-log?limit=1000&before={b}"),
                     None => format!("/v1/subjects/{subject}/access-log?limit=1000"),
                 };
-                let mut page = client.get(&path)?;
-                all.extend(page["entries"].as_array().cloned().unwrap_or_default());
-                match page["next"].as_u64() {
+                let mut page: types::AccessLog = client.get_as(&path)?;
+                all.append(&mut page.entries);
+                match page.next {
                     Some(n) if before.is_none_or(|b| n < b) => before = Some(n),
                     _ => {
-                        page["next"] = serde_json::Value::Null;
+                        page.next = None;
                         break page;
                     }
                 }
             };
-            first["entries"] = serde_json::Value::Array(all);
-            print(&first)
+            last.entries = all;
+            print(&serde_json::to_value(&last)?)
         }
         AccessCommand::Audit { command: AuditCommand::Export { node, out } } => {
             let client = Client::new(&node);
@@ -266,21 +267,16 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             );
             let mut from = 1u64;
             let mut n = 0u64;
-            let mut agency: Option<Value> = None;
+            let mut agency: Option<Option<credex_types::AgencyId>> = None;
             // Each page request is itself audited: export up to the head as it
             // was at the first page, or the log would grow as it is read.
             let mut last: Option<u64> = None;
             loop {
-                let page = client.get(&format!("/v1/audit/log?from={from}&limit=1000"))?;
-                agency.get_or_insert_with(|| page["node"].clone());
-                let end = *last.get_or_insert(page["head"]["seq"].as_u64().unwrap_or(0));
-                let entries: Vec<Value> = page["entries"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|e| e["seq"].as_u64().is_some_and(|s| s <= end))
-                    .collect();
+                let page: types::AuditLog = client.get_as(&format!("/v1/audit/log?from={from}&limit=1000"))?;
+                agency.get_or_insert_with(|| page.node.clone());
+                let end = *last.get_or_insert(page.head.seq);
+                let entries: Vec<types::HashedEntry> =
+                    page.entries.into_iter().filter(|e| e.entry.seq <= end).collect();
                 if entries.is_empty() {
                     break;
                 }
@@ -291,7 +287,7 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                 from += u64::try_from(entries.len())?;
             }
             f.flush()?;
-            print(&json!({ "node": agency, "entries": n, "out": out.display().to_string() }))
+            print(&json!({ "node": agency.flatten(), "entries": n, "out": out.display().to_string() }))
         }
         AccessCommand::Audit { command: AuditCommand::Verify { file, node, of, trust_audited_node } } => {
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
@@ -306,24 +302,19 @@ pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                 entries.push(e);
             }
             let client = Client::new(&node);
-            let status = client.get("/v1/status")?;
-            if status["agency"].as_str() == Some(of.as_str()) && !trust_audited_node {
+            let status = client.status()?;
+            if status.agency.as_ref() == Some(&of) && !trust_audited_node {
                 anyhow::bail!(
                     "{node} is {of}'s own node: take the anchored heads from another node of the chain \
                      (or pass --trust-audited-node)"
                 );
             }
-            let v = client.get(&format!("/v1/audit/anchors?node={of}"))?;
-            let anchors: Vec<(u64, credex_crypto::Hash32)> = v["anchors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| Some((a["seq"].as_u64()?, a["head"].as_str()?.parse().ok()?)))
-                .collect();
+            let v: types::AuditAnchors = client.get_as(&format!("/v1/audit/anchors?node={of}"))?;
+            let anchors: Vec<(u64, credex_crypto::Hash32)> = v.anchors.iter().map(|a| (a.seq, a.head)).collect();
             match verify_log(&entries, &anchors) {
                 AuditVerdict::Intact { entries, anchors } => print(&json!({
-                    "intact": true, "node": v["node"], "entries": entries, "anchors_checked": anchors,
-                    "anchors_from": status["agency"],
+                    "intact": true, "node": v.node, "entries": entries, "anchors_checked": anchors,
+                    "anchors_from": status.agency,
                 })),
                 AuditVerdict::Truncated { last, anchored } => {
                     println!(

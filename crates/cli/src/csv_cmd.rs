@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use credex_api_types::client::Client;
 use credex_api_types::keyfile::KeyFile;
+use credex_api_types::types;
 
 /// One record to import, with the lines it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,8 +255,8 @@ pub fn import(
     for (i, rec) in parsed.records.iter().enumerate() {
         let att = attestation(rec, &key, &kf.agency, &chain_id, kind, &basis)?;
         ids.push(json!({ "line": rec.line, "id": att.id().to_string() }));
-        match client.post("/v1/attestations", &att) {
-            Ok(v) if v["status"] == "anchored" => already += 1,
+        match client.post_as::<types::Submitted>("/v1/attestations", &att) {
+            Ok(v) if matches!(v.standing, types::Standing::Anchored { .. }) => already += 1,
             Ok(_) => submitted += 1,
             Err(e) => rejected.push(Rejected { line: rec.line, reason: format!("{e:#}") }),
         }
@@ -276,16 +277,16 @@ pub fn import(
 pub fn export(node: &str, list: ListKind, json_out: bool, out: &mut dyn std::io::Write) -> anyhow::Result<usize> {
     let client = Client::new(node);
     let mut after: Option<String> = None;
-    let mut rows: Vec<Value> = Vec::new();
+    let mut rows: Vec<types::Member> = Vec::new();
     loop {
         let path = match &after {
             Some(a) => format!("/v1/lists/{list}?limit=1000&after={a}"),
             None => format!("/v1/lists/{list}?limit=1000"),
         };
-        let page = client.get(&path)?;
-        rows.extend(page["entries"].as_array().cloned().unwrap_or_default());
-        match page["next"].as_str() {
-            Some(n) => after = Some(n.to_string()),
+        let mut page: types::Members = client.get_as(&path)?;
+        rows.append(&mut page.entries);
+        match page.next {
+            Some(n) => after = Some(n),
             None => break,
         }
     }
@@ -295,8 +296,14 @@ pub fn export(node: &str, list: ListKind, json_out: bool, out: &mut dyn std::io:
         let mut w = csv::Writer::from_writer(out);
         w.write_record(["subject", "list", "since", "issuer", "attestation", "escalated_from"])?;
         for r in &rows {
-            let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-            w.write_record([s("subject"), list.to_string(), s("since"), s("issuer"), s("by"), s("escalated_from")])?;
+            w.write_record([
+                r.subject.to_string(),
+                list.to_string(),
+                r.since.to_string(),
+                r.issuer.to_string(),
+                r.by.clone(),
+                r.escalated_from.map(|l| l.to_string()).unwrap_or_default(),
+            ])?;
         }
         w.flush()?;
     }

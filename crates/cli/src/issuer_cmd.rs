@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use credex_api_types::KeyFile;
 use credex_api_types::client::{Client, Refused};
-use credex_api_types::types::{ProofAnswer, Standing, Submitted};
+use credex_api_types::types::{AttestationAnswer, ListStatus, ProofAnswer, Standing, Submitted};
 use credex_types::attestation::{Attestation, AttestationHeader, AttestationId, ClaimField};
 use credex_types::{AttestationKind, FieldCode, LegalBasis, ListKind, SubjectId, Timestamp};
 use serde_json::Value;
@@ -89,11 +89,8 @@ pub fn revoke(
     now: Timestamp,
     wait: bool,
 ) -> anyhow::Result<Submitted> {
-    let info = client.get(&format!("/v1/attestations/{id}"))?;
-    let subject: SubjectId = info["header"]["subject"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("attestation {id} is not anchored yet"))?
-        .parse()?;
+    let info: AttestationAnswer = client.get_as(&format!("/v1/attestations/{id}"))?;
+    let subject = info.header.ok_or_else(|| anyhow::anyhow!("attestation {id} is not anchored yet"))?.subject;
     let args = AttestArgs {
         subject,
         kind: AttestationKind::Revocation,
@@ -133,11 +130,10 @@ pub fn proof_attestation(
 
 /// Fetches a list-status proof and writes its text form to `out`.
 pub fn proof_status(client: &Client, subject: &SubjectId, list: ListKind, out: &Path) -> anyhow::Result<Value> {
-    let v = client.get(&format!("/v1/lists/{list}/{subject}"))?;
-    let text = v["proof_text"].as_str().ok_or_else(|| anyhow::anyhow!("the node's answer has no proof_text"))?;
-    write_proof(text, out)?;
+    let v: ListStatus = client.get_as(&format!("/v1/lists/{list}/{subject}"))?;
+    write_proof(&v.proof.proof_text, out)?;
     Ok(
-        serde_json::json!({ "subject": subject, "list": list, "listed": v["listed"], "size": v["size"], "out": out.display().to_string() }),
+        serde_json::json!({ "subject": subject, "list": list, "listed": v.listed, "size": v.proof.size, "out": out.display().to_string() }),
     )
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::issuer_cmd::AttestArgs;
 use credex_api_types::client::Client;
 use credex_api_types::keyfile::{KeyFile, SubjectKeyFile};
+use credex_api_types::types;
 
 fn nonce() -> anyhow::Result<[u8; 16]> {
     let mut n = [0u8; 16];
@@ -103,13 +104,15 @@ pub struct Decision<'a> {
 
 /// Answers a case: reads it from the node to fill subject and target.
 pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyhow::Result<Value> {
-    let c = client.get(&format!("/v1/cases/{}", d.case))?;
-    let subject: SubjectId =
-        c["subject"].as_str().ok_or_else(|| anyhow::anyhow!("case {} is not on chain yet", d.case))?.parse()?;
+    let c = match client.get_as::<types::CaseOrStanding>(&format!("/v1/cases/{}", d.case))? {
+        types::CaseOrStanding::Case(c) => c,
+        types::CaseOrStanding::Standing(_) => anyhow::bail!("case {} is not on chain yet", d.case),
+    };
+    let subject = c.subject.clone();
     // Objections are upheld by superseding (correcting, revoking, erasing) the contested attestation.
-    let supersedes = match (c["kind"].as_str(), d.kind) {
-        (Some("objection"), AttestationKind::ObjectionRejection) => None,
-        (Some("objection"), _) => c["target"].as_str().map(str::parse).transpose()?,
+    let supersedes = match (c.kind.as_str(), d.kind) {
+        ("objection", AttestationKind::ObjectionRejection) => None,
+        ("objection", _) => c.target.as_deref().map(str::parse).transpose()?,
         _ => None,
     };
     let args = AttestArgs {
@@ -126,71 +129,52 @@ pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyho
 }
 
 /// `credex subject ID`: the profile as text in `lang`.
-pub fn profile_text(v: &Value) -> String {
+pub fn profile_text(v: &types::Profile) -> String {
     let mut o = String::new();
-    let s = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-    let _ = writeln!(o, "{}  ({}, {})", s(&v["subject"]), s(&v["scheme"]), s(&v["jurisdiction"]));
-    let g = &v["grade"];
+    let opt = |t: Option<String>| t.unwrap_or_else(|| "-".into());
+    let _ = writeln!(o, "{}  ({}, {})", v.subject, v.scheme, v.jurisdiction);
+    let g = &v.grade;
     let _ = writeln!(
         o,
         "grade        {} — {} (score {}, {} / {})",
-        s(&g["grade"]),
-        s(&g["grade_label"]),
-        g["score"],
-        s(&g["sector_label"]),
-        s(&g["model"])
+        g.grade, g.grade_label, g.score, g.sector_label, g.model
     );
-    for line in g["lines"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "  {:+4}  {} ×{} ({})",
-            line["points"].as_i64().unwrap_or(0),
-            s(&line["label"]),
-            line["count"],
-            s(&line["rule"])
-        );
+    for line in &g.lines {
+        let _ = writeln!(o, "  {:+4}  {} ×{} ({})", line.points, line.label, line.count, line.rule);
     }
-    for l in v["lists"].as_array().into_iter().flatten() {
-        if l["listed"] == true {
-            let _ = writeln!(o, "LISTED       {} since {} by {}", s(&l["label"]), s(&l["since"]), s(&l["issuer"]));
-            if let Some(c) = l["repair_conditions"].as_str() {
+    for l in &v.lists {
+        if l.listed {
+            let _ = writeln!(
+                o,
+                "LISTED       {} since {} by {}",
+                l.label,
+                opt(l.since.map(|t| t.to_string())),
+                opt(l.issuer.as_ref().map(ToString::to_string))
+            );
+            if let Some(c) = &l.repair_conditions {
                 let _ = writeln!(o, "  repair:    {c}");
             }
-        } else if l["times_listed"].as_u64().unwrap_or(0) > 0 {
-            let _ = writeln!(o, "not listed   {} (last removed {})", s(&l["label"]), s(&l["last_removed"]));
+        } else if l.times_listed > 0 {
+            let _ =
+                writeln!(o, "not listed   {} (last removed {})", l.label, opt(l.last_removed.map(|t| t.to_string())));
         }
     }
-    for w in v["warnings"].as_array().into_iter().flatten() {
-        let _ = writeln!(o, "WARNING      {} ({})", s(&w["label"]), s(&w["rule"]));
+    for w in &v.warnings {
+        let _ = writeln!(o, "WARNING      {} ({})", w.label, w.rule);
     }
-    for a in v["attestations"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "attestation  {} [{}] {} {} {}",
-            s(&a["kind_label"]),
-            s(&a["state"]),
-            s(&a["issuer"]),
-            s(&a["effective_at"]),
-            s(&a["id"])
-        );
+    for a in &v.attestations {
+        let _ = writeln!(o, "attestation  {} [{}] {} {} {}", a.kind_label, a.state, a.issuer, a.effective_at, a.id);
     }
-    if v["withheld_penalties"].as_u64().unwrap_or(0) > 0 {
-        let _ = writeln!(o, "({} penalties past their publication window not shown)", v["withheld_penalties"]);
+    if v.withheld_penalties > 0 {
+        let _ = writeln!(o, "({} penalties past their publication window not shown)", v.withheld_penalties);
     }
-    for c in v["cases"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "case         {} [{}] to {} {}",
-            s(&c["kind_label"]),
-            s(&c["status_label"]),
-            s(&c["agency"]),
-            s(&c["id"])
-        );
-        for e in c["history"].as_array().into_iter().flatten() {
-            let _ = writeln!(o, "  {}  {} (height {})", s(&e["time"]), s(&e["status_label"]), e["height"]);
+    for c in &v.cases {
+        let _ = writeln!(o, "case         {} [{}] to {} {}", c.kind_label, c.status_label, c.agency, c.id);
+        for e in &c.history {
+            let _ = writeln!(o, "  {}  {} (height {})", e.time, e.status_label, e.height);
         }
     }
-    let _ = writeln!(o, "as of height {} at {}", v["as_of"]["height"], s(&v["as_of"]["time"]));
+    let _ = writeln!(o, "as of height {} at {}", v.as_of.height, v.as_of.time);
     o
 }
 
@@ -206,29 +190,30 @@ pub fn issue_grade(
     wait: bool,
 ) -> anyhow::Result<Value> {
     let (file, _) = KeyFile::read(key)?;
-    let g = client.get(&format!("/v1/subjects/{subject}/grade?sector={sector}"))?;
-    let profile = client.get(&format!("/v1/subjects/{subject}"))?;
-    let previous = profile["attestations"].as_array().into_iter().flatten().find(|a| {
-        a["kind"] == "credit-grade" && a["state"] == "active" && a["issuer"].as_str() == Some(file.agency.as_str())
-    });
+    let g: types::SubjectGrade = client.get_as(&format!("/v1/subjects/{subject}/grade?sector={sector}"))?;
+    let profile: types::Profile = client.get_as(&format!("/v1/subjects/{subject}"))?;
+    let previous = profile
+        .attestations
+        .iter()
+        .find(|a| a.kind == AttestationKind::CreditGrade && a.state == "active" && a.issuer == file.agency);
     let fields = vec![
-        format!("grade={}", g["grade"].as_str().unwrap_or("")),
-        format!("score={}", g["score"]),
+        format!("grade={}", g.grade.grade),
+        format!("score={}", g.grade.score),
         format!("sector={sector}"),
-        format!("scoring-inputs={}", g["scoring_inputs"].as_str().unwrap_or("")),
+        format!("scoring-inputs={}", g.grade.scoring_inputs),
     ];
     let args = AttestArgs {
         subject: subject.clone(),
         kind: AttestationKind::CreditGrade,
         fields: &fields,
-        supersedes: previous.and_then(|a| a["id"].as_str()).map(str::parse).transpose()?,
+        supersedes: previous.map(|a| a.id),
         case: None,
         legal_basis: None,
         effective_at: now,
         expires_at: None,
     };
     let mut v = serde_json::to_value(crate::issuer_cmd::attest(client, key, args, wait)?)?;
-    v["grade"] = g;
+    v["grade"] = serde_json::to_value(g)?;
     Ok(v)
 }
 
@@ -554,9 +539,9 @@ fn with_lang(path: &str, lang: Lang) -> String {
 pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
     match cmd {
         LifecycleCommand::Subject { id, node, lang, json } => {
-            let v = Client::new(&node).get(&with_lang(&format!("/v1/subjects/{id}"), lang))?;
+            let v: types::Profile = Client::new(&node).get_as(&with_lang(&format!("/v1/subjects/{id}"), lang))?;
             if json {
-                return print(&v);
+                return print(&serde_json::to_value(&v)?);
             }
             print!("{}", profile_text(&v));
             Ok(ExitCode::SUCCESS)
@@ -585,9 +570,15 @@ pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
             print(&decide(&Client::with_key(&node, &key)?, &key, Decision { case, kind, fields: &fields, now }, wait)?)
         }
         LifecycleCommand::Case { id, node, lang, proof } => {
-            let mut v = Client::new(&node).get(&with_lang(&format!("/v1/cases/{id}"), lang))?;
+            let answer: types::CaseOrStanding =
+                Client::new(&node).get_as(&with_lang(&format!("/v1/cases/{id}"), lang))?;
+            let text = match &answer {
+                types::CaseOrStanding::Case(c) => c.proof_text.clone(),
+                types::CaseOrStanding::Standing(_) => None,
+            };
+            let mut v = serde_json::to_value(&answer)?;
             if let Some(out) = proof {
-                let text = v["proof_text"].as_str().ok_or_else(|| anyhow::anyhow!("case {id} is not on chain yet"))?;
+                let text = text.ok_or_else(|| anyhow::anyhow!("case {id} is not on chain yet"))?;
                 std::fs::write(&out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))?;
                 v["out"] = json!(out.display().to_string());
             }
@@ -642,11 +633,11 @@ pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
             };
             loop {
                 let wait = if follow { 30 } else { 0 };
-                let v = client.get(&format!("/v1/warnings/events?after={after}&wait={wait}"))?;
-                for e in v["events"].as_array().into_iter().flatten() {
+                let v: types::Events = client.get_as(&format!("/v1/warnings/events?after={after}&wait={wait}"))?;
+                for e in &v.events {
                     println!("{}", serde_json::to_string(e)?);
                 }
-                after = v["next"].as_u64().unwrap_or(after);
+                after = v.next;
                 if !follow {
                     return Ok(ExitCode::SUCCESS);
                 }

@@ -16,26 +16,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use credex_api_types::types::WarningEvent;
 use credex_rules::{WARN_MODEL, Warning};
 use credex_types::{SubjectId, Timestamp};
-use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, watch};
 
 use crate::service::Node;
 
-/// A regulator's webhook.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Subscription {
-    /// Id (hex).
-    pub id: String,
-    /// The client that created it: only it sees and removes it.
-    #[serde(default)]
-    pub owner: String,
-    /// Where events are POSTed.
-    pub url: String,
-    /// Last event delivered.
-    pub cursor: u64,
-}
+pub use credex_api_types::types::Subscription;
 
 /// How long touched subjects are collected before one evaluation.
 const COALESCE: Duration = Duration::from_millis(250);
@@ -128,12 +116,7 @@ impl Warnings {
         let seq = self.last_seq();
         let last = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
             let now = node.now();
-            let current: BTreeMap<SubjectId, Vec<String>> = node
-                .store()
-                .risk_list()?
-                .into_iter()
-                .map(|(s, v)| (s, serde_json::from_slice(&v).unwrap_or_default()))
-                .collect();
+            let current: BTreeMap<SubjectId, Vec<String>> = node.risk_list()?.into_iter().collect();
             let mut seq = seq;
             let mut seen = std::collections::BTreeSet::new();
             for subject in subjects {
@@ -152,10 +135,16 @@ impl Warnings {
                     _ => "changed",
                 };
                 seq += 1;
-                let event = json!({
-                    "seq": seq, "subject": subject, "change": change, "rules": fired,
-                    "previous": before, "model": WARN_MODEL, "time": now, "height": node.height(),
-                });
+                let event = WarningEvent {
+                    seq,
+                    subject: subject.clone(),
+                    change: change.to_string(),
+                    rules: fired.clone(),
+                    previous: before,
+                    model: WARN_MODEL.to_string(),
+                    time: now,
+                    height: node.height(),
+                };
                 let rules = (!fired.is_empty()).then(|| serde_json::to_vec(&fired)).transpose()?;
                 node.store().put_warning_event(seq, &serde_json::to_vec(&event)?, &subject, rules.as_deref())?;
                 tracing::info!(target: "credex::warnings", %subject, change, seq, "risk list changed");
@@ -172,14 +161,15 @@ impl Warnings {
     }
 
     /// Events after `after`, at most `limit`.
-    pub fn events_after(&self, after: u64, limit: usize) -> anyhow::Result<Vec<Value>> {
-        Ok(self
-            .node
+    pub fn events_after(&self, after: u64, limit: usize) -> anyhow::Result<Vec<WarningEvent>> {
+        self.node
             .store()
             .warning_events_after(after, limit)?
             .into_iter()
-            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-            .collect())
+            .map(|(seq, v)| {
+                serde_json::from_slice(&v).map_err(|e| anyhow::anyhow!("warning event {seq} is corrupt: {e}"))
+            })
+            .collect()
     }
 
     /// Where webhooks may go.
@@ -259,7 +249,7 @@ impl Warnings {
 
     async fn deliver(&self, mut sub: Subscription) -> anyhow::Result<()> {
         let events = self.events_after(sub.cursor, 100)?;
-        let Some(last) = events.last().and_then(|e| e["seq"].as_u64()) else { return Ok(()) };
+        let Some(last) = events.last().map(|e| e.seq) else { return Ok(()) };
         let url = sub.url.clone();
         // checked again at every delivery: the name may resolve elsewhere by now
         self.policy.check(&url).await?;

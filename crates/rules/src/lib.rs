@@ -103,6 +103,7 @@ impl Record {
 
 /// A sector: which weights apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Sector {
     /// Default weights.

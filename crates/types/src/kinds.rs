@@ -43,6 +43,21 @@ macro_rules! named_enum {
             }
         }
         text_serde!($name);
+
+        // The OpenAPI schema from the same names (feature `schema`, for the API's document).
+        #[cfg(feature = "schema")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text,)+]))
+                    .description(Some(concat!("A ", $what, ".")))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "schema")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
