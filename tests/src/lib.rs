@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
-use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION, SetChange};
+use credex_proof::{Anchor, Claim, CreditProof, SetChange, build};
 use credex_types::attestation::{ATTESTATION_VERSION, Attestation, AttestationHeader, ClaimField};
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
 use credex_types::genesis::{Genesis, GenesisValidator, Issuer};
@@ -63,6 +63,17 @@ pub struct Fixture {
     pub time: Timestamp,
     /// Counter for nonces and salts.
     counter: u64,
+}
+
+/// Fixtures build proofs the way the node does ([`build`]).
+impl build::ProofSource for Fixture {
+    fn value(&self, key: &StateKey) -> Option<StateValue> {
+        self.values.get(&key.hash()).cloned()
+    }
+
+    fn map_proof(&self, key: &StateKey) -> Option<credex_merkle::smt::SmtProof> {
+        self.map.proof(&key.hash())
+    }
 }
 
 /// The chain id of fixtures.
@@ -274,73 +285,39 @@ impl Fixture {
         self.validator_keys = new_keys;
     }
 
+    /// `claim` in a proof anchored at a new block signed by `signers`.
+    fn prove_claim(&mut self, claim: Claim, signers: &[u16]) -> CreditProof {
+        let (header, certificate) = self.commit(signers);
+        build::proof(claim, Anchor { set_changes: self.set_changes.clone(), header, certificate })
+    }
+
     /// A proof for an anchored attestation, disclosing `disclose`.
     pub fn prove_attestation(&mut self, att: &Attestation, disclose: &[&str], signers: &[u16]) -> CreditProof {
-        let key = StateKey::Attestation(att.id());
-        let Some(StateValue::Attestation(record)) = self.values.get(&key.hash()).cloned() else {
-            panic!("not anchored");
-        };
         let codes: Vec<FieldCode> = disclose.iter().map(|c| c.parse().unwrap()).collect();
-        let attestation = att.disclose(&codes).unwrap();
-        let proof = self.map.prove(&key.hash());
-        let (header, certificate) = self.commit(signers);
-        CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::Attestation { attestation, record, proof },
-            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
-        }
+        self.map.root();
+        let claim = build::attestation_claim(&*self, att, &codes).unwrap();
+        self.prove_claim(claim, signers)
     }
 
     /// A status-only proof of an anchored attestation (no fields).
     pub fn prove_status(&mut self, att: &Attestation, signers: &[u16]) -> CreditProof {
-        let key = StateKey::Attestation(att.id());
-        let Some(StateValue::Attestation(record)) = self.values.get(&key.hash()).cloned() else {
-            panic!("not anchored");
-        };
-        let proof = self.map.prove(&key.hash());
-        let (header, certificate) = self.commit(signers);
-        CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::Status {
-                header: att.header.clone(),
-                claims_root: att.claims_root(),
-                signature: att.signature,
-                record,
-                proof,
-            },
-            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
-        }
+        self.map.root();
+        let claim = build::status_claim(&*self, att.header.clone(), att.claims_root(), att.signature).unwrap();
+        self.prove_claim(claim, signers)
     }
 
     /// A proof of a case's record.
     pub fn prove_case(&mut self, case: credex_types::lifecycle::CaseId, signers: &[u16]) -> CreditProof {
-        let key = StateKey::Case(case);
-        let Some(StateValue::Case(record)) = self.values.get(&key.hash()).cloned() else {
-            panic!("no case {case}");
-        };
-        let proof = self.map.prove(&key.hash());
-        let (header, certificate) = self.commit(signers);
-        CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::Case { case, record, proof },
-            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
-        }
+        self.map.root();
+        let claim = build::case_claim(&*self, case).unwrap();
+        self.prove_claim(claim, signers)
     }
 
     /// A proof of a subject's standing on `list`.
     pub fn prove_listing(&mut self, list: ListKind, subject: &SubjectId, signers: &[u16]) -> CreditProof {
-        let key = StateKey::Listing { list, subject: subject.clone() };
-        let record = match self.values.get(&key.hash()) {
-            Some(StateValue::Listing(r)) => Some(r.clone()),
-            _ => None,
-        };
-        let proof = self.map.prove(&key.hash());
-        let (header, certificate) = self.commit(signers);
-        CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::ListStatus { list, subject: subject.clone(), record, proof },
-            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
-        }
+        self.map.root();
+        let claim = build::list_claim(&*self, list, subject).unwrap();
+        self.prove_claim(claim, signers)
     }
 }
 

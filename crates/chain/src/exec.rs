@@ -619,6 +619,46 @@ pub fn admit(
     Ok((id, checks.into_iter().map(|c| c.key).collect()))
 }
 
+/// A transaction that passed admission ([`admit_checked`]): its id and the
+/// signatures verified, so that the state rules can follow without a second
+/// structural pass ([`apply_rules_of`]).
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The transaction's id.
+    pub id: AttestationId,
+    checks: Vec<SigCheck>,
+}
+
+impl Admitted {
+    /// The keys whose signatures were verified.
+    pub fn keys(&self) -> Vec<PublicKey> {
+        self.checks.iter().map(|c| c.key).collect()
+    }
+}
+
+/// As [`admit`], keeping what the state rules need afterwards.
+pub fn admit_checked(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    tx: &Transaction,
+) -> Result<Admitted, TxError> {
+    let (id, checks) = check_structure(state, genesis, tx)?;
+    verify_single(&checks)?;
+    Ok(Admitted { id, checks })
+}
+
+/// The stateful rules for `tx`, admitted as `admitted` (the structure and
+/// signature checks are not repeated); on success the effects are in `state`.
+pub fn apply_rules_of<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    tx: &Transaction,
+    admitted: &Admitted,
+) -> Result<(), TxError> {
+    apply_rules(state, genesis, ctx, tx, admitted.id, &admitted.checks)
+}
+
 fn listing(state: &(impl StateRead + ?Sized), list: ListKind, subject: &SubjectId) -> ListingRecord {
     match state.get(&StateKey::Listing { list, subject: subject.clone() }) {
         Some(StateValue::Listing(r)) => r,

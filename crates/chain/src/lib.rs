@@ -7,6 +7,9 @@
 //!
 //! The rules (spec `docs/spec/09-chain-rules.md`):
 //!
+//! * **Blocks** ([`check_header`], [`next_header`], [`BlockOutcome`]): the
+//!   header rules, and everything a block's execution changed, derived once.
+//!
 //! * **Admission** ([`check_tx`]): size limit, chain id, header shape, issuer
 //!   registered in genesis and allowed to issue the kind, issuer signature
 //!   under the registered key.
@@ -23,12 +26,15 @@
 //!   the subject not already on that list; a leaving kind needs it on the
 //!   list and the leaving attestation's issuer to be the listing agency.
 
+mod block;
 mod exec;
 mod tx;
 
+pub use block::{BlockOutcome, HeaderError, check_header, next_context, next_header};
+
 pub use exec::{
-    BlockContext, Built, ESCALATION_AFTER_MS, ExecError, MAX_ESCALATIONS_PER_BLOCK, MemState, Overlay, SigCheck,
-    StateRead, TxError, admit, apply_admitted, apply_tx, begin_block, build_block, check_tx, execute_block,
-    has_block_work, issuer,
+    Admitted, BlockContext, Built, ESCALATION_AFTER_MS, ExecError, MAX_ESCALATIONS_PER_BLOCK, MemState, Overlay,
+    SigCheck, StateRead, TxError, admit, admit_checked, apply_admitted, apply_rules_of, apply_tx, begin_block,
+    build_block, check_tx, execute_block, has_block_work, issuer,
 };
 pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};

@@ -271,6 +271,24 @@ impl SparseMerkleMap {
         self.root.rehash()
     }
 
+    /// The root the map would have with `updates` applied (`Some` sets a
+    /// value hash, `None` removes the key; a key named twice takes its last
+    /// update), computed without changing the map, so readers sharing it
+    /// are never blocked while a candidate block's state root is computed.
+    /// `None` if the map changed since the last [`SparseMerkleMap::root`].
+    pub fn root_with(&self, updates: &[(Hash32, Option<Hash32>)]) -> Option<Hash32> {
+        if matches!(&self.root, Node::Inner { hash: None, .. }) {
+            return None;
+        }
+        let mut sorted: Vec<(Hash32, Option<Hash32>)> = Vec::with_capacity(updates.len());
+        let mut by_key: std::collections::BTreeMap<Hash32, Option<Hash32>> = std::collections::BTreeMap::new();
+        for (k, v) in updates {
+            by_key.insert(*k, *v);
+        }
+        sorted.extend(by_key);
+        Some(shape_with(&self.root, 0, &sorted).hash())
+    }
+
     /// A proof for `key`: membership if present, non-membership otherwise.
     pub fn prove(&mut self, key: &Hash32) -> SmtProof {
         self.root.rehash();
@@ -305,6 +323,81 @@ impl SparseMerkleMap {
             }
         };
         SmtProof::compress(&siblings, terminal)
+    }
+}
+
+/// A subtree as its parent sees it: a lone leaf rises to the highest
+/// position (the compressed form), anything larger is an inner hash.
+#[derive(Clone, Copy)]
+enum Shape {
+    Empty,
+    Leaf(Hash32, Hash32),
+    Inner(Hash32),
+}
+
+impl Shape {
+    fn hash(self) -> Hash32 {
+        match self {
+            Shape::Empty => Hash32::ZERO,
+            Shape::Leaf(k, v) => leaf_hash(&k, &v),
+            Shape::Inner(h) => h,
+        }
+    }
+
+    fn join(left: Shape, right: Shape) -> Shape {
+        match (left, right) {
+            (Shape::Empty, Shape::Empty) => Shape::Empty,
+            (leaf @ Shape::Leaf(..), Shape::Empty) | (Shape::Empty, leaf @ Shape::Leaf(..)) => leaf,
+            (l, r) => Shape::Inner(node_hash(&l.hash(), &r.hash())),
+        }
+    }
+}
+
+/// The shape of the subtree of `leaves` (sorted, distinct keys) at `depth`.
+fn shape_of(leaves: &[(Hash32, Hash32)], depth: usize) -> Shape {
+    match leaves {
+        [] => Shape::Empty,
+        [(k, v)] => Shape::Leaf(*k, *v),
+        _ if depth >= 256 => Shape::Empty, // distinct keys differ before depth 256
+        _ => {
+            let cut = leaves.partition_point(|(k, _)| !k.bit(depth));
+            let (l, r) = leaves.split_at(cut);
+            Shape::join(shape_of(l, depth + 1), shape_of(r, depth + 1))
+        }
+    }
+}
+
+/// The shape of `node` at `depth` with `updates` (sorted, distinct keys, all
+/// under this node's prefix) applied; `node` itself is left as it is.
+fn shape_with(node: &Node, depth: usize, updates: &[(Hash32, Option<Hash32>)]) -> Shape {
+    if updates.is_empty() {
+        return match node {
+            Node::Empty => Shape::Empty,
+            Node::Leaf { key, value } => Shape::Leaf(*key, *value),
+            Node::Inner { .. } => Shape::Inner(node.hash_clean()),
+        };
+    }
+    match node {
+        Node::Empty => {
+            let leaves: Vec<(Hash32, Hash32)> = updates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
+            shape_of(&leaves, depth)
+        }
+        Node::Leaf { key, value } => {
+            let mut leaves: Vec<(Hash32, Hash32)> = updates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
+            if !updates.iter().any(|(k, _)| k == key) {
+                let at = leaves.partition_point(|(k, _)| k < key);
+                leaves.insert(at, (*key, *value));
+            }
+            shape_of(&leaves, depth)
+        }
+        Node::Inner { left, right, .. } => {
+            if depth >= 256 {
+                return Shape::Inner(node.hash_clean());
+            }
+            let cut = updates.partition_point(|(k, _)| !k.bit(depth));
+            let (l, r) = updates.split_at(cut);
+            Shape::join(shape_with(left, depth + 1, l), shape_with(right, depth + 1, r))
+        }
     }
 }
 
@@ -398,6 +491,42 @@ mod tests {
                 node_hash(&reference_root(l, depth + 1), &reference_root(r, depth + 1))
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn root_with_is_the_root_after_the_updates(
+            base in proptest::collection::vec((0u64..64, 0u64..4), 0..40),
+            updates in proptest::collection::vec((0u64..80, proptest::option::of(0u64..4)), 0..30),
+        ) {
+            let mut m = SparseMerkleMap::new();
+            for (k, v) in &base {
+                m.insert(h(*k), h(1000 + v));
+            }
+            let before = m.root();
+            let ups: Vec<(Hash32, Option<Hash32>)> =
+                updates.iter().map(|(k, v)| (h(*k), v.map(|v| h(1000 + v)))).collect();
+            let predicted = m.root_with(&ups);
+            prop_assert_eq!(m.root(), before, "the map is unchanged");
+            let mut applied = m.clone();
+            for (k, v) in &ups {
+                match v {
+                    Some(v) => { applied.insert(*k, *v); }
+                    None => { applied.remove(k); }
+                }
+            }
+            prop_assert_eq!(predicted, Some(applied.root()));
+        }
+    }
+
+    #[test]
+    fn root_with_needs_a_clean_map() {
+        let mut m = SparseMerkleMap::new();
+        m.insert(h(1), h(2));
+        m.insert(h(3), h(4));
+        assert_eq!(m.root_with(&[]), None, "changed since the last root()");
+        let r = m.root();
+        assert_eq!(m.root_with(&[]), Some(r));
     }
 
     #[test]

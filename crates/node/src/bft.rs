@@ -288,9 +288,14 @@ impl Bft {
                     if height != self.engine.height() {
                         continue;
                     }
-                    let start = tokio::time::Instant::now();
-                    while self.node.mempool_len() == 0 && start.elapsed() < EMPTY_BLOCK_WAIT {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    // Woken by the mempool's notifier, not by polling it.
+                    let deadline = tokio::time::Instant::now() + EMPTY_BLOCK_WAIT;
+                    while self.node.mempool_len() == 0 {
+                        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        self.node.wait_for_tx(left).await;
                     }
                     let (n, index) = (self.node.clone(), self.index);
                     let proposal = tokio::task::spawn_blocking(move || n.propose_with(index, true)).await?;

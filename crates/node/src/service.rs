@@ -14,11 +14,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use credex_chain::{AnchorTx, Block, BlockContext, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted};
+use credex_chain::{
+    AnchorTx, Block, BlockContext, BlockOutcome, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted,
+};
 use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
-use credex_proof::{Anchor, Claim, CreditProof, PROOF_VERSION};
-use credex_storage::{BlockCommit, Store, StoreError, anchors_of};
+use credex_proof::{Anchor, CreditProof, build};
+use credex_storage::{BlockCommit, Store, StoreError};
 use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, verify_commit};
 use credex_types::genesis::Genesis;
@@ -170,7 +172,7 @@ struct Mempool {
 /// A block ready for a certificate.
 pub struct Proposal {
     block: Block,
-    writes: Vec<(StateKey, StateValue)>,
+    outcome: BlockOutcome,
     included: Vec<AttestationId>,
 }
 
@@ -184,26 +186,6 @@ impl Proposal {
     pub fn block(&self) -> &Block {
         &self.block
     }
-}
-
-/// The subjects whose record a block's writes changed.
-fn touched_subjects(
-    writes: &[(StateKey, StateValue)],
-    anchors: &BTreeMap<AttestationId, AttestationHeader>,
-) -> Vec<SubjectId> {
-    let mut out: BTreeSet<SubjectId> = anchors.values().map(|h| h.subject.clone()).collect();
-    for (k, v) in writes {
-        match (k, v) {
-            (StateKey::Listing { subject, .. } | StateKey::SubjectKey(subject), _) => {
-                out.insert(subject.clone());
-            }
-            (_, StateValue::Case(c)) => {
-                out.insert(c.subject.clone());
-            }
-            _ => {}
-        }
-    }
-    out.into_iter().collect()
 }
 
 /// Why a proof cannot be served.
@@ -227,6 +209,17 @@ pub enum ProofError {
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+}
+
+impl From<build::BuildError> for ProofError {
+    fn from(e: build::BuildError) -> ProofError {
+        match e {
+            build::BuildError::NotAnchored(id) => ProofError::NotAnchored(id),
+            build::BuildError::NoCase(id) => ProofError::NoCase(id),
+            build::BuildError::NoRoot => ProofError::NoBlock,
+            build::BuildError::Disclose(e) => ProofError::Disclose(e),
+        }
+    }
 }
 
 /// The node.
@@ -269,6 +262,17 @@ impl Wiring {
     /// A node on its own: role `dev`, no identity, network or warnings.
     pub fn solo() -> Wiring {
         Wiring { role: "dev", identity: None, gossip: None, touched: None, peers: None, net: None }
+    }
+}
+
+/// Proofs are built from the committed state and its map ([`build`]).
+impl build::ProofSource for Chain {
+    fn value(&self, key: &StateKey) -> Option<StateValue> {
+        self.state.get(key)
+    }
+
+    fn map_proof(&self, key: &StateKey) -> Option<credex_merkle::smt::SmtProof> {
+        self.smt.proof(&key.hash())
     }
 }
 
@@ -437,7 +441,8 @@ impl Node {
         att.check_shape()?;
         att.check_labels(&self.labels)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
-        let (id, keys) = self.check_tx(&tx)?;
+        let admitted = self.check_tx(&tx)?;
+        let id = admitted.id;
         if let Standing::Anchored(h) = self.standing(&id)? {
             // Erased means erased: the record is never stored again (spec §11.5).
             if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
@@ -448,10 +453,10 @@ impl Node {
             }
             return Ok((id, Standing::Anchored(h)));
         }
-        self.check_against_state(&tx)?;
+        self.check_against_state(&tx, &admitted)?;
         // The issuer's node keeps the fields (durably) before anyone learns the id.
         self.raw.put(att.clone())?;
-        let standing = self.enqueue(id, tx.clone(), keys)?;
+        let standing = self.enqueue(id, tx.clone(), admitted.keys())?;
         if let Some(out) = self.wiring.gossip.as_ref() {
             // Other nodes get the anchor only (header, claims root, signature).
             let _ = out.send(tx);
@@ -467,9 +472,9 @@ impl Node {
             s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
             Standing::Rejected(_) | Standing::Unknown => {}
         }
-        let (id, keys) = self.check_tx(tx)?;
-        self.check_against_state(tx)?;
-        Ok((id, self.enqueue(id, tx.clone(), keys)?))
+        let admitted = self.check_tx(tx)?;
+        self.check_against_state(tx, &admitted)?;
+        Ok((admitted.id, self.enqueue(admitted.id, tx.clone(), admitted.keys())?))
     }
 
     /// Admits a transaction a local client submitted (subject acts, key
@@ -484,9 +489,9 @@ impl Node {
 
     /// Stateless and registry checks with every signature, against the
     /// committed state; the id and the keys the signatures verified under.
-    fn check_tx(&self, tx: &Transaction) -> Result<(AttestationId, Vec<credex_crypto::PublicKey>), SubmitError> {
+    fn check_tx(&self, tx: &Transaction) -> Result<credex_chain::Admitted, SubmitError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        credex_chain::admit(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
+        credex_chain::admit_checked(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
     }
 
     /// This node's role: `dev`, `validator` or `observer`.
@@ -499,13 +504,13 @@ impl Node {
         self.wiring.peers.as_ref().map(|p| *p.borrow()).unwrap_or(0)
     }
 
-    fn check_against_state(&self, tx: &Transaction) -> Result<(), SubmitError> {
+    fn check_against_state(&self, tx: &Transaction, admitted: &credex_chain::Admitted) -> Result<(), SubmitError> {
         // The committed state's verdict (pending transactions are checked again at block time).
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let mut overlay = Overlay::new(&chain.state);
         let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
-        // The signature was checked by `check_tx` just before.
-        apply_admitted(&mut overlay, &self.genesis, ctx, tx).map_err(SubmitError::Conflict)?;
+        // Structure and signatures were checked by `check_tx` just before: only the state rules run.
+        credex_chain::apply_rules_of(&mut overlay, &self.genesis, ctx, tx, admitted).map_err(SubmitError::Conflict)?;
         drop(overlay);
         Ok(())
     }
@@ -646,16 +651,8 @@ impl Node {
     /// A credit proof of case `id`.
     pub fn case_proof(&self, id: &CaseId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let key = StateKey::Case(*id);
-        let Some(StateValue::Case(record)) = chain.state.get(&key) else {
-            return Err(ProofError::NoCase(*id));
-        };
-        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
-        Ok(CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::Case { case: *id, record, proof },
-            anchor: Self::anchor_of(&chain)?,
-        })
+        let claim = build::case_claim(&*chain, *id)?;
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
     }
 
     /// This node's agency and node key, if it has one.
@@ -749,12 +746,10 @@ impl Node {
             let verified = batch.iter().filter_map(|(id, _)| pool.ids.get(id).map(|k| (*id, k.clone()))).collect();
             (batch, verified)
         };
-        let mut chain = self.chain.write().unwrap_or_else(lock_err);
-        let (height, parent, prev_time) = match &chain.head {
-            Some((h, _)) => (h.height + 1, h.id(), h.time),
-            None => (1, Hash32::ZERO, self.genesis.genesis_time),
-        };
-        let ctx = BlockContext { height, time: Timestamp(self.clock.now().0.max(prev_time.0 + 1)) };
+        // Built under the read lock: readers (API, proofs) go on meanwhile.
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let parent = chain.head.as_ref().map(|(h, _)| h);
+        let ctx = credex_chain::next_context(parent, self.genesis.genesis_time, self.clock.now());
         if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&chain.state, ctx.time) {
             return None;
         }
@@ -763,70 +758,48 @@ impl Node {
         let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch, &already);
         let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
-        let dropped = built.dropped;
-        let escalated = built.escalated.len();
-        let (writes, _) = built.state.into_writes();
-        self.reject(&mut chain, dropped, "dropped at block time");
-        if txs.is_empty() && escalated == 0 && !allow_empty {
+        let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
+        let state_root = chain.smt.root_with(&outcome.map_updates());
+        let header = state_root.map(|root| {
+            credex_chain::next_header(&self.genesis.chain_id, &self.set, parent, ctx, proposer, &txs, root)
+        });
+        drop(chain);
+        let dropped = std::mem::take(&mut outcome.dropped);
+        if !dropped.is_empty() {
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            self.reject(&mut chain, dropped, "dropped at block time");
+        }
+        if txs.is_empty() && outcome.escalated.is_empty() && !allow_empty {
             return None;
         }
-        let state_root = root_after(&mut chain.smt, &writes);
-        let vh = self.set.hash();
-        let header = BlockHeader {
-            chain_id: self.genesis.chain_id.clone(),
-            height,
-            time: ctx.time,
-            proposer,
-            parent,
-            tx_root: credex_chain::tx_root(&txs),
-            state_root,
-            validators_hash: vh,
-            next_validators_hash: vh,
+        // The map is clean between commits (each ends with its root); a
+        // dirty map here is a bug, and no block is better than a wrong root.
+        let Some(header) = header else {
+            tracing::error!(target: "credex::chain", "state map not rehashed since the last commit; no proposal");
+            return None;
         };
-        Some(Proposal { block: Block { header, txs }, writes, included })
+        Some(Proposal { block: Block { header, txs }, outcome, included })
     }
 
     /// Checks another node's block against the committed head and re-executes
     /// it; the result can be committed with its certificate.
     pub fn validate_block(&self, block: Block) -> Result<Proposal, BlockError> {
-        let mut chain = self.chain.write().unwrap_or_else(lock_err);
-        let h = &block.header;
-        let (height, parent, prev_time) = match &chain.head {
-            Some((p, _)) => (p.height + 1, p.id(), p.time),
-            None => (1, Hash32::ZERO, self.genesis.genesis_time),
-        };
-        let vh = self.set.hash();
-        let fail = |what: &'static str| Err(BlockError::Header { height: h.height, what });
-        if h.chain_id != self.genesis.chain_id {
-            return fail("chain id");
+        // Executed under the read lock: readers go on meanwhile.
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let height = block.header.height;
+        let parent = chain.head.as_ref().map(|(h, _)| h);
+        let ctx =
+            credex_chain::check_header(&self.genesis.chain_id, &self.set, parent, self.genesis.genesis_time, &block)
+                .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
+        let state = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
+            .map_err(|e| BlockError::Execution { height, error: e.to_string() })?;
+        let outcome = BlockOutcome::new(state, &block.txs, Vec::new(), Vec::new());
+        if chain.smt.root_with(&outcome.map_updates()) != Some(block.header.state_root) {
+            return Err(BlockError::Header { height, what: "state root" });
         }
-        if h.height != height {
-            return fail("height does not follow the head");
-        }
-        if h.parent != parent {
-            return fail("parent is not the head");
-        }
-        if h.time <= prev_time {
-            return fail("time does not increase");
-        }
-        if h.validators_hash != vh || h.next_validators_hash != vh {
-            return fail("validator set");
-        }
-        if usize::from(h.proposer) >= self.set.validators.len() {
-            return fail("proposer");
-        }
-        if h.tx_root != credex_chain::tx_root(&block.txs) {
-            return fail("transaction root");
-        }
-        let ctx = BlockContext { height, time: h.time };
-        let (writes, _) = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
-            .map_err(|e| BlockError::Execution { height, error: e.to_string() })?
-            .into_writes();
-        if root_after(&mut chain.smt, &writes) != h.state_root {
-            return fail("state root");
-        }
+        drop(chain);
         let included = block.txs.iter().map(Transaction::id).collect();
-        Ok(Proposal { block, writes, included })
+        Ok(Proposal { block, outcome, included })
     }
 
     /// Checks a proposed (not yet certified) block's time against this
@@ -862,22 +835,21 @@ impl Node {
             "proposal for height {} but next is {expected}",
             proposal.block.header.height
         );
-        let anchors = anchors_of(&proposal.block);
-        let erased = credex_storage::erased_by(&proposal.block);
+        let outcome = proposal.outcome;
         self.store.commit_block(&BlockCommit {
             block: &proposal.block,
             certificate: &cert,
-            writes: &proposal.writes,
-            anchors: &anchors,
-            erased: &erased,
+            writes: &outcome.writes,
+            anchors: &outcome.anchors,
+            erased: &outcome.erased,
         })?;
-        for id in &erased {
+        for id in &outcome.erased {
             tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
         }
         // durable: now apply to memory
         let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
-            anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
-        for (k, v) in &proposal.writes {
+            outcome.anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
+        for (k, v) in &outcome.writes {
             chain.smt.insert(k.hash(), v.hash());
         }
         let root = chain.smt.root();
@@ -889,8 +861,8 @@ impl Node {
                 proposal.block.header.state_root
             );
         }
-        let touched = touched_subjects(&proposal.writes, &new_anchors);
-        chain.state.apply(proposal.writes, new_anchors);
+        let touched = outcome.touched;
+        chain.state.apply(outcome.writes, new_anchors);
         let height = proposal.block.header.height;
         let block_time = proposal.block.header.time;
         let txs = proposal.block.txs.len();
@@ -929,37 +901,22 @@ impl Node {
         let raw = self.store.raw(id)?;
         let anchored = self.store.anchor(id)?;
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let key = StateKey::Attestation(*id);
-        let Some(StateValue::Attestation(record)) = chain.state.get(&key) else {
-            return Err(ProofError::NotAnchored(*id));
-        };
-        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
         let claim = match (raw, anchored) {
-            (Some(raw), _) => {
-                Claim::Attestation { attestation: raw.disclose(disclose).map_err(ProofError::Disclose)?, record, proof }
-            }
+            (Some(raw), _) => build::attestation_claim(&*chain, &raw, disclose)?,
             (None, Some((_, a))) if disclose.is_empty() => {
-                Claim::Status { header: a.header, claims_root: a.claims_root, signature: a.signature, record, proof }
+                build::status_claim(&*chain, a.header, a.claims_root, a.signature)?
             }
-            (None, _) => return Err(ProofError::NoRawRecord(*id)),
+            (None, Some(_)) => return Err(ProofError::NoRawRecord(*id)),
+            (None, None) => return Err(ProofError::NotAnchored(*id)),
         };
-        Ok(CreditProof { version: PROOF_VERSION, claim, anchor: Self::anchor_of(&chain)? })
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
     }
 
     /// A credit proof of `subject`'s standing on `list`.
     pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let key = StateKey::Listing { list, subject: subject.clone() };
-        let record = match chain.state.get(&key) {
-            Some(StateValue::Listing(r)) => Some(r),
-            _ => None,
-        };
-        let proof = chain.smt.proof(&key.hash()).ok_or(ProofError::NoBlock)?;
-        Ok(CreditProof {
-            version: PROOF_VERSION,
-            claim: Claim::ListStatus { list, subject: subject.clone(), record, proof },
-            anchor: Self::anchor_of(&chain)?,
-        })
+        let claim = build::list_claim(&*chain, list, subject)?;
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
     }
 
     /// Waits until a transaction arrives or `timeout` passes.
@@ -989,22 +946,18 @@ pub enum BlockError {
     },
 }
 
-/// The map's root after `writes`, leaving the map as it was (the commit
-/// applies them for good).
-fn root_after(smt: &mut SparseMerkleMap, writes: &[(StateKey, StateValue)]) -> Hash32 {
-    let old: Vec<(Hash32, Option<Hash32>)> = writes.iter().map(|(k, _)| (k.hash(), smt.get(&k.hash()))).collect();
-    for (k, v) in writes {
-        smt.insert(k.hash(), v.hash());
+/// The words of a broken header rule (the `what` of [`BlockError::Header`]).
+fn header_rule(e: credex_chain::HeaderError) -> &'static str {
+    use credex_chain::HeaderError as E;
+    match e {
+        E::ChainId => "chain id",
+        E::Height => "height does not follow the head",
+        E::Parent => "parent is not the head",
+        E::Time => "time does not increase",
+        E::ValidatorSet => "validator set",
+        E::Proposer => "proposer",
+        E::TxRoot => "transaction root",
     }
-    let root = smt.root();
-    for (k, prev) in old {
-        match prev {
-            Some(v) => smt.insert(k, v),
-            None => smt.remove(&k),
-        };
-    }
-    smt.root();
-    root
 }
 
 /// The one-signature certificate of a single-validator chain (round 0).

@@ -21,6 +21,7 @@
 //! [`MAX_PROOF_BYTES`]); text form: `credex1:` + unpadded base64url of it
 //! ([`CreditProof::to_text`]), small enough for one QR code.
 
+pub mod build;
 mod verify;
 
 pub use verify::{CaseFacts, DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};

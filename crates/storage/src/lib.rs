@@ -814,27 +814,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Attestations a block erases (targets of its erasure tombstones), for [`BlockCommit::erased`].
-pub fn erased_by(block: &Block) -> Vec<AttestationId> {
-    anchors_of(block)
-        .iter()
-        .filter(|a| a.header.kind == credex_types::AttestationKind::ErasureTombstone)
-        .filter_map(|a| a.header.supersedes)
-        .collect()
-}
-
-/// Anchors of a block's transactions, for [`BlockCommit::anchors`].
-pub fn anchors_of(block: &Block) -> Vec<AnchorTx> {
-    block
-        .txs
-        .iter()
-        .filter_map(|t| match t {
-            credex_chain::Transaction::Anchor(a) => Some(a.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

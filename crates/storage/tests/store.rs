@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use credex_chain::{AnchorTx, Block, BlockContext, StateRead, Transaction, execute_block};
+use credex_chain::{AnchorTx, Block, BlockContext, BlockOutcome, StateRead, Transaction, execute_block};
 use credex_crypto::Hash32;
-use credex_storage::{BlockCommit, Store, StoreError, anchors_of};
+use credex_storage::{BlockCommit, Store, StoreError};
 use credex_tests::Fixture;
 use credex_types::chain::{BlockHeader, CommitCertificate};
 use credex_types::state::StateKey;
@@ -27,6 +27,11 @@ fn block(fx: &mut Fixture, height: u64, txs: Vec<Transaction>) -> Block {
     }
 }
 
+/// What executing `b` on `state` did, as the chain derives it.
+fn outcome(state: &credex_chain::MemState, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
+    BlockOutcome::new(execute_block(state, &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
+}
+
 #[test]
 fn commit_persists_across_reopen_and_refuses_other_genesis() {
     let dir = tempfile::tempdir().unwrap();
@@ -45,9 +50,8 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
         let store = Store::open(dir.path(), gh).unwrap();
         assert_eq!(store.height().unwrap(), 0);
         let state = store.load_state().unwrap();
-        let (writes, _) = execute_block(&state, &fx.genesis, BlockContext { height: 1, time: Timestamp(1) }, &b.txs)
-            .unwrap()
-            .into_writes();
+        let out = outcome(&state, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+        let writes = out.writes.clone();
         let cert = CommitCertificate { round: 0, signatures: vec![] };
         store.put_raw(&att).unwrap();
         store
@@ -55,7 +59,7 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
                 block: &b,
                 certificate: &cert,
                 writes: &writes,
-                anchors: &anchors_of(&b),
+                anchors: &out.anchors,
                 erased: &[],
             })
             .unwrap();
@@ -119,7 +123,7 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
     let state = store.load_state().unwrap();
     let b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
     let ctx = |h| BlockContext { height: h, time: Timestamp(h) };
-    let (w1, a1) = execute_block(&state, &fx.genesis, ctx(1), &b1.txs).unwrap().into_writes();
+    let o1 = outcome(&state, &fx, ctx(1), &b1);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store.put_raw(&att).unwrap();
     let key = store.record_key(&att.id()).unwrap().expect("the record has a key");
@@ -127,8 +131,8 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
         .commit_block(&BlockCommit {
             block: &b1,
             certificate: &cert,
-            writes: &w1,
-            anchors: &anchors_of(&b1),
+            writes: &o1.writes,
+            anchors: &o1.anchors,
             erased: &[],
         })
         .unwrap();
@@ -137,21 +141,20 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
     assert!(!contains(&all_bytes(dir.path()), marker.as_bytes()));
     // the erasure tombstone's block destroys the record's key and ciphertext
     let mut state = state;
-    state.apply(w1, a1);
+    state.apply(o1.writes.clone(), o1.anchors.iter().map(|a| (a.id(), a.header.clone())).collect());
     let mut tomb = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::ErasureTombstone, &[], None);
     tomb.header.supersedes = Some(att.id());
     let tomb = credex_types::Attestation::sign(tomb.header, tomb.claims, &fx.issuer_keys["cn-sfh-amr"]).unwrap();
     let b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
-    let (w2, _) = execute_block(&state, &fx.genesis, ctx(2), &b2.txs).unwrap().into_writes();
-    let erased = credex_storage::erased_by(&b2);
-    assert_eq!(erased, vec![att.id()]);
+    let o2 = outcome(&state, &fx, ctx(2), &b2);
+    assert_eq!(o2.erased, vec![att.id()], "the chain says what the block erases");
     store
         .commit_block(&BlockCommit {
             block: &b2,
             certificate: &cert,
-            writes: &w2,
-            anchors: &anchors_of(&b2),
-            erased: &erased,
+            writes: &o2.writes,
+            anchors: &o2.anchors,
+            erased: &o2.erased,
         })
         .unwrap();
     assert!(store.raw(&att.id()).unwrap().is_none());
