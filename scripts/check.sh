@@ -23,6 +23,29 @@ for crate in credex-codec credex-crypto credex-merkle credex-types credex-proof 
 done
 echo "ok: no tokio, libp2p or rocksdb under the verifier crates"
 
+echo "== the layout's dependency rules"
+# Only the node library and storage use RocksDB directly; the API never
+# touches storage; the CLI and the shared API types run without RocksDB or libp2p.
+members=$(cargo metadata --locked --format-version 1 --no-deps | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
+for crate in $members; do
+  case $crate in credex-node|credex-storage) continue ;; esac
+  if cargo tree --locked -p "$crate" -e normal --depth 1 --prefix none | grep -E '^rocksdb '; then
+    echo "error: $crate depends on rocksdb directly (only credex-node and credex-storage may)" >&2; exit 1
+  fi
+done
+if cargo tree --locked -p credex-api -e normal --depth 1 --prefix none | grep -E '^credex-storage '; then
+  echo "error: credex-api depends on credex-storage (it reads the node through credex-node's queries)" >&2; exit 1
+fi
+for crate in credex-cli credex-api-types; do
+  if cargo tree --locked -p "$crate" -e normal,build --prefix none | grep -Ei '^(rocksdb|librocksdb-sys|libp2p)[ -]'; then
+    echo "error: $crate depends on rocksdb or libp2p (above)" >&2; exit 1
+  fi
+done
+echo "ok: rocksdb only under credex-node and credex-storage; the API without storage; the CLI without rocksdb or libp2p"
+
+echo "== cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
 echo "== cargo test"
 cargo test --workspace --locked
 

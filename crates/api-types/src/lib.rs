@@ -14,6 +14,9 @@
 //! No networking, storage or runtime here: the crate is what both ends of
 //! a request agree on.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clients;

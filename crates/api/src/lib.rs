@@ -43,6 +43,9 @@
 //! 413 body over 64 KiB, 429 over the caller's rate, 503 mempool full.
 //! Who may call what: [`auth`].
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -421,19 +424,16 @@ async fn list_status(
     }))
 }
 
-/// A block: header, certificate and transactions. Transactions name
-/// subjects, so a public caller sees only their type, hash and id (the
-/// header, state root and certificate are enough to check the chain);
-/// callers with a role see them whole.
+/// A block: header, certificate and transactions, as the caller may see
+/// them ([`Node::block_view`] decides).
 async fn block(
     State(node): State<Arc<Node>>,
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     Path(height): Path<String>,
 ) -> ApiResult<types::BlockAnswer> {
     let height: u64 = height.parse().map_err(|_| ApiError::bad("invalid-height", "height must be a number"))?;
-    let whole = caller.role != credex_types::access::Role::Public;
-    match node.block(height).map_err(ApiError::internal)? {
-        Some((b, c)) => {
+    match node.block_view(height, caller.role).map_err(ApiError::internal)? {
+        Some(credex_node::queries::BlockView { block: b, certificate: c, whole }) => {
             let transactions = b
                 .txs
                 .iter()

@@ -84,7 +84,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
 
 /// The printable report of `subject` in `lang`: list statuses and a QR
 /// status proof for the abnormal-operation and serious-violation lists.
-pub fn report_html(node: &Node, subject: &credex_types::SubjectId, lang: Lang) -> Result<String, ApiError> {
+pub(crate) fn report_html(node: &Node, subject: &credex_types::SubjectId, lang: Lang) -> Result<String, ApiError> {
     let l = Labels::new(lang);
     let w = words(lang);
     let head = node.head();

@@ -26,6 +26,9 @@
 //!   the subject not already on that list; a leaving kind needs it on the
 //!   list and the leaving attestation's issuer to be the listing agency.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod block;
 mod exec;
 mod tx;

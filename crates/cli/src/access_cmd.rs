@@ -124,7 +124,7 @@ fn nonce() -> anyhow::Result<[u8; 16]> {
 
 /// What `audit verify` concludes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum AuditVerdict {
+pub(crate) enum AuditVerdict {
     /// Chain intact, every anchored head matches, and the log reaches the
     /// newest anchored head.
     Intact {
@@ -151,7 +151,7 @@ pub enum AuditVerdict {
 }
 
 /// Checks `entries` against the anchored heads `(seq, head)`.
-pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32)]) -> AuditVerdict {
+pub(crate) fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32)]) -> AuditVerdict {
     if let Err(b) = credex_types::access::verify_chain(entries) {
         return AuditVerdict::Tampered { seq: b.seq, reason: b.to_string() };
     }
@@ -183,7 +183,7 @@ pub fn verify_log(entries: &[AuditEntry], anchors: &[(u64, credex_crypto::Hash32
 }
 
 /// Runs an access command.
-pub fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AccessCommand::ClientsAdd { file, key } => {
             let (kf, k) = KeyFile::read(&key)?;

@@ -32,7 +32,7 @@ use credex_api_types::types;
 
 /// One record to import, with the lines it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub(crate) struct Record {
     /// First line.
     pub line: u64,
     /// Subject.
@@ -47,7 +47,7 @@ pub struct Record {
 
 /// A row that cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// Line number in the file (the header is line 1).
     pub line: u64,
     /// Why.
@@ -56,7 +56,7 @@ pub struct Rejected {
 
 /// What parsing a file gives.
 #[derive(Debug, Default)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     /// Records to import, in first-line order.
     pub records: Vec<Record>,
     /// Rows refused.
@@ -68,7 +68,7 @@ pub struct Parsed {
 }
 
 /// Parses and checks a CSV file's rows (see the module docs).
-pub fn parse(text: &str, default_effective: Option<Timestamp>) -> anyhow::Result<Parsed> {
+pub(crate) fn parse(text: &str, default_effective: Option<Timestamp>) -> anyhow::Result<Parsed> {
     let labels = LabelTable::builtin();
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers: Vec<String> = reader.headers().context("reading the CSV header")?.iter().map(str::to_string).collect();
@@ -187,7 +187,7 @@ fn header_for(
 
 /// The deterministic attestation of `rec`: nonce and salts derived from
 /// the issuer's secret seed and the record (unguessable, and the same on a re-run).
-pub fn attestation(
+pub(crate) fn attestation(
     rec: &Record,
     key: &SecretKey,
     issuer: &credex_types::AgencyId,
@@ -231,7 +231,7 @@ fn progress(done: usize, total: usize, rejected: usize) {
 }
 
 /// `credex import`.
-pub fn import(
+pub(crate) fn import(
     node: &str,
     key_path: &Path,
     file: &Path,
@@ -274,7 +274,12 @@ pub fn import(
 }
 
 /// `credex export`: the subjects on `list` now, as CSV (or JSON).
-pub fn export(node: &str, list: ListKind, json_out: bool, out: &mut dyn std::io::Write) -> anyhow::Result<usize> {
+pub(crate) fn export(
+    node: &str,
+    list: ListKind,
+    json_out: bool,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<usize> {
     let client = Client::new(node);
     let mut after: Option<String> = None;
     let mut rows: Vec<types::Member> = Vec::new();

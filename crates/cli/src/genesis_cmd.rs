@@ -12,7 +12,7 @@ use credex_types::{AttestationKind, ChainId, Jurisdiction, Timestamp};
 use credex_api_types::keyfile::KeyFile;
 
 /// Parses `zh|ru|en`.
-pub fn parse_names(s: &str) -> anyhow::Result<Names> {
+pub(crate) fn parse_names(s: &str) -> anyhow::Result<Names> {
     let parts: Vec<&str> = s.split('|').collect();
     match parts.as_slice() {
         [zh, ru, en] if !zh.is_empty() && !ru.is_empty() && !en.is_empty() => {
@@ -23,7 +23,7 @@ pub fn parse_names(s: &str) -> anyhow::Result<Names> {
 }
 
 /// The libp2p peer id of a key file's key.
-pub fn peer_id_of(file: &Path) -> anyhow::Result<String> {
+pub(crate) fn peer_id_of(file: &Path) -> anyhow::Result<String> {
     let (_, key) = KeyFile::read(file)?;
     Ok(credex_types::access::ed25519_peer_id(&key.public()))
 }
@@ -38,7 +38,7 @@ fn save(path: &Path, g: &Genesis) -> anyhow::Result<()> {
 }
 
 /// Writes an empty genesis (no validators yet).
-pub fn new(out: &Path, chain_id: ChainId, time: Timestamp) -> anyhow::Result<()> {
+pub(crate) fn new(out: &Path, chain_id: ChainId, time: Timestamp) -> anyhow::Result<()> {
     anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite a genesis", out.display());
     let g = Genesis {
         chain_id,
@@ -52,7 +52,7 @@ pub fn new(out: &Path, chain_id: ChainId, time: Timestamp) -> anyhow::Result<()>
 }
 
 /// Appends a validator.
-pub fn add_validator(
+pub(crate) fn add_validator(
     path: &Path,
     key: &Path,
     p2p_key: &Path,
@@ -75,7 +75,12 @@ pub fn add_validator(
 }
 
 /// Appends an observer.
-pub fn add_observer(path: &Path, p2p_key: &Path, names: Names, jurisdiction: Jurisdiction) -> anyhow::Result<()> {
+pub(crate) fn add_observer(
+    path: &Path,
+    p2p_key: &Path,
+    names: Names,
+    jurisdiction: Jurisdiction,
+) -> anyhow::Result<()> {
     let mut g = load(path)?;
     let (kf, _) = KeyFile::read(p2p_key)?;
     let peer_id = peer_id_of(p2p_key)?;
@@ -85,7 +90,7 @@ pub fn add_observer(path: &Path, p2p_key: &Path, names: Names, jurisdiction: Jur
 }
 
 /// Appends an issuer.
-pub fn add_issuer(
+pub(crate) fn add_issuer(
     path: &Path,
     key: &Path,
     names: Names,

@@ -13,7 +13,7 @@ use credex_types::{AttestationKind, FieldCode, LegalBasis, ListKind, SubjectId, 
 use serde_json::Value;
 
 /// What `attest` needs besides the key.
-pub struct AttestArgs<'a> {
+pub(crate) struct AttestArgs<'a> {
     /// Subject.
     pub subject: SubjectId,
     /// Kind.
@@ -33,7 +33,7 @@ pub struct AttestArgs<'a> {
 }
 
 /// Signs an attestation with the issuer key and submits it.
-pub fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool) -> anyhow::Result<Submitted> {
+pub(crate) fn attest(client: &Client, key_path: &Path, args: AttestArgs<'_>, wait: bool) -> anyhow::Result<Submitted> {
     let (file, key) = KeyFile::read(key_path)?;
     let chain_id = client.chain_id()?;
     let mut fields = Vec::new();
@@ -63,7 +63,7 @@ fn submit(client: &Client, att: Attestation, wait: bool) -> anyhow::Result<Submi
 }
 
 /// Posts a non-attestation transaction (`POST /v1/transactions`).
-pub fn submit_tx(client: &Client, tx: &credex_chain::Transaction, wait: bool) -> anyhow::Result<Submitted> {
+pub(crate) fn submit_tx(client: &Client, tx: &credex_chain::Transaction, wait: bool) -> anyhow::Result<Submitted> {
     let v = client.post_as("/v1/transactions", tx)?;
     finish(client, tx.id(), v, wait)
 }
@@ -82,7 +82,7 @@ fn finish(client: &Client, id: AttestationId, submitted: Submitted, wait: bool) 
 }
 
 /// Revokes `id`: a `revocation` attestation by the same issuer naming it.
-pub fn revoke(
+pub(crate) fn revoke(
     client: &Client,
     key_path: &Path,
     id: AttestationId,
@@ -105,7 +105,7 @@ pub fn revoke(
 }
 
 /// Fetches an attestation proof and writes its text form to `out`.
-pub fn proof_attestation(
+pub(crate) fn proof_attestation(
     client: &Client,
     id: AttestationId,
     disclose: &[FieldCode],
@@ -129,7 +129,7 @@ pub fn proof_attestation(
 }
 
 /// Fetches a list-status proof and writes its text form to `out`.
-pub fn proof_status(client: &Client, subject: &SubjectId, list: ListKind, out: &Path) -> anyhow::Result<Value> {
+pub(crate) fn proof_status(client: &Client, subject: &SubjectId, list: ListKind, out: &Path) -> anyhow::Result<Value> {
     let v: ListStatus = client.get_as(&format!("/v1/lists/{list}/{subject}"))?;
     write_proof(&v.proof.proof_text, out)?;
     Ok(

@@ -15,6 +15,8 @@
 //!   (its error code and message on stderr), 2 other errors;
 //! * usage errors: 2.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 // The commands' answers go to standard output: that is their interface.
 #![allow(clippy::print_stdout)]
 

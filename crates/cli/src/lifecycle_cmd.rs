@@ -25,13 +25,13 @@ fn nonce() -> anyhow::Result<[u8; 16]> {
 }
 
 /// SHA-256 of a document (commitment text, application, grounds).
-pub fn document_hash(path: &Path) -> anyhow::Result<Hash32> {
+pub(crate) fn document_hash(path: &Path) -> anyhow::Result<Hash32> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(Hash32::sha256(&[&bytes]))
 }
 
 /// How a bound key is replaced (spec §11.3).
-pub enum Rebind<'a> {
+pub(crate) enum Rebind<'a> {
     /// A first binding.
     First,
     /// The subject consents with its current key file.
@@ -42,7 +42,7 @@ pub enum Rebind<'a> {
 
 /// `credex bind-key`: the registrar binds a subject's key (both sign; a
 /// replacement also needs the old key's consent or a recovery basis).
-pub fn bind_key(
+pub(crate) fn bind_key(
     client: &Client,
     registrar: &Path,
     subject_key: &Path,
@@ -80,7 +80,7 @@ pub fn bind_key(
 }
 
 /// Files a subject act signed with the subject's key; prints the case id.
-pub fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) -> anyhow::Result<Value> {
+pub(crate) fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) -> anyhow::Result<Value> {
     let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
     let act = SubjectAct { chain_id: client.chain_id()?, subject: sfile.subject, body, nonce: nonce()? };
     let case = act.case_id();
@@ -91,7 +91,7 @@ pub fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) 
 }
 
 /// `credex decide`: the agency answers a case with an attestation.
-pub struct Decision<'a> {
+pub(crate) struct Decision<'a> {
     /// The case.
     pub case: credex_types::lifecycle::CaseId,
     /// The answering kind.
@@ -103,7 +103,7 @@ pub struct Decision<'a> {
 }
 
 /// Answers a case: reads it from the node to fill subject and target.
-pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyhow::Result<Value> {
+pub(crate) fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyhow::Result<Value> {
     let c = match client.get_as::<types::CaseOrStanding>(&format!("/v1/cases/{}", d.case))? {
         types::CaseOrStanding::Case(c) => c,
         types::CaseOrStanding::Standing(_) => anyhow::bail!("case {} is not on chain yet", d.case),
@@ -129,7 +129,7 @@ pub fn decide(client: &Client, key: &Path, d: Decision<'_>, wait: bool) -> anyho
 }
 
 /// `credex subject ID`: the profile as text in `lang`.
-pub fn profile_text(v: &types::Profile) -> String {
+pub(crate) fn profile_text(v: &types::Profile) -> String {
     let mut o = String::new();
     let opt = |t: Option<String>| t.unwrap_or_else(|| "-".into());
     let _ = writeln!(o, "{}  ({}, {})", v.subject, v.scheme, v.jurisdiction);
@@ -181,7 +181,7 @@ pub fn profile_text(v: &types::Profile) -> String {
 /// `credex grade SUBJECT --key K`: computes the grade on the node and issues
 /// it as a `credit-grade` attestation carrying its inputs, superseding the
 /// issuer's previous grade of the subject.
-pub fn issue_grade(
+pub(crate) fn issue_grade(
     client: &Client,
     key: &Path,
     subject: &SubjectId,
@@ -218,7 +218,7 @@ pub fn issue_grade(
 }
 
 /// `credex gov propose`: writes an unsigned proposal file.
-pub fn propose(chain_id: credex_types::ChainId, action: GovAction, out: &Path) -> anyhow::Result<Value> {
+pub(crate) fn propose(chain_id: credex_types::ChainId, action: GovAction, out: &Path) -> anyhow::Result<Value> {
     anyhow::ensure!(!out.exists(), "{} exists; refusing to overwrite", out.display());
     let tx = GovernanceTx { proposal: GovProposal { chain_id, action, nonce: nonce()? }, approvals: vec![] };
     std::fs::write(out, serde_json::to_string_pretty(&tx)? + "\n")
@@ -227,7 +227,7 @@ pub fn propose(chain_id: credex_types::ChainId, action: GovAction, out: &Path) -
 }
 
 /// `credex gov approve`: adds a validator's approval to a proposal file.
-pub fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) -> anyhow::Result<Value> {
+pub(crate) fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) -> anyhow::Result<Value> {
     let mut tx: GovernanceTx =
         serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
             .with_context(|| format!("proposal {}", file.display()))?;
@@ -253,7 +253,7 @@ pub fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) -> anyh
 }
 
 /// `credex gov submit`.
-pub fn submit_proposal(client: &Client, file: &Path, wait: bool) -> anyhow::Result<Value> {
+pub(crate) fn submit_proposal(client: &Client, file: &Path, wait: bool) -> anyhow::Result<Value> {
     let tx: GovernanceTx =
         serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
             .with_context(|| format!("proposal {}", file.display()))?;
@@ -536,7 +536,7 @@ fn with_lang(path: &str, lang: Lang) -> String {
 }
 
 /// Runs a lifecycle command.
-pub fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitCode> {
     match cmd {
         LifecycleCommand::Subject { id, node, lang, json } => {
             let v: types::Profile = Client::new(&node).get_as(&with_lang(&format!("/v1/subjects/{id}"), lang))?;

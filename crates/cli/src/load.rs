@@ -19,7 +19,7 @@ use credex_api_types::client::Client;
 
 /// What `credex load` measured.
 #[derive(Debug, serde::Serialize)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     /// Attestations submitted.
     pub submitted: usize,
     /// Of which finalized within the run.
@@ -53,7 +53,7 @@ fn percentile(sorted: &[f64], per_mille: usize) -> f64 {
 type Headers = [(&'static str, String); 4];
 
 /// Runs the load: see the module docs.
-pub fn run(
+pub(crate) fn run(
     node: &str,
     key_path: &Path,
     count: usize,

@@ -12,7 +12,12 @@ fn label<'a>(t: &'a LabelTable, c: Category, code: &'a str, lang: Lang) -> &'a s
 }
 
 /// The text `credex verify` prints.
-pub fn verdict_text(result: &Result<Verdict, ProofError>, genesis: &Hash32, now: Timestamp, lang: Lang) -> String {
+pub(crate) fn verdict_text(
+    result: &Result<Verdict, ProofError>,
+    genesis: &Hash32,
+    now: Timestamp,
+    lang: Lang,
+) -> String {
     let t = LabelTable::builtin();
     let mut out = String::new();
     let v = match result {

@@ -39,6 +39,9 @@
 //! assert!(credex_codec::decode::<(u32, String)>(&longer, 64).is_err());
 //! ```
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub use bincode::{Decode, Encode};
 
 /// Upper bound used when a caller has no tighter one: 1 MiB.

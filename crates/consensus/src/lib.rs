@@ -1,5 +1,8 @@
 //! credex BFT consensus: Malachite's Tendermint driver over credex votes, proposals, validator sets and commit certificates; pure, no I/O.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod context;
 pub mod engine;
 

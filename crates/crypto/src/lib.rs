@@ -25,6 +25,9 @@
 //! assert!(credex_crypto::verify(&key.public(), Purpose::Vote, b"hello", &sig).is_err());
 //! ```
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod hash;
 mod sig;
 

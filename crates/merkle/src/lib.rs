@@ -9,5 +9,8 @@
 //!   (key ↦ value) or non-membership (an empty subtree or another key's leaf
 //!   where the key would be) against a root (spec §3.2).
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod smt;
 pub mod tree;

@@ -258,7 +258,7 @@ impl Access {
         self.clients.clients.iter().find(|c| c.id == caller.client).map(|c| (c.role, c.key))
     }
 
-    /// The holder's check of a peer's [`RawRequest`] (spec §12.3): who
+    /// The holder's check of a peer's [`RawRequest`](credex_wire::RawRequest) (spec §12.3): who
     /// signed the forwarded request, decided from keys this node can verify
     /// — a subject's key bound on chain, an issuer's registry key, or, for
     /// a client registered at the asking node, the key that node's agency

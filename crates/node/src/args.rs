@@ -213,7 +213,7 @@ pub struct NodeArgs {
     #[arg(long, env = "CREDEX_LISTEN")]
     #[serde(default, with = "opt_multiaddr")]
     pub listen: Option<credex_p2p::Multiaddr>,
-    /// A peer to keep connected, /ip4/…/tcp/…/p2p/<peer id> (repeatable;
+    /// A peer to keep connected, /ip4/…/tcp/…/p2p/PEER-ID (repeatable;
     /// comma-separated in the environment).
     #[arg(long = "peer", env = "CREDEX_PEERS", value_delimiter = ',')]
     #[serde(default, with = "multiaddrs")]

@@ -20,6 +20,9 @@
 //! The HTTP API (`credex-api`) reads the node through [`service::Node`]'s
 //! query methods and never touches storage.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod access;
 pub mod args;
 pub mod bft;

@@ -1,12 +1,12 @@
 //! What the API reads from the node beyond the chain state: the indexes,
 //! blocks and audit log in storage, and the read policies (publication
-//! windows, spec §11.1). The API talks to the node only through these and
+//! windows, spec §11.1; block redaction, spec §12.2). The API talks to the node only through these and
 //! the state queries of [`Node`]; it never sees the store.
 
 use credex_chain::Block;
 use credex_crypto::Hash32;
 use credex_storage::StoreError;
-use credex_types::access::AuditEntry;
+use credex_types::access::{AuditEntry, Role};
 use credex_types::attestation::{AttestationHeader, AttestationId};
 use credex_types::chain::CommitCertificate;
 use credex_types::lifecycle::{CaseId, CaseRecord};
@@ -26,6 +26,17 @@ pub struct ProfileEntry {
     pub header: AttestationHeader,
     /// Its on-chain record (status).
     pub record: AttestationRecord,
+}
+
+/// A block as one caller may see it ([`Node::block_view`]).
+#[derive(Debug, Clone)]
+pub struct BlockView {
+    /// The block.
+    pub block: Block,
+    /// Its certificate.
+    pub certificate: CommitCertificate,
+    /// Whether the transactions may be shown whole.
+    pub whole: bool,
 }
 
 impl Node {
@@ -76,6 +87,18 @@ impl Node {
             (Some(b), Some(c)) => Ok(Some((b, c))),
             _ => Ok(None),
         }
+    }
+
+    /// Block `height` as a caller of `role` may see it (spec §12.2):
+    /// transactions name subjects, so without a role (the public) they are
+    /// reduced to type, hash and id; the header, state root and certificate
+    /// are enough to check the chain.
+    pub fn block_view(&self, height: u64, role: Role) -> Result<Option<BlockView>, StoreError> {
+        Ok(self.block(height)?.map(|(block, certificate)| BlockView {
+            block,
+            certificate,
+            whole: role != Role::Public,
+        }))
     }
 
     /// The audit log's length and head hash.

@@ -8,7 +8,7 @@ use libp2p::StreamProtocol;
 /// Frames requests and responses as `u32 BE length ‖ bytes`, refusing any
 /// frame over `max` before reading it.
 #[derive(Clone)]
-pub struct Codec {
+pub(crate) struct Codec {
     pub max: usize,
 }
 

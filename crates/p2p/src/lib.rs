@@ -24,6 +24,9 @@
 //! belong to the node. Every limit is enforced on input, and nothing a peer
 //! sends can panic the task.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod codec;
 mod service;
 

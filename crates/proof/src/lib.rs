@@ -21,6 +21,9 @@
 //! [`MAX_PROOF_BYTES`]); text form: `credex1:` + unpadded base64url of it
 //! ([`CreditProof::to_text`]), small enough for one QR code.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod build;
 mod verify;
 

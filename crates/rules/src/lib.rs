@@ -48,6 +48,9 @@
 //! assert!(warnings(&r, credex_types::Timestamp(0)).is_empty());
 //! ```
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use core::fmt;
 use core::str::FromStr;
 

@@ -11,7 +11,7 @@
 //! | `subjects` | encode(subject) ‖ attestation id | height (u64 BE) |
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
 //! | `raw` | attestation id | XChaCha20-Poly1305 ciphertext of the full [`Attestation`] (field values and salts; issuer-side only): 24-byte nonce ‖ ciphertext, the id as associated data |
-//! | `record_keys` | attestation id | the slot (u64 BE) of the record's own 256-bit key in the key file `RECORD_KEYS` ([`keyslab`](crate::keyslab): outside RocksDB, so destroying a key leaves no copy in a log or table file); the slot is zeroed when an erasure tombstone for it is committed |
+//! | `record_keys` | attestation id | the slot (u64 BE) of the record's own 256-bit key in the key file `RECORD_KEYS` (`keyslab`: outside RocksDB, so destroying a key leaves no copy in a log or table file); the slot is zeroed when an erasure tombstone for it is committed |
 //! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
@@ -28,6 +28,9 @@
 //! The state map's Merkle nodes are not persisted: the node loads the state
 //! ([`Store::load_state`]) and rebuilds the in-memory map at start
 //! (≈2 s per 10⁶ entries, see the README benchmark).
+
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use std::path::Path;
 

@@ -6,6 +6,9 @@
 //! a value of the type is a valid value. The spec is `docs/spec/`; each
 //! module cites its section.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 /// Implements serde as the type's `Display` / `FromStr` text.
 macro_rules! text_serde {
     ($t:ty) => {

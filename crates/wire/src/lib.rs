@@ -16,6 +16,9 @@
 //! (which play hostile peers with them) and a partner's implementation
 //! share one definition.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use credex_chain::Block;
 use credex_crypto::{PublicKey, Signature};
 use credex_types::access::{Role, SignedAuthorization};

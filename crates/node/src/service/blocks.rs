@@ -1,0 +1,272 @@
+//! Block production and acceptance (the consensus seam): propose from the
+//! mempool, validate another node's block, commit with a certificate; the
+//! single-validator engine. Execution and header rules are `credex-chain`'s;
+//! state roots of candidates come from the map without changing it.
+
+use super::*;
+
+/// Largest lead of a proposed block's time over a validator's clock.
+pub const MAX_FUTURE_MS: u64 = 30_000;
+
+/// Most transactions per block.
+pub const BLOCK_TXS: usize = 5_000;
+
+/// A block ready for a certificate.
+pub struct Proposal {
+    block: Block,
+    outcome: BlockOutcome,
+    included: Vec<AttestationId>,
+}
+
+impl Proposal {
+    /// The proposed header.
+    pub fn header(&self) -> &BlockHeader {
+        &self.block.header
+    }
+
+    /// The proposed block.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+}
+
+/// Why another node's block was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// A header field is wrong.
+    #[error("block {height}: {what}")]
+    Header {
+        /// Height of the block.
+        height: u64,
+        /// Which check failed.
+        what: &'static str,
+    },
+    /// A transaction does not apply.
+    #[error("block {height}: {error}")]
+    Execution {
+        /// Height.
+        height: u64,
+        /// Why.
+        error: String,
+    },
+}
+
+/// The words of a broken header rule (the `what` of [`BlockError::Header`]).
+pub(super) fn header_rule(e: credex_chain::HeaderError) -> &'static str {
+    use credex_chain::HeaderError as E;
+    match e {
+        E::ChainId => "chain id",
+        E::Height => "height does not follow the head",
+        E::Parent => "parent is not the head",
+        E::Time => "time does not increase",
+        E::ValidatorSet => "validator set",
+        E::Proposer => "proposer",
+        E::TxRoot => "transaction root",
+    }
+}
+
+/// The one-signature certificate of a single-validator chain (round 0).
+pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitCertificate {
+    CommitCertificate::signed(h, 0, &[(index, key)])
+}
+
+/// The single-validator engine: proposes whenever transactions wait, signs
+/// the precommit with the only validator key, commits. Runs until the
+/// process stops; a commit failure (disk) stops the node.
+pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> anyhow::Result<()> {
+    let index = node
+        .set
+        .validators
+        .iter()
+        .position(|v| v.key == key.public())
+        .and_then(|i| u16::try_from(i).ok())
+        .ok_or_else(|| anyhow::anyhow!("this node's key is not a validator of the genesis"))?;
+    anyhow::ensure!(
+        node.set.validators.len() == 1,
+        "the single-validator engine needs a genesis with exactly one validator"
+    );
+    loop {
+        node.wait_for_tx(interval).await;
+        // Let a burst of submissions gather into one block.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let n = node.clone();
+        let k = SecretKey::from_seed(key.seed());
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            while let Some(p) = n.propose(index) {
+                let cert = solo_certificate(&k, index, p.header());
+                n.commit(p, cert)?;
+            }
+            Ok(())
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(e) => anyhow::bail!("block production task failed: {e}"),
+        }
+    }
+}
+
+impl Node {
+    /// Executes pending transactions into the next block (consensus seam, step 1).
+    /// The pool is not drained: its transactions leave it when a block holding
+    /// them is committed. Transactions the state now refuses are dropped and
+    /// remembered as rejected.
+    /// Returns `None` when there is nothing to do.
+    pub fn propose(&self, proposer: u16) -> Option<Proposal> {
+        self.propose_with(proposer, false)
+    }
+
+    /// As [`Node::propose`]; with `allow_empty` an empty pool still gives a
+    /// block (the BFT engine must propose something in every round it leads).
+    pub fn propose_with(&self, proposer: u16, allow_empty: bool) -> Option<Proposal> {
+        // A snapshot: transactions stay in the pool until a block holding
+        // them is committed, so a proposal that is never decided loses nothing.
+        let (batch, verified): (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) = {
+            let pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let batch: Vec<_> = pool.queue.iter().take(BLOCK_TXS).cloned().collect();
+            let verified = batch.iter().filter_map(|(id, _)| pool.ids.get(id).map(|k| (*id, k.clone()))).collect();
+            (batch, verified)
+        };
+        // Built under the read lock: readers (API, proofs) go on meanwhile.
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let parent = chain.head.as_ref().map(|(h, _)| h);
+        let ctx = credex_chain::next_context(parent, self.genesis.genesis_time, self.clock.now());
+        if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&chain.state, ctx.time) {
+            return None;
+        }
+        let already =
+            |id: &AttestationId, key: &credex_crypto::PublicKey| verified.get(id).is_some_and(|k| k.contains(key));
+        let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch, &already);
+        let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
+            built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
+        let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
+        let state_root = chain.smt.root_with(&outcome.map_updates());
+        let header = state_root.map(|root| {
+            credex_chain::next_header(&self.genesis.chain_id, &self.set, parent, ctx, proposer, &txs, root)
+        });
+        drop(chain);
+        let dropped = std::mem::take(&mut outcome.dropped);
+        if !dropped.is_empty() {
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            self.reject(&mut chain, dropped, "dropped at block time");
+        }
+        if txs.is_empty() && outcome.escalated.is_empty() && !allow_empty {
+            return None;
+        }
+        // The map is clean between commits (each ends with its root); a
+        // dirty map here is a bug, and no block is better than a wrong root.
+        let Some(header) = header else {
+            tracing::error!(target: "credex::chain", "state map not rehashed since the last commit; no proposal");
+            return None;
+        };
+        Some(Proposal { block: Block { header, txs }, outcome, included })
+    }
+
+    /// Checks another node's block against the committed head and re-executes
+    /// it; the result can be committed with its certificate.
+    pub fn validate_block(&self, block: Block) -> Result<Proposal, BlockError> {
+        // Executed under the read lock: readers go on meanwhile.
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let height = block.header.height;
+        let parent = chain.head.as_ref().map(|(h, _)| h);
+        let ctx =
+            credex_chain::check_header(&self.genesis.chain_id, &self.set, parent, self.genesis.genesis_time, &block)
+                .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
+        let state = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
+            .map_err(|e| BlockError::Execution { height, error: e.to_string() })?;
+        let outcome = BlockOutcome::new(state, &block.txs, Vec::new(), Vec::new());
+        if chain.smt.root_with(&outcome.map_updates()) != Some(block.header.state_root) {
+            return Err(BlockError::Header { height, what: "state root" });
+        }
+        drop(chain);
+        let included = block.txs.iter().map(Transaction::id).collect();
+        Ok(Proposal { block, outcome, included })
+    }
+
+    /// Checks a proposed (not yet certified) block's time against this
+    /// node's clock: block time drives chain rules (escalation, deadlines),
+    /// so a proposer may not run it more than [`MAX_FUTURE_MS`] ahead.
+    /// Certified blocks (sync) are not subject to it.
+    pub fn check_proposal_time(&self, header: &BlockHeader) -> Result<(), BlockError> {
+        if header.time.0 > self.clock.now().0.saturating_add(MAX_FUTURE_MS) {
+            return Err(BlockError::Header {
+                height: header.height,
+                what: "time is too far ahead of this node's clock",
+            });
+        }
+        Ok(())
+    }
+
+    /// The block at `height` with its certificate.
+    pub fn block_with_certificate(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, StoreError> {
+        Ok(match (self.store.block(height)?, self.store.certificate(height)?) {
+            (Some(b), Some(c)) => Some((b, c)),
+            _ => None,
+        })
+    }
+
+    /// Stores a proposal with its certificate and makes it the head
+    /// (consensus seam, step 2). The certificate is checked first.
+    pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> anyhow::Result<()> {
+        verify_commit(&self.set, &proposal.block.header, &cert)?;
+        let mut chain = self.chain.write().unwrap_or_else(lock_err);
+        let expected = chain.head.as_ref().map_or(1, |(h, _)| h.height + 1);
+        anyhow::ensure!(
+            proposal.block.header.height == expected,
+            "proposal for height {} but next is {expected}",
+            proposal.block.header.height
+        );
+        let outcome = proposal.outcome;
+        self.store.commit_block(&BlockCommit {
+            block: &proposal.block,
+            certificate: &cert,
+            writes: &outcome.writes,
+            anchors: &outcome.anchors,
+            erased: &outcome.erased,
+        })?;
+        for id in &outcome.erased {
+            tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
+        }
+        // durable: now apply to memory
+        let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
+            outcome.anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
+        for (k, v) in &outcome.writes {
+            chain.smt.insert(k.hash(), v.hash());
+        }
+        let root = chain.smt.root();
+        if root != proposal.block.header.state_root {
+            // Execution is deterministic; this would be a bug, and continuing
+            // would serve proofs that do not verify.
+            anyhow::bail!(
+                "state root after commit {root} differs from the header's {}",
+                proposal.block.header.state_root
+            );
+        }
+        let touched = outcome.touched;
+        chain.state.apply(outcome.writes, new_anchors);
+        let height = proposal.block.header.height;
+        let block_time = proposal.block.header.time;
+        let txs = proposal.block.txs.len();
+        chain.head = Some((proposal.block.header, cert));
+        drop(chain);
+        {
+            // Whoever proposed the block, its transactions leave this node's pool.
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let included: HashSet<&AttestationId> = proposal.included.iter().collect();
+            pool.queue.retain(|(id, _)| !included.contains(id));
+            for id in &proposal.included {
+                pool.ids.remove(id);
+            }
+        }
+        self.height_tx.send_replace(height);
+        #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
+        self.metrics.observe_finality(self.clock.now().since(block_time) as f64 / 1000.0);
+        if let Some(out) = self.wiring.touched.as_ref() {
+            // Never blocks: the early-warning task drains it at its own pace.
+            let _ = out.send(touched);
+        }
+        tracing::info!(target: "credex::chain", height, txs, "block committed");
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! The mempool: admission of submissions (signatures checked once, then
+//! the state rules against the committed state), the queue blocks are
+//! built from, and where each transaction stands.
+
+use super::*;
+
+/// Most transactions waiting in the mempool.
+pub const MEMPOOL_CAP: usize = 100_000;
+
+/// Remembered rejections (id → reason) of transactions dropped at block time.
+pub(super) const REJECTED_CAP: usize = 10_000;
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The attestation itself is malformed.
+    #[error("{0}")]
+    Attestation(#[from] AttestationError),
+    /// Admission failed (chain, issuer, kind, signature).
+    #[error("{0}")]
+    Invalid(TxError),
+    /// The current state forbids it (already listed, target not active, …).
+    #[error("{0}")]
+    Conflict(TxError),
+    /// The attestation was erased: it can never be stored, served or proven with fields again.
+    #[error("attestation {0} was erased; it cannot be submitted again")]
+    Erased(AttestationId),
+    /// The mempool is full.
+    #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
+    Busy,
+    /// The raw record could not be written.
+    #[error("storage: {0}")]
+    RawWrite(String),
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The keys a transaction's signatures were verified under.
+pub(super) type VerifiedKeys = Vec<credex_crypto::PublicKey>;
+
+#[derive(Default)]
+pub(super) struct Mempool {
+    pub(super) queue: VecDeque<(AttestationId, Transaction)>,
+    /// Ids in the queue, with the keys their signatures were verified under at admission.
+    pub(super) ids: HashMap<AttestationId, VerifiedKeys>,
+}
+
+impl Node {
+    /// Drops waiting transactions that the committed state now refuses (a
+    /// conflicting transaction was committed first), remembering why; a
+    /// follower calls it after applying blocks so it stops republishing them.
+    pub fn prune_pending(&self) -> usize {
+        let pending: Vec<(AttestationId, Transaction)> =
+            self.mempool.lock().unwrap_or_else(lock_err).queue.iter().cloned().collect();
+        let mut dead = Vec::new();
+        {
+            let chain = self.chain.read().unwrap_or_else(lock_err);
+            let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+            for (id, tx) in &pending {
+                let mut overlay = Overlay::new(&chain.state);
+                if let Err(e) = apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
+                    dead.push((*id, e));
+                }
+            }
+        }
+        let n = dead.len();
+        if n > 0 {
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            self.reject(&mut chain, dead, "dropped: refused by the committed state");
+        }
+        n
+    }
+
+    /// Takes refused transactions out of the pool and remembers why (bounded).
+    pub(super) fn reject(&self, chain: &mut Chain, dead: Vec<(AttestationId, TxError)>, why: &'static str) {
+        if dead.is_empty() {
+            return;
+        }
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            let ids: HashSet<&AttestationId> = dead.iter().map(|(id, _)| id).collect();
+            pool.queue.retain(|(id, _)| !ids.contains(id));
+            for id in ids {
+                pool.ids.remove(id);
+            }
+        }
+        for (id, e) in dead {
+            self.metrics.reject(e.code());
+            tracing::info!(target: "credex::mempool", %id, error = %e, "{why}");
+            chain.rejected.insert(id, e);
+            chain.rejected_order.push_back(id);
+        }
+        while chain.rejected_order.len() > REJECTED_CAP {
+            if let Some(old) = chain.rejected_order.pop_front() {
+                chain.rejected.remove(&old);
+            }
+        }
+    }
+
+    /// Up to `limit` waiting transactions with their ids, oldest first.
+    pub fn pending(&self, limit: usize) -> Vec<(AttestationId, Transaction)> {
+        self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).cloned().collect()
+    }
+
+    /// Transactions waiting.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.lock().unwrap_or_else(lock_err).queue.len()
+    }
+
+    /// Admits an attestation: checks it, keeps its full record, queues its
+    /// anchor. Resubmitting is idempotent.
+    pub fn submit(&self, att: &Attestation) -> Result<(AttestationId, Standing), SubmitError> {
+        att.check_shape()?;
+        att.check_labels(&self.labels)?;
+        let tx = Transaction::Anchor(AnchorTx::of(att));
+        let admitted = self.check_tx(&tx)?;
+        let id = admitted.id;
+        if let Standing::Anchored(h) = self.standing(&id)? {
+            // Erased means erased: the record is never stored again (spec §11.5).
+            if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+                return Err(SubmitError::Erased(id));
+            }
+            if self.store.raw(&id)?.is_none() {
+                self.store.put_raw(att)?;
+            }
+            return Ok((id, Standing::Anchored(h)));
+        }
+        self.check_against_state(&tx, &admitted)?;
+        // The issuer's node keeps the fields (durably) before anyone learns the id.
+        self.raw.put(att.clone())?;
+        let standing = self.enqueue(id, tx.clone(), admitted.keys())?;
+        if let Some(out) = self.wiring.gossip.as_ref() {
+            // Other nodes get the anchor only (header, claims root, signature).
+            let _ = out.send(tx);
+        }
+        Ok((id, standing))
+    }
+
+    /// Admits a transaction gossiped by another node (no fields, no raw record).
+    pub fn submit_tx(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
+        // Repeats (gossip republishes) are answered before any signature work.
+        let known = tx.id();
+        match self.standing(&known)? {
+            s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
+            Standing::Rejected(_) | Standing::Unknown => {}
+        }
+        let admitted = self.check_tx(tx)?;
+        self.check_against_state(tx, &admitted)?;
+        Ok((admitted.id, self.enqueue(admitted.id, tx.clone(), admitted.keys())?))
+    }
+
+    /// Admits a transaction a local client submitted (subject acts, key
+    /// bindings, governance, evidence) and gossips it.
+    pub fn submit_local(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
+        let (id, standing) = self.submit_tx(tx)?;
+        if let (Standing::Pending, Some(out)) = (&standing, self.wiring.gossip.as_ref()) {
+            let _ = out.send(tx.clone());
+        }
+        Ok((id, standing))
+    }
+
+    /// Stateless and registry checks with every signature, against the
+    /// committed state; the id and the keys the signatures verified under.
+    pub(super) fn check_tx(&self, tx: &Transaction) -> Result<credex_chain::Admitted, SubmitError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        credex_chain::admit_checked(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
+    }
+
+    pub(super) fn check_against_state(
+        &self,
+        tx: &Transaction,
+        admitted: &credex_chain::Admitted,
+    ) -> Result<(), SubmitError> {
+        // The committed state's verdict (pending transactions are checked again at block time).
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let mut overlay = Overlay::new(&chain.state);
+        let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+        // Structure and signatures were checked by `check_tx` just before: only the state rules run.
+        credex_chain::apply_rules_of(&mut overlay, &self.genesis, ctx, tx, admitted).map_err(SubmitError::Conflict)?;
+        drop(overlay);
+        Ok(())
+    }
+
+    pub(super) fn enqueue(
+        &self,
+        id: AttestationId,
+        tx: Transaction,
+        keys: Vec<credex_crypto::PublicKey>,
+    ) -> Result<Standing, SubmitError> {
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            if pool.ids.contains_key(&id) {
+                return Ok(Standing::Pending);
+            }
+            if pool.queue.len() >= MEMPOOL_CAP {
+                return Err(SubmitError::Busy);
+            }
+            pool.ids.insert(id, keys);
+            pool.queue.push_back((id, tx));
+        }
+        self.chain.write().unwrap_or_else(lock_err).rejected.remove(&id);
+        self.new_tx.notify_one();
+        tracing::debug!(target: "credex::mempool", %id, "admitted");
+        Ok(Standing::Pending)
+    }
+
+    /// Where transaction `id` is (an attestation id, a case id, or another
+    /// transaction's hash).
+    pub fn standing(&self, id: &AttestationId) -> Result<Standing, StoreError> {
+        if let Some((h, _)) = self.store.anchor(id)? {
+            return Ok(Standing::Anchored(h));
+        }
+        if let Some(h) = self.store.tx_height(&id.0)? {
+            return Ok(Standing::Anchored(h));
+        }
+        if let Some(c) = self.case(&CaseId(id.0)) {
+            return Ok(Standing::Anchored(c.history.first().map_or(0, |e| e.height)));
+        }
+        if self.mempool.lock().unwrap_or_else(lock_err).ids.contains_key(id) {
+            return Ok(Standing::Pending);
+        }
+        Ok(match self.chain.read().unwrap_or_else(lock_err).rejected.get(id) {
+            Some(e) => Standing::Rejected(e.clone()),
+            None => Standing::Unknown,
+        })
+    }
+
+    /// Waits until a transaction arrives or `timeout` passes.
+    pub async fn wait_for_tx(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.new_tx.notified()).await;
+    }
+}

@@ -1,0 +1,432 @@
+//! The node: chain state in memory over RocksDB, the mempool, block
+//! production and proofs.
+//!
+//! **Consensus seam.** Blocks are made in two steps that any engine drives:
+//! [`Node::propose`] (take transactions from the mempool, execute them
+//! against the committed state, compute the header) and [`Node::commit`]
+//! (store a proposed block with its certificate and make it the new head).
+//! The single-validator engine ([`run_solo`]) signs its own precommit between
+//! the two, which for n = 1 is a complete commit certificate under the
+//! rules of spec §5.4; the BFT engine (`crate::bft`) drives the same seam
+//! for several validators.
+//!
+//! Here: the [`Node`] (its parts, the committed head, identity and wiring);
+//! `mempool` (admission and standing), `raw` (the raw-record group-commit
+//! writer), `state` (queries of the committed state), `blocks` (propose,
+//! validate, commit, the single-validator engine) and `proofs` (credit proofs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use credex_chain::{
+    AnchorTx, Block, BlockContext, BlockOutcome, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted,
+};
+use credex_crypto::{Hash32, SecretKey};
+use credex_merkle::smt::SparseMerkleMap;
+use credex_proof::{Anchor, CreditProof, build};
+use credex_storage::{BlockCommit, Store, StoreError};
+use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
+use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, verify_commit};
+use credex_types::genesis::Genesis;
+use credex_types::labels::LabelTable;
+use credex_types::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
+use credex_types::state::{AttestationRecord, AttestationStatus, ListingRecord, StateKey, StateValue};
+use credex_types::{AgencyId, FieldCode, ListKind, SubjectId, Timestamp};
+
+mod blocks;
+mod mempool;
+mod proofs;
+mod raw;
+mod state;
+
+pub use blocks::{BLOCK_TXS, BlockError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate};
+pub use mempool::{MEMPOOL_CAP, SubmitError};
+use mempool::{Mempool, VerifiedKeys};
+pub use proofs::ProofError;
+use raw::RawWriter;
+
+/// Where the node reads the time: behind a trait so that tests and
+/// consensus code never touch the wall clock directly.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::system_now()
+    }
+}
+
+/// Where an attestation is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Waiting for a block.
+    Pending,
+    /// In the block at this height.
+    Anchored(u64),
+    /// Dropped when its block was built.
+    Rejected(TxError),
+    /// Never seen.
+    Unknown,
+}
+
+struct Chain {
+    state: MemState,
+    smt: SparseMerkleMap,
+    head: Option<(BlockHeader, CommitCertificate)>,
+    rejected: HashMap<AttestationId, TxError>,
+    rejected_order: VecDeque<AttestationId>,
+}
+
+/// The node.
+pub struct Node {
+    genesis: Genesis,
+    genesis_hash: Hash32,
+    set: ValidatorSet,
+    labels: LabelTable,
+    store: Arc<Store>,
+    raw: RawWriter,
+    chain: RwLock<Chain>,
+    mempool: Mutex<Mempool>,
+    clock: Box<dyn Clock>,
+    new_tx: tokio::sync::Notify,
+    height_tx: tokio::sync::watch::Sender<u64>,
+    wiring: Wiring,
+    metrics: crate::metrics::Metrics,
+}
+
+/// What a node is and how it reaches the rest of the process, all fixed at
+/// construction ([`crate::builder`] creates the channels first, then the
+/// node, then the tasks at their other ends).
+pub struct Wiring {
+    /// `dev`, `validator` or `observer`.
+    pub role: &'static str,
+    /// This node's agency and the key it signs its audit anchors with (the
+    /// validator key, or the key of its genesis peer id).
+    pub identity: Option<(AgencyId, SecretKey)>,
+    /// Where newly admitted local submissions go for gossip (networked nodes).
+    pub gossip: Option<tokio::sync::mpsc::UnboundedSender<Transaction>>,
+    /// Where the subjects each committed block touched go (early warning).
+    pub touched: Option<tokio::sync::mpsc::UnboundedSender<Vec<SubjectId>>>,
+    /// The number of connected peers, kept current by the network task.
+    pub peers: Option<tokio::sync::watch::Receiver<usize>>,
+    /// The network (raw-record requests to other nodes).
+    pub net: Option<credex_p2p::Handle>,
+}
+
+impl Wiring {
+    /// A node on its own: role `dev`, no identity, network or warnings.
+    pub fn solo() -> Wiring {
+        Wiring { role: "dev", identity: None, gossip: None, touched: None, peers: None, net: None }
+    }
+}
+
+fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
+    // A panic while holding a lock cannot leave the chain half-updated
+    // (writes are applied after the durable commit); keep serving.
+    e.into_inner()
+}
+
+impl Node {
+    /// Opens the store and rebuilds the in-memory state and map.
+    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>, wiring: Wiring) -> anyhow::Result<Node> {
+        let labels = LabelTable::builtin();
+        anyhow::ensure!(
+            genesis.pins_labels(&labels),
+            "genesis pins label table {}, this binary has {}",
+            genesis.labels_hash,
+            labels.hash()
+        );
+        let started = std::time::Instant::now();
+        let state = store.load_state()?;
+        let mut smt = SparseMerkleMap::new();
+        for (k, v) in &state.values {
+            smt.insert(*k, v.hash());
+        }
+        let root = smt.root();
+        let height = store.height()?;
+        let head = if height == 0 {
+            None
+        } else {
+            let block = store.block(height)?.ok_or_else(|| anyhow::anyhow!("block {height} missing"))?;
+            let cert = store.certificate(height)?.ok_or_else(|| anyhow::anyhow!("certificate {height} missing"))?;
+            anyhow::ensure!(
+                block.header.state_root == root,
+                "state rebuilt from disk has root {root}, block {height} says {}",
+                block.header.state_root
+            );
+            Some((block.header, cert))
+        };
+        tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
+        let set = genesis.validator_set();
+        let (height_tx, _) = tokio::sync::watch::channel(height);
+        let store = Arc::new(store);
+        let raw = RawWriter::spawn(store.clone())?;
+        Ok(Node {
+            genesis_hash: genesis.hash(),
+            genesis,
+            set,
+            labels,
+            store,
+            raw,
+            chain: RwLock::new(Chain { state, smt, head, rejected: HashMap::new(), rejected_order: VecDeque::new() }),
+            mempool: Mutex::new(Mempool::default()),
+            clock,
+            new_tx: tokio::sync::Notify::new(),
+            height_tx,
+            wiring,
+            metrics: crate::metrics::Metrics::default(),
+        })
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The genesis hash.
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Committed height (0 before the first block).
+    pub fn height(&self) -> u64 {
+        *self.height_tx.borrow()
+    }
+
+    /// A receiver that sees every new committed height.
+    pub fn heights(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.height_tx.subscribe()
+    }
+
+    /// Index of `key` in the validator set, if it is a validator.
+    pub fn validator_index(&self, key: &credex_crypto::PublicKey) -> Option<u16> {
+        self.set.validators.iter().position(|v| v.key == *key).and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// The validator set.
+    pub fn validator_set(&self) -> &ValidatorSet {
+        &self.set
+    }
+
+    /// The head header, if any.
+    pub fn head(&self) -> Option<BlockHeader> {
+        self.chain.read().unwrap_or_else(lock_err).head.as_ref().map(|(h, _)| h.clone())
+    }
+
+    /// This node's role: `dev`, `validator` or `observer`.
+    pub fn role(&self) -> &'static str {
+        self.wiring.role
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> usize {
+        self.wiring.peers.as_ref().map(|p| *p.borrow()).unwrap_or(0)
+    }
+
+    /// The node's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// This node's agency and node key, if it has one.
+    pub fn identity(&self) -> Option<&(AgencyId, SecretKey)> {
+        self.wiring.identity.as_ref()
+    }
+
+    /// The jurisdiction of an agency: a genesis validator's or observer's, or an issuer's.
+    pub fn jurisdiction_of(&self, agency: &AgencyId) -> Option<credex_types::Jurisdiction> {
+        let g = &self.genesis;
+        g.validators
+            .iter()
+            .find(|v| &v.agency == agency)
+            .map(|v| v.jurisdiction)
+            .or_else(|| g.observers.iter().find(|o| &o.agency == agency).map(|o| o.jurisdiction))
+            .or_else(|| self.issuer(agency).map(|r| r.jurisdiction))
+    }
+
+    /// The agency of a genesis peer id (validator or observer).
+    pub fn agency_of_peer(&self, peer: &str) -> Option<AgencyId> {
+        self.genesis
+            .validators
+            .iter()
+            .find(|v| v.peer_id.as_deref() == Some(peer))
+            .map(|v| v.agency.clone())
+            .or_else(|| self.genesis.observers.iter().find(|o| o.peer_id == peer).map(|o| o.agency.clone()))
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The network handle, if this node is on a network.
+    pub fn net(&self) -> Option<&credex_p2p::Handle> {
+        self.wiring.net.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credex_types::AttestationKind;
+    use credex_types::attestation::{ATTESTATION_VERSION, AttestationHeader};
+    use credex_types::chain::Names;
+    use credex_types::genesis::{GenesisValidator, Issuer};
+
+    struct Fixed(std::sync::atomic::AtomicU64);
+    impl Clock for Fixed {
+        fn now(&self) -> Timestamp {
+            Timestamp(self.0.fetch_add(1000, std::sync::atomic::Ordering::Relaxed))
+        }
+    }
+
+    fn names() -> Names {
+        Names { zh: "机构".into(), ru: "Агентство".into(), en: "Agency".into() }
+    }
+
+    fn genesis(validator: &SecretKey, issuer: &SecretKey) -> Genesis {
+        Genesis {
+            chain_id: "credex-unit".parse().unwrap(),
+            genesis_time: Timestamp(1_000_000),
+            labels_hash: LabelTable::builtin().hash(),
+            validators: vec![GenesisValidator {
+                agency: "cn-sfh-ftz".parse().unwrap(),
+                names: names(),
+                jurisdiction: "CN".parse().unwrap(),
+                key: validator.public(),
+                power: 1,
+                peer_id: None,
+            }],
+            observers: vec![],
+            issuers: vec![Issuer {
+                agency: "cn-sfh-amr".parse().unwrap(),
+                names: names(),
+                jurisdiction: "CN".parse().unwrap(),
+                key: issuer.public(),
+                kinds: vec![AttestationKind::AdministrativeLicence, AttestationKind::AbnormalOperationListing],
+            }],
+        }
+    }
+
+    fn node(dir: &std::path::Path, g: &Genesis) -> Node {
+        let store = Store::open(dir, g.hash()).unwrap();
+        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000))), Wiring::solo())
+            .unwrap()
+    }
+
+    fn att(g: &Genesis, key: &SecretKey, n: u8) -> Attestation {
+        att_kind(g, key, n, AttestationKind::AdministrativeLicence)
+    }
+
+    fn att_kind(g: &Genesis, key: &SecretKey, n: u8, kind: AttestationKind) -> Attestation {
+        let header = AttestationHeader {
+            version: ATTESTATION_VERSION,
+            chain_id: g.chain_id.clone(),
+            issuer: "cn-sfh-amr".parse().unwrap(),
+            subject: "91350100M000100Y43".parse().unwrap(),
+            kind,
+            effective_at: Timestamp(1_500_000),
+            expires_at: None,
+            legal_basis: "cn-admin-licensing-law".parse().unwrap(),
+            supersedes: None,
+            case: None,
+            nonce: [n; 16],
+        };
+        Attestation::sign(header, vec![], key).unwrap()
+    }
+
+    /// A produces and commits a block holding `atts`; returns it with its certificate.
+    fn produce(a: &Node, v: &SecretKey, atts: &[Attestation]) -> (Block, CommitCertificate) {
+        for x in atts {
+            a.submit(x).unwrap();
+        }
+        let p = a.propose(0).unwrap();
+        let cert = solo_certificate(v, 0, p.header());
+        let h = p.header().height;
+        a.commit(p, cert).unwrap();
+        a.block_with_certificate(h).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_follower_accepts_valid_blocks_and_refuses_tampered_ones() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (node(da.path(), &g), node(db.path(), &g));
+
+        // a proposal that is never committed takes nothing out of the pool
+        a.submit(&att(&g, &issuer, 1)).unwrap();
+        drop(a.propose(0).unwrap());
+        assert_eq!(a.pending(10).len(), 1);
+        assert_eq!(a.height(), 0);
+
+        let (b1, c1) = produce(&a, &v, &[att(&g, &issuer, 1), att(&g, &issuer, 2)]);
+        assert!(a.pending(10).is_empty(), "committed transactions leave the pool");
+        b.commit(b.validate_block(b1.clone()).unwrap(), c1).unwrap();
+        assert_eq!(b.head(), a.head());
+
+        let (b2, c2) = produce(&a, &v, &[att(&g, &issuer, 3)]);
+        let refused = |block: Block| b.validate_block(block).err().map(|e| e.to_string()).unwrap_or_default();
+        let mut x = b2.clone();
+        x.header.state_root.0[0] ^= 1;
+        assert!(refused(x).contains("state root"));
+        let mut x = b2.clone();
+        x.txs.clear();
+        assert!(refused(x).contains("transaction root"));
+        let mut x = b2.clone();
+        x.header.parent = b2.header.id();
+        assert!(refused(x).contains("parent"));
+        assert!(refused(b1.clone()).contains("height"));
+        // a transaction with a forged issuer signature, tx root recomputed
+        let mut forged = att(&g, &issuer, 9);
+        forged = Attestation::sign(forged.header, forged.claims, &SecretKey::from_seed([7; 32])).unwrap();
+        let mut x = b2.clone();
+        x.txs.push(Transaction::Anchor(AnchorTx::of(&forged)));
+        x.header.tx_root = credex_chain::tx_root(&x.txs);
+        assert!(refused(x).contains("signature"));
+        // the right block with a certificate by someone else
+        let stranger = solo_certificate(&SecretKey::from_seed([8; 32]), 0, &b2.header);
+        let p = b.validate_block(b2.clone()).unwrap();
+        assert!(b.commit(p, stranger).is_err());
+        assert_eq!(b.height(), 1);
+        // a proposal from the future is refused before execution; the same block certified is not
+        let mut x = b2.clone();
+        x.header.time = Timestamp(b.now().0 + MAX_FUTURE_MS + 60_000);
+        assert!(b.check_proposal_time(&x.header).unwrap_err().to_string().contains("too far ahead"));
+        assert!(b.check_proposal_time(&b2.header).is_ok());
+        // and with the real one it goes through
+        b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
+        assert_eq!(b.head(), a.head());
+        assert_eq!(b.height(), 2);
+    }
+
+    #[test]
+    fn a_follower_drops_pending_transactions_the_chain_now_refuses() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (node(da.path(), &g), node(db.path(), &g));
+        // two listings of the same trader: B holds one, A commits the other
+        let mine = att_kind(&g, &issuer, 1, AttestationKind::AbnormalOperationListing);
+        let theirs = att_kind(&g, &issuer, 2, AttestationKind::AbnormalOperationListing);
+        let (id, standing) = b.submit(&mine).unwrap();
+        assert_eq!(standing, Standing::Pending);
+        let (blk, cert) = produce(&a, &v, &[theirs]);
+        b.commit(b.validate_block(blk).unwrap(), cert).unwrap();
+        assert_eq!(b.pending(10).len(), 1, "still pending until pruned");
+        assert_eq!(b.prune_pending(), 1);
+        assert!(b.pending(10).is_empty());
+        assert!(matches!(b.standing(&id).unwrap(), Standing::Rejected(TxError::AlreadyListed { .. })));
+    }
+}

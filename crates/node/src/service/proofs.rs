@@ -1,0 +1,89 @@
+//! Credit proofs of the committed state (spec §8), assembled by
+//! `credex_proof::build` from the state and its map.
+
+use super::*;
+
+/// Why a proof cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    /// No such attestation on chain.
+    #[error("attestation {0} is not anchored")]
+    NotAnchored(AttestationId),
+    /// Anchored, but this node does not hold its fields.
+    #[error("this node does not hold the fields of attestation {0}; ask the issuer's node")]
+    NoRawRecord(AttestationId),
+    /// A field to disclose is absent.
+    #[error("{0}")]
+    Disclose(AttestationError),
+    /// Nothing committed yet.
+    #[error("no block committed yet")]
+    NoBlock,
+    /// No such case.
+    #[error("case {0} is not on chain")]
+    NoCase(CaseId),
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<build::BuildError> for ProofError {
+    fn from(e: build::BuildError) -> ProofError {
+        match e {
+            build::BuildError::NotAnchored(id) => ProofError::NotAnchored(id),
+            build::BuildError::NoCase(id) => ProofError::NoCase(id),
+            build::BuildError::NoRoot => ProofError::NoBlock,
+            build::BuildError::Disclose(e) => ProofError::Disclose(e),
+        }
+    }
+}
+
+/// Proofs are built from the committed state and its map ([`build`]).
+impl build::ProofSource for Chain {
+    fn value(&self, key: &StateKey) -> Option<StateValue> {
+        self.state.get(key)
+    }
+
+    fn map_proof(&self, key: &StateKey) -> Option<credex_merkle::smt::SmtProof> {
+        self.smt.proof(&key.hash())
+    }
+}
+
+impl Node {
+    /// A credit proof of case `id`.
+    pub fn case_proof(&self, id: &CaseId) -> Result<CreditProof, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let claim = build::case_claim(&*chain, *id)?;
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+    }
+
+    /// The anchor (head header, certificate) proofs are made against.
+    pub(super) fn anchor_of(chain: &Chain) -> Result<Anchor, ProofError> {
+        let (header, certificate) = chain.head.clone().ok_or(ProofError::NoBlock)?;
+        Ok(Anchor { set_changes: vec![], header, certificate })
+    }
+
+    /// A credit proof for attestation `id`, disclosing `disclose`. Without
+    /// the fields (erased, or held by another node) and with nothing to
+    /// disclose, a status proof: header, claims root, signature and status.
+    pub fn attestation_proof(&self, id: &AttestationId, disclose: &[FieldCode]) -> Result<CreditProof, ProofError> {
+        let raw = self.store.raw(id)?;
+        let anchored = self.store.anchor(id)?;
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let claim = match (raw, anchored) {
+            (Some(raw), _) => build::attestation_claim(&*chain, &raw, disclose)?,
+            (None, Some((_, a))) if disclose.is_empty() => {
+                build::status_claim(&*chain, a.header, a.claims_root, a.signature)?
+            }
+            (None, Some(_)) => return Err(ProofError::NoRawRecord(*id)),
+            (None, None) => return Err(ProofError::NotAnchored(*id)),
+        };
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+    }
+
+    /// A credit proof of `subject`'s standing on `list`.
+    pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let claim = build::list_claim(&*chain, list, subject)?;
+        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+    }
+}

@@ -1,0 +1,125 @@
+//! Queries over the committed chain state (records, cases, keys, issuers,
+//! lists), answered from memory under the read lock.
+
+use super::*;
+
+impl Node {
+    /// The on-chain record of `id`.
+    pub fn record(&self, id: &AttestationId) -> Option<AttestationRecord> {
+        match self.chain.read().unwrap_or_else(lock_err).state.get(&StateKey::Attestation(*id)) {
+            Some(StateValue::Attestation(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The anchored header of `id`.
+    pub fn anchored_header(&self, id: &AttestationId) -> Option<AttestationHeader> {
+        self.chain.read().unwrap_or_else(lock_err).state.anchored(id)
+    }
+
+    /// The committed state value under `key`.
+    pub fn state_value(&self, key: &StateKey) -> Option<StateValue> {
+        self.chain.read().unwrap_or_else(lock_err).state.get(key)
+    }
+
+    /// A case.
+    pub fn case(&self, id: &CaseId) -> Option<CaseRecord> {
+        match self.state_value(&StateKey::Case(*id)) {
+            Some(StateValue::Case(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A subject's bound key.
+    pub fn subject_key(&self, subject: &SubjectId) -> Option<SubjectKeyRecord> {
+        match self.state_value(&StateKey::SubjectKey(subject.clone())) {
+            Some(StateValue::SubjectKey(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The registry entry of `agency` (state, else genesis).
+    pub fn issuer(&self, agency: &AgencyId) -> Option<IssuerRecord> {
+        credex_chain::issuer(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis, agency)
+    }
+
+    /// The whole issuer registry: genesis issuers and those governance added.
+    pub fn issuers(&self) -> Vec<(AgencyId, IssuerRecord)> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let mut ids: BTreeSet<AgencyId> = self.genesis.issuers.iter().map(|i| i.agency.clone()).collect();
+        ids.extend(chain.state.governed_issuers().cloned());
+        ids.into_iter().filter_map(|a| credex_chain::issuer(&chain.state, &self.genesis, &a).map(|r| (a, r))).collect()
+    }
+
+    /// What the chain knows about `subject`, as the grading and warning rules read it.
+    pub fn subject_record(&self, subject: &SubjectId) -> Result<credex_rules::Record, StoreError> {
+        let ids = self.store.by_subject(subject)?;
+        let cases = self.store.cases_of(subject)?;
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let attestations = ids
+            .iter()
+            .filter_map(|(id, _)| {
+                let header = chain.state.anchored(id)?;
+                match chain.state.get(&StateKey::Attestation(*id)) {
+                    Some(StateValue::Attestation(r)) => Some(credex_rules::Entry { header, status: r.status }),
+                    _ => None,
+                }
+            })
+            .collect();
+        let listings = ListKind::ALL
+            .iter()
+            .filter_map(|l| match chain.state.get(&StateKey::Listing { list: *l, subject: subject.clone() }) {
+                Some(StateValue::Listing(r)) => Some((*l, r)),
+                _ => None,
+            })
+            .collect();
+        let cases = cases
+            .iter()
+            .filter_map(|(id, _)| match chain.state.get(&StateKey::Case(*id)) {
+                Some(StateValue::Case(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        Ok(credex_rules::Record { attestations, listings, cases })
+    }
+
+    /// Subjects whose abnormal-operation listing took effect at or before `cutoff` (at most `limit`).
+    pub fn abnormal_since(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.chain.read().unwrap_or_else(lock_err).state.due_escalations(cutoff, limit)
+    }
+
+    /// Subjects on `list` now with their listings (see [`MemState::members`]), and the list's size.
+    pub fn members(
+        &self,
+        list: ListKind,
+        after: Option<&SubjectId>,
+        query: Option<&str>,
+        limit: usize,
+    ) -> (Vec<(SubjectId, credex_types::state::Listing)>, usize) {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let out = chain
+            .state
+            .members(list, after, query, limit)
+            .into_iter()
+            .filter_map(|s| match chain.state.get(&StateKey::Listing { list, subject: s.clone() }) {
+                Some(StateValue::Listing(ListingRecord { current: Some(l), .. })) => Some((s, l)),
+                _ => None,
+            })
+            .collect();
+        (out, chain.state.member_count(list))
+    }
+
+    /// A subject's record on `list` (None: never listed).
+    pub fn listing(&self, list: ListKind, subject: &SubjectId) -> Option<ListingRecord> {
+        match self
+            .chain
+            .read()
+            .unwrap_or_else(lock_err)
+            .state
+            .get(&StateKey::Listing { list, subject: subject.clone() })
+        {
+            Some(StateValue::Listing(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
