@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 echo "== crate purpose lines"
 scripts/check-descriptions.sh
 
+echo "== ARCHITECTURE.md's dependency graph"
+scripts/check-architecture.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

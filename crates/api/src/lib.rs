@@ -1,4 +1,6 @@
-//! The HTTP API (axum, JSON).
+//! The credex HTTP API: the axum router built from the role table, authentication, handlers by area, the OpenAPI document from the shared types, the web UI, and the server loop.
+//!
+//! The routes (answers: `credex_api_types::types`):
 //!
 //! | route | does |
 //! |---|---|
