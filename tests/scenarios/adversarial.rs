@@ -8,6 +8,7 @@
 use std::io::{Read, Write};
 use std::process::Output;
 
+use credex_api_types::types::{AccessEntry, AccessLog};
 use serde_json::Value;
 
 use super::dev_node::{DevNode, credex, free_port, get_as, get_with, json_out, sign};
@@ -40,8 +41,7 @@ fn signed(url: &str, method: &str, path: &str, key: &str) -> (u16, String) {
 }
 
 fn client_id(key: &str) -> String {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
-    v["client"].as_str().or(v["subject"].as_str()).or(v["agency"].as_str()).unwrap().to_string()
+    credex_api_types::client::credentials(std::path::Path::new(key)).unwrap().0
 }
 
 fn attest(node: &DevNode, agency: &str, kind: &str, fields: &[&str]) -> Value {
@@ -62,10 +62,10 @@ fn bind_trader(node: &DevNode, dir: &std::path::Path) -> String {
     key
 }
 
-fn access_log(node: &DevNode, trader_key: &str) -> Vec<Value> {
-    let (code, log) = get_as(&node.url, &format!("/v1/subjects/{TRADER}/access-log"), trader_key);
-    assert_eq!(code, 200, "{log}");
-    log["entries"].as_array().unwrap().clone()
+/// The trader's access log, read through the typed client with its own key.
+fn access_log(node: &DevNode, trader_key: &str) -> Vec<AccessEntry> {
+    let log: AccessLog = node.client(Some(trader_key)).get_as(&format!("/v1/subjects/{TRADER}/access-log")).unwrap();
+    log.entries
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn path_spellings_and_head_cannot_dodge_the_role_table_or_the_access_log() {
     let me = client_id(&official);
     let log = access_log(&node, &trader);
     assert!(
-        log.iter().any(|e| e["client"] == me.as_str() && e["action"] == format!("GET /v1/subjects/{TRADER}")),
+        log.iter().any(|e| e.client == me && e.action == format!("GET /v1/subjects/{TRADER}")),
         "the encoded read is missing from the trader's access log: {log:?}"
     );
 
@@ -112,7 +112,7 @@ fn path_spellings_and_head_cannot_dodge_the_role_table_or_the_access_log() {
     assert_eq!(code, 200);
     let log = access_log(&node, &trader);
     assert!(
-        log.iter().any(|e| e["action"] == format!("HEAD /v1/subjects/{TRADER}")),
+        log.iter().any(|e| e.action == format!("HEAD /v1/subjects/{TRADER}")),
         "HEAD is missing from the access log: {log:?}"
     );
 }
@@ -195,8 +195,8 @@ fn field_values_are_disclosed_only_to_the_subject_the_issuer_or_a_legal_basis() 
     log.reverse();
     let disclosures: Vec<(&str, &str)> = log
         .iter()
-        .filter(|e| e["action"].as_str().is_some_and(|a| a.starts_with("disclose ")))
-        .map(|e| (e["result"].as_str().unwrap(), e["basis"].as_str().unwrap_or("-")))
+        .filter(|e| e.action.starts_with("disclose "))
+        .map(|e| (e.result.as_str(), e.basis.as_deref().unwrap_or("-")))
         .collect();
     assert_eq!(
         disclosures,
@@ -536,7 +536,7 @@ fn the_api_and_webhooks_speak_tls_and_the_cli_trusts_exactly_the_ca_it_is_given(
     let data = tmp.path().join("dev");
     // a regulator's HTTPS webhook receiver, certified by the same private CA
     let (hook_port, hooks) = https_receiver(&cert, &key);
-    let mut child = std::process::Command::new(super::dev_node::BIN)
+    let mut child = std::process::Command::new(super::dev_node::binary())
         .args(["dev", "--data", data.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
         .args(["--tls-cert", &cert, "--tls-key", &key, "--webhook-ca", &ca])
         .args(["--webhook-allow", &format!("localhost:{hook_port}")])

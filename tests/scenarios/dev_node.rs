@@ -2,187 +2,12 @@
 //! attest, prove, verify offline, revoke, idempotent resubmission, hostile
 //! input, `kill -9` and restart.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_credex");
-
-pub(crate) struct DevNode {
-    child: Child,
-    pub(crate) url: String,
-    pub(crate) dir: PathBuf,
-}
-
-/// Starts `credex ARGS` with stderr to `log` and waits until its API on
-/// `http_port` answers; returns the process and the API's base URL.
-pub(crate) fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Child, String) {
-    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-    let url = format!("http://127.0.0.1:{http_port}");
-    let start = Instant::now();
-    while get(&url, "/healthz").0 != 200 {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("credex {args:?} exited with {status} before serving (its log says why)");
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "credex {args:?} did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, url)
-}
-
-impl DevNode {
-    pub(crate) fn start(dir: &Path, port: u16) -> DevNode {
-        Self::start_with(dir, port, &[])
-    }
-
-    /// As [`DevNode::start`], with more arguments for `credex dev`.
-    pub(crate) fn start_with(dir: &Path, port: u16, extra: &[&str]) -> DevNode {
-        let mut args: Vec<String> =
-            ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        let (child, url) = spawn_credex(&args, port, Stdio::null());
-        DevNode { child, url, dir: dir.to_path_buf() }
-    }
-
-    pub(crate) fn key(&self, agency: &str) -> String {
-        self.dir.join("keys").join(format!("{agency}.json")).to_str().unwrap().to_string()
-    }
-
-    pub(crate) fn genesis(&self) -> String {
-        self.dir.join("genesis.toml").to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on now, and never handed out before in this test
-/// process (the scenarios run in parallel in one process, and the kernel may
-/// hand the same free port to two quick `bind(0)` calls).
-pub(crate) fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-pub(crate) fn get(url: &str, path: &str) -> (u16, Value) {
-    match agent().get(format!("{url}{path}")).call() {
-        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-        Err(_) => (0, Value::Null),
-    }
-}
-
-/// The four signature headers (spec §12.1) for a request signed with the key file `key`.
-pub(crate) fn sign(url: &str, method: &str, path: &str, body: &[u8], key: &str) -> Vec<(&'static str, String)> {
-    sign_at(url, method, path, body, key, credex_types::Timestamp::system_now().0)
-}
-
-/// As [`sign`], claiming time `time` (ms).
-pub(crate) fn sign_at(
-    url: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    key: &str,
-    time: u64,
-) -> Vec<(&'static str, String)> {
-    sign_for(&get(url, "/v1/status").1, method, path, body, key, time)
-}
-
-/// The four headers for the node whose `GET /v1/status` is `status`.
-pub(crate) fn sign_for(
-    status: &Value,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    key: &str,
-    time: u64,
-) -> Vec<(&'static str, String)> {
-    let (client, secret) = credex_api_types::client::credentials(std::path::Path::new(key)).unwrap();
-    let status: credex_api_types::types::NodeStatus = serde_json::from_value(status.clone()).unwrap();
-    let audience = credex_types::access::Audience {
-        chain_id: status.chain_id,
-        genesis: status.genesis,
-        node: status.agency.map(|a| a.to_string()).unwrap_or_default(),
-    };
-    credex_api_types::sign::sign_headers(&audience, &client, &secret, method, path, body, credex_types::Timestamp(time))
-        .unwrap()
-        .to_vec()
-}
-
-/// GET with these headers (e.g. a signature made for another node).
-pub(crate) fn get_with(url: &str, path: &str, headers: &[(&'static str, String)]) -> (u16, Value) {
-    let mut req = agent().get(format!("{url}{path}"));
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    let mut r = req.call().unwrap();
-    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-/// GET signed with the key file `key`.
-pub(crate) fn get_as(url: &str, path: &str, key: &str) -> (u16, Value) {
-    let mut req = agent().get(format!("{url}{path}"));
-    for (k, v) in sign(url, "GET", path, b"", key) {
-        req = req.header(k, v);
-    }
-    match req.call() {
-        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-        Err(_) => (0, Value::Null),
-    }
-}
-
-/// POST signed with the key file `key`.
-pub(crate) fn post_as(url: &str, path: &str, body: &[u8], key: &str) -> (u16, Value) {
-    let mut req = agent().post(format!("{url}{path}")).content_type("application/json");
-    for (k, v) in sign(url, "POST", path, body, key) {
-        req = req.header(k, v);
-    }
-    let mut r = req.send(body).unwrap();
-    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-pub(crate) fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
-    let mut r = agent().post(format!("{url}{path}")).content_type("application/json").send(body).unwrap();
-    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-pub(crate) fn credex(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-/// A refused command: a failure exit and the error code on stderr.
-pub(crate) fn refused(o: &Output, code: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "expected a refusal with {code}, got success: {}", String::from_utf8_lossy(&o.stdout));
-    assert!(err.contains(code), "expected {code} in: {err}");
-}
-
-pub(crate) fn json_out(o: &Output) -> Value {
-    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-pub(crate) fn verify(file: &Path, genesis: &str) -> (i32, String) {
-    let o = credex(&["verify", file.to_str().unwrap(), "--genesis", genesis]);
-    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap())
-}
+pub(crate) use credex_tests::harness::*;
 
 #[test]
 fn dev_chain_end_to_end_with_restart() {
@@ -486,9 +311,9 @@ fn conflicting_listings_second_is_refused_whenever_it_is_caught() {
     // Both may be admitted before a block is built (then the second is
     // dropped at block time) or the first may be final already (then the
     // second is refused at admission): either way the answer is already-listed.
-    let first = Command::new(BIN).args(args(false)).output().unwrap();
+    let first = Command::new(binary()).args(args(false)).output().unwrap();
     assert!(first.status.success());
-    let second = Command::new(BIN).args(args(true)).output().unwrap();
+    let second = Command::new(binary()).args(args(true)).output().unwrap();
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8(second.stderr).unwrap();
     assert!(err.contains("already-listed"), "{err}");
@@ -562,7 +387,7 @@ fn a_node_refuses_to_start_on_a_nearly_full_disk_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let data = tmp.path().join("dev");
-    let out = Command::new(BIN)
+    let out = Command::new(binary())
         .args(["dev", "--data", data.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
         // a floor no machine has: the check must refuse, naming the numbers and the way out
         .args(["--min-free-disk-mb", "4000000000"])
@@ -574,7 +399,7 @@ fn a_node_refuses_to_start_on_a_nearly_full_disk_and_says_why() {
     assert!(err.contains("--min-free-disk-mb"), "{err}");
     assert!(!data.join("db").exists(), "nothing is written before the check");
     // the same for `credex node`, from the environment
-    let out = Command::new(BIN)
+    let out = Command::new(binary())
         .args(["node", "--genesis", "nonexistent.toml", "--data", data.to_str().unwrap()])
         .env("CREDEX_MIN_FREE_DISK_MB", "4000000000")
         .args(["--p2p-key", "k.json", "--listen", "/ip4/127.0.0.1/tcp/1"])

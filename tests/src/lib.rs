@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::too_many_arguments, clippy::type_complexity, clippy::cast_possible_truncation)]
 
+pub mod harness;
 pub mod vectors;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,218 @@
+//! The harness of the multi-process scenarios (`tests/scenarios/`): start
+//! `credex dev` as a real process on a real port and data directory, talk
+//! to it over HTTP (raw, to test the wire, or through the typed client of
+//! `credex-api-types`), run the `credex` command line, sign requests with
+//! the one signing code of `credex-api-types`.
+//!
+//! The binary is the workspace's `credex`, found beside the running test
+//! (as cargo lays out `target/<profile>/`), or at `CARGO_BIN_EXE_credex`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use credex_api_types::client::Client;
+use serde_json::Value;
+
+/// The `credex` binary these scenarios run.
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CARGO_BIN_EXE_credex") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/<test binary> → target/<profile>/credex
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = dir.join(format!("credex{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built: run the scenarios with cargo test -p credex", bin.display());
+    bin
+}
+
+pub struct DevNode {
+    pub child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+/// Starts `credex ARGS` with stderr to `log` and waits until its API on
+/// `http_port` answers; returns the process and the API's base URL.
+pub fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Child, String) {
+    let mut child = Command::new(binary()).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    let url = format!("http://127.0.0.1:{http_port}");
+    let start = Instant::now();
+    while !matches!(try_get(&url, "/healthz"), Ok((200, _))) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("credex {args:?} exited with {status} before serving (its log says why)");
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "credex {args:?} did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, url)
+}
+
+impl DevNode {
+    pub fn start(dir: &Path, port: u16) -> DevNode {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// As [`DevNode::start`], with more arguments for `credex dev`.
+    pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> DevNode {
+        let mut args: Vec<String> =
+            ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let (child, url) = spawn_credex(&args, port, Stdio::null());
+        DevNode { child, url, dir: dir.to_path_buf() }
+    }
+
+    pub fn key(&self, agency: &str) -> String {
+        self.dir.join("keys").join(format!("{agency}.json")).to_str().unwrap().to_string()
+    }
+
+    pub fn genesis(&self) -> String {
+        self.dir.join("genesis.toml").to_str().unwrap().to_string()
+    }
+
+    /// A typed client of this node's API, signing with the key file `key` if given.
+    pub fn client(&self, key: Option<&str>) -> Client {
+        match key {
+            Some(k) => Client::with_key(&self.url, Path::new(k)).unwrap(),
+            None => Client::new(&self.url),
+        }
+    }
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now, and never handed out before in this test
+/// process (the scenarios run in parallel in one process, and the kernel may
+/// hand the same free port to two quick `bind(0)` calls).
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// GET `path`: the status and the body (JSON; a body that is not JSON as a
+/// JSON string, an empty one as `null`). A node that does not answer fails
+/// the test: use [`try_get`] where no answer is a possible outcome.
+pub fn get(url: &str, path: &str) -> (u16, Value) {
+    try_get(url, path).unwrap_or_else(|e| panic!("GET {url}{path}: no answer: {e}"))
+}
+
+/// As [`get`], with the transport error when nothing answers.
+pub fn try_get(url: &str, path: &str) -> Result<(u16, Value), ureq::Error> {
+    let mut r = agent().get(format!("{url}{path}")).call()?;
+    Ok((r.status().as_u16(), body(&mut r)))
+}
+
+/// An answer's body as JSON (see [`get`]).
+fn body(r: &mut ureq::http::Response<ureq::Body>) -> Value {
+    let text = r.body_mut().read_to_string().unwrap_or_else(|e| panic!("reading an answer: {e}"));
+    if text.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// The four signature headers (spec §12.1) for a request signed with the key file `key`.
+pub fn sign(url: &str, method: &str, path: &str, body: &[u8], key: &str) -> Vec<(&'static str, String)> {
+    sign_at(url, method, path, body, key, credex_types::Timestamp::system_now().0)
+}
+
+/// As [`sign`], claiming time `time` (ms).
+pub fn sign_at(url: &str, method: &str, path: &str, body: &[u8], key: &str, time: u64) -> Vec<(&'static str, String)> {
+    sign_for(&get(url, "/v1/status").1, method, path, body, key, time)
+}
+
+/// The four headers for the node whose `GET /v1/status` is `status`.
+pub fn sign_for(
+    status: &Value,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    key: &str,
+    time: u64,
+) -> Vec<(&'static str, String)> {
+    let (client, secret) = credex_api_types::client::credentials(std::path::Path::new(key)).unwrap();
+    let status: credex_api_types::types::NodeStatus = serde_json::from_value(status.clone()).unwrap();
+    let audience = credex_types::access::Audience {
+        chain_id: status.chain_id,
+        genesis: status.genesis,
+        node: status.agency.map(|a| a.to_string()).unwrap_or_default(),
+    };
+    credex_api_types::sign::sign_headers(&audience, &client, &secret, method, path, body, credex_types::Timestamp(time))
+        .unwrap()
+        .to_vec()
+}
+
+/// GET with these headers (e.g. a signature made for another node).
+pub fn get_with(url: &str, path: &str, headers: &[(&'static str, String)]) -> (u16, Value) {
+    let mut req = agent().get(format!("{url}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let mut r = req.call().unwrap();
+    (r.status().as_u16(), body(&mut r))
+}
+
+/// GET signed with the key file `key`.
+pub fn get_as(url: &str, path: &str, key: &str) -> (u16, Value) {
+    let mut req = agent().get(format!("{url}{path}"));
+    for (k, v) in sign(url, "GET", path, b"", key) {
+        req = req.header(k, v);
+    }
+    let mut r = req.call().unwrap_or_else(|e| panic!("GET {url}{path}: no answer: {e}"));
+    (r.status().as_u16(), body(&mut r))
+}
+
+/// POST signed with the key file `key`.
+pub fn post_as(url: &str, path: &str, body: &[u8], key: &str) -> (u16, Value) {
+    let mut req = agent().post(format!("{url}{path}")).content_type("application/json");
+    for (k, v) in sign(url, "POST", path, body, key) {
+        req = req.header(k, v);
+    }
+    let mut r = req.send(body).unwrap();
+    (r.status().as_u16(), self::body(&mut r))
+}
+
+pub fn post(url: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    let mut r = agent().post(format!("{url}{path}")).content_type("application/json").send(body).unwrap();
+    (r.status().as_u16(), self::body(&mut r))
+}
+
+pub fn credex(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).output().unwrap()
+}
+
+/// A refused command: a failure exit and the error code on stderr.
+pub fn refused(o: &Output, code: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a refusal with {code}, got success: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(err.contains(code), "expected {code} in: {err}");
+}
+
+pub fn json_out(o: &Output) -> Value {
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+pub fn verify(file: &Path, genesis: &str) -> (i32, String) {
+    let o = credex(&["verify", file.to_str().unwrap(), "--genesis", genesis]);
+    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap())
+}
