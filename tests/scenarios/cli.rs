@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn credex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credex")).args(args).output().unwrap()
+    Command::new(credex_tests::harness::binary()).args(args).output().unwrap()
 }
 
 fn vectors() -> PathBuf {
@@ -149,4 +149,46 @@ fn evidence_is_checked_offline() {
     std::fs::write(&bad, serde_json::to_vec(&Evidence::new(sv(vote(1)), sv(vote(1)))).unwrap()).unwrap();
     assert_eq!(credex(&["evidence", bad.to_str().unwrap(), "--genesis", g.to_str().unwrap()]).status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `credex node`'s options: flag, then `CREDEX_*` environment, then the
+/// config file, then the default; what is missing everywhere is named with
+/// all three places; unknown config keys are refused.
+#[test]
+fn node_options_flag_then_environment_then_file_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("node.toml");
+    std::fs::write(
+        &file,
+        "genesis = \"g-file.toml\"\ndata = \"d-file\"\nhttp = \"127.0.0.1:9001\"\np2p_key = \"k-file.json\"\nlisten = \"/ip4/127.0.0.1/tcp/1\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let out = Command::new(credex_tests::harness::binary())
+        .args(["node", "--print-config", "--config", file.to_str().unwrap(), "--http", "127.0.0.1:9003"])
+        .env("CREDEX_DATA", "d-env")
+        .env("CREDEX_HTTP", "127.0.0.1:9002")
+        .env("CREDEX_PEERS", "/ip4/127.0.0.1/tcp/5,/ip4/127.0.0.1/tcp/6")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let resolved: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(resolved["genesis"].as_str(), Some("g-file.toml"), "from the file");
+    assert_eq!(resolved["data"].as_str(), Some("d-env"), "the environment beats the file");
+    assert_eq!(resolved["http"].as_str(), Some("127.0.0.1:9003"), "the flag beats the environment");
+    assert_eq!(resolved["log_format"].as_str(), Some("json"));
+    assert_eq!(resolved["peers"].as_array().map(Vec::len), Some(2), "comma-separated in the environment");
+    // nothing anywhere: the error names the flag, the variable and the key
+    let o = Command::new(credex_tests::harness::binary()).args(["node"]).env_remove("CREDEX_GENESIS").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--genesis") && err.contains("CREDEX_GENESIS") && err.contains("--config"), "{err}");
+    // a bad value in the environment is refused with its name
+    let o = Command::new(credex_tests::harness::binary()).args(["node"]).env("CREDEX_HTTP", "nowhere").output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--http"), "{}", String::from_utf8_lossy(&o.stderr));
+    // unknown keys in the file are refused
+    std::fs::write(&file, "genesis = \"g\"\nshoe_size = 42\n").unwrap();
+    let o = credex(&["node", "--config", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shoe_size"), "{}", String::from_utf8_lossy(&o.stderr));
 }
