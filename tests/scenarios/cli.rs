@@ -183,7 +183,8 @@ fn node_options_flag_then_environment_then_file_then_default() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--genesis") && err.contains("CREDEX_GENESIS") && err.contains("--config"), "{err}");
     // a bad value in the environment is refused with its name
-    let o = Command::new(credex_tests::harness::binary()).args(["node"]).env("CREDEX_HTTP", "nowhere").output().unwrap();
+    let o =
+        Command::new(credex_tests::harness::binary()).args(["node"]).env("CREDEX_HTTP", "nowhere").output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--http"), "{}", String::from_utf8_lossy(&o.stderr));
     // unknown keys in the file are refused
