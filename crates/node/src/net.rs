@@ -26,8 +26,7 @@ use credex_p2p::{Event, Handle, PeerId, Topic};
 
 use crate::service::Node;
 
-/// Largest network message.
-pub const MAX_MESSAGE: usize = 8 << 20;
+pub use credex_wire::MAX_MESSAGE;
 /// Byte budget of one blocks response.
 pub const SYNC_BYTES: usize = 4 << 20;
 /// Most blocks per response.

@@ -339,15 +339,23 @@ async fn ask_peers(
     let Some(net) = node.net() else {
         return Err(refuse(404, "not-held", "this node does not hold the record and is on no network"));
     };
-    let peers = net.peers().await.unwrap_or_default();
-    let req =
-        crate::net::SyncRequest::RawRecord(Box::new(RawRequest { id: *id, request, vouched: access.vouch(caller) }));
+    let peers = net
+        .peers()
+        .await
+        .map_err(|e| refuse(503, "network-unavailable", format!("this node's network is not running: {e}")))?;
+    let req = credex_codec::encode(&credex_wire::SyncRequest::RawRecord(Box::new(RawRequest {
+        id: *id,
+        request,
+        vouched: access.vouch(caller),
+    })));
     let mut refusal: Option<Refusal> = None;
     for peer in peers {
-        let answer = match crate::net::ask(net, peer, &req).await {
-            Ok(crate::net::SyncResponse::RawRecord(a)) => *a,
-            Ok(_) | Err(_) => continue,
-        };
+        // A peer that does not answer, or answers something else, is skipped: another may hold the record.
+        let answer =
+            match net.request(peer, req.clone()).await.map(|b| credex_codec::decode(&b, credex_wire::MAX_MESSAGE)) {
+                Ok(Ok(credex_wire::SyncResponse::RawRecord(a))) => *a,
+                _ => continue,
+            };
         let from = node.agency_of_peer(&peer.to_string()).map_or_else(|| peer.to_string(), |a| a.to_string());
         match answer {
             RawAnswer::Served(att) => return Ok((*att, from)),

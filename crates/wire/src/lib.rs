@@ -25,6 +25,10 @@ use credex_types::access::{Role, SignedAuthorization};
 use credex_types::chain::CommitCertificate;
 use credex_types::{Attestation, AttestationId, LegalBasis, Timestamp};
 
+/// The largest message a node sends or accepts over the network (gossip
+/// and request-response alike), in bytes: receivers decode nothing larger.
+pub const MAX_MESSAGE: usize = 8 << 20;
+
 /// A sync request.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum SyncRequest {
