@@ -508,3 +508,15 @@ fn csv_import_is_idempotent_and_export_and_report_follow() {
         html.contains("Кредитный отчёт о компании") && html.contains("в списке с 2026-03-02") && html.contains("<svg")
     );
 }
+
+/// The load generator finalizes everything it submits and is never held to
+/// the public rate (it polls the node as the issuer it signs for).
+#[test]
+fn the_load_generator_finalizes_what_it_submits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let key = node.key("cn-sfh-amr");
+    let r = json_out(&credex(&["load", "--node", &node.url, "--key", &key, "--count", "3000", "--concurrency", "2"]));
+    assert_eq!(r["finalized"], 3000, "{r}");
+    assert_eq!(r["refused"], 0, "{r}");
+}

@@ -186,9 +186,10 @@ impl Client {
         Ok(self.audience()?.chain_id)
     }
 
-    /// The node's status (public `GET /v1/status`).
+    /// The node's status (`GET /v1/status`, signed when this client has
+    /// credentials: a signed caller is held to its own rate, not the public one).
     pub fn status(&self) -> Result<NodeStatus, ClientError> {
-        self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())
+        self.get_as("/v1/status")
     }
 
     /// Whom this node's requests are for: chain id, genesis hash and the
@@ -197,7 +198,9 @@ impl Client {
         if let Some(c) = self.chain.get() {
             return Ok(c.clone());
         }
-        let status = self.status()?;
+        // unsigned: the audience is what a signature needs
+        let status: NodeStatus =
+            self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())?;
         let audience = credex_types::access::Audience {
             chain_id: status.chain_id,
             genesis: status.genesis,
