@@ -46,12 +46,12 @@ use credex_types::{AgencyId, Jurisdiction, SubjectId, Timestamp};
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Global {
     /// Sign API requests with this key file (an official's, platform's,
-    /// issuer's or subject's); also `CREDEX_AUTH`. Commands that take a
+    /// issuer's or subject's). Commands that take a
     /// `--key` sign with that key.
     #[arg(long, global = true, env = "CREDEX_AUTH")]
     pub auth: Option<PathBuf>,
     /// Trust exactly the certificates in this PEM file for `https://` node
-    /// URLs (a partner's private CA); also `CREDEX_CA`. Default: the Web PKI roots.
+    /// URLs (a partner's private CA). Default: the Web PKI roots.
     #[arg(long, global = true, env = "CREDEX_CA")]
     pub ca: Option<PathBuf>,
 }

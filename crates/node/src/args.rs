@@ -118,7 +118,8 @@ impl TlsArgs {
 /// What every serving node takes (`credex node` and `credex dev`).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct ServeArgs {
-    /// Data directory.
+    /// Data directory (required for `credex node`; `credex dev` defaults
+    /// to ./.credex/dev).
     #[arg(long, env = "CREDEX_DATA")]
     #[serde(default)]
     pub data: Option<PathBuf>,

@@ -30,6 +30,35 @@ impl Proposal {
     }
 }
 
+/// Why a block could not be committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The certificate does not commit the header.
+    #[error("certificate: {0}")]
+    Certificate(#[from] credex_types::chain::CertificateError),
+    /// Not the next height.
+    #[error("proposal for height {got} but next is {expected}")]
+    OutOfOrder {
+        /// The block's height.
+        got: u64,
+        /// The next height.
+        expected: u64,
+    },
+    /// Storage failed (the block is not committed).
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The block is durable, but applying it in memory gives another state
+    /// root than its header: execution is deterministic, so this is a bug,
+    /// and serving on would hand out proofs that do not verify.
+    #[error("state root after commit {ours} differs from the header's {header}")]
+    StateRoot {
+        /// What memory gives.
+        ours: Hash32,
+        /// What the header says.
+        header: Hash32,
+    },
+}
+
 /// Why another node's block was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
@@ -208,15 +237,13 @@ impl Node {
 
     /// Stores a proposal with its certificate and makes it the head
     /// (consensus seam, step 2). The certificate is checked first.
-    pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> anyhow::Result<()> {
+    pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> Result<(), CommitError> {
         verify_commit(&self.set, &proposal.block.header, &cert)?;
         let mut chain = self.chain.write().unwrap_or_else(lock_err);
         let expected = chain.head.as_ref().map_or(1, |(h, _)| h.height + 1);
-        anyhow::ensure!(
-            proposal.block.header.height == expected,
-            "proposal for height {} but next is {expected}",
-            proposal.block.header.height
-        );
+        if proposal.block.header.height != expected {
+            return Err(CommitError::OutOfOrder { got: proposal.block.header.height, expected });
+        }
         let outcome = proposal.outcome;
         self.store.commit_block(&BlockCommit {
             block: &proposal.block,
@@ -238,10 +265,7 @@ impl Node {
         if root != proposal.block.header.state_root {
             // Execution is deterministic; this would be a bug, and continuing
             // would serve proofs that do not verify.
-            anyhow::bail!(
-                "state root after commit {root} differs from the header's {}",
-                proposal.block.header.state_root
-            );
+            return Err(CommitError::StateRoot { ours: root, header: proposal.block.header.state_root });
         }
         let touched = outcome.touched;
         chain.state.apply(outcome.writes, new_anchors);

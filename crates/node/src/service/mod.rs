@@ -40,7 +40,7 @@ mod proofs;
 mod raw;
 mod state;
 
-pub use blocks::{BLOCK_TXS, BlockError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate};
+pub use blocks::{BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate};
 pub use mempool::{MEMPOOL_CAP, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
 pub use proofs::ProofError;
@@ -100,6 +100,43 @@ pub struct Node {
     metrics: crate::metrics::Metrics,
 }
 
+/// Why a node cannot open its data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The genesis pins another label table than this binary's.
+    #[error("genesis pins label table {pinned}, this binary has {have}")]
+    Labels {
+        /// What genesis pins.
+        pinned: Hash32,
+        /// What this binary has.
+        have: Hash32,
+    },
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The head block or its certificate is not on disk.
+    #[error("{what} {height} missing from the data directory")]
+    Missing {
+        /// `block` or `certificate`.
+        what: &'static str,
+        /// Its height.
+        height: u64,
+    },
+    /// The state on disk does not give the head block's state root.
+    #[error("state rebuilt from disk has root {rebuilt}, block {height} says {header}")]
+    StateRoot {
+        /// What the state on disk gives.
+        rebuilt: Hash32,
+        /// The head's height.
+        height: u64,
+        /// What the head block says.
+        header: Hash32,
+    },
+    /// The raw-record writer thread cannot start.
+    #[error("starting the raw-record writer: {0}")]
+    RawWriter(std::io::Error),
+}
+
 /// What a node is and how it reaches the rest of the process, all fixed at
 /// construction ([`crate::builder`] creates the channels first, then the
 /// node, then the tasks at their other ends).
@@ -134,14 +171,11 @@ fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
 
 impl Node {
     /// Opens the store and rebuilds the in-memory state and map.
-    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>, wiring: Wiring) -> anyhow::Result<Node> {
+    pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>, wiring: Wiring) -> Result<Node, OpenError> {
         let labels = LabelTable::builtin();
-        anyhow::ensure!(
-            genesis.pins_labels(&labels),
-            "genesis pins label table {}, this binary has {}",
-            genesis.labels_hash,
-            labels.hash()
-        );
+        if !genesis.pins_labels(&labels) {
+            return Err(OpenError::Labels { pinned: genesis.labels_hash, have: labels.hash() });
+        }
         let started = std::time::Instant::now();
         let state = store.load_state()?;
         let mut smt = SparseMerkleMap::new();
@@ -153,20 +187,18 @@ impl Node {
         let head = if height == 0 {
             None
         } else {
-            let block = store.block(height)?.ok_or_else(|| anyhow::anyhow!("block {height} missing"))?;
-            let cert = store.certificate(height)?.ok_or_else(|| anyhow::anyhow!("certificate {height} missing"))?;
-            anyhow::ensure!(
-                block.header.state_root == root,
-                "state rebuilt from disk has root {root}, block {height} says {}",
-                block.header.state_root
-            );
+            let block = store.block(height)?.ok_or(OpenError::Missing { what: "block", height })?;
+            let cert = store.certificate(height)?.ok_or(OpenError::Missing { what: "certificate", height })?;
+            if block.header.state_root != root {
+                return Err(OpenError::StateRoot { rebuilt: root, height, header: block.header.state_root });
+            }
             Some((block.header, cert))
         };
         tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
         let set = genesis.validator_set();
         let (height_tx, _) = tokio::sync::watch::channel(height);
         let store = Arc::new(store);
-        let raw = RawWriter::spawn(store.clone())?;
+        let raw = RawWriter::spawn(store.clone()).map_err(OpenError::RawWriter)?;
         Ok(Node {
             genesis_hash: genesis.hash(),
             genesis,
