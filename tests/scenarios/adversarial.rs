@@ -44,13 +44,9 @@ fn client_id(key: &str) -> String {
     credex_api_types::client::credentials(std::path::Path::new(key)).unwrap().0
 }
 
-fn attest(node: &DevNode, agency: &str, kind: &str, fields: &[&str]) -> Value {
-    let key = node.key(agency);
-    let mut args = vec!["attest", "--node", &node.url, "--key", &key, "--subject", TRADER, "--kind", kind, "--wait"];
-    for f in fields {
-        args.extend(["--field", f]);
-    }
-    json_out(&credex(&args))
+/// An attestation of `agency` about the trader, anchored (through the library and the typed client).
+fn attest(node: &DevNode, agency: &str, kind: &str, fields: &[&str]) -> String {
+    credex_tests::harness::attest(&node.url, &node.key(agency), TRADER, kind, fields).0.to_string()
 }
 
 /// A subject key for the trader, bound by the market regulator.
@@ -74,8 +70,8 @@ fn path_spellings_and_head_cannot_dodge_the_role_table_or_the_access_log() {
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let official = node.key("official");
     let trader = bind_trader(&node, tmp.path());
-    let listing = attest(&node, "cn-sfh-amr", "abnormal-operation-listing", &["reason-code=annual-report"]);
-    let id = listing["id"].as_str().unwrap();
+    let id = attest(&node, "cn-sfh-amr", "abnormal-operation-listing", &["reason-code=annual-report"]);
+    let id = id.as_str();
 
     // a percent-encoded subject is the same subject: served, and in the trader's access log
     let (code, body) = signed(&node.url, "GET", "/v1/subjects/%39%31350100M000100Y43", &official);
@@ -152,8 +148,8 @@ fn field_values_are_disclosed_only_to_the_subject_the_issuer_or_a_legal_basis() 
     let tmp = tempfile::tempdir().unwrap();
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let trader = bind_trader(&node, tmp.path());
-    let p = attest(&node, "cn-sfh-amr", "administrative-penalty", &["amount=5000", "reason=late filing"]);
-    let id = p["id"].as_str().unwrap();
+    let id = attest(&node, "cn-sfh-amr", "administrative-penalty", &["amount=5000", "reason=late filing"]);
+    let id = id.as_str();
     let g = node.genesis();
     let shows_amount = |out: &std::path::Path| {
         let o = credex(&["verify", out.to_str().unwrap(), "--genesis", &g]);

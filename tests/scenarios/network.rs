@@ -184,8 +184,9 @@ fn block_id(p: &Proc, h: u64) -> String {
     get(&p.url, &format!("/v1/blocks/{h}")).1["id"].as_str().unwrap().to_string()
 }
 
-fn attest(node: &Proc, key: &Path, subject: &str, kind: &str) -> serde_json::Value {
-    json_out(&credex(&["attest", "--node", &node.url, "--key", s(key), "--subject", subject, "--kind", kind, "--wait"]))
+/// An attestation anchored through `node` (the library and the typed client): its id and height.
+fn attest(node: &Proc, key: &Path, subject: &str, kind: &str) -> (credex_types::AttestationId, u64) {
+    credex_tests::harness::attest(&node.url, s(key), subject, kind, &[])
 }
 
 /// The validator's dial address on `vport`; sets it on `net`.
@@ -206,9 +207,8 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     let amr = net.dir.join("amr.json");
 
     // submitted to the observer, gossiped to the validator, final on the observer
-    let r = attest(&a, &amr, "91350100M000100Y43", "abnormal-operation-listing");
-    assert_eq!(r["status"], "anchored");
-    let id = r["id"].as_str().unwrap().to_string();
+    let (id, _) = attest(&a, &amr, "91350100M000100Y43", "abnormal-operation-listing");
+    let id = id.to_string();
     // and submitted to the validator, visible on the observer
     attest(&v, &amr, "ru-inn:7707083893", "administrative-licence");
     let h = height(&v);
@@ -271,8 +271,7 @@ fn n1_validator_observers_follow_and_serve_proofs() {
     let v = net.start("validator", "v-p2p.json", true, &[], vport);
     assert!(height(&v) >= h2);
     assert_eq!(block_id(&v, h2), at_h2);
-    let r = attest(&a, &amr, "mn-reg:2081237", "administrative-licence");
-    let h3 = r["height"].as_u64().unwrap();
+    let (_, h3) = attest(&a, &amr, "mn-reg:2081237", "administrative-licence");
     assert!(h3 > h2);
     wait_height(&b, h3);
     assert_eq!(block_id(&b, h3), block_id(&v, h3));

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use credex_api_types::client::Client;
+use credex_api_types::types::{Standing, Submitted};
 use serde_json::Value;
 
 /// The `credex` binary these scenarios run.
@@ -215,4 +216,40 @@ pub fn json_out(o: &Output) -> Value {
 pub fn verify(file: &Path, genesis: &str) -> (i32, String) {
     let o = credex(&["verify", file.to_str().unwrap(), "--genesis", genesis]);
     (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap())
+}
+
+/// Signs an attestation with the issuer key file `key` (fields `CODE=VALUE`,
+/// each salted) and submits it to the node at `url` through the typed
+/// client, waiting until it is anchored: the library path, for scenarios
+/// that test something other than the command line. Returns the id and the
+/// height that anchored it.
+pub fn attest(url: &str, key: &str, subject: &str, kind: &str, fields: &[&str]) -> (credex_types::AttestationId, u64) {
+    use credex_types::attestation::{Attestation, AttestationHeader, ClaimField};
+    let (file, secret) = credex_api_types::KeyFile::read(Path::new(key)).unwrap();
+    let client = Client::with_key(url, Path::new(key)).unwrap();
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).unwrap();
+    let header = AttestationHeader::new(
+        client.chain_id().unwrap(),
+        file.agency,
+        subject.parse().unwrap(),
+        kind.parse().unwrap(),
+        credex_types::Timestamp::system_now(),
+        nonce,
+    )
+    .unwrap();
+    let claims = fields
+        .iter()
+        .map(|f| {
+            let (code, value) = f.split_once('=').expect("CODE=VALUE");
+            ClaimField::salted(code.parse().unwrap(), value.to_string()).unwrap()
+        })
+        .collect();
+    let att = Attestation::sign(header, claims, &secret).unwrap();
+    let submitted: Submitted = client.post_as("/v1/attestations", &att).unwrap();
+    assert_eq!(submitted.id, att.id());
+    match client.wait(&submitted.id, Duration::from_secs(30)).unwrap() {
+        Standing::Anchored { height } => (submitted.id, height),
+        other => panic!("attestation {} not anchored: {other:?}", submitted.id),
+    }
 }
