@@ -175,21 +175,13 @@ fn n4_progress_kill_restart_and_two_down() {
 
     // n4f0: steady progress; an attestation submitted to one validator is final everywhere
     wait_height(node(&nodes, 0), 3, Duration::from_secs(30));
-    let r = json_out(&credex(&[
-        "attest",
-        "--node",
+    let (_, anchored) = credex_tests::harness::attest(
         &node(&nodes, 2).url,
-        "--key",
         s(&net.dir.join("amr.json")),
-        "--subject",
         "91350100M000100Y43",
-        "--kind",
         "abnormal-operation-listing",
-        "--field",
-        "reason-code=annual-report",
-        "--wait",
-    ]));
-    let anchored = r["height"].as_u64().unwrap();
+        &["reason-code=annual-report"],
+    );
     // a proof from a different validator verifies offline and carries ≥ 2f+1 = 3 signatures
     wait_height(node(&nodes, 1), anchored, Duration::from_secs(20));
     let proof = net.dir.join("s.proof");
@@ -223,18 +215,7 @@ fn n4_progress_kill_restart_and_two_down() {
     let other = "ru-inn:7707083893";
     json_out(&credex(&["keygen", "--role", "subject", "--subject", other, "--out", s(&trader)]));
     let amr = net.dir.join("amr.json");
-    json_out(&credex(&[
-        "attest",
-        "--node",
-        &node(&nodes, 0).url,
-        "--key",
-        s(&amr),
-        "--subject",
-        other,
-        "--kind",
-        "abnormal-operation-listing",
-        "--wait",
-    ]));
+    credex_tests::harness::attest(&node(&nodes, 0).url, s(&amr), other, "abnormal-operation-listing", &[]);
     json_out(&credex(&[
         "bind-key",
         "--node",
@@ -324,19 +305,8 @@ fn n4_progress_kill_restart_and_two_down() {
         s(&net.genesis),
     ]));
     json_out(&credex(&["--auth", s(&amr), "gov", "submit", s(&prop), "--node", &node(&nodes, 1).url, "--wait"]));
-    let lic = json_out(&credex(&[
-        "attest",
-        "--node",
-        &node(&nodes, 3).url,
-        "--key",
-        s(&tax),
-        "--subject",
-        "91350100M000100Y43",
-        "--kind",
-        "administrative-licence",
-        "--wait",
-    ]));
-    assert_eq!(lic["status"], "anchored");
+    // the new issuer's attestation is anchored (the helper waits for it)
+    credex_tests::harness::attest(&node(&nodes, 3).url, s(&tax), "91350100M000100Y43", "administrative-licence", &[]);
 
     // n4f1: kill -9 the proposer of the next height (twice, two different
     // validators); the rest keep going, the restarted one catches up

@@ -46,23 +46,15 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let amr = node.key("cn-sfh-amr");
     let trader = "91350100M000100Y43";
-    let a = json_out(&credex(&[
-        "attest",
-        "--node",
+    let (id, _) = credex_tests::harness::attest(
         &node.url,
-        "--key",
         &amr,
-        "--subject",
         trader,
-        "--kind",
         "abnormal-operation-listing",
-        "--field",
-        "reason-code=annual-report",
-        "--field",
-        "decision-no=17",
-        "--wait",
-    ]));
-    let id = a["id"].as_str().unwrap();
+        &["reason-code=annual-report", "decision-no=17"],
+    );
+    let id = id.to_string();
+    let id = id.as_str();
     let proof_file = tmp.path().join("p.txt");
     json_out(&credex(&[
         "--auth",
