@@ -189,6 +189,11 @@ impl Node {
         keys: Vec<credex_crypto::PublicKey>,
     ) -> Result<Standing, SubmitError> {
         {
+            // The chain lock first (the order `reject` takes them in): a block
+            // built meanwhile can only reject this transaction after it is in
+            // the pool and its old rejection is gone, so a fresh rejection is
+            // never erased and the transaction is never unknown.
+            let mut chain = self.chain.write().unwrap_or_else(lock_err);
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             if pool.ids.contains_key(&id) {
                 return Ok(Standing::Pending);
@@ -198,8 +203,8 @@ impl Node {
             }
             pool.ids.insert(id, keys);
             pool.queue.push_back((id, tx));
+            chain.rejected.remove(&id);
         }
-        self.chain.write().unwrap_or_else(lock_err).rejected.remove(&id);
         self.new_tx.notify_one();
         tracing::debug!(target: "credex::mempool", %id, "admitted");
         Ok(Standing::Pending)
