@@ -520,3 +520,76 @@ fn the_load_generator_finalizes_what_it_submits() {
     assert_eq!(r["finalized"], 3000, "{r}");
     assert_eq!(r["refused"], 0, "{r}");
 }
+
+/// A validator whose block store lost its tail (the newest RocksDB
+/// write-ahead log cut in half, as a disk or filesystem fault leaves it)
+/// starts at a lower height, but must not certify new blocks for heights it
+/// already signed: that would be a second certificate for the same height,
+/// and every proof issued for the first would contradict the chain. It keeps
+/// serving reads and refuses to produce, saying why (issue #14).
+#[test]
+fn a_validator_that_lost_blocks_it_signed_refuses_to_sign_those_heights_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dev");
+    let port = free_port();
+    let node = DevNode::start(&dir, port);
+    let key = node.key("cn-sfh-ftz");
+    for i in 0..8 {
+        let _ = i;
+        credex_tests::harness::attest(&node.url, &key, "ru-inn:7707083893", "administrative-licence", &[]);
+    }
+    let signed = get(&node.url, "/v1/status").1["height"].as_u64().unwrap();
+    drop(node); // kill -9
+    // cut the newest write-ahead log in half
+    let mut logs: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("db"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    let wal = logs.last().expect("a write-ahead log").clone();
+    let len = std::fs::metadata(&wal).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&wal).unwrap().set_len(len / 2).unwrap();
+    // restart: it comes up at a lower height and serves reads
+    let log = tmp.path().join("node.log");
+    let args: Vec<String> =
+        ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
+    let (mut child, url) = spawn_credex(&args, port, std::process::Stdio::from(std::fs::File::create(&log).unwrap()));
+    let restarted = get(&url, "/v1/status").1["height"].as_u64().unwrap();
+    assert!(restarted < signed, "the cut log must lose blocks for this scenario: {restarted} vs {signed}");
+    // a new submission would make the next block; the node must refuse to certify it
+    let before: Vec<String> =
+        (restarted + 1..=signed).map(|h| get(&url, &format!("/v1/blocks/{h}")).0.to_string()).collect();
+    assert!(before.iter().all(|s| s == "404"), "{before:?}");
+    let c = credex_tests::harness::Client::with_key(&url, std::path::Path::new(&key)).unwrap();
+    let (_, sk) = credex_api_types::KeyFile::read(std::path::Path::new(&key)).unwrap();
+    let mut nonce = [7u8; 16];
+    nonce[0] = 1;
+    let header = credex_types::AttestationHeader::new(
+        c.chain_id().unwrap(),
+        "cn-sfh-ftz".parse().unwrap(),
+        "jp-cn:7000012050002".parse().unwrap(),
+        credex_types::AttestationKind::AdministrativeLicence,
+        credex_types::Timestamp::system_now(),
+        nonce,
+    )
+    .unwrap();
+    let att = credex_types::Attestation::sign(header, vec![], &sk).unwrap();
+    let _: credex_api_types::types::Submitted = c.post_as("/v1/attestations", &att).unwrap();
+    let start = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.contains("block production stopped") {
+            break text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "no refusal logged: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // nothing new was certified, and the node still answers
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(&url, "/v1/status").1["height"].as_u64(), Some(restarted), "{text}");
+    assert!(child.try_wait().unwrap().is_none(), "the node keeps serving reads");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains(&format!("already signed height {signed}")), "{text}");
+}

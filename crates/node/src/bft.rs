@@ -15,7 +15,11 @@
 //! family) before it is sent, and a restarted validator loads the votes of
 //! its current height so the engine never signs a conflicting one: a crash
 //! cannot make an honest validator equivocate. (Its lock is not restored;
-//! where its earlier votes forbid a different vote it abstains.)
+//! where its earlier votes forbid a different vote it abstains.) Apart
+//! from the block store, the signed-state record
+//! (`credex_storage::signed`) keeps the last signature: a validator whose
+//! store lost blocks it certified withholds every vote and proposal at or
+//! below that point until it has synced past it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +30,8 @@ use credex_crypto::{Hash32, SecretKey};
 use credex_p2p::{Handle, Topic};
 use credex_types::chain::VoteKind;
 use tokio::sync::mpsc;
+
+use credex_storage::signed::{STEP_PRECOMMIT, STEP_PREVOTE, STEP_PROPOSAL, SignError, SignGuard, Signed};
 
 use crate::service::{Node, Proposal};
 
@@ -57,6 +63,8 @@ fn duration(t: &Timeout) -> Duration {
 
 struct Bft {
     node: Arc<Node>,
+    /// What this validator signed, kept apart from the block store.
+    guard: Arc<SignGuard>,
     net: Handle,
     engine: Engine,
     /// Validated proposals (ours and others') by block id, for this height.
@@ -83,7 +91,9 @@ pub async fn run(
     net: Handle,
     mut inbox: mpsc::Receiver<ConsensusMsg>,
     key: SecretKey,
+    guard: Arc<SignGuard>,
 ) -> anyhow::Result<()> {
+    crate::service::warn_if_behind(&node, &guard);
     let index =
         node.validator_index(&key.public()).ok_or_else(|| anyhow::anyhow!("not a validator of this genesis"))?;
     let (timers, mut fired) = mpsc::unbounded_channel();
@@ -96,8 +106,17 @@ pub async fn run(
         tracing::info!(target: "credex::bft", votes = earlier.len(), "restored signed votes of the current height");
     }
     engine.restore_signed(earlier.into_iter().map(|(round, step, block)| (round, step_kind(step), block)));
-    let mut bft =
-        Bft { node, net, engine, proposals: HashMap::new(), future: Vec::new(), timers, index, sent: Vec::new() };
+    let mut bft = Bft {
+        node,
+        net,
+        engine,
+        proposals: HashMap::new(),
+        future: Vec::new(),
+        timers,
+        index,
+        sent: Vec::new(),
+        guard,
+    };
     // Give the network a moment to connect before the first round.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let h = bft.node.height() + 1;
@@ -142,6 +161,22 @@ pub async fn run(
 }
 
 impl Bft {
+    /// Records a signature before it leaves the node; `false` (and nothing
+    /// sent) when the record refuses it: a height this validator already
+    /// signed past, after its block store lost blocks. A record that cannot
+    /// be written stops the engine.
+    async fn approve(&self, s: Signed) -> anyhow::Result<bool> {
+        let g = self.guard.clone();
+        match tokio::task::spawn_blocking(move || g.approve(s)).await? {
+            Ok(()) => Ok(true),
+            Err(e @ (SignError::Behind { .. } | SignError::Conflict { .. })) => {
+                tracing::error!(target: "credex::bft", error = %e, "signature withheld");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
         self.proposals.clear();
         self.sent.clear();
@@ -255,6 +290,13 @@ impl Bft {
             match a {
                 Action::Broadcast(msg) => {
                     if let ConsensusMsg::Vote { height, round, kind, block, .. } = &msg {
+                        let step = match kind {
+                            VoteKind::Prevote => STEP_PREVOTE,
+                            VoteKind::Precommit => STEP_PRECOMMIT,
+                        };
+                        if !self.approve(Signed { height: *height, round: *round, step, block: *block }).await? {
+                            continue;
+                        }
                         self.node.metrics().set_round(*round);
                         // Write-ahead: durable before anyone can see it.
                         let (n, h, r, k, b) = (self.node.clone(), *height, *round, *kind, *block);
@@ -264,6 +306,10 @@ impl Bft {
                     self.remember(msg);
                 }
                 Action::BroadcastProposal { height, round, pol_round, proposer, block, signature } => {
+                    let signed = Signed { height, round, step: STEP_PROPOSAL, block: Some(block) };
+                    if !self.approve(signed).await? {
+                        continue;
+                    }
                     if let Some(p) = self.proposals.get(&block) {
                         let msg = ConsensusMsg::Proposal {
                             height,

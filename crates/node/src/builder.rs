@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use credex_api_types::{Clients, KeyFile};
+use credex_storage::signed::SignGuard;
 use credex_types::Timestamp;
 use credex_types::genesis::Genesis;
 
@@ -19,6 +20,10 @@ use crate::access::{Access, Rates};
 use crate::args::{DevArgs, NodeArgs, ServeArgs};
 use crate::service::{Node, SystemClock, Wiring};
 use crate::warnings::{Warnings, WebhookPolicy};
+
+/// The signed-state record of a validator, in its data directory beside
+/// (not inside) the block store `db/` (`credex_storage::signed`).
+pub const SIGNED_STATE: &str = "signed-state";
 
 /// How often blocks are made by a single validator.
 pub const SOLO_INTERVAL: Duration = Duration::from_millis(500);
@@ -85,7 +90,8 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", credex_api_types::DEV_WARNING);
     let clients = Clients::read(&data.join("clients.toml"))?;
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
-    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, SOLO_INTERVAL));
+    let guard = Arc::new(SignGuard::open(&data.join(SIGNED_STATE))?);
+    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL));
     finish(node, access, policy, touched_rx, engine)
 }
 
@@ -183,10 +189,16 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     crate::net::start(node.clone(), access.clone(), ports, !solo);
     tracing::info!(target: "credex::node", p2p = %listen, peer = %me, role, chain = %node.genesis().chain_id,
         height = node.height(), "credex node running");
-    let engine = match validator {
-        Some(key) if solo => tokio::spawn(crate::service::run_solo(node.clone(), key, SOLO_INTERVAL)),
-        Some(key) => tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key)),
-        None => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
+    let guard = match &validator {
+        Some(_) => Some(Arc::new(SignGuard::open(&data.join(SIGNED_STATE))?)),
+        None => None,
+    };
+    let engine = match (validator, guard) {
+        (Some(key), Some(guard)) if solo => {
+            tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL))
+        }
+        (Some(key), Some(guard)) => tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key, guard)),
+        _ => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
     };
     finish(node, access, policy, touched_rx, engine)
 }

@@ -35,6 +35,7 @@
 use std::path::Path;
 
 mod keyslab;
+pub mod signed;
 
 use credex_chain::{AnchorTx, Block, MemState};
 use credex_crypto::Hash32;

@@ -4,6 +4,7 @@
 //! state roots of candidates come from the map without changing it.
 
 use super::*;
+use credex_storage::signed::{STEP_PRECOMMIT, SignError, SignGuard, Signed};
 
 /// Largest lead of a proposed block's time over a validator's clock.
 pub const MAX_FUTURE_MS: u64 = 30_000;
@@ -101,8 +102,16 @@ pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitC
 
 /// The single-validator engine: proposes whenever transactions wait, signs
 /// the precommit with the only validator key, commits. Runs until the
-/// process stops; a commit failure (disk) stops the node.
-pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> anyhow::Result<()> {
+/// process stops; a commit failure (disk) stops the node. A signature the
+/// signed-state record refuses (`guard`: a height this validator already
+/// certified, after its store lost blocks) stops block production, not the
+/// node: reads go on being served.
+pub async fn run_solo(
+    node: Arc<Node>,
+    key: SecretKey,
+    guard: Arc<SignGuard>,
+    interval: Duration,
+) -> anyhow::Result<()> {
     let index = node
         .set
         .validators
@@ -114,25 +123,51 @@ pub async fn run_solo(node: Arc<Node>, key: SecretKey, interval: Duration) -> an
         node.set.validators.len() == 1,
         "the single-validator engine needs a genesis with exactly one validator"
     );
+    warn_if_behind(&node, &guard);
     loop {
         node.wait_for_tx(interval).await;
         // Let a burst of submissions gather into one block.
         tokio::time::sleep(Duration::from_millis(20)).await;
         let n = node.clone();
-        let k = SecretKey::from_seed(key.seed());
-        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let (k, g) = (SecretKey::from_seed(key.seed()), guard.clone());
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<SignError>> {
             while let Some(p) = n.propose(index) {
-                let cert = solo_certificate(&k, index, p.header());
+                let h = p.header();
+                // Recorded (fsync'd) before the signature exists; refused if it goes back.
+                match g.approve(Signed { height: h.height, round: 0, step: STEP_PRECOMMIT, block: Some(h.id()) }) {
+                    Ok(()) => {}
+                    Err(e @ (SignError::Behind { .. } | SignError::Conflict { .. })) => return Ok(Some(e)),
+                    Err(e) => return Err(e.into()),
+                }
+                let cert = solo_certificate(&k, index, h);
                 n.commit(p, cert)?;
             }
-            Ok(())
+            Ok(None)
         })
         .await;
         match done {
-            Ok(Ok(())) => {}
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(refused))) => {
+                // No other validator can supply the lost blocks: produce
+                // nothing more, keep serving what the store holds.
+                tracing::error!(target: "credex::chain", error = %refused, "block production stopped; reads are still served");
+                return std::future::pending().await;
+            }
             Ok(Err(e)) => return Err(e),
             Err(e) => anyhow::bail!("block production task failed: {e}"),
         }
+    }
+}
+
+/// Says at start when this validator signed beyond its block store: it
+/// will sign nothing until its chain is past that height again.
+pub fn warn_if_behind(node: &Node, guard: &SignGuard) {
+    if let Some(last) = guard.last()
+        && last.height > node.height()
+    {
+        tracing::error!(target: "credex::chain", signed = last.height, stored = node.height(),
+            "this validator signed height {} but its block store ends at {}: it lost blocks it certified, and signs nothing at or below height {} (restore the data directory, or let it sync from its peers)",
+            last.height, node.height(), last.height);
     }
 }
 

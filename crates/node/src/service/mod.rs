@@ -40,7 +40,9 @@ mod proofs;
 mod raw;
 mod state;
 
-pub use blocks::{BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate};
+pub use blocks::{
+    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate, warn_if_behind,
+};
 pub use mempool::{MEMPOOL_CAP, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
 pub use proofs::ProofError;
