@@ -534,8 +534,7 @@ fn a_validator_that_lost_blocks_it_signed_refuses_to_sign_those_heights_again() 
     let port = free_port();
     let node = DevNode::start(&dir, port);
     let key = node.key("cn-sfh-ftz");
-    for i in 0..8 {
-        let _ = i;
+    for _ in 0..8 {
         credex_tests::harness::attest(&node.url, &key, "ru-inn:7707083893", "administrative-licence", &[]);
     }
     let signed = get(&node.url, "/v1/status").1["height"].as_u64().unwrap();
@@ -563,8 +562,7 @@ fn a_validator_that_lost_blocks_it_signed_refuses_to_sign_those_heights_again() 
     assert!(before.iter().all(|s| s == "404"), "{before:?}");
     let c = credex_tests::harness::Client::with_key(&url, std::path::Path::new(&key)).unwrap();
     let (_, sk) = credex_api_types::KeyFile::read(std::path::Path::new(&key)).unwrap();
-    let mut nonce = [7u8; 16];
-    nonce[0] = 1;
+    let nonce = [7u8; 16];
     let header = credex_types::AttestationHeader::new(
         c.chain_id().unwrap(),
         "cn-sfh-ftz".parse().unwrap(),
