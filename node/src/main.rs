@@ -7,7 +7,8 @@ mod launch;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +35,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| exit_with(e));
     let result = match cli.command {
         Command::Dev(args) => launch::dev(args),
         Command::Node(args) => launch::node(args),
@@ -44,4 +45,29 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         credex_cli::exit_code(&e)
     })
+}
+
+/// Exits with clap's error; a bad value that came from the environment
+/// says which variable it came from.
+fn exit_with(e: clap::Error) -> ! {
+    if e.kind() == ErrorKind::ValueValidation
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && let Some(var) = env_of(arg)
+        && let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue)
+        && std::env::var(&var).is_ok_and(|v| &v == value)
+    {
+        eprintln!("error: {var} (the environment's value for {arg}) is not valid:");
+    }
+    e.exit()
+}
+
+/// The environment variable of the flag `arg` ("--http <HTTP>"), in any subcommand.
+fn env_of(arg: &str) -> Option<String> {
+    let long = arg.trim_start_matches("--").split(' ').next()?;
+    let cmd = Cli::command();
+    cmd.get_subcommands()
+        .flat_map(|c| c.get_arguments().collect::<Vec<_>>())
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
 }

@@ -186,7 +186,8 @@ fn node_options_flag_then_environment_then_file_then_default() {
     let o =
         Command::new(credex_tests::harness::binary()).args(["node"]).env("CREDEX_HTTP", "nowhere").output().unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--http"), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("CREDEX_HTTP") && err.contains("--http"), "{err}");
     // unknown keys in the file are refused
     std::fs::write(&file, "genesis = \"g\"\nshoe_size = 42\n").unwrap();
     let o = credex(&["node", "--config", file.to_str().unwrap()]);
