@@ -54,6 +54,7 @@ fn init_logging(format: &str) -> anyhow::Result<()> {
 /// Serves the API of `running` until SIGTERM / Ctrl-C or until its engine fails.
 async fn serve(running: Running, serve: &ServeArgs, data: &str) -> anyhow::Result<()> {
     let Running { node, access, warnings, engine } = running;
+    serve.tls.check()?;
     let tls = match (&serve.tls.tls_cert, &serve.tls.tls_key) {
         (Some(cert), Some(key)) => Some(credex_api::tls::acceptor(cert, key)?),
         _ => None,

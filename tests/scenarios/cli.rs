@@ -188,6 +188,17 @@ fn node_options_flag_then_environment_then_file_then_default() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("CREDEX_HTTP") && err.contains("--http"), "{err}");
+    // a certificate without its key is refused, by `node` and by `dev`, before anything starts
+    let data = dir.path().join("dev-data");
+    for args in [
+        vec!["node", "--config", file.to_str().unwrap(), "--tls-cert", "c.pem"],
+        vec!["dev", "--data", data.to_str().unwrap(), "--tls-cert", "c.pem"],
+    ] {
+        let o = credex(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("--tls-cert and --tls-key go together"), "{args:?}: {err}");
+    }
+    assert!(!data.exists(), "nothing started");
     // unknown keys in the file are refused
     std::fs::write(&file, "genesis = \"g\"\nshoe_size = 42\n").unwrap();
     let o = credex(&["node", "--config", file.to_str().unwrap()]);

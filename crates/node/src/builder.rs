@@ -77,6 +77,7 @@ fn finish(
 /// `credex dev`: the embedded single-validator chain in `args.data()`,
 /// created on first use.
 pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
+    args.serve.tls.check()?;
     let data = args.data();
     check_disk(&data, args.serve.min_free_disk_mb())?;
     let policy = webhook_policy(&args.serve)?;
