@@ -61,7 +61,7 @@ fn exit_with(e: clap::Error) -> ! {
     e.exit()
 }
 
-/// The environment variable of the flag `arg` ("--http <HTTP>"), in any subcommand.
+/// The environment variable of the flag `arg` (as clap names it: `--http <HTTP>`), in any subcommand.
 fn env_of(arg: &str) -> Option<String> {
     let long = arg.trim_start_matches("--").split(' ').next()?;
     let cmd = Cli::command();
