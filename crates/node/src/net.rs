@@ -243,8 +243,7 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
                 let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                     let mut count = 0;
                     for (block, cert) in blocks {
-                        let proposal = n.validate_block(block)?;
-                        n.commit(proposal, cert)?;
+                        n.apply_certified(block, cert)?;
                         count += 1;
                     }
                     Ok(count)

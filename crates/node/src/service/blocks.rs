@@ -60,6 +60,20 @@ pub enum CommitError {
     },
 }
 
+/// Why a certified block from a peer (block sync) was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Its certificate does not commit its header under the validator set.
+    #[error("certificate: {0}")]
+    Certificate(#[from] credex_types::chain::CertificateError),
+    /// The block breaks a header rule or does not execute to its header.
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    /// Committing it failed.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+}
+
 /// Why another node's block was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
@@ -268,6 +282,16 @@ impl Node {
             (Some(b), Some(c)) => Some((b, c)),
             _ => None,
         })
+    }
+
+    /// Applies a block a peer sent with its certificate (block sync). The
+    /// certificate is checked first: signatures are cheap next to
+    /// re-execution, and a block nobody certified costs no execution.
+    pub fn apply_certified(&self, block: Block, cert: CommitCertificate) -> Result<(), SyncError> {
+        verify_commit(&self.set, &block.header, &cert)?;
+        let proposal = self.validate_block(block)?;
+        self.commit(proposal, cert)?;
+        Ok(())
     }
 
     /// Stores a proposal with its certificate and makes it the head

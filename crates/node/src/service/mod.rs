@@ -41,7 +41,7 @@ mod raw;
 mod state;
 
 pub use blocks::{
-    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, run_solo, solo_certificate, warn_if_behind,
+    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, SyncError, run_solo, solo_certificate, warn_if_behind,
 };
 pub use mempool::{MEMPOOL_CAP, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
@@ -462,5 +462,26 @@ mod tests {
         assert_eq!(b.prune_pending(), 1);
         assert!(b.pending(10).is_empty());
         assert!(matches!(b.standing(&id).unwrap(), Standing::Rejected(TxError::AlreadyListed { .. })));
+    }
+
+    /// A peer's block is judged by its certificate before it is executed:
+    /// re-execution is the expensive part, and a block nobody certified
+    /// must not cost the node that (issue #14, bounded inputs).
+    #[test]
+    fn a_synced_block_is_checked_against_its_certificate_before_it_is_executed() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (node(da.path(), &g), node(db.path(), &g));
+        let (b1, c1) = produce(&a, &v, &[att(&g, &issuer, 1)]);
+        // a block that would fail execution, under a certificate by a stranger
+        let mut bogus = b1.clone();
+        bogus.header.state_root.0[0] ^= 1;
+        let stranger = solo_certificate(&SecretKey::from_seed([8; 32]), 0, &bogus.header);
+        let e = b.apply_certified(bogus, stranger).unwrap_err();
+        assert!(matches!(e, SyncError::Certificate(_)), "refused for its certificate, not after executing it: {e}");
+        // the real one, certified, goes through
+        b.apply_certified(b1, c1).unwrap();
+        assert_eq!(b.head(), a.head());
     }
 }
