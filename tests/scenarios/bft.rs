@@ -148,7 +148,8 @@ impl Net {
 }
 
 fn height(n: &Node) -> u64 {
-    get(&n.url, "/v1/status").1["height"].as_u64().unwrap_or(0)
+    let (code, s) = get(&n.url, "/v1/status");
+    s["height"].as_u64().unwrap_or_else(|| panic!("{}: status {code} without a height: {s}", n.url))
 }
 
 fn wait_height(n: &Node, h: u64, within: Duration) {
@@ -164,7 +165,8 @@ fn node(nodes: &[Option<Node>], i: usize) -> &Node {
 }
 
 fn block_id(n: &Node, h: u64) -> String {
-    get(&n.url, &format!("/v1/blocks/{h}")).1["id"].as_str().unwrap_or_default().to_string()
+    let (code, b) = get(&n.url, &format!("/v1/blocks/{h}"));
+    b["id"].as_str().unwrap_or_else(|| panic!("{}: block {h}: {code} {b}", n.url)).to_string()
 }
 
 #[test]

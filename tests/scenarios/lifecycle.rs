@@ -29,7 +29,8 @@ fn s(p: &Path) -> &str {
 }
 
 fn case_status(url: &str, case: &str, official: &str) -> String {
-    get_as(url, &format!("/v1/cases/{case}"), official).1["status"].as_str().unwrap_or("").to_string()
+    let (code, c) = get_as(url, &format!("/v1/cases/{case}"), official);
+    c["status"].as_str().unwrap_or_else(|| panic!("case {case}: {code} {c}")).to_string()
 }
 
 /// A one-shot HTTP server for webhooks: answers 500 to the first request,

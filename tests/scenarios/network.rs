@@ -169,7 +169,8 @@ impl Net {
 }
 
 fn height(p: &Proc) -> u64 {
-    get(&p.url, "/v1/status").1["height"].as_u64().unwrap_or(0)
+    let (code, s) = get(&p.url, "/v1/status");
+    s["height"].as_u64().unwrap_or_else(|| panic!("{}: status {code} without a height: {s}", p.url))
 }
 
 fn wait_height(p: &Proc, h: u64) {
