@@ -290,7 +290,8 @@ impl Node {
     pub fn apply_certified(&self, block: Block, cert: CommitCertificate) -> Result<(), SyncError> {
         verify_commit(&self.set, &block.header, &cert)?;
         let proposal = self.validate_block(block)?;
-        self.commit(proposal, cert)?;
+        // the certificate is verified (above) for exactly this header
+        self.commit_verified(proposal, cert)?;
         Ok(())
     }
 
@@ -298,6 +299,11 @@ impl Node {
     /// (consensus seam, step 2). The certificate is checked first.
     pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> Result<(), CommitError> {
         verify_commit(&self.set, &proposal.block.header, &cert)?;
+        self.commit_verified(proposal, cert)
+    }
+
+    /// [`Node::commit`] for a certificate already verified for this header.
+    fn commit_verified(&self, proposal: Proposal, cert: CommitCertificate) -> Result<(), CommitError> {
         let mut chain = self.chain.write().unwrap_or_else(lock_err);
         let expected = chain.head.as_ref().map_or(1, |(h, _)| h.height + 1);
         if proposal.block.header.height != expected {
