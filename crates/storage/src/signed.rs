@@ -9,7 +9,10 @@
 //! record is the last `(height, round, step, block)` signed; a signature is
 //! allowed only if it goes forward, or repeats the same one exactly.
 //!
-//! File format: the canonical encoding (`credex-codec`) of [`Signed`].
+//! File format: two 64-byte slots, written in turn; each holds a sequence
+//! number (u64 little-endian), the canonical encoding (`credex-codec`) of
+//! [`Signed`] zero-padded to 48 bytes, and the first 8 bytes of the SHA-256
+//! of the two; the readable slot with the higher sequence number is the record.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -85,37 +88,89 @@ pub enum SignError {
     },
 }
 
+/// Size of one slot of the record file: sequence number (8 bytes), the
+/// encoded [`Signed`] padded to 48 bytes, and 8 bytes of its SHA-256.
+const SLOT: usize = 64;
+const BODY: usize = 48;
+
 /// The record of what this validator signed ([`SignGuard::approve`] before
-/// each signature).
+/// each signature). The file has two slots written in turn, each with a
+/// sequence number and a checksum, so one write and one `fdatasync` record
+/// a signature and a write torn by a crash leaves the other slot intact.
 #[derive(Debug)]
 pub struct SignGuard {
     path: PathBuf,
-    last: Mutex<Option<Signed>>,
+    state: Mutex<(std::fs::File, u64, Option<Signed>)>,
+}
+
+fn slot_bytes(seq: u64, s: &Signed) -> Option<[u8; SLOT]> {
+    let body = credex_codec::encode(s);
+    if body.len() > BODY {
+        return None;
+    }
+    let mut out = [0u8; SLOT];
+    out[..8].copy_from_slice(&seq.to_le_bytes());
+    out[8..8 + body.len()].copy_from_slice(&body);
+    let sum = Hash32::sha256(&[&out[..8 + BODY]]);
+    out[8 + BODY..].copy_from_slice(&sum.0[..8]);
+    Some(out)
+}
+
+fn parse_slot(b: &[u8]) -> Option<(u64, Signed)> {
+    if b.len() != SLOT || b.iter().all(|x| *x == 0) {
+        return None;
+    }
+    let sum = Hash32::sha256(&[&b[..8 + BODY]]);
+    if sum.0[..8] != b[8 + BODY..] {
+        return None;
+    }
+    let seq = u64::from_le_bytes(b[..8].try_into().ok()?);
+    // the body is the encoding followed by zero padding: decode the shortest prefix that decodes
+    (1..=BODY).find_map(|n| credex_codec::decode::<Signed>(&b[8..8 + n], BODY).ok()).map(|s| (seq, s))
 }
 
 impl SignGuard {
-    /// Opens the record at `path` (none yet: nothing signed). A record that
-    /// does not decode is an error, never "nothing signed".
+    /// Opens the record at `path` (none yet: nothing signed). A record whose
+    /// slots are both unreadable is an error, never "nothing signed".
     pub fn open(path: &Path) -> Result<SignGuard, SignError> {
+        use std::io::Read as _;
         let err = |reason: String| SignError::Record { path: path.display().to_string(), reason };
-        let last = match std::fs::read(path) {
-            Ok(bytes) => Some(credex_codec::decode::<Signed>(&bytes, 64).map_err(|e| err(format!("corrupt: {e}")))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(err(e.to_string())),
+        let existed = path.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| err(e.to_string()))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| err(e.to_string()))?;
+        let (seq, last) = if bytes.is_empty() {
+            (0, None)
+        } else {
+            let best = bytes.chunks(SLOT).filter_map(parse_slot).max_by_key(|(seq, _)| *seq);
+            let (seq, s) = best.ok_or_else(|| err("corrupt: no readable slot".into()))?;
+            (seq, Some(s))
         };
-        Ok(SignGuard { path: path.to_path_buf(), last: Mutex::new(last) })
+        if !existed {
+            // the new file's name is durable before anything is recorded in it
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| err(e.to_string()))?;
+            }
+        }
+        Ok(SignGuard { path: path.to_path_buf(), state: Mutex::new((file, seq, last)) })
     }
 
     /// The last signature recorded.
     pub fn last(&self) -> Option<Signed> {
-        *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).2
     }
 
     /// Allows `next` if it goes forward from the last signature (or is the
     /// same signature again) and records it durably first; otherwise refuses.
     pub fn approve(&self, next: Signed) -> Result<(), SignError> {
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(l) = *last {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(l) = state.2 {
             if next.position() < l.position() {
                 return Err(SignError::Behind {
                     height: next.height,
@@ -134,27 +189,25 @@ impl SignGuard {
                 };
             }
         }
-        self.write(&next)?;
-        *last = Some(next);
+        let seq = state.1 + 1;
+        self.write(&state.0, seq, &next)?;
+        *state = (state.0.try_clone().map_err(|e| self.err(e))?, seq, Some(next));
         Ok(())
     }
 
-    /// Replaces the file atomically: a temporary file, fsync'd, renamed, and
-    /// the directory fsync'd.
-    fn write(&self, s: &Signed) -> Result<(), SignError> {
-        use std::io::Write as _;
-        let err =
-            |e: std::io::Error| SignError::Record { path: self.path.display().to_string(), reason: e.to_string() };
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(&credex_codec::encode(s)).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        drop(f);
-        std::fs::rename(&tmp, &self.path).map_err(err)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-        }
-        Ok(())
+    fn err(&self, e: std::io::Error) -> SignError {
+        SignError::Record { path: self.path.display().to_string(), reason: e.to_string() }
+    }
+
+    /// Writes slot `seq % 2` in place and waits for the data to be on disk.
+    fn write(&self, file: &std::fs::File, seq: u64, s: &Signed) -> Result<(), SignError> {
+        use std::os::unix::fs::FileExt as _;
+        let bytes = slot_bytes(seq, s).ok_or_else(|| SignError::Record {
+            path: self.path.display().to_string(),
+            reason: "record too large".into(),
+        })?;
+        file.write_all_at(&bytes, (seq % 2) * SLOT as u64).map_err(|e| self.err(e))?;
+        file.sync_data().map_err(|e| self.err(e))
     }
 }
 
@@ -187,8 +240,15 @@ mod tests {
         let e = g.approve(s(3, 0, STEP_PRECOMMIT, 7)).unwrap_err().to_string();
         assert!(e.contains("already signed height 5"), "{e}");
         g.approve(s(6, 0, STEP_PROPOSAL, 4)).unwrap();
-        // a damaged record is an error, not a fresh start
-        std::fs::write(&path, b"\x01").unwrap();
+        drop(g);
+        // a write torn in one slot leaves the other: the record goes back at most one signature
+        let mut bytes = std::fs::read(&path).unwrap();
+        let newest = if bytes[..8] > bytes[64..72] { 0 } else { 64 };
+        bytes[newest + 20] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(SignGuard::open(&path).unwrap().last(), Some(s(5, 1, STEP_PROPOSAL, 3)));
+        // a record with no readable slot is an error, not a fresh start
+        std::fs::write(&path, [1u8; 128]).unwrap();
         assert!(matches!(SignGuard::open(&path), Err(SignError::Record { .. })));
     }
 }
