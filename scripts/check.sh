@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's checks, in the order CI runs them: crate purpose lines, format, lints, the
 # verifier-side dependency rule, then every test (unit, property, vectors,
-# CLI, doc tests). Usage: scripts/check.sh
+# CLI, doc tests), the consensus simulation's seed sweep, OpenAPI conformance.
+# Usage: scripts/check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== consensus simulation (deterministic; a failing seed is printed with its replay command)"
+cargo run --release --locked --quiet -p credex-sim -- --seeds "${CREDEX_SIM_SEEDS:-200}"
 
 echo "== OpenAPI conformance (schemathesis against a dev node)"
 scripts/openapi-check.sh

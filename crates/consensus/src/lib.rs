@@ -6,5 +6,8 @@
 pub mod context;
 pub mod engine;
 
-pub use engine::{Action, ConsensusMsg, Engine, MsgError, ProposalBytes};
+pub use engine::{
+    Action, ConsensusMsg, Engine, FUTURE_BYTES, FUTURE_BYTES_PER_SIGNER, FUTURE_HEIGHTS, Logged, MsgError,
+    ProposalBytes, ROUNDS_AHEAD, recover, timeout_duration,
+};
 pub use malachite_types::{Round, Timeout, TimeoutKind};

@@ -50,9 +50,9 @@ fn conflicting_votes_become_verifiable_evidence() {
     let (chain, keys, set) = setup();
     let mut e = Engine::new(chain.clone(), &set, None, 1);
     e.start(1).unwrap();
-    e.on_vote(&vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([1; 32])))).unwrap();
+    e.on_message(vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([1; 32])))).unwrap();
     assert!(e.take_evidence().is_empty());
-    e.on_vote(&vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([2; 32])))).unwrap();
+    e.on_message(vote(&chain, &keys, 3, VoteKind::Prevote, 0, Some(Hash32([2; 32])))).unwrap();
     let ev = e.take_evidence();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].verify(&set, &chain), Ok(3));
@@ -61,7 +61,7 @@ fn conflicting_votes_become_verifiable_evidence() {
     if let ConsensusMsg::Vote { signature, .. } = &mut bad {
         signature.0[0] ^= 1;
     }
-    assert!(e.on_vote(&bad).is_err());
+    assert!(e.on_message(bad).is_err());
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn precommits_without_the_proposal_do_not_decide() {
     let mut e = Engine::new(chain.clone(), &set, None, 1);
     e.start(1).unwrap();
     for who in [0u16, 2, 3] {
-        let actions = e.on_vote(&vote(&chain, &keys, who, VoteKind::Precommit, 0, Some(block))).unwrap();
+        let actions = e.on_message(vote(&chain, &keys, who, VoteKind::Precommit, 0, Some(block))).unwrap();
         // Tendermint decides on 2f+1 precommits only for a value it holds the proposal of.
         assert!(!actions.iter().any(|a| matches!(a, Action::Decided { .. })));
     }
@@ -89,18 +89,69 @@ fn prevotes(actions: &[Action]) -> Vec<Option<Hash32>> {
 }
 
 #[test]
-fn a_restored_vote_is_never_contradicted() {
-    use credex_consensus::{Round, Timeout};
+fn a_recovered_engine_resends_its_vote_and_signs_no_other() {
+    use credex_chain::Block;
+    use credex_consensus::{Logged, ProposalBytes, Round, Timeout};
+    use credex_types::Timestamp;
+    use credex_types::chain::BlockHeader;
     let (chain, keys, set) = setup();
     let me = || Some((0u16, SecretKey::from_seed(keys[0].seed())));
     // height 1, round 0: validator 1 proposes; no proposal arrives, so on the
-    // propose timeout validator 0 prevotes nil ...
+    // propose timeout validator 0 prevotes nil.
     let mut fresh = Engine::new(chain.clone(), &set, me(), 1);
-    fresh.start(1).unwrap();
-    assert_eq!(prevotes(&fresh.timeout(Timeout::propose(Round::new(0))).unwrap()), vec![None]);
-    // ... unless, before a crash, it had prevoted for a block in that round
-    let mut restarted = Engine::new(chain.clone(), &set, me(), 1);
-    restarted.restore_signed([(0, VoteKind::Prevote, Some(Hash32([7; 32])))]);
-    restarted.start(1).unwrap();
-    assert!(prevotes(&restarted.timeout(Timeout::propose(Round::new(0))).unwrap()).is_empty());
+    let mut log: Vec<Logged> = Vec::new();
+    let keep = |actions: Vec<Action>, log: &mut Vec<Logged>| {
+        for a in &actions {
+            if let Action::Persist(e) = a {
+                log.push(e.clone());
+            }
+        }
+        actions
+    };
+    keep(fresh.start(1).unwrap(), &mut log);
+    let sent = prevotes(&keep(fresh.timeout(Timeout::propose(Round::new(0))).unwrap(), &mut log));
+    assert_eq!(sent, vec![None]);
+    // After a crash the log replays: the same nil prevote is sent again ...
+    let (mut restarted, actions) = credex_consensus::recover(chain.clone(), &set, me(), 1, &log).unwrap();
+    assert_eq!(prevotes(&actions), vec![None]);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Persist(_))), "replayed inputs are not logged twice");
+    // ... and the late proposal of round 0 does not get a second prevote.
+    let header = BlockHeader {
+        chain_id: chain.clone(),
+        height: 1,
+        time: Timestamp(1),
+        proposer: 1,
+        parent: Hash32::ZERO,
+        tx_root: Hash32::ZERO,
+        state_root: Hash32([5; 32]),
+        validators_hash: set.hash(),
+        next_validators_hash: set.hash(),
+    };
+    let bytes = ProposalBytes {
+        chain_id: chain.clone(),
+        height: 1,
+        round: 0,
+        pol_round: None,
+        block: header.id(),
+        proposer: 1,
+    };
+    let proposal = ConsensusMsg::Proposal {
+        height: 1,
+        round: 0,
+        pol_round: None,
+        proposer: 1,
+        block: Block { header, txs: Vec::new() },
+        signature: keys[1].sign(Purpose::Proposal, &credex_codec::encode(&bytes)),
+    };
+    let asked = restarted.on_message(proposal.clone()).unwrap();
+    assert!(matches!(asked.as_slice(), [Action::Validate(_)]));
+    assert!(prevotes(&restarted.validated(&proposal, true).unwrap()).is_empty());
+    // A second, different proposal for the round is refused unexecuted.
+    let mut other = proposal.clone();
+    if let ConsensusMsg::Proposal { block, signature, .. } = &mut other {
+        block.header.state_root = Hash32([6; 32]);
+        let bytes = ProposalBytes { block: block.header.id(), ..bytes };
+        *signature = keys[1].sign(Purpose::Proposal, &credex_codec::encode(&bytes));
+    }
+    assert_eq!(restarted.on_message(other), Err(credex_consensus::MsgError::ConflictingProposal(1, 0)));
 }

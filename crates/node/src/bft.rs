@@ -1,137 +1,188 @@
 //! The multi-validator engine: `credex-consensus` (Malachite's Tendermint
-//! driver) wired to the node, the network and timers.
+//! driver) wired to the node, the network, timers and the consensus log.
 //!
 //! * `GetValue` → [`Node::propose_with`] (waits up to [`EMPTY_BLOCK_WAIT`]
 //!   for transactions, then proposes, possibly an empty block: a heartbeat
 //!   that keeps certificates fresh);
-//! * proposals from the network → signature and proposer checked by the
-//!   engine, block validated by [`Node::validate_block`] (re-execution);
+//! * messages from the network → [`Engine::on_message`], which checks
+//!   signer, signature and proposer and bounds what it keeps (one proposal
+//!   per height and round, rounds and heights not far ahead, future-height
+//!   bytes per signer and in all) before anything is buffered or executed;
+//! * `Validate` (the first proposal of a round) → [`Node::validate_block`]
+//!   (re-execution against a snapshot, under the state's read lock);
 //! * `Decided` → [`Node::commit`] with the engine's certificate, which the
-//!   node re-verifies under the validator set (spec §5.4);
+//!   node re-verifies under the validator set (spec §5.4); a commit whose
+//!   state disagrees with its header stops the engine with that error (the
+//!   block is durable; a restart rebuilds memory from disk);
 //! * blocks committed by sync (a node that fell behind) move the engine to
 //!   the next height.
 //!
-//! Write-ahead: every vote is written (fsync'd, `signed_votes` column
-//! family) before it is sent, and a restarted validator loads the votes of
-//! its current height so the engine never signs a conflicting one: a crash
-//! cannot make an honest validator equivocate. (Its lock is not restored;
-//! where its earlier votes forbid a different vote it abstains.) Apart
-//! from the block store, the signed-state record
+//! Write-ahead (ADR 0003): every engine input is appended to the consensus
+//! log (`consensus.wal` in the data directory, [`ConsensusLog`]) with the
+//! block bodies of this height's proposals, and the log is fdatasync'd
+//! before any vote or proposal is sent. A restarted validator replays the
+//! log ([`credex_consensus::recover`]): same round, step, lock, valid value
+//! and signed votes. Across heights, the signed-state record
 //! (`credex_storage::signed`) keeps the last signature: a validator whose
 //! store lost blocks it certified withholds every vote and proposal at or
 //! below that point until it has synced past it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use credex_consensus::{Action, ConsensusMsg, Engine, Timeout, TimeoutKind};
+use credex_chain::Block;
+use credex_consensus::{Action, ConsensusMsg, Engine, Logged, MsgError, Timeout};
 use credex_crypto::{Hash32, SecretKey};
 use credex_p2p::{Handle, Topic};
+use credex_storage::signed::{STEP_PRECOMMIT, STEP_PREVOTE, STEP_PROPOSAL, SignError, SignGuard, Signed};
+use credex_storage::wal::ConsensusLog;
 use credex_types::chain::VoteKind;
 use tokio::sync::mpsc;
 
-use credex_storage::signed::{STEP_PRECOMMIT, STEP_PREVOTE, STEP_PROPOSAL, SignError, SignGuard, Signed};
-
-use crate::service::{Node, Proposal};
+use crate::service::{CommitError, Node, Proposal};
 
 /// How long a proposer waits for transactions before proposing an empty block.
 pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(1000);
 
-/// Round timeouts grow linearly with the round (partial synchrony) up to a cap,
-/// so a network that stalled for a while resumes within seconds.
-fn kind_step(k: VoteKind) -> u8 {
-    match k {
-        VoteKind::Prevote => 0,
-        VoteKind::Precommit => 1,
-    }
+/// The consensus log's file in the data directory.
+pub const CONSENSUS_LOG: &str = "consensus.wal";
+
+/// One record of the consensus log.
+#[derive(Debug, bincode::Encode, bincode::Decode)]
+#[allow(clippy::large_enum_variant)] // one record at a time
+enum WalRecord {
+    /// An input the engine acted on.
+    Engine(Logged),
+    /// The body of a proposal of this height (this node's, or another's
+    /// that it validated), so that after a restart it can send its own
+    /// proposal again and commit a decided block without fetching it.
+    Block(Block),
 }
 
-fn step_kind(step: u8) -> VoteKind {
-    if step == 0 { VoteKind::Prevote } else { VoteKind::Precommit }
-}
-
-fn duration(t: &Timeout) -> Duration {
-    let r = u64::from(t.round.as_u32().unwrap_or(0)).min(16);
-    match t.kind {
-        TimeoutKind::Propose => Duration::from_millis(1500 + 250 * r),
-        TimeoutKind::Prevote | TimeoutKind::Precommit => Duration::from_millis(500 + 250 * r),
-        TimeoutKind::Rebroadcast => Duration::from_millis(3000),
-        TimeoutKind::FinalizeHeight(d) => d,
-    }
+/// The consensus log did not replay: the node stops rather than risk
+/// signing against what it signed before the crash.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    /// A record is not a consensus-log record of this version.
+    #[error("consensus log {path}: record {index} does not decode: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// Record index.
+        index: usize,
+        /// Decoder's reason.
+        reason: String,
+    },
+    /// The engine refused the log.
+    #[error("consensus log {path} does not replay: {source}")]
+    Replay {
+        /// The file.
+        path: String,
+        /// Why.
+        source: MsgError,
+    },
 }
 
 struct Bft {
     node: Arc<Node>,
     /// What this validator signed, kept apart from the block store.
     guard: Arc<SignGuard>,
+    /// The consensus log of the current height.
+    wal: Arc<Mutex<ConsensusLog>>,
+    wal_path: String,
     net: Handle,
     engine: Engine,
     /// Validated proposals (ours and others') by block id, for this height.
     proposals: HashMap<Hash32, Proposal>,
-    /// Messages for later heights, replayed when we get there.
-    future: Vec<ConsensusMsg>,
     timers: mpsc::UnboundedSender<(u64, Timeout)>,
     index: u16,
-    /// What this node signed and sent at the current height; its votes are
-    /// rebroadcast until the height is decided (gossip does not replay
-    /// messages to peers that were down or joined late, and Tendermint needs
-    /// them to progress).
-    sent: Vec<ConsensusMsg>,
+    /// Sending again what the log says was signed before a restart: the
+    /// signed-state record may already be past an earlier one of them.
+    resending: bool,
 }
 
-/// Rebroadcast period for this height's own messages.
+/// Period of [`Engine::gossip`]: the current round's votes and the
+/// polkas of the valid and locked values, sent again until the height is
+/// decided (gossip does not replay messages to peers that were down or
+/// joined late, and Tendermint needs them to progress).
 const REBROADCAST: Duration = Duration::from_millis(1000);
-/// Most own messages kept for rebroadcast (the latest ones).
-const SENT_KEPT: usize = 8;
 
-/// Runs the engine for validator `key` until the process stops.
+/// Runs the engine for validator `key` until the process stops; `wal` is
+/// the consensus log at `wal_path` as opened, with its records.
 pub async fn run(
     node: Arc<Node>,
     net: Handle,
     mut inbox: mpsc::Receiver<ConsensusMsg>,
     key: SecretKey,
     guard: Arc<SignGuard>,
+    (wal, records, wal_path): (ConsensusLog, Vec<Vec<u8>>, String),
 ) -> anyhow::Result<()> {
     crate::service::warn_if_behind(&node, &guard);
     let index =
         node.validator_index(&key.public()).ok_or_else(|| anyhow::anyhow!("not a validator of this genesis"))?;
     let (timers, mut fired) = mpsc::unbounded_channel();
     let mut heights = node.heights();
-    let mut engine =
-        Engine::new(node.genesis().chain_id.clone(), node.validator_set(), Some((index, key)), node.height() + 1);
-    // Votes signed at this height before a crash: never contradict them.
-    let earlier = node.store().signed_votes(node.height() + 1)?;
-    if !earlier.is_empty() {
-        tracing::info!(target: "credex::bft", votes = earlier.len(), "restored signed votes of the current height");
+    let height = node.height() + 1;
+    // The log of the height this node was at when it stopped.
+    let mut logged = Vec::new();
+    let mut bodies = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match credex_codec::decode::<WalRecord>(r, credex_storage::wal::MAX_RECORD) {
+            Ok(WalRecord::Engine(e)) => logged.push(e),
+            Ok(WalRecord::Block(b)) => bodies.push(b),
+            Err(e) => {
+                return Err(RecoverError::Decode { path: wal_path.clone(), index: i, reason: e.to_string() }.into());
+            }
+        }
     }
-    engine.restore_signed(earlier.into_iter().map(|(round, step, block)| (round, step_kind(step), block)));
+    let (engine, actions) = credex_consensus::recover(
+        node.genesis().chain_id.clone(),
+        node.validator_set(),
+        Some((index, key)),
+        height,
+        &logged,
+    )
+    .map_err(|source| RecoverError::Replay { path: wal_path.clone(), source })?;
+    let replayed = !actions.iter().any(|a| matches!(a, Action::Persist(Logged::Start { .. })));
+    if replayed {
+        tracing::info!(target: "credex::bft", height, round = engine.round(), locked = ?engine.locked(),
+            entries = logged.len(), "consensus state restored from the log");
+    }
     let mut bft = Bft {
         node,
         net,
         engine,
         proposals: HashMap::new(),
-        future: Vec::new(),
         timers,
         index,
-        sent: Vec::new(),
         guard,
+        wal: Arc::new(Mutex::new(wal)),
+        wal_path,
+        resending: replayed,
     };
+    if replayed {
+        // Bodies of this height's proposals: validated again, so a decided
+        // one can be committed and our own sent again.
+        for b in bodies.into_iter().filter(|b| b.header.height == height) {
+            let n = bft.node.clone();
+            if let Ok(p) = tokio::task::spawn_blocking(move || n.validate_block(b)).await? {
+                bft.proposals.insert(p.header().id(), p);
+            }
+        }
+    }
     // Give the network a moment to connect before the first round.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let h = bft.node.height() + 1;
-    let actions = bft.engine.start(h).map_err(|e| anyhow::anyhow!("{e}"))?;
     bft.apply(actions).await?;
+    bft.resending = false;
     let mut rebroadcast = tokio::time::interval(REBROADCAST);
     loop {
         tokio::select! {
             _ = rebroadcast.tick() => {
-                // Votes only: they are small, and a node that missed a
-                // proposal prevotes nil and catches the next round's.
-                for m in bft.sent.clone() {
-                    if matches!(m, ConsensusMsg::Vote { .. }) {
-                        bft.publish(&m).await;
-                    }
+                // Votes and polkas only: they are small, and a node that
+                // missed a proposal prevotes nil and catches the next round's.
+                for m in bft.engine.gossip() {
+                    bft.publish(&m).await;
                 }
             }
             msg = inbox.recv() => match msg {
@@ -142,7 +193,7 @@ pub async fn run(
                 if let Some((h, t)) = t
                     && h == bft.engine.height()
                 {
-                    let actions = bft.engine.timeout(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let actions = bft.engine.timeout(t)?;
                     bft.apply(actions).await?;
                 }
             }
@@ -170,91 +221,81 @@ impl Bft {
         match tokio::task::spawn_blocking(move || g.approve(s)).await? {
             Ok(()) => Ok(true),
             Err(e @ (SignError::Behind { .. } | SignError::Conflict { .. })) => {
-                tracing::error!(target: "credex::bft", error = %e, "signature withheld");
+                if self.resending {
+                    tracing::debug!(target: "credex::bft", error = %e, "earlier signature not sent again");
+                } else {
+                    tracing::error!(target: "credex::bft", error = %e, "signature withheld");
+                }
                 Ok(false)
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
-        self.proposals.clear();
-        self.sent.clear();
-        let n = self.node.clone();
-        tokio::task::spawn_blocking(move || n.store().prune_signed_votes(h)).await??;
-        let actions = self.engine.start(h).map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.apply(actions).await?;
-        let (now, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.future).into_iter().partition(|m| m.height() == h);
-        self.future = later.into_iter().filter(|m| m.height() > h).collect();
-        for m in now {
-            Box::pin(self.on_message(m)).await?;
+    /// Appends to the consensus log (a new height empties it first).
+    fn log(&self, record: &WalRecord) -> anyhow::Result<()> {
+        let mut wal = self.wal.lock().map_err(|_| anyhow::anyhow!("consensus log lock poisoned"))?;
+        if let WalRecord::Engine(Logged::Start { .. }) = record {
+            wal.reset()?;
         }
+        wal.append(&credex_codec::encode(record))?;
         Ok(())
     }
 
+    /// Makes the consensus log durable before a signed message leaves.
+    async fn sync_log(&self) -> anyhow::Result<()> {
+        let wal = self.wal.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            wal.lock().map_err(|_| anyhow::anyhow!("consensus log lock poisoned"))?.sync()?;
+            Ok(())
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("{}: {e}", self.wal_path))
+    }
+
+    async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
+        self.proposals.clear();
+        // Buffered messages of the new height come back from the engine.
+        let actions = self.engine.start(h)?;
+        self.apply(actions).await
+    }
+
     async fn on_message(&mut self, msg: ConsensusMsg) -> anyhow::Result<()> {
-        let h = self.engine.height();
-        if msg.height() > h {
-            if self.future.len() < 10_000 {
-                self.future.push(msg);
-            }
-            return Ok(());
-        }
-        if msg.height() < h {
-            return Ok(());
-        }
-        let result = match &msg {
-            ConsensusMsg::Vote { .. } => self.engine.on_vote(&msg),
-            ConsensusMsg::Proposal { block, .. } => {
-                if let Err(e) = self.engine.check_proposal(&msg) {
-                    tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
-                    return Ok(());
-                }
-                if self.proposals.contains_key(&block.header.id()) {
-                    // A rebroadcast of a block already validated.
-                    return match self.engine.on_proposal(&msg, true) {
-                        Ok(actions) => self.apply(actions).await,
-                        Err(e) => {
-                            tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
-                            Ok(())
-                        }
-                    };
-                }
-                if let Err(e) = self.node.check_proposal_time(&block.header) {
-                    // A proposer may not run the chain's clock ahead of ours.
-                    tracing::warn!(target: "credex::bft", error = %e, "prevoting nil");
-                    let result = self.engine.on_proposal(&msg, false);
-                    self.record_evidence();
-                    return match result {
-                        Ok(actions) => self.apply(actions).await,
-                        Err(e) => {
-                            tracing::debug!(target: "credex::bft", error = %e, "proposal refused");
-                            Ok(())
-                        }
-                    };
-                }
-                let (n, b) = (self.node.clone(), block.clone());
-                let validated = tokio::task::spawn_blocking(move || n.validate_block(b)).await?;
-                let valid = match validated {
-                    Ok(p) => {
-                        self.proposals.insert(p.header().id(), p);
-                        true
-                    }
-                    Err(e) => {
-                        tracing::warn!(target: "credex::bft", error = %e, "proposed block is invalid");
-                        false
-                    }
-                };
-                self.engine.on_proposal(&msg, valid)
-            }
-        };
+        let result = self.engine.on_message(msg);
         self.record_evidence();
         match result {
             Ok(actions) => self.apply(actions).await,
+            Err(e @ MsgError::ConflictingProposal(..)) => {
+                tracing::warn!(target: "credex::bft", error = %e, "proposer equivocates; second proposal dropped unexecuted");
+                Ok(())
+            }
+            Err(MsgError::Driver(e)) => Err(anyhow::anyhow!("consensus driver: {e}")),
             Err(e) => {
                 tracing::debug!(target: "credex::bft", error = %e, "consensus message refused");
                 Ok(())
+            }
+        }
+    }
+
+    /// Executes the block of the round's first proposal: its verdict, and
+    /// the executed block kept if valid.
+    async fn validate(&mut self, msg: &ConsensusMsg) -> anyhow::Result<bool> {
+        let ConsensusMsg::Proposal { block, .. } = msg else { return Ok(false) };
+        if let Err(e) = self.node.check_proposal_time(&block.header) {
+            // A proposer may not run the chain's clock ahead of ours.
+            tracing::warn!(target: "credex::bft", error = %e, "prevoting nil");
+            return Ok(false);
+        }
+        let (n, b) = (self.node.clone(), block.clone());
+        match tokio::task::spawn_blocking(move || n.validate_block(b)).await? {
+            Ok(p) => {
+                self.log(&WalRecord::Block(block.clone()))?;
+                self.proposals.insert(p.header().id(), p);
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(target: "credex::bft", error = %e, "proposed block is invalid");
+                Ok(false)
             }
         }
     }
@@ -271,13 +312,6 @@ impl Bft {
         }
     }
 
-    fn remember(&mut self, msg: ConsensusMsg) {
-        self.sent.push(msg);
-        if self.sent.len() > SENT_KEPT {
-            self.sent.remove(0);
-        }
-    }
-
     async fn publish(&self, msg: &ConsensusMsg) {
         if let Err(e) = self.net.publish(Topic::Consensus, credex_codec::encode(msg)).await {
             tracing::debug!(target: "credex::bft", error = %e, "consensus message not sent");
@@ -288,24 +322,24 @@ impl Bft {
         let mut queue = std::collections::VecDeque::from(actions);
         while let Some(a) = queue.pop_front() {
             match a {
+                Action::Persist(entry) => self.log(&WalRecord::Engine(entry))?,
                 Action::Broadcast(msg) => {
                     if let ConsensusMsg::Vote { height, round, kind, block, .. } = &msg {
                         let step = match kind {
                             VoteKind::Prevote => STEP_PREVOTE,
                             VoteKind::Precommit => STEP_PRECOMMIT,
                         };
+                        // Write-ahead: the inputs behind the vote are durable first.
+                        self.sync_log().await?;
                         if !self.approve(Signed { height: *height, round: *round, step, block: *block }).await? {
                             continue;
                         }
                         self.node.metrics().set_round(*round);
-                        // Write-ahead: durable before anyone can see it.
-                        let (n, h, r, k, b) = (self.node.clone(), *height, *round, *kind, *block);
-                        tokio::task::spawn_blocking(move || n.store().put_signed_vote(h, r, kind_step(k), b)).await??;
                     }
                     self.publish(&msg).await;
-                    self.remember(msg);
                 }
                 Action::BroadcastProposal { height, round, pol_round, proposer, block, signature } => {
+                    self.sync_log().await?;
                     let signed = Signed { height, round, step: STEP_PROPOSAL, block: Some(block) };
                     if !self.approve(signed).await? {
                         continue;
@@ -320,15 +354,22 @@ impl Bft {
                             signature,
                         };
                         self.publish(&msg).await;
-                        self.remember(msg);
                     }
                 }
                 Action::Schedule(t) => {
                     let (tx, h) = (self.timers.clone(), self.engine.height());
                     tokio::spawn(async move {
-                        tokio::time::sleep(duration(&t)).await;
+                        tokio::time::sleep(credex_consensus::timeout_duration(&t)).await;
                         let _ = tx.send((h, t));
                     });
+                }
+                Action::Validate(msg) => {
+                    let valid = self.validate(&msg).await?;
+                    match self.engine.validated(&msg, valid) {
+                        Ok(more) => queue.extend(more),
+                        Err(e) => tracing::debug!(target: "credex::bft", error = %e, "verdict not taken"),
+                    }
+                    self.record_evidence();
                 }
                 Action::GetValue { height, round } => {
                     if height != self.engine.height() {
@@ -347,8 +388,10 @@ impl Bft {
                     let proposal = tokio::task::spawn_blocking(move || n.propose_with(index, true)).await?;
                     if let Some(p) = proposal {
                         let id = p.header().id();
+                        // The body first, so a restart can send the same proposal again.
+                        self.log(&WalRecord::Block(p.block().clone()))?;
                         self.proposals.insert(id, p);
-                        queue.extend(self.engine.propose(round, id).map_err(|e| anyhow::anyhow!("{e}"))?);
+                        queue.extend(self.engine.propose(round, id)?);
                     }
                 }
                 Action::Decided { height, block, certificate } => {
@@ -357,11 +400,12 @@ impl Bft {
                         continue;
                     };
                     let n = self.node.clone();
-                    let done = tokio::task::spawn_blocking(move || n.commit(p, certificate)).await?;
-                    match done {
-                        Ok(()) => {
-                            // The heights watcher moves the engine to the next height.
-                        }
+                    match tokio::task::spawn_blocking(move || n.commit(p, certificate)).await? {
+                        // The heights watcher moves the engine to the next height.
+                        Ok(()) => {}
+                        // The block is durable and memory disagrees: stop; a
+                        // restart rebuilds the state from disk.
+                        Err(e @ CommitError::StateRoot { .. }) => return Err(e.into()),
                         Err(e) => tracing::warn!(target: "credex::bft", height, error = %e, "commit failed"),
                     }
                 }

@@ -198,7 +198,12 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         (Some(key), Some(guard)) if solo => {
             tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL))
         }
-        (Some(key), Some(guard)) => tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key, guard)),
+        (Some(key), Some(guard)) => {
+            let path = data.join(crate::bft::CONSENSUS_LOG);
+            let (wal, records) = credex_storage::wal::ConsensusLog::open(&path)?;
+            let log = (wal, records, path.display().to_string());
+            tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key, guard, log))
+        }
         _ => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
     };
     finish(node, access, policy, touched_rx, engine)

@@ -17,7 +17,6 @@
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
 //! | `audit` | `e` ‖ seq (u64 BE) → [`AuditEntry`]; `s` ‖ encode(subject) ‖ seq → (index); `h` → (seq, head hash) — this node's query audit log |
 //! | `audit_anchors` | encode(node agency) ‖ seq (u64 BE) | (height, head hash): every audit head anchored on chain |
-//! | `signed_votes` | height (u64 BE) ‖ round (u32 BE) ‖ step (u8) | the block id this validator voted for, or nil (pruned once the height is decided) |
 //!
 //! [`Store::commit_block`] writes a block, its certificate, its state writes,
 //! its anchors and the new height in **one** `WriteBatch` with `sync = true`:
@@ -36,6 +35,7 @@ use std::path::Path;
 
 mod keyslab;
 pub mod signed;
+pub mod wal;
 
 use credex_chain::{AnchorTx, Block, MemState};
 use credex_crypto::Hash32;
@@ -55,13 +55,12 @@ const CF_SUBJECTS: &str = "subjects";
 const CF_STATE: &str = "state";
 const CF_RAW: &str = "raw";
 const CF_META: &str = "meta";
-const CF_VOTES: &str = "signed_votes";
 const CF_CASES: &str = "cases";
 const CF_WARNINGS: &str = "warnings";
 const CF_KEYS: &str = "record_keys";
 const CF_AUDIT: &str = "audit";
 const CF_AUDIT_ANCHORS: &str = "audit_anchors";
-const FAMILIES: [&str; 14] = [
+const FAMILIES: [&str; 13] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXS,
@@ -70,7 +69,6 @@ const FAMILIES: [&str; 14] = [
     CF_STATE,
     CF_RAW,
     CF_META,
-    CF_VOTES,
     CF_CASES,
     CF_WARNINGS,
     CF_KEYS,
@@ -216,8 +214,24 @@ impl Store {
         // RocksDB's own info log: a few small files, not an ever-growing pile
         opts.set_max_log_file_size(4 * 1024 * 1024);
         opts.set_keep_log_file_num(4);
-        let cfs = FAMILIES.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
-        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        // Families an earlier version kept and this one no longer has (such
+        // as `signed_votes`, replaced by the consensus log) are opened, then
+        // dropped: RocksDB refuses to open a database without all of them.
+        let retired: Vec<String> = DB::list_cf(&opts, path)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n != "default" && !FAMILIES.contains(&n.as_str()))
+            .collect();
+        let cfs = FAMILIES
+            .iter()
+            .map(|n| n.to_string())
+            .chain(retired.iter().cloned())
+            .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+        let mut db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        for name in &retired {
+            tracing::info!(target: "credex::storage", family = %name, "dropping a column family this version no longer uses");
+            db.drop_cf(name)?;
+        }
         let keys = keyslab::KeySlab::open(&path.join("RECORD_KEYS")).map_err(|e| StoreError::Keys(e.to_string()))?;
         let store = Store { db, keys };
         match store.meta("genesis")? {
@@ -647,48 +661,6 @@ impl Store {
             let Ok(seq) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
             let (height, head): (u64, Hash32) = decode("audit anchor", &v)?;
             out.push((u64::from_be_bytes(seq), head, height));
-        }
-        Ok(out)
-    }
-
-    /// Records, durably, the vote this validator is about to send, so that
-    /// after a crash it never signs a different one for the same height,
-    /// round and step (its consensus write-ahead log).
-    pub fn put_signed_vote(&self, height: u64, round: u32, step: u8, block: Option<Hash32>) -> Result<(), StoreError> {
-        let mut key = height.to_be_bytes().to_vec();
-        key.extend_from_slice(&round.to_be_bytes());
-        key.push(step);
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        let mut b = WriteBatch::default();
-        b.put_cf(self.cf(CF_VOTES), key, credex_codec::encode(&block));
-        self.db.write_opt(b, &wo)?;
-        Ok(())
-    }
-
-    /// Forgets the signed votes of heights below `height` (decided heights
-    /// need no write-ahead record).
-    pub fn prune_signed_votes(&self, height: u64) -> Result<(), StoreError> {
-        let mut b = WriteBatch::default();
-        b.delete_range_cf(self.cf(CF_VOTES), 0u64.to_be_bytes(), height.to_be_bytes());
-        self.db.write(b)?;
-        Ok(())
-    }
-
-    /// The votes this validator signed at `height`: (round, step, block).
-    pub fn signed_votes(&self, height: u64) -> Result<Vec<(u32, u8, Option<Hash32>)>, StoreError> {
-        let prefix = height.to_be_bytes();
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_VOTES), IteratorMode::From(&prefix, Direction::Forward)) {
-            let (k, v) = item?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            let (Ok(round), Some(step)) = (<[u8; 4]>::try_from(&k[8..k.len().saturating_sub(1).max(8)]), k.last())
-            else {
-                continue;
-            };
-            out.push((u32::from_be_bytes(round), *step, decode::<Option<Hash32>>("signed vote", &v)?));
         }
         Ok(out)
     }

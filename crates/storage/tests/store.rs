@@ -77,17 +77,29 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     assert!(state.get(&StateKey::Attestation(att.id())).is_some());
     assert_eq!(state.values.len(), 2, "attestation record and listing record");
     assert_eq!(store.by_subject(&att.header.subject).unwrap(), vec![(att.id(), 1)]);
-    // the consensus write-ahead log of signed votes
-    store.put_signed_vote(7, 0, 0, Some(Hash32([5; 32]))).unwrap();
-    store.put_signed_vote(7, 2, 1, None).unwrap();
-    store.put_signed_vote(8, 0, 0, None).unwrap();
-    assert_eq!(store.signed_votes(7).unwrap(), vec![(0, 0, Some(Hash32([5; 32]))), (2, 1, None)]);
-    assert!(store.signed_votes(6).unwrap().is_empty());
-    store.prune_signed_votes(8).unwrap();
-    assert!(store.signed_votes(7).unwrap().is_empty(), "decided heights are forgotten");
     drop(store);
-    assert_eq!(Store::open(dir.path(), gh).unwrap().signed_votes(8).unwrap(), vec![(0, 0, None)]);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
+}
+
+#[test]
+fn a_column_family_an_earlier_version_kept_is_dropped_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = Hash32([3; 32]);
+    drop(Store::open(dir.path(), gh).unwrap());
+    // What a store from before the consensus log holds: a `signed_votes` family.
+    {
+        let mut opts = rocksdb::Options::default();
+        opts.create_missing_column_families(true);
+        let mut names = rocksdb::DB::list_cf(&opts, dir.path()).unwrap();
+        names.push("signed_votes".into());
+        let db = rocksdb::DB::open_cf(&opts, dir.path(), &names).unwrap();
+        db.put_cf(db.cf_handle("signed_votes").unwrap(), b"k", b"v").unwrap();
+    }
+    let store = Store::open(dir.path(), gh).unwrap();
+    drop(store);
+    let names = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap();
+    assert!(!names.iter().any(|n| n == "signed_votes"), "{names:?}");
+    assert!(names.iter().any(|n| n == "blocks"), "{names:?}");
 }
 
 /// Every file under `dir`, concatenated.
