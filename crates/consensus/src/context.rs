@@ -270,13 +270,24 @@ impl Context for Ctx {
     type Extension = ();
     type SigningScheme = Scheme;
 
-    /// Round robin over validators, offset by height.
+    /// Round robin weighted by voting power (spec §10.5): slot
+    /// `(height + round) mod P`, `P` the total power, falls in the
+    /// cumulative-power interval of exactly one validator, in index order.
+    /// With equal powers this is validator `(height + round) mod n`.
     fn select_proposer<'a>(&self, set: &'a ValidatorSet, height: Height, round: Round) -> &'a Validator {
-        let n = set.0.len().max(1) as u64;
+        let total: u64 = set.0.iter().fold(0u64, |a, v| a.saturating_add(v.power)).max(1);
         let r = u64::from(round.as_u32().unwrap_or(0));
-        let i = usize::try_from((height.0 + r) % n).unwrap_or(0);
-        // A set is never empty (checked at genesis); index 0 exists.
-        &set.0[i.min(set.0.len().saturating_sub(1))]
+        let slot = height.0.wrapping_add(r) % total;
+        let mut upto = 0u64;
+        for v in &set.0 {
+            upto = upto.saturating_add(v.power);
+            if slot < upto {
+                return v;
+            }
+        }
+        // Unreachable for a checked set (non-empty, powers ≥ 1): the last
+        // interval ends at the total.
+        &set.0[set.0.len().saturating_sub(1)]
     }
 
     fn new_proposal(

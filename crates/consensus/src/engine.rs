@@ -349,6 +349,117 @@ fn step_timeout(round: u32, step: u8) -> Option<Timeout> {
 /// known, the node's verdict.
 type Seen = BTreeMap<u32, (Hash32, Option<bool>)>;
 
+/// The checks of a consensus message that need only the chain and the
+/// validator set, no engine state (spec §10.5): signer in the set, its
+/// signature, a proposal's proposer, proof-of-lock round and block height,
+/// a polka's quorum. The node runs them before gossip forwards a message;
+/// the engine runs them again before it keeps one.
+#[derive(Clone)]
+pub struct Verifier {
+    chain_id: ChainId,
+    set: ValidatorSet,
+    credex_set: credex_types::ValidatorSet,
+}
+
+impl Verifier {
+    /// A verifier for `set` on `chain_id`.
+    pub fn new(chain_id: ChainId, set: &credex_types::ValidatorSet) -> Verifier {
+        Verifier { chain_id, set: ValidatorSet::from_set(set), credex_set: set.clone() }
+    }
+
+    /// Proposer index for a height and round.
+    pub fn proposer(&self, height: u64, round: u32) -> u16 {
+        Ctx.select_proposer(&self.set, Height(height), round_of(round)).address.0
+    }
+
+    /// Whether the refusal proves the message invalid (whoever passed it on
+    /// should not have), rather than merely unwanted now.
+    pub fn is_invalid(e: &MsgError) -> bool {
+        matches!(
+            e,
+            MsgError::UnknownValidator(_)
+                | MsgError::NotProposer(_)
+                | MsgError::BadSignature
+                | MsgError::BlockMismatch
+                | MsgError::NotAQuorum
+        )
+    }
+
+    /// Signer, signature and (for a proposal) proposer and block shape.
+    pub fn check(&self, msg: &ConsensusMsg) -> Result<(), MsgError> {
+        match msg {
+            ConsensusMsg::Proposal { height, round, pol_round, proposer, block, signature } => {
+                if *proposer != self.proposer(*height, *round) {
+                    return Err(MsgError::NotProposer(*proposer));
+                }
+                // The header names who built the block, not who proposes it
+                // now: a later round's proposer re-proposes its valid value
+                // (Tendermint line 16), a block another validator built.
+                if block.header.height != *height {
+                    return Err(MsgError::BlockMismatch);
+                }
+                if pol_round.is_some_and(|p| p >= *round) {
+                    return Err(MsgError::BlockMismatch);
+                }
+                self.check_proposal_signature(*height, *round, *pol_round, *proposer, block.header.id(), signature)
+            }
+            ConsensusMsg::Polka { height, round, block, votes } => {
+                let vote = credex_types::Vote {
+                    chain_id: self.chain_id.clone(),
+                    height: *height,
+                    round: *round,
+                    kind: VoteKind::Prevote,
+                    block: Some(*block),
+                };
+                let bytes = vote.signing_bytes();
+                if votes.len() > self.credex_set.validators.len()
+                    || votes.windows(2).any(|w| w[0].validator >= w[1].validator)
+                {
+                    return Err(MsgError::NotAQuorum);
+                }
+                let mut power = 0u64;
+                for s in votes {
+                    let v = self.credex_set.get(s.validator).ok_or(MsgError::UnknownValidator(s.validator))?;
+                    credex_crypto::verify(&v.key, Purpose::Vote, &bytes, &s.signature)
+                        .map_err(|_| MsgError::BadSignature)?;
+                    power = power.saturating_add(v.power);
+                }
+                if power.saturating_mul(3) <= self.credex_set.total_power().saturating_mul(2) {
+                    return Err(MsgError::NotAQuorum);
+                }
+                Ok(())
+            }
+            ConsensusMsg::Vote { height, round, kind, block, validator, signature } => {
+                let v = self.credex_set.get(*validator).ok_or(MsgError::UnknownValidator(*validator))?;
+                let ours = credex_types::Vote {
+                    chain_id: self.chain_id.clone(),
+                    height: *height,
+                    round: *round,
+                    kind: *kind,
+                    block: *block,
+                };
+                credex_crypto::verify(&v.key, Purpose::Vote, &ours.signing_bytes(), signature)
+                    .map_err(|_| MsgError::BadSignature)
+            }
+        }
+    }
+
+    fn check_proposal_signature(
+        &self,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        proposer: u16,
+        block: Hash32,
+        signature: &Signature,
+    ) -> Result<(), MsgError> {
+        let v = self.credex_set.get(proposer).ok_or(MsgError::UnknownValidator(proposer))?;
+        let bytes = ProposalBytes { chain_id: self.chain_id.clone(), height, round, pol_round, block, proposer };
+        credex_crypto::verify(&v.key, Purpose::Proposal, &credex_codec::encode(&bytes), signature)
+            .map_err(|_| MsgError::BadSignature)
+    }
+}
+
 /// Future-height messages, checked, within byte budgets.
 #[derive(Default)]
 struct Future {
@@ -367,7 +478,7 @@ pub struct Engine {
     signed: BTreeMap<(u32, VoteKind), Option<Hash32>>,
     chain_id: ChainId,
     set: ValidatorSet,
-    credex_set: credex_types::ValidatorSet,
+    verifier: Verifier,
     me: Option<(u16, SecretKey)>,
     driver: Driver<Ctx>,
     seen: Seen,
@@ -392,9 +503,9 @@ impl Engine {
         let driver = Driver::new(Ctx, Height(height), vs.clone(), addr, ThresholdParams::default());
         Engine {
             signed: Default::default(),
+            verifier: Verifier::new(chain_id.clone(), set),
             chain_id,
             set: vs,
-            credex_set: set.clone(),
             me,
             driver,
             seen: Seen::new(),
@@ -443,7 +554,7 @@ impl Engine {
 
     /// Proposer index for a height and round.
     pub fn proposer(&self, height: u64, round: u32) -> u16 {
-        Ctx.select_proposer(&self.set, Height(height), round_of(round)).address.0
+        self.verifier.proposer(height, round)
     }
 
     /// Starts `height` at round 0 (also used to move on after a commit);
@@ -636,63 +747,8 @@ impl Engine {
         if self.replaying { Vec::new() } else { vec![Action::Persist(entry)] }
     }
 
-    /// Signer, signature and (for a proposal) proposer and block shape.
     fn check(&self, msg: &ConsensusMsg) -> Result<(), MsgError> {
-        match msg {
-            ConsensusMsg::Proposal { height, round, pol_round, proposer, block, signature } => {
-                if *proposer != self.proposer(*height, *round) {
-                    return Err(MsgError::NotProposer(*proposer));
-                }
-                // The header names who built the block, not who proposes it
-                // now: a later round's proposer re-proposes its valid value
-                // (Tendermint line 16), a block another validator built.
-                if block.header.height != *height {
-                    return Err(MsgError::BlockMismatch);
-                }
-                if pol_round.is_some_and(|p| p >= *round) {
-                    return Err(MsgError::BlockMismatch);
-                }
-                self.check_proposal_signature(*height, *round, *pol_round, *proposer, block.header.id(), signature)
-            }
-            ConsensusMsg::Polka { height, round, block, votes } => {
-                let vote = credex_types::Vote {
-                    chain_id: self.chain_id.clone(),
-                    height: *height,
-                    round: *round,
-                    kind: VoteKind::Prevote,
-                    block: Some(*block),
-                };
-                let bytes = vote.signing_bytes();
-                if votes.len() > self.credex_set.validators.len()
-                    || votes.windows(2).any(|w| w[0].validator >= w[1].validator)
-                {
-                    return Err(MsgError::NotAQuorum);
-                }
-                let mut power = 0u64;
-                for s in votes {
-                    let v = self.credex_set.get(s.validator).ok_or(MsgError::UnknownValidator(s.validator))?;
-                    credex_crypto::verify(&v.key, Purpose::Vote, &bytes, &s.signature)
-                        .map_err(|_| MsgError::BadSignature)?;
-                    power = power.saturating_add(v.power);
-                }
-                if power.saturating_mul(3) <= self.credex_set.total_power().saturating_mul(2) {
-                    return Err(MsgError::NotAQuorum);
-                }
-                Ok(())
-            }
-            ConsensusMsg::Vote { height, round, kind, block, validator, signature } => {
-                let v = self.credex_set.get(*validator).ok_or(MsgError::UnknownValidator(*validator))?;
-                let ours = credex_types::Vote {
-                    chain_id: self.chain_id.clone(),
-                    height: *height,
-                    round: *round,
-                    kind: *kind,
-                    block: *block,
-                };
-                credex_crypto::verify(&v.key, Purpose::Vote, &ours.signing_bytes(), signature)
-                    .map_err(|_| MsgError::BadSignature)
-            }
-        }
+        self.verifier.check(msg)
     }
 
     fn check_proposal_signature(
@@ -704,10 +760,7 @@ impl Engine {
         block: Hash32,
         signature: &Signature,
     ) -> Result<(), MsgError> {
-        let v = self.credex_set.get(proposer).ok_or(MsgError::UnknownValidator(proposer))?;
-        let bytes = ProposalBytes { chain_id: self.chain_id.clone(), height, round, pol_round, block, proposer };
-        credex_crypto::verify(&v.key, Purpose::Proposal, &credex_codec::encode(&bytes), signature)
-            .map_err(|_| MsgError::BadSignature)
+        self.verifier.check_proposal_signature(height, round, pol_round, proposer, block, signature)
     }
 
     /// A checked message for the current height.

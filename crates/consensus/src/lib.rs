@@ -8,6 +8,6 @@ pub mod engine;
 
 pub use engine::{
     Action, ConsensusMsg, Engine, FUTURE_BYTES, FUTURE_BYTES_PER_SIGNER, FUTURE_HEIGHTS, Logged, MsgError,
-    ProposalBytes, ROUNDS_AHEAD, recover, timeout_duration,
+    ProposalBytes, ROUNDS_AHEAD, Verifier, recover, timeout_duration,
 };
 pub use malachite_types::{Round, Timeout, TimeoutKind};

@@ -155,3 +155,20 @@ fn a_recovered_engine_resends_its_vote_and_signs_no_other() {
     }
     assert_eq!(restarted.on_message(other), Err(credex_consensus::MsgError::ConflictingProposal(1, 0)));
 }
+
+#[test]
+fn proposers_rotate_in_proportion_to_voting_power() {
+    let (chain, _, mut set) = setup();
+    // Equal power: validator (height + round) mod n.
+    let e = Engine::new(chain.clone(), &set, None, 1);
+    assert_eq!((0..8).map(|r| e.proposer(1, r)).collect::<Vec<_>>(), vec![1, 2, 3, 0, 1, 2, 3, 0]);
+    // Powers 3, 1, 1, 1: validator 0 proposes in 3 of every 6 slots.
+    set.validators[0].power = 3;
+    let e = Engine::new(chain, &set, None, 1);
+    let slots: Vec<u16> = (0..12).map(|r| e.proposer(0, r)).collect();
+    assert_eq!(slots, vec![0, 0, 0, 1, 2, 3, 0, 0, 0, 1, 2, 3]);
+    for who in 0..4u16 {
+        let count = slots.iter().filter(|p| **p == who).count();
+        assert_eq!(count, if who == 0 { 6 } else { 2 }, "validator {who}");
+    }
+}

@@ -280,9 +280,9 @@ impl Bft {
     /// Executes the block of the round's first proposal: its verdict, and
     /// the executed block kept if valid.
     async fn validate(&mut self, msg: &ConsensusMsg) -> anyhow::Result<bool> {
-        let ConsensusMsg::Proposal { block, .. } = msg else { return Ok(false) };
-        if let Err(e) = self.node.check_proposal_time(&block.header) {
-            // A proposer may not run the chain's clock ahead of ours.
+        let ConsensusMsg::Proposal { block, pol_round, .. } = msg else { return Ok(false) };
+        if let Err(e) = self.node.check_proposal_time(&block.header, pol_round.is_none()) {
+            // A proposer may not run the chain's clock away from ours.
             tracing::warn!(target: "credex::bft", error = %e, "prevoting nil");
             return Ok(false);
         }

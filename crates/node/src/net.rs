@@ -11,6 +11,12 @@
 //! * request [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
 //!   record for a client of the asking node (`crate::records`).
 //!
+//! Gossip is validated before it is forwarded (`credex_p2p::Verdict`): a
+//! transaction after admission, a consensus message after
+//! `credex_consensus::Verifier`'s checks; malformed or badly signed ones
+//! penalize the peer that passed them on. Requests are served in their own
+//! tasks, at most [`REQUESTS_PER_PEER`] per peer and [`REQUESTS`] in all.
+//!
 //! A follower (observer, or any node behind) republishes its pending
 //! transactions every second until they are committed (gossip alone can
 //! drop them while no validator is connected), asks its peers for their
@@ -18,11 +24,14 @@
 //! proposal (header links, transaction root, re-execution, state root) and
 //! its certificate verified under the validator set before it is stored.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use credex_chain::{MAX_TX_BYTES, Transaction};
-use credex_p2p::{Event, Handle, PeerId, Topic};
+use credex_consensus::ConsensusMsg;
+use credex_p2p::{Event, GossipId, Handle, PeerId, Topic, Verdict};
+use tokio::sync::Semaphore;
 
 use crate::service::Node;
 
@@ -64,9 +73,10 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
             }
         }
     });
-    // gossiped transactions are admitted in batches, off the event loop
-    let (gossip_tx, mut gossip_rx) = tokio::sync::mpsc::channel::<(PeerId, Vec<u8>)>(10_000);
-    let n = node.clone();
+    // gossiped transactions are admitted in batches, off the event loop;
+    // each is forwarded (or not) once its admission has decided
+    let (gossip_tx, mut gossip_rx) = tokio::sync::mpsc::channel::<(PeerId, Vec<u8>, GossipId)>(10_000);
+    let (n, h) = (node.clone(), handle.clone());
     tokio::spawn(async move {
         while let Some(first) = gossip_rx.recv().await {
             let mut batch = vec![first];
@@ -77,49 +87,75 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
                 }
             }
             let n = n.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                for (source, data) in batch {
-                    admit_gossip(&n, source, &data);
-                }
+            let verdicts = tokio::task::spawn_blocking(move || {
+                batch.into_iter().map(|(source, data, id)| (id, admit_gossip(&n, source, &data))).collect::<Vec<_>>()
             })
-            .await;
+            .await
+            .unwrap_or_default();
+            for (id, verdict) in verdicts {
+                h.report(id, verdict).await;
+            }
         }
     });
     // network events
     let (n, h) = (node.clone(), handle.clone());
+    let verifier = credex_consensus::Verifier::new(node.genesis().chain_id.clone(), node.validator_set());
     tokio::spawn(async move {
+        let all = Arc::new(Semaphore::new(REQUESTS));
+        let mut serving: HashMap<PeerId, Arc<Semaphore>> = HashMap::new();
         while let Some(ev) = events.recv().await {
             match ev {
-                Event::Gossip { topic: Topic::Attestations, source, data } => {
-                    // When the queue is full the message is dropped: the sender
-                    // republishes what stays pending.
-                    let _ = gossip_tx.try_send((source, data)).inspect_err(|_| {
+                Event::Gossip { topic: Topic::Attestations, source, data, id } => {
+                    // When the queue is full the message is dropped (and not
+                    // forwarded): the sender republishes what stays pending.
+                    if let Err(e) = gossip_tx.try_send((source, data, id)) {
                         tracing::debug!(target: "credex::net", peer = %source, "gossip queue full; dropped");
-                    });
-                }
-                Event::Gossip { topic: Topic::Consensus, source, data } => {
-                    if let Some(tx) = &consensus {
-                        match credex_codec::decode::<credex_consensus::ConsensusMsg>(&data, MAX_MESSAGE) {
-                            Ok(msg) => {
-                                let _ = tx.try_send(msg).inspect_err(|_| {
-                                    tracing::debug!(target: "credex::net", peer = %source, "consensus queue full; dropped");
-                                });
-                            }
-                            Err(e) => {
-                                tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed consensus message")
-                            }
-                        }
+                        let (_, _, id) = e.into_inner();
+                        h.report(id, Verdict::Ignore).await;
                     }
+                }
+                Event::Gossip { topic: Topic::Consensus, source, data, id } => {
+                    let verdict = match credex_codec::decode::<ConsensusMsg>(&data, MAX_MESSAGE) {
+                        Err(e) => {
+                            tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed consensus message");
+                            Verdict::Reject
+                        }
+                        Ok(msg) => {
+                            let verdict = consensus_verdict(&n, &verifier, &msg);
+                            if verdict == Verdict::Accept
+                                && let Some(tx) = &consensus
+                                && tx.try_send(msg).is_err()
+                            {
+                                tracing::debug!(target: "credex::net", peer = %source, "consensus queue full; dropped");
+                            }
+                            verdict
+                        }
+                    };
+                    h.report(id, verdict).await;
                 }
                 Event::Request { peer, data, reply } => {
-                    let (n, a) = (n.clone(), access.clone());
-                    let answer = tokio::task::spawn_blocking(move || serve(&n, &a, peer, &data))
-                        .await
-                        .unwrap_or_else(|e| SyncResponse::Error(e.to_string()));
-                    if let SyncResponse::Error(e) = &answer {
-                        tracing::debug!(target: "credex::net", %peer, error = %e, "sync request refused");
-                    }
-                    let _ = h.respond(reply, credex_codec::encode(&answer)).await;
+                    // Served concurrently, at most REQUESTS_PER_PEER at a time
+                    // per peer and REQUESTS in all; a peer over its share is
+                    // told so at once, and the event loop never waits on one.
+                    let mine =
+                        serving.entry(peer).or_insert_with(|| Arc::new(Semaphore::new(REQUESTS_PER_PEER))).clone();
+                    let (Ok(p1), Ok(p2)) = (mine.try_acquire_owned(), all.clone().try_acquire_owned()) else {
+                        tracing::debug!(target: "credex::net", %peer, "request refused: too many in flight");
+                        let busy = SyncResponse::Error("busy: too many requests in flight; retry".into());
+                        let _ = h.respond(reply, credex_codec::encode(&busy)).await;
+                        continue;
+                    };
+                    let (n, a, h) = (n.clone(), access.clone(), h.clone());
+                    tokio::spawn(async move {
+                        let _permits = (p1, p2);
+                        let answer = tokio::task::spawn_blocking(move || serve(&n, &a, peer, &data))
+                            .await
+                            .unwrap_or_else(|e| SyncResponse::Error(e.to_string()));
+                        if let SyncResponse::Error(e) = &answer {
+                            tracing::debug!(target: "credex::net", %peer, error = %e, "sync request refused");
+                        }
+                        let _ = h.respond(reply, credex_codec::encode(&answer)).await;
+                    });
                 }
                 Event::Refused { peer, reason } => {
                     tracing::warn!(target: "credex::net", ?peer, %reason, "peer refused");
@@ -139,15 +175,50 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
     }
 }
 
-fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) {
+/// Admits a gossiped transaction; the verdict decides whether gossip
+/// forwards it: a transaction whose decoding or signature fails is
+/// invalid (the peer that passed it on is penalized), one refused for the
+/// state it meets (a duplicate, a conflict, a full pool) is only not
+/// forwarded.
+fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) -> Verdict {
     match credex_codec::decode::<Transaction>(data, MAX_TX_BYTES + 64) {
         Ok(tx) => match node.submit_tx(&tx) {
-            Ok((id, _)) => tracing::trace!(target: "credex::net", %id, peer = %source, "gossiped transaction admitted"),
+            Ok((id, _)) => {
+                tracing::trace!(target: "credex::net", %id, peer = %source, "gossiped transaction admitted");
+                Verdict::Accept
+            }
+            Err(e @ crate::service::SubmitError::Attestation(_)) => {
+                tracing::warn!(target: "credex::net", peer = %source, error = %e, "invalid gossiped transaction");
+                Verdict::Reject
+            }
             Err(e) => {
-                tracing::debug!(target: "credex::net", peer = %source, error = %e, "gossiped transaction refused")
+                tracing::debug!(target: "credex::net", peer = %source, error = %e, "gossiped transaction refused");
+                Verdict::Ignore
             }
         },
-        Err(e) => tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed gossip"),
+        Err(e) => {
+            tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed gossip");
+            Verdict::Reject
+        }
+    }
+}
+
+/// Whether gossip forwards a consensus message: checked against the
+/// validator set (signature, proposer, quorum) before anyone else sees it
+/// from us; heights already committed here, or far ahead, are not
+/// forwarded (spec §10.5).
+fn consensus_verdict(node: &Node, verifier: &credex_consensus::Verifier, msg: &ConsensusMsg) -> Verdict {
+    let committed = node.height();
+    if msg.height() <= committed || msg.height() > committed + 1 + credex_consensus::FUTURE_HEIGHTS {
+        return Verdict::Ignore;
+    }
+    match verifier.check(msg) {
+        Ok(()) => Verdict::Accept,
+        Err(e) if credex_consensus::Verifier::is_invalid(&e) => {
+            tracing::warn!(target: "credex::net", error = %e, "invalid consensus message");
+            Verdict::Reject
+        }
+        Err(_) => Verdict::Ignore,
     }
 }
 
@@ -188,6 +259,11 @@ pub async fn ask(handle: &Handle, peer: PeerId, req: &SyncRequest) -> anyhow::Re
     let bytes = handle.request(peer, credex_codec::encode(req)).await?;
     Ok(credex_codec::decode(&bytes, MAX_MESSAGE)?)
 }
+
+/// Requests one peer may have served at a time.
+pub const REQUESTS_PER_PEER: usize = 4;
+/// Requests served at a time in all.
+pub const REQUESTS: usize = 32;
 
 /// Most transactions republished per second.
 const REPUBLISH_PER_TICK: usize = 100;

@@ -15,7 +15,11 @@
 //!   disconnected and refused.
 //! * **Gossip** (gossipsub, signed, strict validation): [`Topic::Attestations`]
 //!   carries submitted transactions to every node (so the proposer sees
-//!   them), [`Topic::Consensus`] the consensus messages.
+//!   them), [`Topic::Consensus`] the consensus messages. A received message
+//!   is forwarded only once the node has checked it and reported
+//!   [`Verdict::Accept`] ([`Handle::report`]); a [`Verdict::Reject`]
+//!   penalizes the peer that passed it on (peer scoring on invalid
+//!   messages only).
 //! * **Request-response**: opaque request and response bytes, each framed by
 //!   a 4-byte big-endian length; anything over the configured maximum is
 //!   refused before it is read.
@@ -32,7 +36,7 @@ mod service;
 
 pub use libp2p::identity::Keypair;
 pub use libp2p::{Multiaddr, PeerId};
-pub use service::{Config, Event, Handle, NetError, ReplyHandle, Topic, spawn};
+pub use service::{Config, Event, GossipId, Handle, NetError, ReplyHandle, Topic, Verdict, spawn};
 
 /// The libp2p identity for an ed25519 seed.
 pub fn keypair_from_seed(seed: [u8; 32]) -> Keypair {

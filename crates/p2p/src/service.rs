@@ -98,7 +98,9 @@ pub enum Event {
         /// Why.
         reason: String,
     },
-    /// A gossip message.
+    /// A gossip message. It is forwarded to other peers only after
+    /// [`Handle::report`] accepts it (within the gossip cache's lifetime;
+    /// unreported messages are dropped, not forwarded).
     Gossip {
         /// Topic.
         topic: Topic,
@@ -106,6 +108,8 @@ pub enum Event {
         source: PeerId,
         /// Payload.
         data: Vec<u8>,
+        /// What [`Handle::report`] needs.
+        id: GossipId,
     },
     /// An inbound request; answer with [`Handle::respond`].
     Request {
@@ -118,8 +122,36 @@ pub enum Event {
     },
 }
 
+/// Identifies a received gossip message for [`Handle::report`].
+#[derive(Debug, Clone)]
+pub struct GossipId {
+    id: gossipsub::MessageId,
+    from: PeerId,
+}
+
+impl GossipId {
+    /// The peer that passed the message on to us (penalized on [`Verdict::Reject`]).
+    pub fn propagation_source(&self) -> PeerId {
+        self.from
+    }
+}
+
+/// The application's verdict on a gossip message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it.
+    Accept,
+    /// Not wanted (stale, duplicate, too far ahead, queue full): drop it
+    /// without forwarding and without penalty.
+    Ignore,
+    /// Provably invalid (malformed, bad signature, not from a member):
+    /// drop it and penalize the peer that passed it on.
+    Reject,
+}
+
 enum Command {
     Publish(Topic, Vec<u8>, oneshot::Sender<Result<(), NetError>>),
+    Report(GossipId, Verdict),
     Request(PeerId, Vec<u8>, oneshot::Sender<Result<Vec<u8>, NetError>>),
     Respond(ReplyHandle, Vec<u8>),
     Peers(oneshot::Sender<Vec<PeerId>>),
@@ -150,6 +182,14 @@ impl Handle {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Command::Request(peer, data, tx)).await.map_err(|_| NetError::Stopped)?;
         rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Reports the verdict on a received gossip message: forward it, drop
+    /// it, or drop it and penalize the peer that passed it on (gossipsub
+    /// peer scoring: a peer that passes on invalid messages is first no
+    /// longer gossiped to, then its messages are ignored; the penalty decays).
+    pub async fn report(&self, id: GossipId, verdict: Verdict) {
+        let _ = self.tx.send(Command::Report(id, verdict)).await;
     }
 
     /// Answers an inbound request.
@@ -194,6 +234,7 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), NetError
         .with_behaviour(|key| {
             let gossip_config = gossipsub::ConfigBuilder::default()
                 .validation_mode(ValidationMode::Strict)
+                .validate_messages()
                 .max_transmit_size(max)
                 .heartbeat_interval(Duration::from_millis(500))
                 .build()
@@ -226,11 +267,18 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), NetError
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
     let mut topics = HashMap::new();
+    let mut score = gossipsub::PeerScoreParams::default();
     for t in Topic::ALL {
         let topic = IdentTopic::new(format!("/credex/{g}/{}", t.name()));
         swarm.behaviour_mut().gossip.subscribe(&topic).map_err(|e| setup(&e))?;
+        score.topics.insert(topic.hash(), invalid_only_score());
         topics.insert(topic.hash(), t);
     }
+    swarm
+        .behaviour_mut()
+        .gossip
+        .with_peer_score(score, gossipsub::PeerScoreThresholds::default())
+        .map_err(|e| setup(&e))?;
     for addr in &config.listen {
         swarm.listen_on(addr.clone()).map_err(|e| setup(&e))?;
     }
@@ -248,6 +296,25 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), NetError
     };
     tokio::spawn(task.run(cmd_rx));
     Ok((Handle { tx: cmd_tx, local }, ev_rx))
+}
+
+/// Peer scoring that counts only invalid messages (gossipsub's P4): in a
+/// permissioned network of a few nodes, the mesh-delivery terms would
+/// penalize an honest but slow or restarting peer. One rejected message
+/// puts the peer below the gossip and publish thresholds (score −50), two
+/// below the graylist (−200: its messages are ignored); the count decays
+/// by 0.9 a second.
+fn invalid_only_score() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 0.5,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -100.0,
+        invalid_message_deliveries_decay: 0.9,
+        ..gossipsub::TopicScoreParams::default()
+    }
 }
 
 struct Task {
@@ -312,6 +379,17 @@ impl Task {
                     .map_err(|e| NetError::Publish(e.to_string()));
                 let _ = reply.send(r);
             }
+            Command::Report(GossipId { id, from }, verdict) => {
+                let acceptance = match verdict {
+                    Verdict::Accept => gossipsub::MessageAcceptance::Accept,
+                    Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+                    Verdict::Reject => {
+                        tracing::warn!(target: "credex::p2p", peer = %from, "invalid gossip message; peer penalized");
+                        gossipsub::MessageAcceptance::Reject
+                    }
+                };
+                self.swarm.behaviour_mut().gossip.report_message_validation_result(&id, &from, acceptance);
+            }
             Command::Request(peer, data, reply) => {
                 let id = self.swarm.behaviour_mut().reqres.send_request(&peer, data);
                 self.pending.insert(id, reply);
@@ -364,11 +442,21 @@ impl Task {
                     self.emit(Event::Connected(peer_id)).await;
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { message, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+                message,
+                message_id,
+                propagation_source,
+            })) => {
+                let id = GossipId { id: message_id, from: propagation_source };
                 let (Some(topic), Some(source)) = (self.topics.get(&message.topic).copied(), message.source) else {
+                    self.swarm.behaviour_mut().gossip.report_message_validation_result(
+                        &id.id,
+                        &id.from,
+                        gossipsub::MessageAcceptance::Reject,
+                    );
                     return;
                 };
-                self.emit(Event::Gossip { topic, source, data: message.data }).await;
+                self.emit(Event::Gossip { topic, source, data: message.data, id }).await;
             }
             SwarmEvent::Behaviour(BehaviourEvent::Reqres(request_response::Event::Message {
                 peer, message, ..

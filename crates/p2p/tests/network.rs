@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use credex_crypto::Hash32;
-use credex_p2p::{Config, Event, Handle, Multiaddr, PeerId, Topic, keypair_from_seed, spawn, with_peer};
+use credex_p2p::{Config, Event, Handle, Multiaddr, PeerId, Topic, Verdict, keypair_from_seed, spawn, with_peer};
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
@@ -70,7 +70,7 @@ async fn allowed_peers_gossip_and_request() {
     let got = timeout(Duration::from_secs(20), async {
         loop {
             let _ = b.handle.publish(Topic::Attestations, b"tx-1".to_vec()).await;
-            if let Ok(Some(Event::Gossip { topic, source, data })) =
+            if let Ok(Some(Event::Gossip { topic, source, data, .. })) =
                 timeout(Duration::from_millis(500), a.events.recv()).await
             {
                 return (topic, source, data);
@@ -104,6 +104,52 @@ async fn allowed_peers_gossip_and_request() {
     // oversized publish and request are refused locally
     assert!(b.handle.publish(Topic::Consensus, vec![0; MAX + 1]).await.is_err());
     assert!(b.handle.request(aid, vec![0; MAX + 1]).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_forwards_only_what_it_accepts() {
+    // a — b — c: a and c are connected only through b.
+    let g = Hash32([5; 32]);
+    let b = start(22, g, &[21, 22, 23], vec![]).await;
+    let mut a = start(21, g, &[21, 22], vec![b.addr.clone()]).await;
+    let mut c = start(23, g, &[22, 23], vec![b.addr.clone()]).await;
+    let bid = b.id;
+    wait_for(&mut a.events, |e| matches!(e, Event::Connected(p) if p == bid).then_some(())).await;
+    wait_for(&mut c.events, |e| matches!(e, Event::Connected(p) if p == bid).then_some(())).await;
+    // b's application: accept "good…", reject everything else.
+    let (bh, mut bev) = (b.handle.clone(), b.events);
+    tokio::spawn(async move {
+        while let Some(e) = bev.recv().await {
+            if let Event::Gossip { data, id, .. } = e {
+                let verdict = if data.starts_with(b"good") { Verdict::Accept } else { Verdict::Reject };
+                bh.report(id, verdict).await;
+            }
+        }
+    });
+    // An accepted message reaches c through b (retry until the mesh formed).
+    let got = timeout(Duration::from_secs(30), async {
+        loop {
+            let _ = a.handle.publish(Topic::Consensus, b"good".to_vec()).await;
+            if let Ok(Some(Event::Gossip { data, .. })) = timeout(Duration::from_millis(500), c.events.recv()).await {
+                return data;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, b"good".to_vec());
+    while let Ok(Some(_)) = timeout(Duration::from_millis(1500), c.events.recv()).await {}
+    // A rejected one does not.
+    a.handle.publish(Topic::Consensus, b"forged".to_vec()).await.unwrap();
+    let leaked = timeout(Duration::from_secs(3), async {
+        loop {
+            if let Some(Event::Gossip { data, .. }) = c.events.recv().await {
+                return data;
+            }
+        }
+    })
+    .await;
+    assert!(leaked.is_err(), "the relay forwarded a message it rejected: {leaked:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,10 @@ use credex_storage::signed::{STEP_PRECOMMIT, SignError, SignGuard, Signed};
 
 /// Largest lead of a proposed block's time over a validator's clock.
 pub const MAX_FUTURE_MS: u64 = 30_000;
+/// Largest lag of a fresh proposal's block time behind a validator's clock
+/// (a re-proposal of a value that already had a polka is exempt: the
+/// polka's validators took its time when it was fresh).
+pub const MAX_PAST_MS: u64 = 30_000;
 
 /// Most transactions per block.
 pub const BLOCK_TXS: usize = 5_000;
@@ -263,15 +267,21 @@ impl Node {
     }
 
     /// Checks a proposed (not yet certified) block's time against this
-    /// node's clock: block time drives chain rules (escalation, deadlines),
-    /// so a proposer may not run it more than [`MAX_FUTURE_MS`] ahead.
-    /// Certified blocks (sync) are not subject to it.
-    pub fn check_proposal_time(&self, header: &BlockHeader) -> Result<(), BlockError> {
-        if header.time.0 > self.clock.now().0.saturating_add(MAX_FUTURE_MS) {
+    /// node's clock (spec §10.5): block time drives chain rules
+    /// (escalation, deadlines, publication windows, the age of proofs), so
+    /// the proposer may not run it more than [`MAX_FUTURE_MS`] ahead nor,
+    /// for a `fresh` proposal (no proof-of-lock round), more than
+    /// [`MAX_PAST_MS`] behind. Certified blocks (sync) are not subject to it.
+    pub fn check_proposal_time(&self, header: &BlockHeader, fresh: bool) -> Result<(), BlockError> {
+        let now = self.clock.now().0;
+        if header.time.0 > now.saturating_add(MAX_FUTURE_MS) {
             return Err(BlockError::Header {
                 height: header.height,
                 what: "time is too far ahead of this node's clock",
             });
+        }
+        if fresh && header.time.0 < now.saturating_sub(MAX_PAST_MS) {
+            return Err(BlockError::Header { height: header.height, what: "time is too far behind this node's clock" });
         }
         Ok(())
     }

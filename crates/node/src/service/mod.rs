@@ -41,7 +41,8 @@ mod raw;
 mod state;
 
 pub use blocks::{
-    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, Proposal, SyncError, run_solo, solo_certificate, warn_if_behind,
+    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, MAX_PAST_MS, Proposal, SyncError, run_solo, solo_certificate,
+    warn_if_behind,
 };
 pub use mempool::{MEMPOOL_CAP, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
@@ -437,8 +438,14 @@ mod tests {
         // a proposal from the future is refused before execution; the same block certified is not
         let mut x = b2.clone();
         x.header.time = Timestamp(b.now().0 + MAX_FUTURE_MS + 60_000);
-        assert!(b.check_proposal_time(&x.header).unwrap_err().to_string().contains("too far ahead"));
-        assert!(b.check_proposal_time(&b2.header).is_ok());
+        assert!(b.check_proposal_time(&x.header, true).unwrap_err().to_string().contains("too far ahead"));
+        assert!(b.check_proposal_time(&x.header, false).unwrap_err().to_string().contains("too far ahead"));
+        // ... and so is a fresh one from the past; a re-proposal (a polka took its time) is not
+        let mut old = b2.clone();
+        old.header.time = Timestamp(b.now().0.saturating_sub(MAX_PAST_MS + 60_000));
+        assert!(b.check_proposal_time(&old.header, true).unwrap_err().to_string().contains("too far behind"));
+        assert!(b.check_proposal_time(&old.header, false).is_ok());
+        assert!(b.check_proposal_time(&b2.header, true).is_ok());
         // and with the real one it goes through
         b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
         assert_eq!(b.head(), a.head());
