@@ -4,6 +4,8 @@
 #   scripts/devnet.sh status   height, peers and role of every node
 #   scripts/devnet.sh down     stop cleanly (SIGTERM)
 #   scripts/devnet.sh reset    stop and delete the devnet's data
+#   scripts/devnet.sh rotate-out N   remove validator N by governance (approved by
+#                              the other three), then stop its node; the rest go on
 # HTTP: validators 127.0.0.1:18650-18653, observer 127.0.0.1:18654.
 # API clients: genesis/devnet-keys/clients-<node>.toml (an official of
 # Suifenhe customs on validator-2, of Vladivostok customs on the observer).
@@ -62,6 +64,24 @@ case "${1:-}" in
     "$0" down
     rm -rf "$D"
     ;;
+  rotate-out)
+    n=${2:?usage: scripts/devnet.sh rotate-out N (0-3)}
+    url="http://127.0.0.1:$((18650 + (n + 1) % 4))"
+    agency=$(sed -n 's/.*"agency": *"\([^"]*\)".*/\1/p' "$K/validator-$n.json" | head -1)
+    prop="$D/remove-validator-$n.json"
+    "$C" gov propose --node "$url" --out "$prop" remove-validator --agency "$agency"
+    for j in 0 1 2 3; do
+      [ "$j" = "$n" ] && continue
+      "$C" gov approve "$prop" --key "$K/validator-$j.json" --genesis "$G" --node "$url"
+    done
+    "$C" --auth "$K/cn-sfh-amr.json" gov submit "$prop" --node "$url" --wait
+    curl -s "$url/v1/validators"; echo
+    if [ -e "$D/validator-$n.pid" ]; then
+      kill -TERM "$(cat "$D/validator-$n.pid")" 2>/dev/null || true
+      rm -f "$D/validator-$n.pid"
+    fi
+    echo "validator-$n ($agency) removed from the set and stopped; proofs made from now on carry the set change"
+    ;;
   *)
-    sed -n '2,9p' "$0"; exit 2 ;;
+    sed -n '2,11p' "$0"; exit 2 ;;
 esac

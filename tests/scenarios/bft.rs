@@ -424,6 +424,123 @@ impl Link {
     }
 }
 
+/// Proposes a validator-set change on `url`, approves it with the keys of
+/// validators `approvers` (indices in the set in force, read from `url`)
+/// and submits it, waiting until it is on chain.
+fn change_validators(net: &Net, url: &str, name: &str, action: &[&str], approvers: &[&str]) {
+    let prop = net.dir.join(format!("{name}.json"));
+    let mut args = vec!["gov", "propose", "--node", url, "--out", s(&prop)];
+    args.extend_from_slice(action);
+    json_out(&credex(&args));
+    for key in approvers {
+        json_out(&credex(&["gov", "approve", s(&prop), "--key", key, "--genesis", s(&net.genesis), "--node", url]));
+    }
+    json_out(&credex(&["--auth", s(&net.dir.join("amr.json")), "gov", "submit", s(&prop), "--node", url, "--wait"]));
+}
+
+fn validators(url: &str) -> Vec<String> {
+    let (code, v) = get(url, "/v1/validators");
+    let set = v["set"]["validators"].as_array().unwrap_or_else(|| panic!("{url}: /v1/validators {code}: {v}"));
+    set.iter().map(|v| v["agency"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn n4_a_validator_is_removed_another_rotates_its_key_and_proofs_verify_from_genesis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), 4);
+    let mut nodes: Vec<Option<Node>> = (0..4).map(|i| Some(net.start(i))).collect();
+    wait_height(node(&nodes, 0), 2, Duration::from_secs(30));
+    let key = |i: usize| net.dir.join(format!("v{i}.json")).to_str().unwrap().to_string();
+    let (k0, k1, k2) = (key(0), key(1), key(2));
+
+    // 2 of 4 approvals do not remove a validator; 3 of 4 do
+    let prop = net.dir.join("weak.json");
+    let url0 = node(&nodes, 0).url.clone();
+    json_out(&credex(&[
+        "gov",
+        "propose",
+        "--node",
+        &url0,
+        "--out",
+        s(&prop),
+        "remove-validator",
+        "--agency",
+        "agency-3",
+    ]));
+    for k in [&k0, &k1] {
+        json_out(&credex(&["gov", "approve", s(&prop), "--key", k, "--genesis", s(&net.genesis), "--node", &url0]));
+    }
+    let o = credex(&["--auth", s(&net.dir.join("amr.json")), "gov", "submit", s(&prop), "--node", &url0, "--wait"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("insufficient-approvals"));
+    change_validators(&net, &url0, "remove-3", &["remove-validator", "--agency", "agency-3"], &[&k0, &k1, &k2]);
+    for i in 0..4 {
+        let want = vec!["agency-0", "agency-1", "agency-2"];
+        let start = Instant::now();
+        while validators(&node(&nodes, i).url) != want {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "validator {i} still has {:?}",
+                validators(&node(&nodes, i).url)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // the removed validator follows without voting; without it the three go on
+    let h = height(node(&nodes, 0));
+    wait_height(node(&nodes, 3), h + 2, Duration::from_secs(30));
+    nodes[3] = None;
+    wait_height(node(&nodes, 0), h + 4, Duration::from_secs(45));
+
+    // validator 2 rotates its consensus key (approved by the three in force) and restarts with it
+    let new2 = net.dir.join("v2-new.json");
+    json_out(&credex(&["keygen", "--agency", "agency-2", "--role", "validator", "--out", s(&new2)]));
+    change_validators(&net, &url0, "rotate-2", &["rotate-validator-key", "--key", s(&new2)], &[&k0, &k1, &k2]);
+    std::fs::copy(&new2, &k2).unwrap();
+    nodes[2] = None;
+    nodes[2] = Some(net.start(2));
+    let h = height(node(&nodes, 0));
+    wait_height(node(&nodes, 2), h + 3, Duration::from_secs(60));
+
+    // a proof made now verifies offline from the genesis file alone,
+    // following the two set changes and signed by the new key
+    let (_, anchored) = credex_tests::harness::attest(
+        &node(&nodes, 1).url,
+        s(&net.dir.join("amr.json")),
+        "91350100M000100Y43",
+        "abnormal-operation-listing",
+        &["reason-code=annual-report"],
+    );
+    wait_height(node(&nodes, 2), anchored, Duration::from_secs(30));
+    let proof = net.dir.join("after.proof");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        &node(&nodes, 2).url,
+        "--subject",
+        "91350100M000100Y43",
+        "--list",
+        "abnormal-operation",
+        "--out",
+        s(&proof),
+    ]));
+    let out = credex(&["verify", s(&proof), "--genesis", s(&net.genesis), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "listed, verified: {v}");
+    assert_eq!(v["verdict"]["facts"]["set_changes"], 2, "{v}");
+    let signers = v["verdict"]["facts"]["signers"].as_array().unwrap();
+    assert_eq!(signers.len(), 3, "all three validators in force sign: {v}");
+    // a proof whose set-change chain is cut no longer verifies
+    let text = std::fs::read_to_string(&proof).unwrap();
+    let mut p = credex_proof::CreditProof::from_text(text.trim()).unwrap();
+    p.anchor.set_changes.remove(0);
+    let cut = net.dir.join("cut.proof");
+    std::fs::write(&cut, p.to_text()).unwrap();
+    let (code, _) = verify(&cut, s(&net.genesis));
+    assert_ne!(code, 0);
+    assert_ne!(code, 1);
+}
+
 #[test]
 fn n4_partition_two_two_then_heal() {
     let tmp = tempfile::tempdir().unwrap();

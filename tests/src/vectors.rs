@@ -24,6 +24,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("signatures.json", pretty(&signatures())),
         ("merkle.json", pretty(&merkle())),
         ("attestations.json", pretty(&attestations())),
+        ("governance.json", pretty(&governance())),
         ("credit_proofs.json", pretty(&proofs)),
         ("genesis.toml", genesis),
         ("genesis-other-chain.toml", other),
@@ -108,6 +109,76 @@ fn hashing() -> Value {
         "rule": "H(domain, data) = SHA-256(u8(len(domain)) || domain || data); M' = u8(len(tag)) || tag || M",
         "domains": domains,
         "purposes": purposes,
+    })
+}
+
+/// Governance proposals (spec §11.8): every action's canonical encoding,
+/// proposal hash and one approval, and the validator set each validator
+/// action leaves (its hash is the next block's `validators_hash`, §9.6).
+fn governance() -> Value {
+    use credex_types::chain::{Names, Validator, ValidatorSet};
+    use credex_types::lifecycle::{GovAction, GovProposal};
+    let key = |seed: u8| SecretKey::from_seed([seed; 32]);
+    let validator = |i: u8| Validator {
+        agency: format!("agency-{i}").parse().unwrap_or_else(|_| unreachable!("valid agency id")),
+        names: Names { zh: "机构".into(), ru: "Агентство".into(), en: "Agency".into() },
+        jurisdiction: "CN".parse().unwrap_or_else(|_| unreachable!("valid jurisdiction")),
+        key: key(60 + i).public(),
+        power: 1,
+    };
+    let set = ValidatorSet { validators: (0..4).map(validator).collect() };
+    let agency = |i: u8| validator(i).agency;
+    let issuer = credex_types::genesis::Issuer {
+        agency: "cn-sfh-tax".parse().unwrap_or_else(|_| unreachable!("valid agency id")),
+        names: Names { zh: "税务局".into(), ru: "Налоговая".into(), en: "Tax".into() },
+        jurisdiction: "CN".parse().unwrap_or_else(|_| unreachable!("valid jurisdiction")),
+        key: key(70).public(),
+        kinds: vec![credex_types::AttestationKind::AdministrativeLicence],
+    };
+    let actions = vec![
+        ("add-issuer", GovAction::AddIssuer(issuer)),
+        ("remove-issuer", GovAction::RemoveIssuer { agency: "cn-sfh-tax".parse().unwrap_or_else(|_| unreachable!()) }),
+        (
+            "set-kinds",
+            GovAction::SetKinds {
+                agency: "cn-sfh-tax".parse().unwrap_or_else(|_| unreachable!()),
+                kinds: vec![credex_types::AttestationKind::AdministrativePenalty],
+            },
+        ),
+        (
+            "rotate-key",
+            GovAction::RotateKey {
+                agency: "cn-sfh-tax".parse().unwrap_or_else(|_| unreachable!()),
+                key: key(71).public(),
+            },
+        ),
+        ("add-validator", GovAction::AddValidator(validator(4))),
+        ("remove-validator", GovAction::RemoveValidator { agency: agency(3) }),
+        ("set-power", GovAction::SetPower { agency: agency(0), power: 3 }),
+        ("rotate-validator-key", GovAction::RotateValidatorKey { agency: agency(1), key: key(72).public() }),
+    ];
+    let chain_id: credex_types::ChainId = "credex-vectors".parse().unwrap_or_else(|_| unreachable!("valid chain id"));
+    let cases: Vec<Value> = actions
+        .into_iter()
+        .map(|(name, action)| {
+            let next = action.apply_to_set(&set).map(|r| r.map(|s| json!({ "set": s, "hash": s.hash().to_string() })));
+            let proposal = GovProposal { chain_id: chain_id.clone(), action, nonce: [7; 16] };
+            let hash = proposal.hash();
+            json!({
+                "name": name,
+                "proposal": proposal,
+                "encoding": hex::encode(credex_codec::encode(&proposal)),
+                "proposal_hash": hash.to_string(),
+                "approval_by_validator_0": key(60).sign(Purpose::Governance, &hash.0).to_string(),
+                "next_set": match next { None => Value::Null, Some(Ok(v)) => v, Some(Err(e)) => json!({ "error": e.to_string() }) },
+            })
+        })
+        .collect();
+    json!({
+        "rule": "proposal hash = H(\"credex/governance/v1\", encode(GovProposal)); an approval signs the 32-byte hash with purpose governance (spec §11.8)",
+        "validator_set": set,
+        "validator_set_hash": set.hash().to_string(),
+        "cases": cases,
     })
 }
 

@@ -50,7 +50,7 @@ pub struct NodeStatus {
     pub head: Option<HeadSummary>,
     /// Transactions waiting in the mempool.
     pub mempool: usize,
-    /// Number of validators in the genesis.
+    /// Number of validators in the set in force (genesis, or as governance changed it).
     pub validators: usize,
     /// `dev`, `validator` or `observer`.
     pub role: String,
@@ -297,6 +297,19 @@ pub struct IssuerAnswer {
 pub struct Issuers {
     /// The registry.
     pub issuers: Vec<IssuerAnswer>,
+}
+
+/// `GET /v1/validators`: the validator set in force for the next block.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Validators {
+    /// The committed height it follows.
+    pub height: u64,
+    /// The set's hash (hex; what the next header's `validators_hash` holds).
+    #[schema(value_type = String)]
+    pub hash: Hash32,
+    /// The set, in index order (the index signs votes and approvals).
+    #[schema(value_type = Object)]
+    pub set: credex_types::chain::ValidatorSet,
 }
 
 /// `GET /v1/labels`.

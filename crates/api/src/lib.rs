@@ -190,7 +190,7 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<types::NodeStatus> {
         height: node.height(),
         head: node.head().map(|h| types::HeadSummary { id: h.id(), time: h.time, state_root: h.state_root }),
         mempool: node.mempool_len(),
-        validators: node.genesis().validators.len(),
+        validators: node.validator_set().validators.len(),
         role: node.role().to_string(),
         agency: node.identity().map(|(a, _)| a.clone()),
         peers: node.peers(),

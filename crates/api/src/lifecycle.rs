@@ -319,6 +319,13 @@ pub(super) async fn issuers(
     Ok(Json(types::Issuers { issuers }))
 }
 
+/// `GET /v1/validators`.
+pub(super) async fn validators(State(node): State<Arc<Node>>) -> ApiResult<types::Validators> {
+    let height = node.height();
+    let set = node.validator_set();
+    Ok(Json(types::Validators { height, hash: set.hash(), set }))
+}
+
 /// `GET /v1/labels`.
 pub(super) async fn labels() -> ApiResult<types::Labels> {
     let t = LabelTable::builtin();

@@ -120,6 +120,16 @@ route!(
 );
 route!(issuers, get, "/v1/issuers", "lifecycle", "The issuer registry (genesis plus governance)",
     params(("lang" = Option<Lang>, Query, description = "label language")), body(), ok((status = 200, description = "registry", body = types::Issuers),));
+route!(
+    validators,
+    get,
+    "/v1/validators",
+    "chain",
+    "The validator set in force for the next block (genesis, or as governance changed it)",
+    params(),
+    body(),
+    ok((status = 200, description = "the set", body = types::Validators),)
+);
 route!(list_members, get, "/v1/lists/{list}", "lists", "Who is on a list now (public, paged, searchable)",
     params(("list" = ListKind, Path, description = "the list"),
         ("q" = Option<String>, Query, description = "substring of the subject id"),
@@ -303,6 +313,7 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         status,
         labels,
         issuers,
+        validators,
         list_members,
         list_status,
         list_qr,

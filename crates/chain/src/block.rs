@@ -9,8 +9,12 @@
 //!   (1 for the first block); `parent` is the parent's id (`0³²` first);
 //! * `time` is strictly after the parent's time (the genesis time first);
 //!   a proposer takes its clock, raised to parent time + 1 ms if behind;
-//! * `validators_hash` and `next_validators_hash` are the hash of the set
-//!   in force; `proposer` is an index into it;
+//! * `validators_hash` is the hash of the set in force for this block (the
+//!   genesis set, or the one the last validator-set change wrote);
+//!   `next_validators_hash` the hash of the set in force after it — the
+//!   same unless a governance transaction of this block changed it
+//!   (checked by the caller after execution, [`BlockOutcome::next_set`]);
+//!   `proposer` is an index into the set in force;
 //! * `tx_root` is the RFC 6962 root of the transaction hashes;
 //! * `state_root` is the state map's root after execution (checked by the
 //!   caller, which holds the map).
@@ -62,10 +66,14 @@ pub fn next_context(parent: Option<&BlockHeader>, genesis_time: Timestamp, now: 
     BlockContext { height, time: Timestamp(now.0.max(prev_time.0.saturating_add(1))) }
 }
 
-/// The header of the block after `parent` holding `txs`, executed to `state_root`.
+/// The header of the block after `parent` holding `txs`, executed to
+/// `state_root`, under `set`; `next` is the set the block's execution
+/// leaves in force ([`BlockOutcome::next_set`]).
+#[allow(clippy::too_many_arguments)] // the header's inputs, each once
 pub fn next_header(
     chain_id: &ChainId,
     set: &ValidatorSet,
+    next: Option<&ValidatorSet>,
     parent: Option<&BlockHeader>,
     ctx: BlockContext,
     proposer: u16,
@@ -82,12 +90,13 @@ pub fn next_header(
         tx_root: tx_root(txs),
         state_root,
         validators_hash: vh,
-        next_validators_hash: vh,
+        next_validators_hash: next.map_or(vh, ValidatorSet::hash),
     }
 }
 
-/// Checks every header rule but the state root for `block` after `parent`;
-/// the context to execute it in.
+/// Checks every header rule but the state root and the next validators
+/// hash (both known after execution) for `block` after `parent`; the
+/// context to execute it in.
 pub fn check_header(
     chain_id: &ChainId,
     set: &ValidatorSet,
@@ -113,7 +122,7 @@ pub fn check_header(
     if h.time <= prev_time {
         return Err(HeaderError::Time);
     }
-    if h.validators_hash != vh || h.next_validators_hash != vh {
+    if h.validators_hash != vh {
         return Err(HeaderError::ValidatorSet);
     }
     if usize::from(h.proposer) >= set.validators.len() {
@@ -178,6 +187,22 @@ impl BlockOutcome {
             }
         }
         BlockOutcome { writes, anchors, erased, touched: touched.into_iter().collect(), escalated, dropped }
+    }
+
+    /// The validator set the block leaves in force, if it changed it (its
+    /// last write of `StateKey::Validators`).
+    pub fn next_set(&self) -> Option<&ValidatorSet> {
+        self.writes.iter().rev().find_map(|(k, v)| match (k, v) {
+            (StateKey::Validators, StateValue::Validators(set)) => Some(set),
+            _ => None,
+        })
+    }
+
+    /// Whether `header`'s `next_validators_hash` names the set in force
+    /// after the block: `set` (in force for it) unless the block changed it.
+    pub fn check_next_validators(&self, header: &BlockHeader, set: &ValidatorSet) -> Result<(), HeaderError> {
+        let expected = self.next_set().unwrap_or(set).hash();
+        if header.next_validators_hash == expected { Ok(()) } else { Err(HeaderError::ValidatorSet) }
     }
 
     /// The state-map updates of the writes: key hash and value hash.

@@ -188,6 +188,9 @@ pub enum TxError {
     /// Rotating to the key in force.
     #[error("issuer {0} already uses this key")]
     KeyUnchanged(AgencyId),
+    /// A validator-set change that does not apply.
+    #[error("validator change: {0}")]
+    ValidatorChange(credex_types::lifecycle::ValidatorChangeError),
     /// An audit anchor by a key that is not the node's.
     #[error("{0} is not a node of this chain, or the key is not its validator or peer key")]
     NotANode(AgencyId),
@@ -242,6 +245,7 @@ impl TxError {
             TxError::AlreadyApplied => "already-applied",
             TxError::IssuerExists(_) => "issuer-exists",
             TxError::KeyUnchanged(_) => "key-unchanged",
+            TxError::ValidatorChange(_) => "bad-validator-change",
             TxError::NotANode(_) => "not-a-node",
             TxError::AuditNotAdvancing { .. } => "audit-not-advancing",
         }
@@ -387,6 +391,15 @@ impl StateRead for MemState {
     }
 }
 
+/// The validator set in force for the next block: the state's if
+/// governance changed it, else the genesis set (spec §9.6).
+pub fn validator_set(state: &(impl StateRead + ?Sized), genesis: &Genesis) -> credex_types::chain::ValidatorSet {
+    match state.get(&StateKey::Validators) {
+        Some(StateValue::Validators(set)) => set,
+        _ => genesis.validator_set(),
+    }
+}
+
 /// The issuer registry entry of `agency`: the state's record if governance
 /// changed it, else the genesis entry (spec §11.8).
 pub fn issuer(state: &(impl StateRead + ?Sized), genesis: &Genesis, agency: &AgencyId) -> Option<IssuerRecord> {
@@ -466,12 +479,14 @@ fn check_structure(
     let id = tx.id();
     match tx {
         Transaction::Evidence(e) => {
-            e.verify(&genesis.validator_set(), &genesis.chain_id).map_err(|e| TxError::BadEvidence(e.to_string()))?;
+            e.verify(&validator_set(state, genesis), &genesis.chain_id)
+                .map_err(|e| TxError::BadEvidence(e.to_string()))?;
             Ok((id, Vec::new()))
         }
         Transaction::Governance(g) => {
             check_chain(genesis, &g.proposal.chain_id)?;
-            verify_approvals(&genesis.validator_set(), &g.proposal.hash(), &g.approvals).map_err(TxError::Approvals)?;
+            verify_approvals(&validator_set(state, genesis), &g.proposal.hash(), &g.approvals)
+                .map_err(TxError::Approvals)?;
             Ok((id, Vec::new()))
         }
         Transaction::SubjectKey(t) => {
@@ -850,6 +865,11 @@ fn apply_governance<S: StateRead + ?Sized>(
     if state.get(&gkey).is_some() {
         return Err(TxError::AlreadyApplied);
     }
+    // Approvals were verified at admission against the set then in force;
+    // the set may have changed since (an earlier transaction of this
+    // block): they must carry more than 2/3 of the set in force now.
+    let set = validator_set(state, genesis);
+    verify_approvals(&set, &g.proposal.hash(), &g.approvals).map_err(TxError::Approvals)?;
     let agency = g.proposal.action.agency().clone();
     let existing = issuer(state, genesis, &agency);
     let active = || match &existing {
@@ -872,6 +892,19 @@ fn apply_governance<S: StateRead + ?Sized>(
             IssuerRecord { retired_keys: retired, ..IssuerRecord::from_genesis(i) }
         }
         GovAction::RemoveIssuer { .. } => IssuerRecord { active: false, ..active()? },
+        action @ (GovAction::AddValidator(_)
+        | GovAction::RemoveValidator { .. }
+        | GovAction::SetPower { .. }
+        | GovAction::RotateValidatorKey { .. }) => {
+            // The set in force from the next block on (spec §9.6).
+            let next = match action.apply_to_set(&set) {
+                Some(next) => next.map_err(TxError::ValidatorChange)?,
+                None => set,
+            };
+            state.put(StateKey::Validators, StateValue::Validators(next));
+            state.put(gkey, StateValue::Governance { height: ctx.height });
+            return Ok(());
+        }
         GovAction::SetKinds { kinds, .. } => IssuerRecord { kinds: kinds.clone(), ..active()? },
         GovAction::RotateKey { key, .. } => {
             let mut r = active()?;

@@ -830,3 +830,81 @@ fn a_bound_key_is_replaced_only_with_the_old_keys_consent_or_a_recorded_recovery
     .sign(&w.fx.issuer_keys["cn-sfh-amr"], &other);
     assert_eq!(w.apply_tx(&Transaction::SubjectKey(tx)).unwrap_err().code(), "nothing-to-recover");
 }
+
+#[test]
+fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_set() {
+    use credex_chain::{BlockOutcome, validator_set};
+    let mut w = World::new();
+    let genesis_set = w.genesis().validator_set();
+    assert_eq!(validator_set(&w.state, w.genesis()), genesis_set, "the genesis set until a change");
+    let agency = |i: usize| genesis_set.validators[i].agency.clone();
+    // a block removing validator 3 names the new set in its header; executing it
+    // does not change the set of the block itself
+    let remove = GovAction::RemoveValidator { agency: agency(3) };
+    let mut tx = GovernanceTx {
+        proposal: GovProposal { chain_id: w.genesis().chain_id.clone(), action: remove.clone(), nonce: [3; 16] },
+        approvals: vec![],
+    };
+    for i in [0u16, 1, 2] {
+        tx.approve(i, &w.fx.validator_keys[usize::from(i)]);
+    }
+    let txs = vec![Transaction::Governance(tx)];
+    let outcome = BlockOutcome::new(execute_block(&w.state, w.genesis(), w.ctx(), &txs).unwrap(), &txs, vec![], vec![]);
+    let next = outcome.next_set().expect("the block changes the set").clone();
+    assert_eq!(next.validators.len(), 3);
+    let mut header = credex_chain::next_header(
+        &w.genesis().chain_id,
+        &genesis_set,
+        Some(&next),
+        None,
+        w.ctx(),
+        0,
+        &txs,
+        credex_crypto::Hash32::ZERO,
+    );
+    assert_eq!(header.validators_hash, genesis_set.hash());
+    assert_eq!(header.next_validators_hash, next.hash());
+    assert!(outcome.check_next_validators(&header, &genesis_set).is_ok());
+    header.next_validators_hash = genesis_set.hash();
+    assert!(outcome.check_next_validators(&header, &genesis_set).is_err(), "a header hiding the change");
+    // applied: the set in force is the new one
+    w.governance(remove.clone(), &[0, 1, 2]).unwrap();
+    let set = validator_set(&w.state, w.genesis());
+    assert_eq!(set, next);
+    // approvals now count against the three: 2 of 3 is not more than 2/3, and
+    // the removed validator's index is out of the set
+    let power = GovAction::SetPower { agency: agency(0), power: 2 };
+    assert_eq!(w.governance(power.clone(), &[0, 1]).unwrap_err().code(), "insufficient-approvals");
+    assert_eq!(w.governance(power.clone(), &[0, 1, 3]).unwrap_err().code(), "insufficient-approvals");
+    w.governance(power, &[0, 1, 2]).unwrap();
+    assert_eq!(validator_set(&w.state, w.genesis()).validators[0].power, 2);
+    // a rotated key no longer approves; the new one does
+    let new_key = SecretKey::from_seed([77; 32]);
+    w.governance(GovAction::RotateValidatorKey { agency: agency(1), key: new_key.public() }, &[0, 1, 2]).unwrap();
+    let kinds = GovAction::SetPower { agency: agency(2), power: 3 };
+    // powers 2, 1, 1 of 4: validators 1 and 2 (old key) are 2 of 4
+    assert_eq!(w.governance(kinds.clone(), &[0, 1]).unwrap_err().code(), "insufficient-approvals");
+    w.fx.validator_keys[1] = new_key;
+    w.governance(kinds, &[0, 1]).unwrap_or_else(|e| panic!("powers 2 + 1 of 4 with the new key: {e}"));
+    // changes that do not apply
+    let bad = |w: &mut World, action: GovAction| {
+        // another nonce: the same change was proposed (and applied) before
+        let mut tx = GovernanceTx {
+            proposal: GovProposal { chain_id: w.genesis().chain_id.clone(), action, nonce: [9; 16] },
+            approvals: vec![],
+        };
+        for i in [0u16, 1, 2] {
+            tx.approve(i, &w.fx.validator_keys[usize::from(i)]);
+        }
+        w.apply_tx(&Transaction::Governance(tx)).unwrap_err().code()
+    };
+    assert_eq!(bad(&mut w, GovAction::RemoveValidator { agency: agency(3) }), "bad-validator-change", "not in the set");
+    assert_eq!(bad(&mut w, GovAction::SetPower { agency: agency(0), power: 0 }), "bad-validator-change", "zero power");
+    assert_eq!(bad(&mut w, GovAction::SetPower { agency: agency(0), power: 2 }), "bad-validator-change", "unchanged");
+    let dup = genesis_set.validators[0].clone();
+    assert_eq!(bad(&mut w, GovAction::AddValidator(dup)), "bad-validator-change", "already a validator");
+    // and a removed validator can be added back
+    let back = genesis_set.validators[3].clone();
+    w.governance(GovAction::AddValidator(back), &[0, 1, 2]).unwrap();
+    assert_eq!(validator_set(&w.state, w.genesis()).validators.len(), 4);
+}

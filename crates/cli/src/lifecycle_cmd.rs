@@ -227,7 +227,12 @@ pub(crate) fn propose(chain_id: credex_types::ChainId, action: GovAction, out: &
 }
 
 /// `credex gov approve`: adds a validator's approval to a proposal file.
-pub(crate) fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) -> anyhow::Result<Value> {
+pub(crate) fn approve(
+    file: &Path,
+    key: &Path,
+    genesis: &credex_types::Genesis,
+    set: &credex_types::chain::ValidatorSet,
+) -> anyhow::Result<Value> {
     let mut tx: GovernanceTx =
         serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?)
             .with_context(|| format!("proposal {}", file.display()))?;
@@ -238,15 +243,14 @@ pub(crate) fn approve(file: &Path, key: &Path, genesis: &credex_types::Genesis) 
         genesis.chain_id
     );
     let (_, k) = KeyFile::read(key)?;
-    let index = genesis
+    let index = set
         .validators
         .iter()
         .position(|v| v.key == k.public())
-        .ok_or_else(|| anyhow::anyhow!("{} is not a validator key of this genesis", key.display()))?;
+        .ok_or_else(|| anyhow::anyhow!("{} is not a key of the validator set in force", key.display()))?;
     tx.approve(u16::try_from(index)?, &k);
     std::fs::write(file, serde_json::to_string_pretty(&tx)? + "\n")
         .with_context(|| format!("writing {}", file.display()))?;
-    let set = genesis.validator_set();
     let power: u64 = tx.approvals.iter().filter_map(|a| set.get(a.validator)).map(|v| v.power).sum();
     Ok(json!({ "proposal": tx.proposal.hash().to_string(), "approvals": tx.approvals.len(), "power": power,
                "total_power": set.total_power(), "enough": set.is_quorum(power) }))
@@ -415,7 +419,7 @@ pub enum LifecycleCommand {
         #[arg(long)]
         wait: bool,
     },
-    /// Issuer governance by 2f+1 validators.
+    /// Governance by 2f+1 validators: issuers and the validator set.
     Gov {
         #[command(subcommand)]
         command: GovCommand,
@@ -467,9 +471,13 @@ pub enum GovCommand {
         /// Validator key file.
         #[arg(long)]
         key: PathBuf,
-        /// Genesis file (finds the validator's index).
+        /// Genesis file (the chain; and the validator set, without `--node`).
         #[arg(long)]
         genesis: PathBuf,
+        /// Node URL: take the validator set in force from it (after a
+        /// validator-set change the genesis set is no longer the one that approves).
+        #[arg(long)]
+        node: Option<String>,
     },
     /// Submits an approved proposal.
     Submit {
@@ -520,6 +528,43 @@ pub enum GovActionArg {
     /// Rotates an issuer's key to the key in a new key file.
     RotateKey {
         /// The new key file (its agency is the issuer).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Adds a validator (agency and consensus key from its key file); it
+    /// votes from the block after the one that applies the change.
+    AddValidator {
+        /// The new validator's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Names as "中文|Русский|English".
+        #[arg(long)]
+        names: String,
+        /// Jurisdiction.
+        #[arg(long)]
+        jurisdiction: credex_types::Jurisdiction,
+        /// Voting power.
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+    /// Removes a validator (a retired agency, or a key that leaked).
+    RemoveValidator {
+        /// The validator's agency.
+        #[arg(long)]
+        agency: AgencyId,
+    },
+    /// Changes a validator's voting power.
+    SetPower {
+        /// The validator's agency.
+        #[arg(long)]
+        agency: AgencyId,
+        /// The new power (≥ 1).
+        #[arg(long)]
+        power: u64,
+    },
+    /// Rotates a validator's consensus key to the key in a new key file.
+    RotateValidatorKey {
+        /// The new key file (its agency is the validator).
         #[arg(long)]
         key: PathBuf,
     },
@@ -616,13 +661,35 @@ pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitC
                         let (file, k) = KeyFile::read(&key)?;
                         GovAction::RotateKey { agency: file.agency, key: k.public() }
                     }
+                    GovActionArg::AddValidator { key, names, jurisdiction, power } => {
+                        let (file, k) = KeyFile::read(&key)?;
+                        GovAction::AddValidator(credex_types::chain::Validator {
+                            agency: file.agency,
+                            names: crate::genesis_cmd::parse_names(&names)?,
+                            jurisdiction,
+                            key: k.public(),
+                            power,
+                        })
+                    }
+                    GovActionArg::RemoveValidator { agency } => GovAction::RemoveValidator { agency },
+                    GovActionArg::SetPower { agency, power } => GovAction::SetPower { agency, power },
+                    GovActionArg::RotateValidatorKey { key } => {
+                        let (file, k) = KeyFile::read(&key)?;
+                        GovAction::RotateValidatorKey { agency: file.agency, key: k.public() }
+                    }
                 };
                 print(&propose(Client::new(&node).chain_id()?, action, &out)?)
             }
-            GovCommand::Approve { file, key, genesis } => {
+            GovCommand::Approve { file, key, genesis, node } => {
                 let text =
                     std::fs::read_to_string(&genesis).with_context(|| format!("reading {}", genesis.display()))?;
-                print(&approve(&file, &key, &credex_types::Genesis::from_toml(&text)?)?)
+                let genesis = credex_types::Genesis::from_toml(&text)?;
+                // The set in force signs approvals: the node's, once governance changed it.
+                let set = match node {
+                    Some(url) => Client::new(&url).get_as::<types::Validators>("/v1/validators")?.set,
+                    None => genesis.validator_set(),
+                };
+                print(&approve(&file, &key, &genesis, &set)?)
             }
             GovCommand::Submit { file, node, wait } => print(&submit_proposal(&Client::new(&node), &file, wait)?),
         },

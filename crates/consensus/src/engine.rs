@@ -372,17 +372,14 @@ impl Verifier {
         Ctx.select_proposer(&self.set, Height(height), round_of(round)).address.0
     }
 
-    /// Whether the refusal proves the message invalid (whoever passed it on
-    /// should not have), rather than merely unwanted now.
-    pub fn is_invalid(e: &MsgError) -> bool {
-        matches!(
-            e,
-            MsgError::UnknownValidator(_)
-                | MsgError::NotProposer(_)
-                | MsgError::BadSignature
-                | MsgError::BlockMismatch
-                | MsgError::NotAQuorum
-        )
+    /// Whether the refusal proves the message malformed whatever the
+    /// validator set (a proposal whose block is for another height, or
+    /// whose proof-of-lock round is not below its round). A bad signature
+    /// or an unknown signer proves less: after a key rotation or removal an
+    /// honest validator that has not restarted yet still sends such
+    /// messages for a while.
+    pub fn is_malformed(e: &MsgError) -> bool {
+        matches!(e, MsgError::BlockMismatch)
     }
 
     /// Signer, signature and (for a proposal) proposer and block shape.
@@ -557,6 +554,22 @@ impl Engine {
         self.verifier.proposer(height, round)
     }
 
+    /// Takes the validator set in force for the next height (after a
+    /// governance change; spec §9.6) and this node's place in it (`None`:
+    /// it no longer votes). Call before [`Engine::start`] of that height;
+    /// messages buffered for it are checked again under the new set.
+    pub fn set_validators(&mut self, height: u64, set: &credex_types::ValidatorSet, me: Option<(u16, SecretKey)>) {
+        let vs = ValidatorSet::from_set(set);
+        let addr = Addr(me.as_ref().map_or(u16::MAX, |(i, _)| *i));
+        self.driver = Driver::new(Ctx, Height(height), vs.clone(), addr, ThresholdParams::default());
+        self.set = vs;
+        self.verifier = Verifier::new(self.chain_id.clone(), set);
+        self.me = me;
+        self.signed.clear();
+        self.seen.clear();
+        self.polkas.clear();
+    }
+
     /// Starts `height` at round 0 (also used to move on after a commit);
     /// buffered messages for it are then processed.
     pub fn start(&mut self, height: u64) -> Result<Vec<Action>, MsgError> {
@@ -573,6 +586,10 @@ impl Engine {
         let mut keep = Future::default();
         for (msg, size) in buffered.msgs {
             if msg.height() == height {
+                // Checked when buffered, but perhaps under the set before a change.
+                if self.check(&msg).is_err() {
+                    continue;
+                }
                 match self.accept_current(msg) {
                     Ok(a) => actions.extend(a),
                     Err(MsgError::Driver(e)) => return Err(MsgError::Driver(e)),

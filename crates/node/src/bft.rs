@@ -96,7 +96,8 @@ struct Bft {
     /// Validated proposals (ours and others') by block id, for this height.
     proposals: HashMap<Hash32, Proposal>,
     timers: mpsc::UnboundedSender<(u64, Timeout)>,
-    index: u16,
+    /// This validator's key (its index may change with the set).
+    seed: [u8; 32],
     /// Sending again what the log says was signed before a restart: the
     /// signed-state record may already be past an earlier one of them.
     resending: bool,
@@ -119,8 +120,11 @@ pub async fn run(
     (wal, records, wal_path): (ConsensusLog, Vec<Vec<u8>>, String),
 ) -> anyhow::Result<()> {
     crate::service::warn_if_behind(&node, &guard);
-    let index =
-        node.validator_index(&key.public()).ok_or_else(|| anyhow::anyhow!("not a validator of this genesis"))?;
+    let index = node.validator_index(&key.public());
+    if index.is_none() {
+        tracing::warn!(target: "credex::bft", "this key is not in the validator set in force; following without voting");
+    }
+    let seed = key.seed();
     let (timers, mut fired) = mpsc::unbounded_channel();
     let mut heights = node.heights();
     let height = node.height() + 1;
@@ -138,8 +142,8 @@ pub async fn run(
     }
     let (engine, actions) = credex_consensus::recover(
         node.genesis().chain_id.clone(),
-        node.validator_set(),
-        Some((index, key)),
+        &node.validator_set(),
+        index.map(|i| (i, key)),
         height,
         &logged,
     )
@@ -155,7 +159,7 @@ pub async fn run(
         engine,
         proposals: HashMap::new(),
         timers,
-        index,
+        seed,
         guard,
         wal: Arc::new(Mutex::new(wal)),
         wal_path,
@@ -255,6 +259,14 @@ impl Bft {
 
     async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
         self.proposals.clear();
+        // The set in force may have changed with the last block (governance).
+        let set = self.node.validator_set();
+        let key = SecretKey::from_seed(self.seed);
+        let me = self.node.validator_index(&key.public()).map(|i| (i, key));
+        if me.is_none() {
+            tracing::info!(target: "credex::bft", height = h, "not in the validator set in force; following without voting");
+        }
+        self.engine.set_validators(h, &set, me);
         // Buffered messages of the new height come back from the engine.
         let actions = self.engine.start(h)?;
         self.apply(actions).await
@@ -384,7 +396,9 @@ impl Bft {
                         }
                         self.node.wait_for_tx(left).await;
                     }
-                    let (n, index) = (self.node.clone(), self.index);
+                    let key = SecretKey::from_seed(self.seed);
+                    let Some(index) = self.node.validator_index(&key.public()) else { continue };
+                    let n = self.node.clone();
                     let proposal = tokio::task::spawn_blocking(move || n.propose_with(index, true)).await?;
                     if let Some(p) = proposal {
                         let id = p.header().id();

@@ -121,15 +121,26 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     if !allowed.contains(&me) {
         tracing::warn!(target: "credex::node", peer = %me, "this node's peer id is not in the genesis: other nodes will refuse it");
     }
+    // A validator key of the genesis, or — after governance rotated a key
+    // or added a validator — a key of an agency the genesis knows; whether
+    // it votes is decided against the set in force once the chain is loaded.
     let validator = match &args.validator_key {
         Some(path) => {
-            let (_, key) = KeyFile::read(path)?;
+            let (file, key) = KeyFile::read(path)?;
+            let in_genesis = genesis.validators.iter().any(|v| v.key == key.public());
+            let known = in_genesis
+                || genesis.validators.iter().any(|v| v.agency == file.agency)
+                || genesis.observers.iter().any(|o| o.agency == file.agency);
             anyhow::ensure!(
-                genesis.validators.iter().any(|v| v.key == key.public()),
-                "{}: not a validator key of this genesis",
+                known,
+                "{}: neither a validator key of this genesis nor a key of one of its agencies",
                 path.display()
             );
-            Some(key)
+            if !in_genesis {
+                tracing::info!(target: "credex::node", agency = %file.agency,
+                    "validator key not in the genesis set (rotated or added by governance): it votes if the set in force holds it");
+            }
+            Some((file.agency, key))
         }
         None => None,
     };
@@ -139,11 +150,7 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     };
     // Who this node is: its validator key's agency, or its peer id's agency.
     let identity = match &validator {
-        Some(key) => genesis
-            .validators
-            .iter()
-            .find(|v| v.key == key.public())
-            .map(|v| (v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed()))),
+        Some((agency, key)) => Some((agency.clone(), credex_crypto::SecretKey::from_seed(key.seed()))),
         None => genesis
             .observers
             .iter()
@@ -195,10 +202,10 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         None => None,
     };
     let engine = match (validator, guard) {
-        (Some(key), Some(guard)) if solo => {
+        (Some((_, key)), Some(guard)) if solo => {
             tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL))
         }
-        (Some(key), Some(guard)) => {
+        (Some((_, key)), Some(guard)) => {
             let path = data.join(crate::bft::CONSENSUS_LOG);
             let (wal, records) = credex_storage::wal::ConsensusLog::open(&path)?;
             let log = (wal, records, path.display().to_string());

@@ -99,7 +99,6 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
     });
     // network events
     let (n, h) = (node.clone(), handle.clone());
-    let verifier = credex_consensus::Verifier::new(node.genesis().chain_id.clone(), node.validator_set());
     tokio::spawn(async move {
         let all = Arc::new(Semaphore::new(REQUESTS));
         let mut serving: HashMap<PeerId, Arc<Semaphore>> = HashMap::new();
@@ -121,7 +120,7 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
                             Verdict::Reject
                         }
                         Ok(msg) => {
-                            let verdict = consensus_verdict(&n, &verifier, &msg);
+                            let verdict = consensus_verdict(&n, &msg);
                             if verdict == Verdict::Accept
                                 && let Some(tx) = &consensus
                                 && tx.try_send(msg).is_err()
@@ -204,21 +203,28 @@ fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) -> Verdict {
 }
 
 /// Whether gossip forwards a consensus message: checked against the
-/// validator set (signature, proposer, quorum) before anyone else sees it
-/// from us; heights already committed here, or far ahead, are not
+/// validator set in force (signature, proposer, quorum) before anyone else
+/// sees it from us; heights already committed here, or far ahead, are not
 /// forwarded (spec §10.5).
-fn consensus_verdict(node: &Node, verifier: &credex_consensus::Verifier, msg: &ConsensusMsg) -> Verdict {
+fn consensus_verdict(node: &Node, msg: &ConsensusMsg) -> Verdict {
     let committed = node.height();
     if msg.height() <= committed || msg.height() > committed + 1 + credex_consensus::FUTURE_HEIGHTS {
         return Verdict::Ignore;
     }
+    // The set in force for the next height (a later height's may differ).
+    let verifier = credex_consensus::Verifier::new(node.genesis().chain_id.clone(), &node.validator_set());
     match verifier.check(msg) {
         Ok(()) => Verdict::Accept,
-        Err(e) if credex_consensus::Verifier::is_invalid(&e) => {
-            tracing::warn!(target: "credex::net", error = %e, "invalid consensus message");
+        Err(e) if credex_consensus::Verifier::is_malformed(&e) => {
+            tracing::warn!(target: "credex::net", error = %e, "malformed consensus message");
             Verdict::Reject
         }
-        Err(_) => Verdict::Ignore,
+        // Not forwarded; not penalized: a validator whose key was just
+        // rotated or removed sends such messages until its operator restarts it.
+        Err(e) => {
+            tracing::debug!(target: "credex::net", error = %e, "consensus message not forwarded");
+            Verdict::Ignore
+        }
     }
 }
 

@@ -42,7 +42,7 @@ use credex_crypto::Hash32;
 use credex_types::SubjectId;
 use credex_types::access::AuditEntry;
 use credex_types::attestation::{Attestation, AttestationId};
-use credex_types::chain::CommitCertificate;
+use credex_types::chain::{CommitCertificate, ValidatorSet};
 use credex_types::lifecycle::CaseId;
 use credex_types::state::{StateKey, StateValue};
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
@@ -60,7 +60,8 @@ const CF_WARNINGS: &str = "warnings";
 const CF_KEYS: &str = "record_keys";
 const CF_AUDIT: &str = "audit";
 const CF_AUDIT_ANCHORS: &str = "audit_anchors";
-const FAMILIES: [&str; 13] = [
+const CF_SET_CHANGES: &str = "set_changes";
+const FAMILIES: [&str; 14] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXS,
@@ -74,6 +75,7 @@ const FAMILIES: [&str; 13] = [
     CF_KEYS,
     CF_AUDIT,
     CF_AUDIT_ANCHORS,
+    CF_SET_CHANGES,
 ];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
@@ -313,6 +315,17 @@ impl Store {
                     b.put_cf(self.cf(CF_AUDIT_ANCHORS), ak, credex_codec::encode(&(h, t.anchor.head)));
                 }
                 _ => {}
+            }
+        }
+        // A block that changes the validator set: the set from the next
+        // block on, for the set-change chain of proofs (spec §8, §9.6).
+        if c.block.header.next_validators_hash != c.block.header.validators_hash {
+            let next = c.writes.iter().rev().find_map(|(k, v)| match (k, v) {
+                (StateKey::Validators, StateValue::Validators(set)) => Some(set),
+                _ => None,
+            });
+            if let Some(set) = next {
+                b.put_cf(self.cf(CF_SET_CHANGES), hk, credex_codec::encode(set));
             }
         }
         let mut purges = Vec::new();
@@ -661,6 +674,24 @@ impl Store {
             let Ok(seq) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
             let (height, head): (u64, Hash32) = decode("audit anchor", &v)?;
             out.push((u64::from_be_bytes(seq), head, height));
+        }
+        Ok(out)
+    }
+
+    /// The validator-set changes of blocks below `height`, oldest first:
+    /// the changing block's height and the set from the next block on.
+    pub fn set_changes_below(&self, height: u64) -> Result<Vec<(u64, ValidatorSet)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_SET_CHANGES), IteratorMode::Start) {
+            let (k, v) = item?;
+            let h = <[u8; 8]>::try_from(&k[..]).map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt {
+                what: "set change key",
+                error: credex_codec::CodecError::Malformed(format!("{} bytes, expected 8", k.len())),
+            })?;
+            if h >= height {
+                break;
+            }
+            out.push((h, decode::<ValidatorSet>("validator set", &v)?));
         }
         Ok(out)
     }

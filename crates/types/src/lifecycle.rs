@@ -437,6 +437,28 @@ pub enum GovAction {
         /// The new key.
         key: PublicKey,
     },
+    /// Add a validator (appended to the set); it votes from the block
+    /// after the one that applies this (spec §9.6).
+    AddValidator(crate::chain::Validator),
+    /// Remove a validator; the indices of those after it shift down.
+    RemoveValidator {
+        /// The validator's agency.
+        agency: AgencyId,
+    },
+    /// Change a validator's voting power (≥ 1).
+    SetPower {
+        /// The validator's agency.
+        agency: AgencyId,
+        /// The new power.
+        power: u64,
+    },
+    /// Rotate a validator's consensus key (a compromised or retired key).
+    RotateValidatorKey {
+        /// The validator's agency.
+        agency: AgencyId,
+        /// The new key.
+        key: PublicKey,
+    },
 }
 
 impl GovAction {
@@ -444,11 +466,83 @@ impl GovAction {
     pub fn agency(&self) -> &AgencyId {
         match self {
             GovAction::AddIssuer(i) => &i.agency,
+            GovAction::AddValidator(v) => &v.agency,
             GovAction::RemoveIssuer { agency }
             | GovAction::SetKinds { agency, .. }
-            | GovAction::RotateKey { agency, .. } => agency,
+            | GovAction::RotateKey { agency, .. }
+            | GovAction::RemoveValidator { agency }
+            | GovAction::SetPower { agency, .. }
+            | GovAction::RotateValidatorKey { agency, .. } => agency,
         }
     }
+
+    /// The validator set after this action applies to `set`, or `None` if
+    /// the action is about issuers (spec §9.6). The result is checked
+    /// (`ValidatorSet::check`): at least one validator, no zero power, no
+    /// repeated agency or key.
+    pub fn apply_to_set(
+        &self,
+        set: &crate::chain::ValidatorSet,
+    ) -> Option<Result<crate::chain::ValidatorSet, ValidatorChangeError>> {
+        let mut next = set.clone();
+        let position = |agency: &AgencyId| {
+            set.validators
+                .iter()
+                .position(|v| &v.agency == agency)
+                .ok_or(ValidatorChangeError::NotAValidator(agency.clone()))
+        };
+        let changed = match self {
+            GovAction::AddIssuer(_)
+            | GovAction::RemoveIssuer { .. }
+            | GovAction::SetKinds { .. }
+            | GovAction::RotateKey { .. } => {
+                return None;
+            }
+            GovAction::AddValidator(v) => {
+                if set.validators.iter().any(|w| w.agency == v.agency) {
+                    Err(ValidatorChangeError::AlreadyAValidator(v.agency.clone()))
+                } else {
+                    next.validators.push(v.clone());
+                    Ok(())
+                }
+            }
+            GovAction::RemoveValidator { agency } => position(agency).map(|i| {
+                next.validators.remove(i);
+            }),
+            GovAction::SetPower { agency, power } => position(agency).and_then(|i| {
+                if next.validators[i].power == *power {
+                    return Err(ValidatorChangeError::Unchanged(agency.clone()));
+                }
+                next.validators[i].power = *power;
+                Ok(())
+            }),
+            GovAction::RotateValidatorKey { agency, key } => position(agency).and_then(|i| {
+                if next.validators[i].key == *key {
+                    return Err(ValidatorChangeError::Unchanged(agency.clone()));
+                }
+                next.validators[i].key = *key;
+                Ok(())
+            }),
+        };
+        Some(changed.and_then(|()| next.check().map(|()| next).map_err(ValidatorChangeError::Set)))
+    }
+}
+
+/// Why a validator-set change does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidatorChangeError {
+    /// No validator of that agency.
+    #[error("{0} is not a validator")]
+    NotAValidator(AgencyId),
+    /// The agency validates already.
+    #[error("{0} is a validator already")]
+    AlreadyAValidator(AgencyId),
+    /// The change changes nothing.
+    #[error("the change leaves validator {0} as it is")]
+    Unchanged(AgencyId),
+    /// The resulting set is not usable.
+    #[error("the resulting validator set: {0}")]
+    Set(crate::chain::ValidatorSetError),
 }
 
 /// A governance proposal, as validators sign it.

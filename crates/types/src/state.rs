@@ -56,6 +56,9 @@ pub enum StateKey {
     Governance(Hash32),
     /// A node's latest anchored audit-log head (spec §12.4).
     AuditHead(AgencyId),
+    /// The validator set in force from the next block on, once governance
+    /// changed it (absent: the genesis set; spec §9.6).
+    Validators,
 }
 
 impl StateKey {
@@ -172,6 +175,8 @@ pub enum StateValue {
         /// Height of the anchoring block.
         height: u64,
     },
+    /// Under [`StateKey::Validators`].
+    Validators(crate::chain::ValidatorSet),
 }
 
 impl StateValue {

@@ -131,15 +131,11 @@ pub async fn run_solo(
     interval: Duration,
 ) -> anyhow::Result<()> {
     let index = node
-        .set
-        .validators
-        .iter()
-        .position(|v| v.key == key.public())
-        .and_then(|i| u16::try_from(i).ok())
-        .ok_or_else(|| anyhow::anyhow!("this node's key is not a validator of the genesis"))?;
+        .validator_index(&key.public())
+        .ok_or_else(|| anyhow::anyhow!("this node's key is not in the validator set in force"))?;
     anyhow::ensure!(
-        node.set.validators.len() == 1,
-        "the single-validator engine needs a genesis with exactly one validator"
+        node.validator_set().validators.len() == 1,
+        "the single-validator engine needs a validator set of exactly one validator"
     );
     warn_if_behind(&node, &guard);
     loop {
@@ -224,8 +220,10 @@ impl Node {
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
         let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
         let state_root = chain.smt.root_with(&outcome.map_updates());
+        let set = credex_chain::validator_set(&chain.state, &self.genesis);
         let header = state_root.map(|root| {
-            credex_chain::next_header(&self.genesis.chain_id, &self.set, parent, ctx, proposer, &txs, root)
+            let next = outcome.next_set();
+            credex_chain::next_header(&self.genesis.chain_id, &set, next, parent, ctx, proposer, &txs, root)
         });
         drop(chain);
         let dropped = std::mem::take(&mut outcome.dropped);
@@ -252,12 +250,15 @@ impl Node {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let height = block.header.height;
         let parent = chain.head.as_ref().map(|(h, _)| h);
-        let ctx =
-            credex_chain::check_header(&self.genesis.chain_id, &self.set, parent, self.genesis.genesis_time, &block)
-                .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
+        let set = credex_chain::validator_set(&chain.state, &self.genesis);
+        let ctx = credex_chain::check_header(&self.genesis.chain_id, &set, parent, self.genesis.genesis_time, &block)
+            .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
         let state = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
             .map_err(|e| BlockError::Execution { height, error: e.to_string() })?;
         let outcome = BlockOutcome::new(state, &block.txs, Vec::new(), Vec::new());
+        outcome
+            .check_next_validators(&block.header, &set)
+            .map_err(|_| BlockError::Header { height, what: "next validators hash" })?;
         if chain.smt.root_with(&outcome.map_updates()) != Some(block.header.state_root) {
             return Err(BlockError::Header { height, what: "state root" });
         }
@@ -298,7 +299,7 @@ impl Node {
     /// certificate is checked first: signatures are cheap next to
     /// re-execution, and a block nobody certified costs no execution.
     pub fn apply_certified(&self, block: Block, cert: CommitCertificate) -> Result<(), SyncError> {
-        verify_commit(&self.set, &block.header, &cert)?;
+        verify_commit(&self.validator_set(), &block.header, &cert)?;
         let proposal = self.validate_block(block)?;
         // the certificate is verified (above) for exactly this header
         self.commit_verified(proposal, cert)?;
@@ -308,7 +309,7 @@ impl Node {
     /// Stores a proposal with its certificate and makes it the head
     /// (consensus seam, step 2). The certificate is checked first.
     pub fn commit(&self, proposal: Proposal, cert: CommitCertificate) -> Result<(), CommitError> {
-        verify_commit(&self.set, &proposal.block.header, &cert)?;
+        verify_commit(&self.validator_set(), &proposal.block.header, &cert)?;
         self.commit_verified(proposal, cert)
     }
 

@@ -90,7 +90,6 @@ struct Chain {
 pub struct Node {
     genesis: Genesis,
     genesis_hash: Hash32,
-    set: ValidatorSet,
     labels: LabelTable,
     store: Arc<Store>,
     raw: RawWriter,
@@ -198,14 +197,12 @@ impl Node {
             Some((block.header, cert))
         };
         tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
-        let set = genesis.validator_set();
         let (height_tx, _) = tokio::sync::watch::channel(height);
         let store = Arc::new(store);
         let raw = RawWriter::spawn(store.clone()).map_err(OpenError::RawWriter)?;
         Ok(Node {
             genesis_hash: genesis.hash(),
             genesis,
-            set,
             labels,
             store,
             raw,
@@ -244,14 +241,15 @@ impl Node {
         self.height_tx.subscribe()
     }
 
-    /// Index of `key` in the validator set, if it is a validator.
+    /// Index of `key` in the validator set in force, if it is a validator.
     pub fn validator_index(&self, key: &credex_crypto::PublicKey) -> Option<u16> {
-        self.set.validators.iter().position(|v| v.key == *key).and_then(|i| u16::try_from(i).ok())
+        self.validator_set().validators.iter().position(|v| v.key == *key).and_then(|i| u16::try_from(i).ok())
     }
 
-    /// The validator set.
-    pub fn validator_set(&self) -> &ValidatorSet {
-        &self.set
+    /// The validator set in force for the next block: the genesis set, or
+    /// the one the last validator-set change left (spec §9.6).
+    pub fn validator_set(&self) -> ValidatorSet {
+        credex_chain::validator_set(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis)
     }
 
     /// The head header, if any.

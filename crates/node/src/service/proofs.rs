@@ -2,6 +2,7 @@
 //! `credex_proof::build` from the state and its map.
 
 use super::*;
+use credex_proof::SetChange;
 
 /// Why a proof cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -53,13 +54,27 @@ impl Node {
     pub fn case_proof(&self, id: &CaseId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let claim = build::case_claim(&*chain, *id)?;
-        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+        Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 
-    /// The anchor (head header, certificate) proofs are made against.
-    pub(super) fn anchor_of(chain: &Chain) -> Result<Anchor, ProofError> {
+    /// The anchor proofs are made against: the head header and its
+    /// certificate, after the chain of validator-set changes from genesis
+    /// (each changing block with its certificate by the set then in force,
+    /// and the set it hands over to; spec §8.2) that an offline verifier
+    /// follows from the genesis keys.
+    pub(super) fn anchor_of(&self, chain: &Chain) -> Result<Anchor, ProofError> {
         let (header, certificate) = chain.head.clone().ok_or(ProofError::NoBlock)?;
-        Ok(Anchor { set_changes: vec![], header, certificate })
+        let mut set_changes = Vec::new();
+        for (height, next_set) in self.store.set_changes_below(header.height)? {
+            let (Some(block), Some(cert)) = (self.store.block(height)?, self.store.certificate(height)?) else {
+                return Err(ProofError::Store(StoreError::Corrupt {
+                    what: "set change block",
+                    error: credex_codec::CodecError::Malformed(format!("block {height} missing")),
+                }));
+            };
+            set_changes.push(SetChange { header: block.header, certificate: cert, next_set });
+        }
+        Ok(Anchor { set_changes, header, certificate })
     }
 
     /// A credit proof for attestation `id`, disclosing `disclose`. Without
@@ -77,13 +92,13 @@ impl Node {
             (None, Some(_)) => return Err(ProofError::NoRawRecord(*id)),
             (None, None) => return Err(ProofError::NotAnchored(*id)),
         };
-        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+        Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 
     /// A credit proof of `subject`'s standing on `list`.
     pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let claim = build::list_claim(&*chain, list, subject)?;
-        Ok(build::proof(claim, Self::anchor_of(&chain)?))
+        Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 }
