@@ -56,5 +56,21 @@ cargo test --workspace --locked
 echo "== consensus simulation (deterministic; a failing seed is printed with its replay command)"
 cargo run --release --locked --quiet -p credex-sim -- --seeds "${CREDEX_SIM_SEEDS:-200}"
 
+echo "== fuzz targets under libFuzzer (${CREDEX_FUZZ_SECONDS:-5} s each; the stable replay of the corpus ran in cargo test)"
+# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them.
+fuzz_tmp=$(mktemp -d)
+for target in $(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' tests/fuzz/Cargo.toml | grep -v credex-fuzz-harness); do
+  mkdir -p "$fuzz_tmp/$target"
+  # new inputs go to the temporary corpus (first), the committed one is read
+  if ! RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz -O "$target" "$fuzz_tmp/$target" "tests/fuzz/corpus/$target" -- \
+      -max_total_time="${CREDEX_FUZZ_SECONDS:-5}" -rss_limit_mb=2048 > "$fuzz_tmp/$target.log" 2>&1; then
+    tail -40 "$fuzz_tmp/$target.log" >&2
+    echo "error: fuzz target $target failed (its input is in tests/fuzz/artifacts/$target/)" >&2
+    exit 1
+  fi
+  echo "$target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$fuzz_tmp/$target.log" | tail -1)"
+done
+rm -rf "$fuzz_tmp"
+
 echo "== OpenAPI conformance (schemathesis against a dev node)"
 scripts/openapi-check.sh

@@ -19,6 +19,7 @@
 #   fonts-wqy-zenhei    (--test) a CJK font, so the Chinese pages render in
 #                       the browser tests' screenshots
 #   schemathesis (PyPI) (--test) checks the API against its OpenAPI document
+#   cargo-fuzz (crates.io) (--test) runs the fuzz targets under libFuzzer
 #
 # Runs apt-get as root, or through sudo; where neither is possible it stops
 # and says what to install by hand. Nothing required is ever skipped
@@ -116,6 +117,13 @@ if ((test_deps)); then
       exit 1
     fi
     command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+  fi
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    say "installing cargo-fuzz (crates.io): runs the fuzz targets under libFuzzer"
+    if ! cargo install --locked -q cargo-fuzz; then
+      say "error: cargo could not install cargo-fuzz; install it by hand: cargo install cargo-fuzz"
+      exit 1
+    fi
   fi
 fi
 exit 0

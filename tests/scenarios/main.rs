@@ -10,6 +10,7 @@ mod adversarial;
 mod bft;
 mod browser;
 mod cli;
+mod crash;
 mod dev_node;
 mod lifecycle;
 mod network;

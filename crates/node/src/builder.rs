@@ -69,6 +69,7 @@ fn finish(
     engine: tokio::task::JoinHandle<anyhow::Result<()>>,
 ) -> anyhow::Result<Running> {
     let warnings = Warnings::start(node.clone(), policy, touched)?;
+    tokio::spawn(readmit(node.clone()));
     tokio::spawn(crate::access::anchor_loop(node.clone()));
     tokio::spawn(retry_purges(node.clone()));
     Ok(Running { node, access, warnings, engine })
@@ -92,7 +93,8 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     let clients = Clients::read(&data.join("clients.toml"))?;
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
     let guard = Arc::new(SignGuard::open(&data.join(SIGNED_STATE))?);
-    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL));
+    let log = data.join(crate::bft::CONSENSUS_LOG);
+    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, SOLO_INTERVAL));
     finish(node, access, policy, touched_rx, engine)
 }
 
@@ -203,7 +205,8 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     };
     let engine = match (validator, guard) {
         (Some((_, key)), Some(guard)) if solo => {
-            tokio::spawn(crate::service::run_solo(node.clone(), key, guard, SOLO_INTERVAL))
+            let log = data.join(crate::bft::CONSENSUS_LOG);
+            tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, SOLO_INTERVAL))
         }
         (Some((_, key)), Some(guard)) => {
             let path = data.join(crate::bft::CONSENSUS_LOG);
@@ -214,6 +217,35 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         _ => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
     };
     finish(node, access, policy, touched_rx, engine)
+}
+
+/// Attestations this node answered "admitted" (their raw records are
+/// durable before that answer) but that no block anchored before it
+/// stopped — a crash between admission and commit — go back into the pool
+/// at start: an acknowledged submission is not lost with the memory pool.
+async fn readmit(node: Arc<Node>) {
+    let n = node.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<(usize, usize), credex_storage::StoreError> {
+        let pending = n.store().unanchored_raws(crate::service::MEMPOOL_CAP)?;
+        let total = pending.len();
+        let mut back = 0;
+        for att in pending {
+            match n.submit(&att) {
+                Ok(_) => back += 1,
+                Err(e) => tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted"),
+            }
+        }
+        Ok((back, total))
+    })
+    .await;
+    match result {
+        Ok(Ok((0, 0))) => {}
+        Ok(Ok((back, total))) => {
+            tracing::info!(target: "credex::node", back, total, "re-admitted attestations accepted but not anchored before the node stopped")
+        }
+        Ok(Err(e)) => tracing::error!(target: "credex::node", error = %e, "reading unanchored raw records"),
+        Err(e) => tracing::error!(target: "credex::node", error = %e, "re-admission task failed"),
+    }
 }
 
 /// Erasures whose key could not be destroyed at commit are retried every

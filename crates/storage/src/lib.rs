@@ -33,6 +33,7 @@
 
 use std::path::Path;
 
+pub mod crash;
 mod keyslab;
 pub mod signed;
 pub mod wal;
@@ -350,7 +351,9 @@ impl Store {
         b.put_cf(self.cf(CF_META), b"height", hk);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
+        crash::point("commit-before-write");
         self.db.write_opt(b, &wo)?;
+        crash::point("commit-after-write");
         // The block is durable: its erasures must happen. A key that cannot be
         // destroyed now stays marked and is retried ([`Store::retry_purges`]).
         for slot in purges {
@@ -365,6 +368,7 @@ impl Store {
     }
 
     fn destroy_key(&self, slot: u64) -> Result<(), StoreError> {
+        crash::point("purge-before-zero");
         self.keys.destroy(slot).map_err(|e| StoreError::Keys(e.to_string()))?;
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
@@ -754,6 +758,28 @@ impl Store {
                 error: credex_codec::CodecError::Malformed(format!("{} bytes", v.len())),
             }),
         }
+    }
+
+    /// The full attestations this node accepted (raw record written before
+    /// it answered "admitted") that no committed block anchors yet: what a
+    /// crash between admission and commit left only on disk, at most `limit`.
+    pub fn unanchored_raws(&self, limit: usize) -> Result<Vec<Attestation>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_RAW), IteratorMode::Start) {
+            let (k, _) = item?;
+            let Ok(id) = <[u8; 32]>::try_from(&k[..]) else { continue };
+            let id = AttestationId(Hash32(id));
+            if self.db.get_cf(self.cf(CF_ATTESTATIONS), id.0.0)?.is_some() {
+                continue;
+            }
+            if let Some(att) = self.raw(&id)? {
+                out.push(att);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Erasures whose key destruction has not completed yet (retried).

@@ -207,7 +207,10 @@ impl SignGuard {
             reason: "record too large".into(),
         })?;
         file.write_all_at(&bytes, (seq % 2) * SLOT as u64).map_err(|e| self.err(e))?;
-        file.sync_data().map_err(|e| self.err(e))
+        crate::crash::point("signed-before-sync");
+        file.sync_data().map_err(|e| self.err(e))?;
+        crate::crash::point("signed-after-sync");
+        Ok(())
     }
 }
 

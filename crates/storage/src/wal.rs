@@ -108,7 +108,9 @@ impl ConsensusLog {
     /// Makes every appended record durable (fdatasync), if any is pending.
     pub fn sync(&mut self) -> Result<(), WalError> {
         if self.dirty {
+            crate::crash::point("wal-before-sync");
             self.file.sync_data().map_err(|e| self.io(e))?;
+            crate::crash::point("wal-after-sync");
             self.dirty = false;
         }
         Ok(())

@@ -124,10 +124,17 @@ pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitC
 /// signed-state record refuses (`guard`: a height this validator already
 /// certified, after its store lost blocks) stops block production, not the
 /// node: reads go on being served.
+///
+/// Each block is written to the log at `log` (fdatasync) before the record
+/// says it is signed, so a crash between the record and the commit is told
+/// apart from a store that lost blocks: at start, a block recorded as
+/// signed one past the store's head that the log holds is committed (the
+/// same block, the same signature); anything else stays refused.
 pub async fn run_solo(
     node: Arc<Node>,
     key: SecretKey,
     guard: Arc<SignGuard>,
+    log: std::path::PathBuf,
     interval: Duration,
 ) -> anyhow::Result<()> {
     let index = node
@@ -137,16 +144,45 @@ pub async fn run_solo(
         node.validator_set().validators.len() == 1,
         "the single-validator engine needs a validator set of exactly one validator"
     );
+    let (wal, records) = credex_storage::wal::ConsensusLog::open(&log)?;
+    let wal = Arc::new(std::sync::Mutex::new(wal));
+    if let Some(last) = guard.last()
+        && last.height == node.height() + 1
+        && let Some(block) = records
+            .iter()
+            .filter_map(|r| credex_codec::decode::<Block>(r, credex_storage::wal::MAX_RECORD).ok())
+            .find(|b| Some(b.header.id()) == last.block && b.header.height == last.height)
+    {
+        let (n, g, k) = (node.clone(), guard.clone(), SecretKey::from_seed(key.seed()));
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let p = n.validate_block(block)?;
+            g.approve(last)?; // the same signature again
+            let cert = solo_certificate(&k, index, p.header());
+            n.commit(p, cert)?;
+            tracing::info!(target: "credex::chain", height = last.height, "committed the block signed just before a crash");
+            Ok(())
+        })
+        .await??;
+    }
     warn_if_behind(&node, &guard);
     loop {
         node.wait_for_tx(interval).await;
         // Let a burst of submissions gather into one block.
         tokio::time::sleep(Duration::from_millis(20)).await;
+        // Admitted (answered) but in no block yet: only the raw records on disk hold them.
+        credex_storage::crash::point("pool-before-block");
         let n = node.clone();
-        let (k, g) = (SecretKey::from_seed(key.seed()), guard.clone());
+        let (k, g, w) = (SecretKey::from_seed(key.seed()), guard.clone(), wal.clone());
         let done = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<SignError>> {
             while let Some(p) = n.propose(index) {
                 let h = p.header();
+                {
+                    // The block first, durably: see the function's doc.
+                    let mut w = w.lock().map_err(|_| anyhow::anyhow!("solo log lock poisoned"))?;
+                    w.reset()?;
+                    w.append(&credex_codec::encode(p.block()))?;
+                    w.sync()?;
+                }
                 // Recorded (fsync'd) before the signature exists; refused if it goes back.
                 match g.approve(Signed { height: h.height, round: 0, step: STEP_PRECOMMIT, block: Some(h.id()) }) {
                     Ok(()) => {}
@@ -331,6 +367,7 @@ impl Node {
         for id in &outcome.erased {
             tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
         }
+        credex_storage::crash::point("commit-after-store");
         // durable: now apply to memory
         let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
             outcome.anchors.iter().map(|a| (a.id(), a.header.clone())).collect();

@@ -38,6 +38,7 @@ impl RawWriter {
                 }
                 let atts: Vec<&Attestation> = batch.iter().map(|(a, _)| a).collect();
                 let result = store.put_raws(&atts).map_err(|e| e.to_string());
+                credex_storage::crash::point("raw-after-write");
                 for (_, reply) in batch {
                     let _ = reply.send(result.clone());
                 }
