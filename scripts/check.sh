@@ -58,8 +58,12 @@ cargo run --release --locked --quiet -p credex-sim -- --seeds "${CREDEX_SIM_SEED
 
 echo "== fuzz targets under libFuzzer (${CREDEX_FUZZ_SECONDS:-5} s each; the stable replay of the corpus ran in cargo test)"
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them.
+fuzz_targets=$(sed -n 's/^name = "\([a-z0-9_]*\)"$/\1/p' tests/fuzz/Cargo.toml | grep -v credex-fuzz-harness)
+if [ "$(echo "$fuzz_targets" | wc -w)" != "$(ls tests/fuzz/fuzz_targets/*.rs | wc -l)" ]; then
+  echo "error: tests/fuzz/Cargo.toml and tests/fuzz/fuzz_targets/ list different targets" >&2; exit 1
+fi
 fuzz_tmp=$(mktemp -d)
-for target in $(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' tests/fuzz/Cargo.toml | grep -v credex-fuzz-harness); do
+for target in $fuzz_targets; do
   mkdir -p "$fuzz_tmp/$target"
   # new inputs go to the temporary corpus (first), the committed one is read
   if ! RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz -O "$target" "$fuzz_tmp/$target" "tests/fuzz/corpus/$target" -- \
