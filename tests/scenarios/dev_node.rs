@@ -591,3 +591,79 @@ fn a_validator_that_lost_blocks_it_signed_refuses_to_sign_those_heights_again() 
     let _ = child.wait();
     assert!(text.contains(&format!("already signed height {signed}")), "{text}");
 }
+
+#[test]
+fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_space_returns() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dev");
+    let port = free_port();
+    let node = DevNode::start(&data, port);
+    let amr = node.key("cn-sfh-amr");
+    let listing = |url: &str| {
+        credex(&[
+            "attest",
+            "--node",
+            url,
+            "--key",
+            &amr,
+            "--subject",
+            "91350100M000100Y43",
+            "--kind",
+            "abnormal-operation-listing",
+            "--field",
+            "reason-code=annual-report",
+            "--wait",
+        ])
+    };
+    json_out(&listing(&node.url));
+    drop(node);
+    // take 1 GiB of the disk, and put the floor 512 MiB above what is left
+    let filler = tmp.path().join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0x5au8; 8 << 20];
+        for _ in 0..128 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.sync_all().unwrap();
+    }
+    let free = credex_storage::check_free_space(tmp.path(), 0).unwrap();
+    let floor = (free + 512).to_string();
+    let node = DevNode::start_with(&data, port, &["--min-free-disk-mb", &floor]);
+    // read-only: reads and proofs served, nothing admitted, and it says so
+    let (code, ready) = get(&node.url, "/readyz");
+    assert_eq!((code, ready["read_only"].as_bool()), (503, Some(true)), "{ready}");
+    let metrics = agent().get(format!("{}/metrics", node.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains("\ncredex_read_only 1\n"), "{metrics}");
+    let (code, status) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
+    assert_eq!(code, 200, "a status proof is served: {status}");
+    let licence = |url: &str| {
+        credex(&[
+            "attest",
+            "--node",
+            url,
+            "--key",
+            &amr,
+            "--subject",
+            "91350100M000100Y43",
+            "--kind",
+            "administrative-licence",
+            "--wait",
+        ])
+    };
+    let refused = licence(&node.url);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("read-only"), "{err}");
+    // space returns: within the watcher's period it writes again
+    std::fs::remove_file(&filler).unwrap();
+    let start = Instant::now();
+    while get(&node.url, "/readyz").0 != 200 {
+        assert!(start.elapsed() < Duration::from_secs(20), "still read-only after space returned");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    json_out(&licence(&node.url));
+    let metrics = agent().get(format!("{}/metrics", node.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains("\ncredex_read_only 0\n"), "{metrics}");
+}

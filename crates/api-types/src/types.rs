@@ -79,6 +79,9 @@ pub struct Readiness {
     pub peers: usize,
     /// `dev`, `validator` or `observer`.
     pub role: String,
+    /// Read-only mode: the disk is below the node's free-space floor; it
+    /// serves reads and proofs and admits nothing until space returns.
+    pub read_only: bool,
 }
 
 /// Where a transaction stands (`GET /v1/transactions/{id}`, spec §11.2).

@@ -165,8 +165,15 @@ fn parse_list(s: &str) -> Result<ListKind, ApiError> {
 /// Ready to serve: the chain is loaded, and a networked node has a peer.
 async fn readyz(State(node): State<Arc<Node>>) -> Response {
     let networked = node.net().is_some();
-    let ready = !networked || node.peers() > 0;
-    let body = types::Readiness { ready, height: node.height(), peers: node.peers(), role: node.role().to_string() };
+    let read_only = node.read_only();
+    let ready = (!networked || node.peers() > 0) && !read_only;
+    let body = types::Readiness {
+        ready,
+        height: node.height(),
+        peers: node.peers(),
+        role: node.role().to_string(),
+        read_only,
+    };
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
@@ -179,7 +186,7 @@ async fn metrics(State(node): State<Arc<Node>>) -> Response {
         tracing::error!(target: "credex::storage", error = %e, "reading pending key destructions");
         usize::MAX
     });
-    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit, purges);
+    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit, purges, node.read_only());
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -251,6 +258,9 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
         Err(e @ SubmitError::Erased(_)) => Err(ApiError::new(StatusCode::GONE, "erased", e.to_string())),
         Err(SubmitError::Busy) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", SubmitError::Busy.to_string()))
+        }
+        Err(SubmitError::ReadOnly) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only", SubmitError::ReadOnly.to_string()))
         }
         Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
         Err(SubmitError::RawWrite(e)) => Err(ApiError::internal(e)),

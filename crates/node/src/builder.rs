@@ -40,11 +40,51 @@ pub struct Running {
     pub engine: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Refuses to start on a nearly full disk (the data directory's filesystem).
-pub fn check_disk(data: &Path, floor_mb: u64) -> anyhow::Result<()> {
-    let free_mb = credex_storage::check_free_space(data, floor_mb)?;
-    tracing::info!(target: "credex::node", free_mb, floor_mb, data = %data.display(), "free disk space");
-    Ok(())
+/// The free space of the data directory's disk against its floor: a node
+/// with no chain yet refuses to start below it (nothing to serve, and
+/// nothing is written first); one with a chain starts in read-only mode
+/// (`true`) and serves what it holds.
+pub fn check_disk(data: &Path, floor_mb: u64) -> anyhow::Result<bool> {
+    match credex_storage::check_free_space(data, floor_mb) {
+        Ok(free_mb) => {
+            tracing::info!(target: "credex::node", free_mb, floor_mb, data = %data.display(), "free disk space");
+            Ok(false)
+        }
+        Err(e @ credex_storage::StoreError::DiskFull { .. }) if data.join("db").exists() => {
+            tracing::error!(target: "credex::node", error = %e, "starting read-only: reads and proofs are served, nothing is admitted until space returns");
+            Ok(true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How often the free space is checked.
+const DISK_CHECK: Duration = Duration::from_secs(2);
+
+/// Read-only mode follows the disk: entered when the data directory's free
+/// space falls below `floor_mb`, left when it is back above.
+async fn watch_disk(node: Arc<Node>, data: std::path::PathBuf, floor_mb: u64) {
+    let mut tick = tokio::time::interval(DISK_CHECK);
+    loop {
+        tick.tick().await;
+        let d = data.clone();
+        let free = match tokio::task::spawn_blocking(move || credex_storage::free_space_mb(&d)).await {
+            Ok(Ok(free)) => free,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "credex::node", error = %e, "reading free disk space");
+                continue;
+            }
+            Err(_) => continue,
+        };
+        let low = free < floor_mb;
+        if node.set_read_only(low) {
+            if low {
+                tracing::error!(target: "credex::node", free_mb = free, floor_mb, "disk below its floor: read-only (reads and proofs served, nothing admitted)");
+            } else {
+                tracing::info!(target: "credex::node", free_mb = free, floor_mb, "disk space back above its floor: writing again");
+            }
+        }
+    }
 }
 
 /// Reads a genesis file.
@@ -80,7 +120,8 @@ fn finish(
 pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     args.serve.tls.check()?;
     let data = args.data();
-    check_disk(&data, args.serve.min_free_disk_mb())?;
+    let floor_mb = args.serve.min_free_disk_mb();
+    let read_only = check_disk(&data, floor_mb)?;
     let policy = webhook_policy(&args.serve)?;
     let (genesis, key) = crate::dev::init_or_load(&data, Timestamp::system_now())?;
     let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
@@ -89,6 +130,8 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
     let wiring = Wiring { identity, touched: Some(touched_tx), ..Wiring::solo() };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
+    node.set_read_only(read_only);
+    tokio::spawn(watch_disk(node.clone(), data.clone(), floor_mb));
     tracing::warn!(target: "credex::node", keys = %data.join("keys").display(), "{}", credex_api_types::DEV_WARNING);
     let clients = Clients::read(&data.join("clients.toml"))?;
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
@@ -105,7 +148,8 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         v.clone().ok_or_else(|| anyhow::anyhow!("no {what} (resolve the options first)"))
     };
     let data = need(&args.serve.data, "data directory")?;
-    check_disk(&data, args.serve.min_free_disk_mb())?;
+    let floor_mb = args.serve.min_free_disk_mb();
+    let read_only = check_disk(&data, floor_mb)?;
     let policy = webhook_policy(&args.serve)?;
     let genesis = load_genesis(&need(&args.genesis, "genesis")?)?;
     let (_, p2p) = KeyFile::read(&need(&args.p2p_key, "p2p key")?)?;
@@ -187,6 +231,8 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         net: Some(handle.clone()),
     };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
+    node.set_read_only(read_only);
+    tokio::spawn(watch_disk(node.clone(), data.clone(), floor_mb));
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
     // ... then the tasks at the other ends.
     let ports = crate::net::NetPorts {
@@ -224,6 +270,10 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
 /// stopped — a crash between admission and commit — go back into the pool
 /// at start: an acknowledged submission is not lost with the memory pool.
 async fn readmit(node: Arc<Node>) {
+    // Not while read-only: they wait on disk until the node writes again.
+    while node.read_only() {
+        tokio::time::sleep(DISK_CHECK).await;
+    }
     let n = node.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<(usize, usize), credex_storage::StoreError> {
         let pending = n.store().unanchored_raws(crate::service::MEMPOOL_CAP)?;

@@ -89,12 +89,26 @@ impl Metrics {
     }
 
     /// The exposition text, with the gauges read now.
-    pub fn render(&self, height: u64, mempool: usize, peers: usize, audit_entries: u64, purges: usize) -> String {
+    pub fn render(
+        &self,
+        height: u64,
+        mempool: usize,
+        peers: usize,
+        audit_entries: u64,
+        purges: usize,
+        read_only: bool,
+    ) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
         gauge(&mut out, "credex_height", "Committed height.", height);
+        gauge(
+            &mut out,
+            "credex_read_only",
+            "1 while the disk is below the free-space floor: nothing is admitted, reads and proofs are served.",
+            u64::from(read_only),
+        );
         gauge(
             &mut out,
             "credex_round",
@@ -151,8 +165,9 @@ mod tests {
         m.reject("bad-signature");
         m.reject("bad-signature");
         m.set_round(2);
-        let t = m.render(7, 3, 4, 9, 1);
+        let t = m.render(7, 3, 4, 9, 1, true);
         assert!(t.contains("credex_height 7\n"));
+        assert!(t.contains("credex_read_only 1\n"));
         assert!(t.contains("credex_erasure_purges_pending 1\n"));
         assert!(t.contains("credex_round 2\n"));
         assert!(t.contains("credex_finality_seconds_bucket{le=\"0.25\"} 1\n"));

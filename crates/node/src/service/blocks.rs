@@ -146,34 +146,49 @@ pub async fn run_solo(
     );
     let (wal, records) = credex_storage::wal::ConsensusLog::open(&log)?;
     let wal = Arc::new(std::sync::Mutex::new(wal));
-    if let Some(last) = guard.last()
-        && last.height == node.height() + 1
-        && let Some(block) = records
-            .iter()
-            .filter_map(|r| credex_codec::decode::<Block>(r, credex_storage::wal::MAX_RECORD).ok())
-            .find(|b| Some(b.header.id()) == last.block && b.header.height == last.height)
-    {
-        let (n, g, k) = (node.clone(), guard.clone(), SecretKey::from_seed(key.seed()));
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let p = n.validate_block(block)?;
-            g.approve(last)?; // the same signature again
-            let cert = solo_certificate(&k, index, p.header());
-            n.commit(p, cert)?;
-            tracing::info!(target: "credex::chain", height = last.height, "committed the block signed just before a crash");
-            Ok(())
-        })
-        .await??;
+    // A block recorded as signed but not committed (a crash, or a commit that
+    // failed on a full disk) is committed first, before any new one.
+    let pending: Arc<std::sync::Mutex<Option<Block>>> = Arc::new(std::sync::Mutex::new(
+        guard.last().filter(|last| last.height == node.height() + 1).and_then(|last| {
+            records
+                .iter()
+                .filter_map(|r| credex_codec::decode::<Block>(r, credex_storage::wal::MAX_RECORD).ok())
+                .find(|b| Some(b.header.id()) == last.block && b.header.height == last.height)
+        }),
+    ));
+    if pending.lock().map_err(|_| anyhow::anyhow!("solo pending lock poisoned"))?.is_none() {
+        warn_if_behind(&node, &guard);
     }
-    warn_if_behind(&node, &guard);
+    let mut first = true;
     loop {
-        node.wait_for_tx(interval).await;
+        if !std::mem::take(&mut first) {
+            node.wait_for_tx(interval).await;
+        }
         // Let a burst of submissions gather into one block.
         tokio::time::sleep(Duration::from_millis(20)).await;
         // Admitted (answered) but in no block yet: only the raw records on disk hold them.
         credex_storage::crash::point("pool-before-block");
+        if node.read_only() {
+            // No new blocks on a disk below its floor; the pool waits.
+            continue;
+        }
         let n = node.clone();
-        let (k, g, w) = (SecretKey::from_seed(key.seed()), guard.clone(), wal.clone());
+        let (k, g, w, pend) = (SecretKey::from_seed(key.seed()), guard.clone(), wal.clone(), pending.clone());
         let done = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<SignError>> {
+            let mut pend = pend.lock().map_err(|_| anyhow::anyhow!("solo pending lock poisoned"))?;
+            if let Some(block) = pend.take() {
+                let height = block.header.height;
+                let p = n.validate_block(block.clone())?;
+                let cert = solo_certificate(&k, index, p.header());
+                match n.commit(p, cert) {
+                    Ok(()) => tracing::info!(target: "credex::chain", height, "committed the block signed before a crash or a failed commit"),
+                    Err(CommitError::Store(e)) => {
+                        *pend = Some(block);
+                        return read_only_after(&n, &anyhow::Error::from(e));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             while let Some(p) = n.propose(index) {
                 let h = p.header();
                 {
@@ -190,7 +205,17 @@ pub async fn run_solo(
                     Err(e) => return Err(e.into()),
                 }
                 let cert = solo_certificate(&k, index, h);
-                n.commit(p, cert)?;
+                let block = p.block().clone();
+                match n.commit(p, cert) {
+                    Ok(()) => {}
+                    Err(CommitError::Store(e)) => {
+                        // Signed and logged, not stored: this very block is committed
+                        // when the disk allows (no other block may take its height).
+                        *pend = Some(block);
+                        return read_only_after(&n, &anyhow::Error::from(e));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             Ok(None)
         })
@@ -207,6 +232,15 @@ pub async fn run_solo(
             Err(e) => anyhow::bail!("block production task failed: {e}"),
         }
     }
+}
+
+/// A commit that failed in storage (a full disk) puts the node in read-only
+/// mode instead of stopping it: reads and proofs go on; the disk watcher
+/// leaves the mode when space returns, and the block is committed then.
+fn read_only_after(node: &Node, e: &anyhow::Error) -> anyhow::Result<Option<SignError>> {
+    node.set_read_only(true);
+    tracing::error!(target: "credex::chain", error = %e, "commit failed in storage: read-only until the disk has room");
+    Ok(None)
 }
 
 /// Says at start when this validator signed beyond its block store: it

@@ -28,6 +28,9 @@ pub enum SubmitError {
     /// The mempool is full.
     #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
     Busy,
+    /// The node is in read-only mode.
+    #[error("this node is read-only: the free space of its disk is below its floor (--min-free-disk-mb); retry later")]
+    ReadOnly,
     /// The raw record could not be written.
     #[error("storage: {0}")]
     RawWrite(String),
@@ -111,6 +114,9 @@ impl Node {
     /// Admits an attestation: checks it, keeps its full record, queues its
     /// anchor. Resubmitting is idempotent.
     pub fn submit(&self, att: &Attestation) -> Result<(AttestationId, Standing), SubmitError> {
+        if self.read_only() {
+            return Err(SubmitError::ReadOnly);
+        }
         att.check_shape()?;
         att.check_labels(&self.labels)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
@@ -139,6 +145,9 @@ impl Node {
 
     /// Admits a transaction gossiped by another node (no fields, no raw record).
     pub fn submit_tx(&self, tx: &Transaction) -> Result<(AttestationId, Standing), SubmitError> {
+        if self.read_only() {
+            return Err(SubmitError::ReadOnly);
+        }
         // Repeats (gossip republishes) are answered before any signature work.
         let known = tx.id();
         match self.standing(&known)? {

@@ -97,6 +97,10 @@ pub struct Node {
     mempool: Mutex<Mempool>,
     clock: Box<dyn Clock>,
     new_tx: tokio::sync::Notify,
+    /// Read-only mode: the data directory's disk is below its free-space
+    /// floor; no new data is admitted (nor, on a single validator, new
+    /// blocks made), reads and proofs are served.
+    read_only: std::sync::atomic::AtomicBool,
     height_tx: tokio::sync::watch::Sender<u64>,
     wiring: Wiring,
     metrics: crate::metrics::Metrics,
@@ -210,6 +214,7 @@ impl Node {
             mempool: Mutex::new(Mempool::default()),
             clock,
             new_tx: tokio::sync::Notify::new(),
+            read_only: std::sync::atomic::AtomicBool::new(false),
             height_tx,
             wiring,
             metrics: crate::metrics::Metrics::default(),
@@ -296,6 +301,17 @@ impl Node {
             .find(|v| v.peer_id.as_deref() == Some(peer))
             .map(|v| v.agency.clone())
             .or_else(|| self.genesis.observers.iter().find(|o| o.peer_id == peer).map(|o| o.agency.clone()))
+    }
+
+    /// The node's metrics.
+    /// Whether the node is in read-only mode (disk below its floor).
+    pub fn read_only(&self) -> bool {
+        self.read_only.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Enters or leaves read-only mode; whether it changed.
+    pub fn set_read_only(&self, on: bool) -> bool {
+        self.read_only.swap(on, std::sync::atomic::Ordering::SeqCst) != on
     }
 
     /// The node's metrics.
