@@ -600,23 +600,19 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     let port = free_port();
     let node = DevNode::start(&data, port);
     let amr = node.key("cn-sfh-amr");
-    let listing = |url: &str| {
-        credex(&[
-            "attest",
-            "--node",
-            url,
-            "--key",
-            &amr,
-            "--subject",
-            "91350100M000100Y43",
-            "--kind",
-            "abnormal-operation-listing",
-            "--field",
-            "reason-code=annual-report",
-            "--wait",
-        ])
+    let attest = |url: &str, kind: &str, fields: &[&str]| {
+        let mut args = vec!["attest", "--node", url, "--key", &amr, "--subject", "91350100M000100Y43", "--kind", kind];
+        for f in fields {
+            args.extend(["--field", f]);
+        }
+        args.push("--wait");
+        credex(&args)
     };
-    json_out(&listing(&node.url));
+    let read_only_gauge = |url: &str| {
+        let m = agent().get(format!("{url}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+        m.lines().find_map(|l| l.strip_prefix("credex_read_only ").map(str::to_string)).unwrap_or_else(|| panic!("{m}"))
+    };
+    json_out(&attest(&node.url, "abnormal-operation-listing", &["reason-code=annual-report"]));
     drop(node);
     // take 1 GiB of the disk, and put the floor 512 MiB above what is left
     let filler = tmp.path().join("filler");
@@ -634,25 +630,10 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     // read-only: reads and proofs served, nothing admitted, and it says so
     let (code, ready) = get(&node.url, "/readyz");
     assert_eq!((code, ready["read_only"].as_bool()), (503, Some(true)), "{ready}");
-    let metrics = agent().get(format!("{}/metrics", node.url)).call().unwrap().body_mut().read_to_string().unwrap();
-    assert!(metrics.contains("\ncredex_read_only 1\n"), "{metrics}");
+    assert_eq!(read_only_gauge(&node.url), "1");
     let (code, status) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
     assert_eq!(code, 200, "a status proof is served: {status}");
-    let licence = |url: &str| {
-        credex(&[
-            "attest",
-            "--node",
-            url,
-            "--key",
-            &amr,
-            "--subject",
-            "91350100M000100Y43",
-            "--kind",
-            "administrative-licence",
-            "--wait",
-        ])
-    };
-    let refused = licence(&node.url);
+    let refused = attest(&node.url, "administrative-licence", &[]);
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("read-only"), "{err}");
@@ -663,7 +644,6 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
         assert!(start.elapsed() < Duration::from_secs(20), "still read-only after space returned");
         std::thread::sleep(Duration::from_millis(200));
     }
-    json_out(&licence(&node.url));
-    let metrics = agent().get(format!("{}/metrics", node.url)).call().unwrap().body_mut().read_to_string().unwrap();
-    assert!(metrics.contains("\ncredex_read_only 0\n"), "{metrics}");
+    json_out(&attest(&node.url, "administrative-licence", &[]));
+    assert_eq!(read_only_gauge(&node.url), "0");
 }
