@@ -120,6 +120,24 @@ impl Net {
         self.start_with_peers(i, &peers)
     }
 
+    /// Validator `i` with `CREDEX_CRASH_AT=point` (the test build has crash
+    /// points); returns the process without waiting for its API.
+    fn start_armed(&self, i: usize, point: &str) -> Child {
+        let listen = self.p2p[i].split("/p2p/").next().unwrap().to_string();
+        let mut cmd = std::process::Command::new(credex_tests::harness::binary());
+        cmd.args(["node", "--genesis", s(&self.genesis), "--data", s(&self.dir.join(format!("d{i}")))])
+            .args(["--http", &format!("127.0.0.1:{}", self.http[i])])
+            .args(["--p2p-key", s(&self.dir.join(format!("p{i}.json"))), "--listen", &listen])
+            .args(["--validator-key", s(&self.dir.join(format!("v{i}.json")))])
+            .env("CREDEX_CRASH_AT", point)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for j in (0..self.p2p.len()).filter(|j| *j != i) {
+            cmd.args(["--peer", &self.p2p[j]]);
+        }
+        cmd.spawn().unwrap()
+    }
+
     fn start_with_peers(&self, i: usize, peers: &[String]) -> Node {
         let listen = self.p2p[i].split("/p2p/").next().unwrap().to_string();
         let mut args = vec![
@@ -539,6 +557,35 @@ fn n4_a_validator_is_removed_another_rotates_its_key_and_proofs_verify_from_gene
     let (code, _) = verify(&cut, s(&net.genesis));
     assert_ne!(code, 0);
     assert_ne!(code, 1);
+}
+
+#[test]
+fn n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), 4);
+    let mut nodes: Vec<Option<Node>> = (0..3).map(|i| Some(net.start(i))).chain([None]).collect();
+    wait_height(node(&nodes, 0), 2, Duration::from_secs(45));
+    for point in ["wal-before-sync:7", "wal-after-sync:7"] {
+        // validator 3 dies at its seventh consensus-log sync (mid-height, votes cast)
+        let mut armed = net.start_armed(3, point);
+        let start = Instant::now();
+        while armed.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(60), "{point}: never reached");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // restarted from its data directory: it replays its log and votes on
+        nodes[3] = Some(net.start(3));
+        let h = height(node(&nodes, 0));
+        wait_height(node(&nodes, 3), h + 2, Duration::from_secs(60));
+        nodes[3] = None;
+    }
+    // nobody saw validator 3 sign two different things: no evidence on chain
+    let top = height(node(&nodes, 0));
+    for h in 1..=top {
+        let (_, b) = get(&node(&nodes, 0).url, &format!("/v1/blocks/{h}"));
+        let txs = b["transactions"].as_array().unwrap_or_else(|| panic!("block {h}: {b}"));
+        assert!(txs.iter().all(|t| t["type"] != "evidence"), "evidence of equivocation at height {h}: {b}");
+    }
 }
 
 #[test]

@@ -9,9 +9,8 @@
 //! without being sent again, an erasure is completed, and it goes on
 //! signing new blocks (no signature refused against its own record).
 //!
-//! The consensus-log points (`wal-*`) are reached only by the BFT engine;
-//! its crash and replay are covered by `credex_consensus::recover` (the
-//! lost-lock regression) and `credex-sim`'s crash-restarts.
+//! The consensus-log points (`wal-*`) are reached only by the BFT engine:
+//! `bft::n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocating`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
