@@ -165,6 +165,22 @@ impl Net {
     }
 }
 
+/// Writes the trader's abnormal-operation status proof from the node at `url` to `out`.
+fn status_proof(url: &str, out: &Path) {
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--node",
+        url,
+        "--subject",
+        "91350100M000100Y43",
+        "--list",
+        "abnormal-operation",
+        "--out",
+        s(out),
+    ]));
+}
+
 fn height(n: &Node) -> u64 {
     let (code, s) = get(&n.url, "/v1/status");
     s["height"].as_u64().unwrap_or_else(|| panic!("{}: status {code} without a height: {s}", n.url))
@@ -205,18 +221,7 @@ fn n4_progress_kill_restart_and_two_down() {
     // a proof from a different validator verifies offline and carries ≥ 2f+1 = 3 signatures
     wait_height(node(&nodes, 1), anchored, Duration::from_secs(20));
     let proof = net.dir.join("s.proof");
-    json_out(&credex(&[
-        "proof",
-        "status",
-        "--node",
-        &node(&nodes, 1).url,
-        "--subject",
-        "91350100M000100Y43",
-        "--list",
-        "abnormal-operation",
-        "--out",
-        s(&proof),
-    ]));
+    status_proof(&node(&nodes, 1).url, &proof);
     let out = credex(&["verify", s(&proof), "--genesis", s(&net.genesis), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"]["outcome"], "listed");
@@ -367,18 +372,7 @@ fn n4_progress_kill_restart_and_two_down() {
     let observer = net.start_observer();
     wait_height(&observer, top, Duration::from_secs(45));
     let op = net.dir.join("o.proof");
-    json_out(&credex(&[
-        "proof",
-        "status",
-        "--node",
-        &observer.url,
-        "--subject",
-        "91350100M000100Y43",
-        "--list",
-        "abnormal-operation",
-        "--out",
-        s(&op),
-    ]));
+    status_proof(&observer.url, &op);
     assert_eq!(verify(&op, s(&net.genesis)).0, 1, "listed, verified offline");
     assert_eq!(block_id(&observer, top), block_id(node(&nodes, 0), top));
 
@@ -530,18 +524,7 @@ fn n4_a_validator_is_removed_another_rotates_its_key_and_proofs_verify_from_gene
     );
     wait_height(node(&nodes, 2), anchored, Duration::from_secs(30));
     let proof = net.dir.join("after.proof");
-    json_out(&credex(&[
-        "proof",
-        "status",
-        "--node",
-        &node(&nodes, 2).url,
-        "--subject",
-        "91350100M000100Y43",
-        "--list",
-        "abnormal-operation",
-        "--out",
-        s(&proof),
-    ]));
+    status_proof(&node(&nodes, 2).url, &proof);
     let out = credex(&["verify", s(&proof), "--genesis", s(&net.genesis), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "listed, verified: {v}");
