@@ -116,8 +116,13 @@ impl Net {
     }
 
     fn start(&self, i: usize) -> Node {
+        self.start_with(i, &[])
+    }
+
+    /// Validator `i` connected to all the others, with `extra` options.
+    fn start_with(&self, i: usize, extra: &[&str]) -> Node {
         let peers: Vec<String> = (0..self.p2p.len()).filter(|j| *j != i).map(|j| self.p2p[j].clone()).collect();
-        self.start_with_peers(i, &peers)
+        self.start_with_peers(i, &peers, extra)
     }
 
     /// Validator `i` with `CREDEX_CRASH_AT=point` (the test build has crash
@@ -138,7 +143,7 @@ impl Net {
         cmd.spawn().unwrap()
     }
 
-    fn start_with_peers(&self, i: usize, peers: &[String]) -> Node {
+    fn start_with_peers(&self, i: usize, peers: &[String], extra: &[&str]) -> Node {
         let listen = self.p2p[i].split("/p2p/").next().unwrap().to_string();
         let mut args = vec![
             "node".to_string(),
@@ -158,6 +163,7 @@ impl Net {
         for p in peers {
             args.extend(["--peer".into(), p.clone()]);
         }
+        args.extend(extra.iter().map(|a| (*a).to_string()));
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("n{i}.log"))).unwrap();
         let (child, url) = spawn_credex(&args, self.http[i], Stdio::from(log));
@@ -571,6 +577,53 @@ fn n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocati
     }
 }
 
+/// A validator whose disk falls below its floor while the network runs is
+/// suspended — it commits, logs and votes nothing — yet serves reads and
+/// proofs; when space returns it recovers from its consensus log, catches
+/// up and votes again: with another validator down, progress needs it.
+#[test]
+fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_returns() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path(), 4);
+    // the floor 512 MiB below the free space now; a 1 GiB file crosses it
+    let free = credex_storage::check_free_space(tmp.path(), 0).unwrap();
+    let floor = free.saturating_sub(512).to_string();
+    let mut nodes: Vec<Option<Node>> = (0..3).map(|i| Some(net.start(i))).collect();
+    nodes.push(Some(net.start_with(3, &["--min-free-disk-mb", &floor])));
+    wait_height(node(&nodes, 3), 2, Duration::from_secs(60));
+    let filler = tmp.path().join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0x5au8; 8 << 20];
+        for _ in 0..128 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.sync_all().unwrap();
+    }
+    let low = node(&nodes, 3);
+    let start = Instant::now();
+    while get(&low.url, "/readyz").0 != 503 {
+        assert!(start.elapsed() < Duration::from_secs(20), "validator 3 never went read-only");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // a block already being committed may still land; then nothing more
+    std::thread::sleep(Duration::from_secs(3));
+    let stuck = height(low);
+    wait_height(node(&nodes, 0), stuck + 3, Duration::from_secs(60));
+    assert_eq!(height(low), stuck, "a read-only validator went on committing blocks");
+    let (_, ready) = get(&low.url, "/readyz");
+    assert_eq!(ready["read_only"].as_bool(), Some(true), "{ready}");
+    status_proof(&low.url, &tmp.path().join("read-only.proof"));
+    // space returns; validator 0 goes down: 1, 2 and 3 must agree to progress
+    std::fs::remove_file(&filler).unwrap();
+    nodes[0] = None;
+    let h = height(node(&nodes, 1));
+    wait_height(node(&nodes, 3), h + 3, Duration::from_secs(90));
+    wait_height(node(&nodes, 1), h + 3, Duration::from_secs(30));
+    assert_eq!(block_id(node(&nodes, 1), h + 3), block_id(node(&nodes, 3), h + 3));
+}
+
 #[test]
 fn n4_partition_two_two_then_heal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -588,7 +641,7 @@ fn n4_partition_two_two_then_heal() {
             peers.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", link.port, ids[j]));
             links.insert((i, j), link);
         }
-        nodes.push(net.start_with_peers(i, &peers));
+        nodes.push(net.start_with_peers(i, &peers, &[]));
     }
     wait_height(&nodes[0], 3, Duration::from_secs(30));
 

@@ -647,3 +647,69 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     json_out(&attest(&node.url, "administrative-licence", &[]));
     assert_eq!(read_only_gauge(&node.url), "0");
 }
+
+/// Governance rotates the only validator's key: the single-validator
+/// engine (still holding the old key) stops making blocks and says why —
+/// the node keeps serving reads and admitting nothing new into blocks —
+/// instead of failing its next commit and taking the API down with it.
+#[test]
+fn a_single_validator_whose_key_governance_rotated_stops_producing_and_keeps_serving_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dev");
+    let node = DevNode::start(&data, free_port());
+    let vkey = data.join("keys").join("validator.json");
+    let agency = serde_json::from_str::<Value>(&std::fs::read_to_string(&vkey).unwrap()).unwrap()["agency"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new = tmp.path().join("new-validator.json");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    json_out(&credex(&["keygen", "--agency", &agency, "--role", "validator", "--out", &s(&new)]));
+    let prop = tmp.path().join("rotate.json");
+    json_out(&credex(&[
+        "gov",
+        "propose",
+        "--node",
+        &node.url,
+        "--out",
+        &s(&prop),
+        "rotate-validator-key",
+        "--key",
+        &s(&new),
+    ]));
+    json_out(&credex(&[
+        "gov",
+        "approve",
+        &s(&prop),
+        "--key",
+        &s(&vkey),
+        "--genesis",
+        &node.genesis(),
+        "--node",
+        &node.url,
+    ]));
+    let amr = node.key("cn-sfh-amr");
+    json_out(&credex(&["--auth", &amr, "gov", "submit", &s(&prop), "--node", &node.url, "--wait"]));
+    let (_, set) = get(&node.url, "/v1/validators");
+    let new_key = serde_json::from_str::<Value>(&std::fs::read_to_string(&new).unwrap()).unwrap()["public_key"].clone();
+    assert_eq!(set["set"]["validators"][0]["key"], new_key, "{set}");
+    let (_, status) = get(&node.url, "/v1/status");
+    let h = status["height"].as_u64().unwrap();
+    // a submission is admitted, but no block (signed by the retired key) follows
+    json_out(&credex(&[
+        "attest",
+        "--node",
+        &node.url,
+        "--key",
+        &amr,
+        "--subject",
+        "91350100M000100Y43",
+        "--kind",
+        "administrative-licence",
+    ]));
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, status) = get(&node.url, "/v1/status");
+    assert_eq!((code, status["height"].as_u64()), (200, Some(h)), "{status}");
+    let (code, _) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
+    assert_eq!(code, 200, "proofs are still served");
+}

@@ -109,17 +109,67 @@ struct Bft {
 /// joined late, and Tendermint needs them to progress).
 const REBROADCAST: Duration = Duration::from_millis(1000);
 
-/// Runs the engine for validator `key` until the process stops; `wal` is
-/// the consensus log at `wal_path` as opened, with its records.
+/// The engine stepped aside: the disk is below its floor (read-only
+/// mode), or the consensus log or the block store could not be written.
+/// It votes and proposes nothing until the node writes again, then starts
+/// over from its log, exactly as after a crash (ADR 0003).
+#[derive(Debug, thiserror::Error)]
+#[error("consensus suspended: {0}")]
+struct Suspended(String);
+
+/// Runs the engine for validator `key` until the process stops, from the
+/// consensus log at `wal_path`. In read-only mode the validator is
+/// suspended — it neither logs, votes, proposes nor commits (an unlogged
+/// input could cost it its lock) — and when the node writes again it
+/// recovers from the log, as a restarted validator does, and catches up.
 pub async fn run(
     node: Arc<Node>,
     net: Handle,
     mut inbox: mpsc::Receiver<ConsensusMsg>,
     key: SecretKey,
     guard: Arc<SignGuard>,
-    (wal, records, wal_path): (ConsensusLog, Vec<Vec<u8>>, String),
+    wal_path: std::path::PathBuf,
 ) -> anyhow::Result<()> {
     crate::service::warn_if_behind(&node, &guard);
+    let seed = key.seed();
+    loop {
+        if !node.read_only() {
+            let key = SecretKey::from_seed(seed);
+            match run_until_suspended(&node, &net, &mut inbox, key, &guard, &wal_path).await {
+                Ok(()) => return Ok(()),
+                Err(e) => match e.downcast_ref::<Suspended>() {
+                    Some(why) => {
+                        tracing::error!(target: "credex::bft", reason = %why.0,
+                            "validator suspended: no votes, proposals or commits until the node writes again");
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+        // Messages meanwhile are dropped: the engine state they would
+        // change is rebuilt from the log, and peers rebroadcast.
+        tokio::select! {
+            m = inbox.recv() => if m.is_none() { return Ok(()) },
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        if !node.read_only() {
+            tracing::info!(target: "credex::bft", height = node.height(), "writing again: resuming consensus from the log");
+        }
+    }
+}
+
+/// One life of the engine: from the consensus log to a suspension
+/// ([`Suspended`]), the end of the inbox (`Ok`), or a fatal error.
+async fn run_until_suspended(
+    node: &Arc<Node>,
+    net: &Handle,
+    inbox: &mut mpsc::Receiver<ConsensusMsg>,
+    key: SecretKey,
+    guard: &Arc<SignGuard>,
+    wal_path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let (wal, records) = ConsensusLog::open(wal_path)?;
+    let wal_path = wal_path.display().to_string();
     let index = node.validator_index(&key.public());
     if index.is_none() {
         tracing::warn!(target: "credex::bft", "this key is not in the validator set in force; following without voting");
@@ -154,13 +204,13 @@ pub async fn run(
             entries = logged.len(), "consensus state restored from the log");
     }
     let mut bft = Bft {
-        node,
-        net,
+        node: node.clone(),
+        net: net.clone(),
         engine,
         proposals: HashMap::new(),
         timers,
         seed,
-        guard,
+        guard: guard.clone(),
         wal: Arc::new(Mutex::new(wal)),
         wal_path,
         resending: replayed,
@@ -181,6 +231,9 @@ pub async fn run(
     bft.resending = false;
     let mut rebroadcast = tokio::time::interval(REBROADCAST);
     loop {
+        if bft.node.read_only() {
+            return Err(Suspended("the disk is below its floor (read-only mode)".into()).into());
+        }
         tokio::select! {
             _ = rebroadcast.tick() => {
                 // Votes and polkas only: they are small, and a node that
@@ -236,14 +289,23 @@ impl Bft {
         }
     }
 
-    /// Appends to the consensus log (a new height empties it first).
+    /// Appends to the consensus log (a new height empties it first). A
+    /// write that fails suspends the engine: what it acted on must be in
+    /// the log before anything follows from it.
     fn log(&self, record: &WalRecord) -> anyhow::Result<()> {
         let mut wal = self.wal.lock().map_err(|_| anyhow::anyhow!("consensus log lock poisoned"))?;
-        if let WalRecord::Engine(Logged::Start { .. }) = record {
-            wal.reset()?;
+        let written = match record {
+            WalRecord::Engine(Logged::Start { .. }) => wal.reset(),
+            _ => Ok(()),
         }
-        wal.append(&credex_codec::encode(record))?;
-        Ok(())
+        .and_then(|()| wal.append(&credex_codec::encode(record)));
+        written.map_err(|e| self.suspend(&e))
+    }
+
+    /// Read-only mode after a failed write; the error that suspends the engine.
+    fn suspend(&self, e: &dyn std::fmt::Display) -> anyhow::Error {
+        self.node.set_read_only(true);
+        Suspended(e.to_string()).into()
     }
 
     /// Makes the consensus log durable before a signed message leaves.
@@ -254,7 +316,7 @@ impl Bft {
             Ok(())
         })
         .await?
-        .map_err(|e| anyhow::anyhow!("{}: {e}", self.wal_path))
+        .map_err(|e| self.suspend(&format!("{}: {e}", self.wal_path)))
     }
 
     async fn next_height(&mut self, h: u64) -> anyhow::Result<()> {
@@ -420,6 +482,9 @@ impl Bft {
                         // The block is durable and memory disagrees: stop; a
                         // restart rebuilds the state from disk.
                         Err(e @ CommitError::StateRoot { .. }) => return Err(e.into()),
+                        // Nothing was stored: after the suspension the log
+                        // decides this block again and it is committed then.
+                        Err(e @ CommitError::Store(_)) => return Err(self.suspend(&e)),
                         Err(e) => tracing::warn!(target: "credex::bft", height, error = %e, "commit failed"),
                     }
                 }

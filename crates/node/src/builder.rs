@@ -205,7 +205,6 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     };
     let listen = args.listen.clone().ok_or_else(|| anyhow::anyhow!("no listen address (resolve the options first)"))?;
     let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
-    let solo = validator.is_some() && genesis.validators.len() == 1;
     let role = if validator.is_some() { "validator" } else { "observer" };
     // The channels first ...
     let (handle, events) = credex_p2p::spawn(credex_p2p::Config {
@@ -220,7 +219,6 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
     let (peers_tx, peers_rx) = tokio::sync::watch::channel(0);
     let (consensus_tx, consensus_rx) = tokio::sync::mpsc::channel(10_000);
-    let wants_consensus = validator.is_some() && !solo;
     // ... then the node with its ends ...
     let wiring = Wiring {
         role,
@@ -231,6 +229,10 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         net: Some(handle.clone()),
     };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
+    // One validator in the set in force (not the genesis: governance may
+    // have changed it) runs the single-validator engine.
+    let solo = validator.is_some() && node.validator_set().validators.len() == 1;
+    let wants_consensus = validator.is_some() && !solo;
     node.set_read_only(read_only);
     tokio::spawn(watch_disk(node.clone(), data.clone(), floor_mb));
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
@@ -256,9 +258,7 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         }
         (Some((_, key)), Some(guard)) => {
             let path = data.join(crate::bft::CONSENSUS_LOG);
-            let (wal, records) = credex_storage::wal::ConsensusLog::open(&path)?;
-            let log = (wal, records, path.display().to_string());
-            tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key, guard, log))
+            tokio::spawn(crate::bft::run(node.clone(), handle, consensus_rx, key, guard, path))
         }
         _ => tokio::spawn(std::future::pending::<anyhow::Result<()>>()),
     };

@@ -302,6 +302,10 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tick.tick().await;
+        if node.read_only() {
+            // Nothing is stored below the disk floor; sync resumes with space.
+            continue;
+        }
         let Ok(peers) = handle.peers().await else { return };
         for peer in peers {
             let theirs = match ask(&handle, peer, &SyncRequest::Status).await {

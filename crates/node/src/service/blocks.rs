@@ -120,7 +120,10 @@ pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitC
 
 /// The single-validator engine: proposes whenever transactions wait, signs
 /// the precommit with the only validator key, commits. Runs until the
-/// process stops; a commit failure (disk) stops the node. A signature the
+/// process stops; a commit that fails in storage puts the node read-only
+/// (the block is committed when the disk has room), and a governance change
+/// that leaves a set of more validators (or another key) stops block
+/// production with that reason. A signature the
 /// signed-state record refuses (`guard`: a height this validator already
 /// certified, after its store lost blocks) stops block production, not the
 /// node: reads go on being served.
@@ -174,7 +177,7 @@ pub async fn run_solo(
         }
         let n = node.clone();
         let (k, g, w, pend) = (SecretKey::from_seed(key.seed()), guard.clone(), wal.clone(), pending.clone());
-        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<SignError>> {
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Halt>> {
             let mut pend = pend.lock().map_err(|_| anyhow::anyhow!("solo pending lock poisoned"))?;
             if let Some(block) = pend.take() {
                 let height = block.header.height;
@@ -201,7 +204,7 @@ pub async fn run_solo(
                 // Recorded (fsync'd) before the signature exists; refused if it goes back.
                 match g.approve(Signed { height: h.height, round: 0, step: STEP_PRECOMMIT, block: Some(h.id()) }) {
                     Ok(()) => {}
-                    Err(e @ (SignError::Behind { .. } | SignError::Conflict { .. })) => return Ok(Some(e)),
+                    Err(e @ (SignError::Behind { .. } | SignError::Conflict { .. })) => return Ok(Some(Halt::Refused(e))),
                     Err(e) => return Err(e.into()),
                 }
                 let cert = solo_certificate(&k, index, h);
@@ -216,16 +219,24 @@ pub async fn run_solo(
                     }
                     Err(e) => return Err(e.into()),
                 }
+                // Governance may have changed the set with this block: more
+                // validators need the multi-validator engine, another key
+                // the operator's new key file.
+                let set = n.validator_set();
+                if set.validators.len() != 1 || n.validator_index(&k.public()) != Some(index) {
+                    return Ok(Some(Halt::SetChanged { validators: set.validators.len() }));
+                }
             }
             Ok(None)
         })
         .await;
         match done {
             Ok(Ok(None)) => {}
-            Ok(Ok(Some(refused))) => {
-                // No other validator can supply the lost blocks: produce
-                // nothing more, keep serving what the store holds.
-                tracing::error!(target: "credex::chain", error = %refused, "block production stopped; reads are still served");
+            Ok(Ok(Some(halt))) => {
+                // No other validator can supply the lost blocks, or this
+                // engine no longer fits the set: produce nothing more, keep
+                // serving what the store holds.
+                tracing::error!(target: "credex::chain", reason = %halt, "block production stopped; reads are still served");
                 return std::future::pending().await;
             }
             Ok(Err(e)) => return Err(e),
@@ -234,10 +245,26 @@ pub async fn run_solo(
     }
 }
 
+/// Why the single-validator engine stops producing blocks.
+#[derive(Debug, thiserror::Error)]
+enum Halt {
+    /// The signed-state record refused a signature.
+    #[error(transparent)]
+    Refused(SignError),
+    /// A committed governance change left a set this engine cannot serve.
+    #[error(
+        "the validator set in force changed ({validators} validator(s), or another key): restart the node with its validator key, to run the multi-validator engine with its peers"
+    )]
+    SetChanged {
+        /// Members of the set now in force.
+        validators: usize,
+    },
+}
+
 /// A commit that failed in storage (a full disk) puts the node in read-only
 /// mode instead of stopping it: reads and proofs go on; the disk watcher
 /// leaves the mode when space returns, and the block is committed then.
-fn read_only_after(node: &Node, e: &anyhow::Error) -> anyhow::Result<Option<SignError>> {
+fn read_only_after(node: &Node, e: &anyhow::Error) -> anyhow::Result<Option<Halt>> {
     node.set_read_only(true);
     tracing::error!(target: "credex::chain", error = %e, "commit failed in storage: read-only until the disk has room");
     Ok(None)
