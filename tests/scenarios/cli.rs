@@ -101,9 +101,68 @@ fn verify_json_and_russian_labels() {
 
 #[test]
 fn verify_refuses_missing_or_bad_genesis() {
+    // 3, not 2: nothing was checked, which is not "the proof is invalid"
     let out = credex(&["verify", "/nonexistent", "--genesis", "/nonexistent.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("reading genesis"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("reading /nonexistent.toml"));
+    let bad = std::env::temp_dir().join(format!("credex-bad-genesis-{}.toml", std::process::id()));
+    std::fs::write(&bad, "chain_id = 7\n").unwrap();
+    let g = vectors().join("genesis.toml");
+    let out = credex(&["verify", g.to_str().unwrap(), "--genesis", bad.to_str().unwrap()]);
+    std::fs::remove_file(&bad).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("genesis"), "names the genesis");
+}
+
+/// The partner's `credex-verify` (no node) and `credex verify` print the
+/// same words and exit with the same code on every vector, as text and as
+/// JSON, with each case's policy.
+#[test]
+fn credex_verify_and_credex_verify_command_agree_on_every_vector() {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors().join("credit_proofs.json")).unwrap()).unwrap();
+    let cases: Vec<credex_tests::vectors::ProofCase> = serde_json::from_value(v["cases"].clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for c in &cases {
+        let file = dir.path().join(format!("{}.proof", c.name));
+        std::fs::write(&file, &c.proof_text).unwrap();
+        let genesis = vectors().join(&c.genesis);
+        let now = c.now.to_string();
+        let max_age = c.policy.max_age_ms.map_or("none".to_string(), |ms| format!("{ms}ms"));
+        let clear_for = c.policy.clear_for_ms.map(|ms| format!("{ms}ms"));
+        let mut args = vec![file.to_str().unwrap(), "--genesis", genesis.to_str().unwrap(), "--now", &now];
+        args.extend(["--max-age", &max_age]);
+        if let Some(w) = &clear_for {
+            args.extend(["--clear-for", w]);
+        }
+        for j in &c.policy.required_jurisdictions {
+            args.extend(["--require-jurisdiction", j]);
+        }
+        for i in c.policy.trusted_issuers.iter().flatten() {
+            args.extend(["--trust-issuer", i]);
+        }
+        for json in [false, true] {
+            let mut a = args.clone();
+            if json {
+                a.push("--json");
+            }
+            let node = credex(&[&["verify"][..], &a].concat());
+            let partner = Command::new(credex_tests::harness::verify_binary()).args(&a).output().unwrap();
+            assert_eq!(node.status.code(), partner.status.code(), "{}: exit codes", c.name);
+            assert_eq!(
+                String::from_utf8_lossy(&node.stdout),
+                String::from_utf8_lossy(&partner.stdout),
+                "{}: outputs",
+                c.name
+            );
+            let want = match c.expected.as_str() {
+                "outcome:valid" => 0,
+                e if e.starts_with("outcome:") => 1,
+                _ => 2,
+            };
+            assert_eq!(partner.status.code(), Some(want), "{}: {}", c.name, String::from_utf8_lossy(&partner.stdout));
+        }
+    }
 }
 
 #[test]

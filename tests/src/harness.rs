@@ -30,6 +30,14 @@ pub fn binary() -> PathBuf {
     bin
 }
 
+/// The partner's verifier, `credex-verify`, built beside `credex` by a
+/// workspace test run (its package has a test).
+pub fn verify_binary() -> PathBuf {
+    let bin = binary().with_file_name(format!("credex-verify{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built: run cargo build -p credex-verify (or the workspace's tests)", bin.display());
+    bin
+}
+
 pub struct DevNode {
     pub child: Child,
     pub url: String,

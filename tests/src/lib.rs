@@ -235,6 +235,7 @@ impl Fixture {
         let vh = self.set.hash();
         BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
+            genesis: self.genesis.hash(),
             height: self.height,
             time: self.time,
             proposer: (self.height % self.set.validators.len() as u64) as u16,

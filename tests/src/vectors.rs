@@ -17,7 +17,7 @@ pub const DIR: &str = "tests/vectors";
 
 /// Every vector file: (file name, content).
 pub fn all() -> Vec<(&'static str, String)> {
-    let (proofs, genesis, other) = credit_proofs();
+    let (proofs, genesis, other, same_id) = credit_proofs();
     vec![
         ("subject_ids.json", pretty(&subject_ids())),
         ("hashing.json", pretty(&hashing())),
@@ -28,6 +28,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("credit_proofs.json", pretty(&proofs)),
         ("genesis.toml", genesis),
         ("genesis-other-chain.toml", other),
+        ("genesis-same-chain-id.toml", same_id),
     ]
 }
 
@@ -365,7 +366,8 @@ pub struct ProofCase {
     pub name: String,
     /// What it shows.
     pub description: String,
-    /// Which genesis to verify against: `genesis.toml` or `genesis-other-chain.toml`.
+    /// Which genesis to verify against: `genesis.toml`,
+    /// `genesis-other-chain.toml` or `genesis-same-chain-id.toml`.
     pub genesis: String,
     /// The verifier's clock.
     pub now: Timestamp,
@@ -468,7 +470,7 @@ impl CaseBuilder {
     }
 }
 
-fn credit_proofs() -> (Value, String, String) {
+fn credit_proofs() -> (Value, String, String, String) {
     let mut fx = Fixture::new("vectors");
     fx.add_filler(1000);
     let trader: SubjectId = "91350100M000100Y43".parse().unwrap_or_else(|_| unreachable_subject());
@@ -886,6 +888,33 @@ fn credit_proofs() -> (Value, String, String) {
         p_lic.to_bytes(),
         "error:wrong-chain",
     );
+    b.add_bytes(
+        "wrong-genesis",
+        "A valid proof checked against a genesis with the same chain id and validator keys but another genesis time (so another genesis hash).",
+        "genesis-same-chain-id.toml",
+        now,
+        none(),
+        p_lic.to_bytes(),
+        "error:wrong-genesis",
+    );
+    let early = Timestamp(p_lic.anchor.header.time.0.saturating_sub(credex_proof::MAX_CLOCK_SKEW_MS + 1));
+    b.add(
+        "block-in-future",
+        "A valid proof verified by a clock more than 5 minutes behind the block time.",
+        early,
+        none(),
+        &p_lic,
+        "error:block-in-future",
+    );
+    let edge = Timestamp(p_lic.anchor.header.time.0.saturating_sub(credex_proof::MAX_CLOCK_SKEW_MS));
+    b.add(
+        "block-at-skew-limit",
+        "The same proof, the clock exactly 5 minutes behind: accepted, age 0.",
+        edge,
+        none(),
+        &p_lic,
+        "outcome:valid",
+    );
 
     // validator-set change
     let genesis_text = fx.genesis.to_toml();
@@ -933,17 +962,31 @@ fn credit_proofs() -> (Value, String, String) {
     let cases: Vec<Value> = b.cases.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect();
     let genesis = Genesis::from_toml(&genesis_text).unwrap_or_else(|_| unreachable_genesis());
     let other_g = Genesis::from_toml(&other).unwrap_or_else(|_| unreachable_genesis());
+    // the same chain id and keys, one millisecond later: another genesis
+    let mut same_g = genesis.clone();
+    same_g.genesis_time = Timestamp(genesis.genesis_time.0 + 1);
+    let same_id = same_g.to_toml();
     for c in &b.cases {
-        let g = if c.genesis == "genesis.toml" { &genesis } else { &other_g };
+        let g = match c.genesis.as_str() {
+            "genesis.toml" => &genesis,
+            "genesis-same-chain-id.toml" => &same_g,
+            _ => &other_g,
+        };
         assert_eq!(run_case(c, g), c.expected, "case {}", c.name);
     }
     (
         json!({
-            "note": "Each case: verify proof_text (or proof_hex) against the named genesis file in this directory, with the policy, at time `now`; expect `outcome:<name>` or `error:<code>` (docs/spec/08-credit-proof.md).",
+            "note": "Each case: verify proof_text (or proof_hex) against the named genesis file in this directory, with the policy, at time `now`; expect `outcome:<name>` or `error:<code>` (docs/spec/08-credit-proof.md). `genesis_hashes`: the hash of each genesis file (spec §7), which every block header carries.",
+            "genesis_hashes": {
+                "genesis.toml": genesis.hash().to_string(),
+                "genesis-other-chain.toml": other_g.hash().to_string(),
+                "genesis-same-chain-id.toml": same_g.hash().to_string(),
+            },
             "cases": cases,
         }),
         genesis_text,
         other,
+        same_id,
     )
 }
 

@@ -177,6 +177,13 @@ fn credit_proof_vectors() {
     let v = load("credit_proofs.json");
     let cases: Vec<ProofCase> = serde_json::from_value(v["cases"].clone()).unwrap();
     assert!(cases.len() >= 30);
+    // the genesis hashes, recomputed from the TOML files
+    let hashes = v["genesis_hashes"].as_object().unwrap();
+    assert_eq!(hashes.len(), 3);
+    for (file, hash) in hashes {
+        let g = Genesis::from_toml(&std::fs::read_to_string(dir().join(file)).unwrap()).unwrap();
+        assert_eq!(g.hash().to_string(), s(hash), "{file}");
+    }
     let mut outcomes = std::collections::BTreeSet::new();
     for c in &cases {
         let genesis = Genesis::from_toml(&std::fs::read_to_string(dir().join(&c.genesis)).unwrap()).unwrap();

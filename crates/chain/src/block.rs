@@ -25,7 +25,7 @@ use credex_crypto::Hash32;
 use credex_types::attestation::AttestationId;
 use credex_types::chain::{BlockHeader, ValidatorSet};
 use credex_types::state::{StateKey, StateValue};
-use credex_types::{AttestationKind, ChainId, SubjectId, Timestamp};
+use credex_types::{AttestationKind, ChainIdentity, SubjectId, Timestamp};
 
 use crate::exec::{BlockContext, Overlay, StateRead, TxError};
 use crate::tx::{AnchorTx, Block, Transaction, tx_root};
@@ -36,6 +36,9 @@ pub enum HeaderError {
     /// Another chain's block.
     #[error("chain id")]
     ChainId,
+    /// A block of another genesis (same chain id).
+    #[error("genesis hash")]
+    Genesis,
     /// Not the height after the parent.
     #[error("height does not follow the head")]
     Height,
@@ -71,7 +74,7 @@ pub fn next_context(parent: Option<&BlockHeader>, genesis_time: Timestamp, now: 
 /// leaves in force ([`BlockOutcome::next_set`]).
 #[allow(clippy::too_many_arguments)] // the header's inputs, each once
 pub fn next_header(
-    chain_id: &ChainId,
+    chain: &ChainIdentity,
     set: &ValidatorSet,
     next: Option<&ValidatorSet>,
     parent: Option<&BlockHeader>,
@@ -82,7 +85,8 @@ pub fn next_header(
 ) -> BlockHeader {
     let vh = set.hash();
     BlockHeader {
-        chain_id: chain_id.clone(),
+        chain_id: chain.chain_id.clone(),
+        genesis: chain.genesis,
         height: ctx.height,
         time: ctx.time,
         proposer,
@@ -98,20 +102,22 @@ pub fn next_header(
 /// hash (both known after execution) for `block` after `parent`; the
 /// context to execute it in.
 pub fn check_header(
-    chain_id: &ChainId,
+    chain: &ChainIdentity,
     set: &ValidatorSet,
     parent: Option<&BlockHeader>,
-    genesis_time: Timestamp,
     block: &Block,
 ) -> Result<BlockContext, HeaderError> {
     let h = &block.header;
     let (height, parent_id, prev_time) = match parent {
         Some(p) => (p.height + 1, p.id(), p.time),
-        None => (1, Hash32::ZERO, genesis_time),
+        None => (1, Hash32::ZERO, chain.genesis_time),
     };
     let vh = set.hash();
-    if &h.chain_id != chain_id {
+    if h.chain_id != chain.chain_id {
         return Err(HeaderError::ChainId);
+    }
+    if h.genesis != chain.genesis {
+        return Err(HeaderError::Genesis);
     }
     if h.height != height {
         return Err(HeaderError::Height);

@@ -853,7 +853,7 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     let next = outcome.next_set().expect("the block changes the set").clone();
     assert_eq!(next.validators.len(), 3);
     let mut header = credex_chain::next_header(
-        &w.genesis().chain_id,
+        &w.genesis().identity(),
         &genesis_set,
         Some(&next),
         None,

@@ -26,7 +26,6 @@ mod genesis_cmd;
 mod issuer_cmd;
 mod lifecycle_cmd;
 mod load;
-mod render;
 
 pub use credex_api_types::client::{Client, ClientError, Refused};
 
@@ -36,11 +35,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use credex_proof::{Outcome, Policy, Verifier};
 use credex_types::genesis::Genesis;
 use credex_types::labels::{LabelTable, Lang};
-use credex_types::time::parse_duration_ms;
 use credex_types::{AgencyId, Jurisdiction, SubjectId, Timestamp};
+use credex_verify::VerifyArgs;
 
 /// Options every client command takes.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -252,43 +250,6 @@ pub enum IdCommand {
 }
 
 /// A group of subcommands or arguments (see `credex --help`).
-#[derive(clap::Args)]
-pub struct VerifyArgs {
-    /// Proof file (`credex1:` text or canonical bytes); `-` reads stdin.
-    file: PathBuf,
-    /// The genesis file to trust.
-    #[arg(long)]
-    genesis: PathBuf,
-    /// Report stale if the block is older than this (e.g. 90d, 12h).
-    #[arg(long, value_parser = parse_max_age)]
-    max_age: Option<u64>,
-    /// For list proofs: report `recently-listed` unless the subject was off
-    /// the list during the whole window before the block, e.g. 3y
-    /// ("no serious-violation listing in the last three years").
-    #[arg(long, value_parser = parse_max_age)]
-    clear_for: Option<u64>,
-    /// Require a signer of this jurisdiction (repeatable), e.g. RU.
-    #[arg(long = "require-jurisdiction")]
-    require_jurisdiction: Vec<Jurisdiction>,
-    /// Accept only attestations of these issuers (repeatable).
-    #[arg(long = "trust-issuer")]
-    trust_issuer: Vec<AgencyId>,
-    /// Verify as of this time (RFC 3339) instead of the system clock.
-    #[arg(long)]
-    now: Option<Timestamp>,
-    /// Label language: zh, ru or en.
-    #[arg(long, default_value = "en")]
-    lang: Lang,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-fn parse_max_age(s: &str) -> Result<u64, String> {
-    parse_duration_ms(s).ok_or_else(|| format!("invalid duration {s:?}: use e.g. 30s, 15m, 12h, 90d, 3y"))
-}
-
-/// A group of subcommands or arguments (see `credex --help`).
 #[derive(Subcommand)]
 pub enum GenesisCommand {
     /// Prints the genesis hash (over the canonical encoding, not the text).
@@ -456,7 +417,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
     }
     match command {
         Command::Id { command: IdCommand::Check { id, json } } => Ok(id_check(&id, json)),
-        Command::Verify(args) => verify(args),
+        Command::Verify(args) => Ok(verify(&args)),
         Command::Genesis { command: GenesisCommand::Hash { file } } => {
             println!("{}", load_genesis(&file)?.hash());
             Ok(ExitCode::SUCCESS)
@@ -651,36 +612,15 @@ fn id_check(input: &str, json: bool) -> ExitCode {
     }
 }
 
-fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let genesis = load_genesis(&args.genesis)?;
-    let genesis_hash = genesis.hash();
-    let policy = Policy {
-        max_age_ms: args.max_age,
-        required_jurisdictions: args.require_jurisdiction,
-        trusted_issuers: (!args.trust_issuer.is_empty()).then_some(args.trust_issuer),
-        clear_for_ms: args.clear_for,
-    };
-    let verifier = Verifier::new(genesis, policy)?;
-    let data = read_input(&args.file)?;
-    let now = args.now.unwrap_or_else(Timestamp::system_now);
-    let result = verifier.verify_any(&data, now);
-    let code = match &result {
-        Ok(v) if v.outcome == Outcome::Valid => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(_) => ExitCode::from(2),
-    };
-    if args.json {
-        let v = match &result {
-            Ok(verdict) => {
-                serde_json::json!({ "verdict": verdict, "genesis": genesis_hash.to_string(), "verified_at": now })
-            }
-            Err(e) => {
-                serde_json::json!({ "outcome": "invalid", "error": { "code": e.code(), "message": e.to_string() }, "genesis": genesis_hash.to_string() })
-            }
-        };
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", render::verdict_text(&result, &genesis_hash, now, args.lang));
+fn verify(args: &VerifyArgs) -> ExitCode {
+    match credex_verify::run(args) {
+        Ok(report) => {
+            print!("{}", report.text);
+            ExitCode::from(report.exit_code)
+        }
+        Err(e) => {
+            eprintln!("credex verify: {e}");
+            ExitCode::from(credex_verify::EXIT_UNCHECKED)
+        }
     }
-    Ok(code)
 }

@@ -118,6 +118,7 @@ fn a_recovered_engine_resends_its_vote_and_signs_no_other() {
     // ... and the late proposal of round 0 does not get a second prevote.
     let header = BlockHeader {
         chain_id: chain.clone(),
+        genesis: Hash32([7; 32]),
         height: 1,
         time: Timestamp(1),
         proposer: 1,

@@ -92,6 +92,7 @@ impl Script {
         self.salt += 1;
         let header = BlockHeader {
             chain_id: self.chain.clone(),
+            genesis: Hash32([7; 32]),
             height: 1,
             time: Timestamp(1_000 + u64::from(self.salt)),
             proposer,

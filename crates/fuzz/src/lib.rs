@@ -104,7 +104,7 @@ pub fn block(data: &[u8]) {
     let Some(b) = canonical::<Block>(data, MAX_MESSAGE) else { return };
     let f = fixture();
     let _ = credex_chain::tx_root(&b.txs);
-    let _ = credex_chain::check_header(&f.genesis.chain_id, &f.set, None, f.genesis.genesis_time, &b);
+    let _ = credex_chain::check_header(&f.genesis.identity(), &f.set, None, &b);
 }
 
 /// One consensus message from gossip: decode, then the engine's checks.

@@ -27,7 +27,10 @@
 pub mod build;
 mod verify;
 
-pub use verify::{CaseFacts, DisclosedField, Facts, Outcome, Policy, ProofError, SignerInfo, Verdict, Verifier};
+pub use verify::{
+    CaseFacts, DEFAULT_MAX_AGE_MS, DisclosedField, Facts, MAX_CLOCK_SKEW_MS, Outcome, Policy, ProofError, SignerInfo,
+    Verdict, Verifier,
+};
 
 use base64::Engine as _;
 use credex_crypto::{Hash32, Signature};

@@ -13,10 +13,22 @@ use credex_types::{
 
 use crate::{Claim, CreditProof, FormatError, PROOF_VERSION};
 
-/// What the relying party requires beyond cryptographic validity.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The maximum age of [`Policy::default`]: 90 days. A proof that old may
+/// hide a revocation or a listing made since; the relying party asks for a
+/// fresh one or turns the limit off knowingly (`--max-age none`).
+pub const DEFAULT_MAX_AGE_MS: u64 = 90 * 86_400_000;
+
+/// How far ahead of the verifier's clock a certified block's time may be
+/// (spec §8.3 step 3): 5 minutes. Validators keep block times within 30 s
+/// of their clocks (§10.5); the rest allows for a partner's clock.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60_000;
+
+/// What the relying party requires beyond cryptographic validity. The
+/// verdict names the policy it was reached under.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Policy {
-    /// A proof whose block is older than this (milliseconds) is stale.
+    /// A proof whose block is older than this (milliseconds) is stale;
+    /// `None`: no limit.
     pub max_age_ms: Option<u64>,
     /// Jurisdictions that must each have at least one signer in the certificate.
     pub required_jurisdictions: Vec<Jurisdiction>,
@@ -27,6 +39,18 @@ pub struct Policy {
     /// than this many milliseconds before the anchor block, i.e. it was not
     /// listed at any time during `[block time − window, block time]`.
     pub clear_for_ms: Option<u64>,
+}
+
+impl Default for Policy {
+    /// No requirement beyond validity, except freshness: [`DEFAULT_MAX_AGE_MS`].
+    fn default() -> Self {
+        Policy {
+            max_age_ms: Some(DEFAULT_MAX_AGE_MS),
+            required_jurisdictions: Vec::new(),
+            trusted_issuers: None,
+            clear_for_ms: None,
+        }
+    }
 }
 
 /// Why a proof is invalid. `code()` gives a stable machine-readable name.
@@ -48,6 +72,23 @@ pub enum ProofError {
         expected: ChainId,
         /// What the proof carries.
         found: ChainId,
+    },
+    /// A header names another genesis (the same chain id, another start).
+    #[error("proof is for genesis {found}, not for this genesis {expected}")]
+    WrongGenesis {
+        /// This genesis's hash.
+        expected: Hash32,
+        /// What the header carries.
+        found: Hash32,
+    },
+    /// The anchor block's time is ahead of the verifier's clock by more
+    /// than [`MAX_CLOCK_SKEW_MS`].
+    #[error("block time {block_time} is ahead of this verifier's clock ({now}) by more than 5 minutes")]
+    FutureBlock {
+        /// The header's time.
+        block_time: Timestamp,
+        /// The verifier's clock.
+        now: Timestamp,
     },
     /// A validator-set change does not follow from the set before it.
     #[error("validator-set change {index}: {reason}")]
@@ -82,6 +123,8 @@ impl ProofError {
             ProofError::Version(_) => "unsupported-version",
             ProofError::Genesis(_) => "bad-genesis",
             ProofError::WrongChain { .. } => "wrong-chain",
+            ProofError::WrongGenesis { .. } => "wrong-genesis",
+            ProofError::FutureBlock { .. } => "block-in-future",
             ProofError::SetChange { .. } => "bad-validator-set-change",
             ProofError::Certificate(CertificateError::InsufficientPower { .. }) => "insufficient-signatures",
             ProofError::Certificate(CertificateError::DuplicateSigner(_)) => "duplicate-signer",
@@ -115,6 +158,9 @@ pub struct Facts {
     pub height: u64,
     /// Anchor block time.
     pub block_time: Timestamp,
+    /// The proof's age when verified: verifier's clock − block time
+    /// (milliseconds; 0 for a block up to [`MAX_CLOCK_SKEW_MS`] ahead).
+    pub age_ms: u64,
     /// Anchor block id.
     pub block_id: Hash32,
     /// Who signed the anchor block.
@@ -261,6 +307,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// What the proof established.
     pub facts: Facts,
+    /// The policy the outcome was reached under.
+    pub policy: Policy,
 }
 
 fn fill_attestation(facts: &mut Facts, id: AttestationId, h: &AttestationHeader) {
@@ -273,6 +321,7 @@ fn fill_attestation(facts: &mut Facts, id: AttestationId, h: &AttestationHeader)
 #[derive(Debug, Clone)]
 pub struct Verifier {
     genesis: Genesis,
+    genesis_hash: Hash32,
     genesis_set: ValidatorSet,
     policy: Policy,
 }
@@ -282,7 +331,7 @@ impl Verifier {
     pub fn new(genesis: Genesis, policy: Policy) -> Result<Self, ProofError> {
         let genesis_set = genesis.validator_set();
         genesis_set.check().map_err(ProofError::Genesis)?;
-        Ok(Verifier { genesis, genesis_set, policy })
+        Ok(Verifier { genesis_hash: genesis.hash(), genesis, genesis_set, policy })
     }
 
     /// Decodes (text or bytes) and verifies.
@@ -295,6 +344,16 @@ impl Verifier {
             Ok(())
         } else {
             Err(ProofError::WrongChain { expected: self.genesis.chain_id.clone(), found: found.clone() })
+        }
+    }
+
+    /// A block header's chain: its id, then its genesis hash.
+    fn check_header_chain(&self, h: &credex_types::BlockHeader) -> Result<(), ProofError> {
+        self.check_chain(&h.chain_id)?;
+        if h.genesis == self.genesis_hash {
+            Ok(())
+        } else {
+            Err(ProofError::WrongGenesis { expected: self.genesis_hash, found: h.genesis })
         }
     }
 
@@ -345,7 +404,7 @@ impl Verifier {
         let mut last_change = 0u64;
         for (index, ch) in anchor.set_changes.iter().enumerate() {
             let fail = |reason: String| ProofError::SetChange { index, reason };
-            self.check_chain(&ch.header.chain_id)?;
+            self.check_header_chain(&ch.header)?;
             if ch.header.height <= last_change {
                 return Err(fail("heights must increase".into()));
             }
@@ -363,7 +422,7 @@ impl Verifier {
         }
         // 3. the anchor header and its certificate
         let header = &anchor.header;
-        self.check_chain(&header.chain_id)?;
+        self.check_header_chain(header)?;
         if header.height <= last_change {
             return Err(ProofError::SetChange {
                 index: anchor.set_changes.len(),
@@ -371,6 +430,11 @@ impl Verifier {
             });
         }
         let signer_idx = verify_commit(&set, header, &anchor.certificate).map_err(ProofError::Certificate)?;
+        // a certified time the verifier's clock has not reached: a wrong
+        // clock on one side, or validators that signed a time to come
+        if header.time.0 > now.0.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(ProofError::FutureBlock { block_time: header.time, now });
+        }
         let signers: Vec<SignerInfo> = signer_idx
             .iter()
             .filter_map(|i| set.get(*i))
@@ -386,6 +450,7 @@ impl Verifier {
             chain_id: header.chain_id.clone(),
             height: header.height,
             block_time: header.time,
+            age_ms: now.since(header.time),
             block_id: header.id(),
             signers,
             set_changes: anchor.set_changes.len(),
@@ -469,6 +534,6 @@ impl Verifier {
             }
             _ => status_outcome,
         };
-        Ok(Verdict { outcome, facts })
+        Ok(Verdict { outcome, facts, policy: self.policy.clone() })
     }
 }

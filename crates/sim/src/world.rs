@@ -727,6 +727,7 @@ impl World {
         };
         let header = BlockHeader {
             chain_id: self.chain_id.clone(),
+            genesis: Hash32([7; 32]),
             height,
             time: Timestamp(self.now),
             proposer: node,

@@ -14,6 +14,7 @@ fn block(fx: &mut Fixture, height: u64, txs: Vec<Transaction>) -> Block {
     Block {
         header: BlockHeader {
             chain_id: fx.genesis.chain_id.clone(),
+            genesis: fx.genesis.hash(),
             height,
             time: Timestamp(height),
             proposer: 0,

@@ -28,6 +28,9 @@ pub const MAX_VALIDATORS: usize = 1024;
 pub struct BlockHeader {
     /// The chain.
     pub chain_id: ChainId,
+    /// Hash of the genesis the chain started from (spec §7): two chains
+    /// with the same id and keys still sign different headers.
+    pub genesis: Hash32,
     /// Height, genesis block = 1.
     pub height: u64,
     /// Proposer's time, checked by validators against their clocks.
@@ -437,6 +440,7 @@ mod tests {
     fn header(set: &ValidatorSet) -> BlockHeader {
         BlockHeader {
             chain_id: "credex-test".parse().unwrap(),
+            genesis: Hash32([9; 32]),
             height: 7,
             time: Timestamp(1),
             proposer: 0,

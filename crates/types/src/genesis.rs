@@ -91,7 +91,24 @@ pub enum GenesisError {
     DuplicateIssuer(String),
 }
 
+/// What every header of a chain must name: its id, its genesis hash and
+/// the genesis time the first block follows (spec §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainIdentity {
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// [`Genesis::hash`].
+    pub genesis: Hash32,
+    /// The genesis time.
+    pub genesis_time: Timestamp,
+}
+
 impl Genesis {
+    /// This genesis's chain identity (hashes the genesis once).
+    pub fn identity(&self) -> ChainIdentity {
+        ChainIdentity { chain_id: self.chain_id.clone(), genesis: self.hash(), genesis_time: self.genesis_time }
+    }
+
     /// Parses and checks a TOML genesis.
     pub fn from_toml(text: &str) -> Result<Genesis, GenesisError> {
         let g = Self::parse_toml(text)?;

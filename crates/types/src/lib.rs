@@ -40,7 +40,7 @@ pub mod time;
 
 pub use attestation::{Attestation, AttestationHeader, AttestationId, ClaimField, ClaimSlot, DisclosedAttestation};
 pub use chain::{BlockHeader, CommitCertificate, CommitSig, ValidatorSet, Vote, VoteKind};
-pub use genesis::Genesis;
+pub use genesis::{ChainIdentity, Genesis};
 pub use ids::{AgencyId, ChainId, FieldCode, IdError, Jurisdiction, LegalBasis, SubjectId};
 pub use kinds::{AttestationKind, ListKind};
 pub use time::Timestamp;

@@ -104,6 +104,7 @@ pub(super) fn header_rule(e: credex_chain::HeaderError) -> &'static str {
     use credex_chain::HeaderError as E;
     match e {
         E::ChainId => "chain id",
+        E::Genesis => "genesis hash",
         E::Height => "height does not follow the head",
         E::Parent => "parent is not the head",
         E::Time => "time does not increase",
@@ -320,7 +321,7 @@ impl Node {
         let set = credex_chain::validator_set(&chain.state, &self.genesis);
         let header = state_root.map(|root| {
             let next = outcome.next_set();
-            credex_chain::next_header(&self.genesis.chain_id, &set, next, parent, ctx, proposer, &txs, root)
+            credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, root)
         });
         drop(chain);
         let dropped = std::mem::take(&mut outcome.dropped);
@@ -348,7 +349,7 @@ impl Node {
         let height = block.header.height;
         let parent = chain.head.as_ref().map(|(h, _)| h);
         let set = credex_chain::validator_set(&chain.state, &self.genesis);
-        let ctx = credex_chain::check_header(&self.genesis.chain_id, &set, parent, self.genesis.genesis_time, &block)
+        let ctx = credex_chain::check_header(&self.identity, &set, parent, &block)
             .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
         let state = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
             .map_err(|e| BlockError::Execution { height, error: e.to_string() })?;

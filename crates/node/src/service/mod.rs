@@ -89,7 +89,8 @@ struct Chain {
 /// The node.
 pub struct Node {
     genesis: Genesis,
-    genesis_hash: Hash32,
+    /// Chain id, genesis hash and time, as every header names them.
+    identity: credex_types::ChainIdentity,
     labels: LabelTable,
     store: Arc<Store>,
     raw: RawWriter,
@@ -205,7 +206,7 @@ impl Node {
         let store = Arc::new(store);
         let raw = RawWriter::spawn(store.clone()).map_err(OpenError::RawWriter)?;
         Ok(Node {
-            genesis_hash: genesis.hash(),
+            identity: genesis.identity(),
             genesis,
             labels,
             store,
@@ -228,7 +229,7 @@ impl Node {
 
     /// The genesis hash.
     pub fn genesis_hash(&self) -> Hash32 {
-        self.genesis_hash
+        self.identity.genesis
     }
 
     /// The store.

@@ -1,0 +1,94 @@
+//! Every credit-proof vector through the command's own path (options →
+//! policy → verifier → exit code and text): the outcome the vector names,
+//! the exit code that outcome gets, and the words an officer reads.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use credex_tests::vectors::ProofCase;
+use credex_verify::{MaxAge, VerifyArgs};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
+}
+
+fn cases() -> Vec<ProofCase> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("credit_proofs.json")).unwrap()).unwrap();
+    serde_json::from_value(v["cases"].clone()).unwrap()
+}
+
+fn args(c: &ProofCase, json: bool) -> VerifyArgs {
+    VerifyArgs {
+        file: PathBuf::from("-"),
+        genesis: dir().join(&c.genesis),
+        max_age: MaxAge(c.policy.max_age_ms),
+        clear_for: c.policy.clear_for_ms,
+        require_jurisdiction: c.policy.required_jurisdictions.iter().map(|j| j.parse().unwrap()).collect(),
+        trust_issuer: c.policy.trusted_issuers.iter().flatten().map(|a| a.parse().unwrap()).collect(),
+        now: Some(c.now),
+        lang: "en".parse().unwrap(),
+        json,
+    }
+}
+
+#[test]
+fn every_vector_gets_its_outcome_and_exit_code() {
+    let cases = cases();
+    assert!(cases.len() >= 30);
+    for c in &cases {
+        let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
+        let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &args(c, true));
+        let v: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+        let got = match v["verdict"]["outcome"].as_str() {
+            Some(o) => format!("outcome:{o}"),
+            None => format!("error:{}", v["error"]["code"].as_str().unwrap()),
+        };
+        assert_eq!(got, c.expected, "case {}", c.name);
+        let want = match c.expected.as_str() {
+            "outcome:valid" => 0,
+            e if e.starts_with("outcome:") => 1,
+            _ => 2,
+        };
+        assert_eq!(r.exit_code, want, "case {}", c.name);
+        // the bytes give what the text gives
+        let b = credex_verify::verify_bytes(genesis, &hex::decode(&c.proof_hex).unwrap(), c.now, &args(c, true));
+        assert_eq!(b, r, "case {}", c.name);
+    }
+}
+
+#[test]
+fn the_text_names_the_policy_the_age_and_a_list_proof_says_not_listed() {
+    let cases = cases();
+    let c = cases
+        .iter()
+        .find(|c| c.expected == "outcome:valid" && c.proof_text.len() > 8 && c.name.contains("never"))
+        .unwrap();
+    let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
+    let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &args(c, false));
+    assert!(r.text.starts_with("VALID: NOT LISTED\n"), "{}", r.text);
+    assert!(r.text.contains("\n  age          "), "{}", r.text);
+    assert!(r.text.contains("\n  policy       no max age\n"), "{}", r.text);
+    // the default policy: 90 days
+    let mut a = args(c, false);
+    a.max_age = "90d".parse().unwrap();
+    let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &a);
+    assert!(r.text.contains("\n  policy       max age 90 d 0 h\n"), "{}", r.text);
+    // a genesis whose label table is not this verifier's: codes, and it says so
+    let verifier = credex_proof::Verifier::new(genesis.clone(), a.policy()).unwrap();
+    let result = verifier.verify_any(c.proof_text.as_bytes(), c.now);
+    let lang = "zh".parse().unwrap();
+    let pinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, lang, true);
+    let unpinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, lang, false);
+    assert!(pinned.contains("严重违法失信名单") || pinned.contains("经营异常名录"), "{pinned}");
+    assert!(!unpinned.contains("名单") && !unpinned.contains("名录"), "{unpinned}");
+    assert!(unpinned.contains("labels       not shown"), "{unpinned}");
+}
+
+#[test]
+fn max_age_takes_a_duration_or_none() {
+    assert_eq!("none".parse::<MaxAge>(), Ok(MaxAge(None)));
+    assert_eq!("12h".parse::<MaxAge>(), Ok(MaxAge(Some(12 * 3_600_000))));
+    assert!("12 hours".parse::<MaxAge>().is_err());
+}
