@@ -10,6 +10,7 @@
 #![allow(clippy::too_many_arguments, clippy::type_complexity, clippy::cast_possible_truncation)]
 
 pub mod harness;
+pub mod torsion;
 pub mod vectors;
 
 use std::collections::BTreeMap;

@@ -198,17 +198,50 @@ pub const EDGE_EXPECTED: &[&str] = &[
     "reject:non-canonical-r",
 ];
 
-fn verdict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> &'static str {
+/// The verdict of the admission rule (`credex-ed25519-admit-v1`, spec
+/// §2.4) on the same cases: every case a stock library may disagree on is
+/// refused before it reaches the chain.
+pub const EDGE_EXPECTED_ADMISSION: &[&str] = &[
+    "reject:small-order-key",
+    "reject:small-order-key",
+    "reject:torsion-key",
+    "reject:torsion-key",
+    "reject:torsion-key",
+    "reject:torsion-key",
+    "reject:non-canonical-s",
+    "reject:non-canonical-s",
+    // the keys of cases 8 and 9 are of mixed order: refused at registration
+    "reject:torsion-key",
+    "reject:torsion-key",
+];
+
+fn verdict_name(r: Result<(), credex_crypto::SignatureError>) -> &'static str {
     use credex_crypto::SignatureError as E;
-    let r = PublicKey::from_bytes(*pk).and_then(|k| credex_crypto::verify_raw(&k, msg, &Signature(*sig)));
     match r {
         Ok(()) => "accept",
         Err(E::SmallOrderKey) => "reject:small-order-key",
         Err(E::NonCanonicalKey) => "reject:non-canonical-key",
         Err(E::NonCanonicalR) => "reject:non-canonical-r",
         Err(E::NonCanonicalS) => "reject:non-canonical-s",
+        Err(E::TorsionKey) => "reject:torsion-key",
+        Err(E::SmallOrderR) => "reject:small-order-r",
+        Err(E::MixedOrderR) => "reject:mixed-order-r",
         Err(_) => "reject:equation",
     }
+}
+
+/// `credex-ed25519-v1` (offline verification) on one case.
+pub fn verdict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> &'static str {
+    verdict_name(PublicKey::from_bytes(*pk).and_then(|k| credex_crypto::verify_raw(&k, msg, &Signature(*sig))))
+}
+
+/// `credex-ed25519-admit-v1` on one case: the key clause (as when the key
+/// was registered), then the signature clauses.
+pub fn admission_verdict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> &'static str {
+    verdict_name(PublicKey::from_bytes(*pk).and_then(|k| {
+        k.check_admissible()?;
+        credex_crypto::admit_raw(&k, msg, &Signature(*sig))
+    }))
 }
 
 /// Parses hex into a fixed array.
@@ -256,15 +289,45 @@ fn signatures() -> Value {
             let sig: [u8; 64] = hex_array(c["signature"].as_str().unwrap_or_default());
             let got = verdict(&pk, &msg, &sig);
             assert_eq!(got, EDGE_EXPECTED[i], "edge case {i}");
-            json!({ "case": i, "message": c["message"], "public_key": c["pub_key"], "signature": c["signature"], "expected": got })
+            let admitted = admission_verdict(&pk, &msg, &sig);
+            assert_eq!(admitted, EDGE_EXPECTED_ADMISSION[i], "edge case {i} at admission");
+            json!({ "case": i, "message": c["message"], "public_key": c["pub_key"], "signature": c["signature"], "expected": got, "expected_at_admission": admitted })
         })
         .collect();
+    // a registered (prime-order) key whose signatures carry torsion in R:
+    // what a hostile issuer or validator can craft
+    let crafted: Vec<Value> = [
+        (crate::torsion::Torsion::SmallOrderR, "reject:small-order-r"),
+        (crate::torsion::Torsion::MixedOrderR, "reject:mixed-order-r"),
+    ]
+    .iter()
+    .map(|(t, want)| {
+        let s = seed("vectors/signer");
+        let key = SecretKey::from_seed(s);
+        let sig = crate::torsion::sign(s, Purpose::Attestation, b"credex", *t);
+        let input = credex_crypto::signing_input(Purpose::Attestation, b"credex");
+        let pk = key.public().to_bytes();
+        let (offline, admitted) = (verdict(&pk, &input, &sig.0), admission_verdict(&pk, &input, &sig.0));
+        assert_eq!((offline, admitted), ("accept", *want), "{t:?}");
+        json!({
+            "torsion": format!("{t:?}"),
+            "public_key": key.public().to_string(),
+            "purpose": Purpose::Attestation.tag(),
+            "message": hex::encode(b"credex"),
+            "signature": sig.to_string(),
+            "expected": offline,
+            "expected_at_admission": admitted,
+        })
+    })
+    .collect();
     json!({
         "rule": "credex-ed25519-v1: S < l; canonical A and R; A not small order; [8]([S]B - R - [k]A) = 0",
+        "admission_rule": "credex-ed25519-admit-v1: credex-ed25519-v1's encoding clauses; [l]A = 0 (checked when the key is registered); R not small order; [S]B = R + [k]A",
         "rfc8032": rfc8032,
         "purpose_tagged": tagged,
         "edge_cases_source": "novifinancial/ed25519-speccheck cases.json (Chalkias, Garillot, Nikolaenko: Taming the many EdDSAs, 2020)",
         "edge_cases": edge,
+        "torsion_cases": crafted,
     })
 }
 

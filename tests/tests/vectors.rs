@@ -114,7 +114,34 @@ fn signature_vectors() {
             let single = credex_crypto::verify(&k, Purpose::Vote, &msg, &Signature(sig)).is_ok();
             assert_eq!(credex_crypto::verify_batch(&[item]).is_ok(), single);
         }
+        // admission: what it accepts, a stock library (ed25519-dalek's strict,
+        // cofactorless verification) accepts too
+        let admitted = vectors::admission_verdict(&pk, &msg, &sig);
+        assert_eq!(admitted, s(&c["expected_at_admission"]), "edge case {i} at admission");
+        if admitted == "accept" {
+            assert!(stock_accepts(&pk, &msg, &sig), "edge case {i}: admitted, but a stock library rejects it");
+        }
     }
+    // crafted: a prime-order key, R with torsion: the offline rule accepts,
+    // the stock library rejects, admission rejects
+    let crafted = v["torsion_cases"].as_array().unwrap();
+    assert_eq!(crafted.len(), 2);
+    for c in crafted {
+        let pk: [u8; 32] = hex_array(s(&c["public_key"]));
+        let sig: [u8; 64] = hex_array(s(&c["signature"]));
+        let msg = signing_input(Purpose::Attestation, &hex::decode(s(&c["message"])).unwrap());
+        assert_eq!(vectors::verdict(&pk, &msg, &sig), s(&c["expected"]));
+        assert_eq!(s(&c["expected"]), "accept");
+        assert!(!stock_accepts(&pk, &msg, &sig), "{c}: a stock library accepts it");
+        assert_eq!(vectors::admission_verdict(&pk, &msg, &sig), s(&c["expected_at_admission"]));
+        assert!(s(&c["expected_at_admission"]).starts_with("reject:"));
+    }
+}
+
+/// ed25519-dalek's `verify_strict`: cofactorless, small-order `A` and `R` refused.
+fn stock_accepts(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(pk)
+        .is_ok_and(|k| k.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok())
 }
 
 #[test]

@@ -136,6 +136,35 @@ fn admission_refuses_foreign_unknown_unauthorized_and_forged() {
     assert_eq!(w.height, 1, "nothing was committed");
 }
 
+/// An issuer crafts signatures whose `R` carries torsion: the offline rule
+/// (cofactored) accepts them, stock libraries that check `[S]B = R + [k]A`
+/// do not. The chain refuses them at admission and inside a block, so no
+/// proof can carry one (spec §2.4).
+#[test]
+fn signatures_a_stock_library_would_reject_never_reach_the_chain() {
+    use credex_crypto::Purpose;
+    use credex_tests::torsion::{Torsion, sign};
+    let mut w = World::new();
+    let key = SecretKey::from_seed(w.fx.issuer_keys["cn-sfh-amr"].seed());
+    for t in [Torsion::SmallOrderR, Torsion::MixedOrderR] {
+        let mut a = w.att("cn-sfh-amr", TRADER, K::AdministrativeLicence, None);
+        let id = a.id();
+        a.signature = sign(key.seed(), Purpose::Attestation, &id.0.0, t);
+        assert!(
+            credex_crypto::verify(&key.public(), Purpose::Attestation, &id.0.0, &a.signature).is_ok(),
+            "{t:?}: the offline rule accepts it"
+        );
+        assert!(credex_crypto::admit(&key.public(), Purpose::Attestation, &id.0.0, &a.signature).is_err());
+        assert_eq!(w.apply(&a).unwrap_err().code(), "bad-signature", "{t:?}");
+        let txs = vec![Transaction::Anchor(AnchorTx::of(&a))];
+        assert!(matches!(
+            execute_block(&w.state, w.genesis(), w.ctx(), &txs).map(|_| ()),
+            Err(ExecError::Tx { index: 0, error: TxError::BadSignature(_) })
+        ));
+    }
+    assert_eq!(w.height, 1, "nothing was committed");
+}
+
 #[test]
 fn anchoring_is_once_per_id() {
     let mut w = World::new();
@@ -907,4 +936,29 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     let back = genesis_set.validators[3].clone();
     w.governance(GovAction::AddValidator(back), &[0, 1, 2]).unwrap();
     assert_eq!(validator_set(&w.state, w.genesis()).validators.len(), 4);
+}
+
+/// A key outside the prime-order subgroup is never registered: not as a
+/// rotated validator key (approved by the whole set), not in a genesis.
+#[test]
+fn keys_with_a_torsion_component_are_not_registered() {
+    let mut w = World::new();
+    let weak = credex_tests::torsion::mixed_order_key([42; 32]);
+    assert!(weak.check_admissible().is_err());
+    let agency = w.genesis().validators[1].agency.clone();
+    let mut tx = GovernanceTx {
+        proposal: GovProposal {
+            chain_id: w.genesis().chain_id.clone(),
+            action: GovAction::RotateValidatorKey { agency, key: weak },
+            nonce: [4; 16],
+        },
+        approvals: vec![],
+    };
+    for i in [0u16, 1, 2, 3] {
+        tx.approve(i, &w.fx.validator_keys[usize::from(i)]);
+    }
+    assert_eq!(w.apply_tx(&Transaction::Governance(tx)).unwrap_err().code(), "weak-key");
+    let mut g = w.genesis().clone();
+    g.issuers[0].key = weak;
+    assert!(matches!(g.check(), Err(credex_types::genesis::GenesisError::WeakKey(_))), "{:?}", g.check());
 }

@@ -417,7 +417,7 @@ impl Verifier {
                 let mut power = 0u64;
                 for s in votes {
                     let v = self.credex_set.get(s.validator).ok_or(MsgError::UnknownValidator(s.validator))?;
-                    credex_crypto::verify(&v.key, Purpose::Vote, &bytes, &s.signature)
+                    credex_crypto::admit(&v.key, Purpose::Vote, &bytes, &s.signature)
                         .map_err(|_| MsgError::BadSignature)?;
                     power = power.saturating_add(v.power);
                 }
@@ -435,7 +435,7 @@ impl Verifier {
                     kind: *kind,
                     block: *block,
                 };
-                credex_crypto::verify(&v.key, Purpose::Vote, &ours.signing_bytes(), signature)
+                credex_crypto::admit(&v.key, Purpose::Vote, &ours.signing_bytes(), signature)
                     .map_err(|_| MsgError::BadSignature)
             }
         }
@@ -452,7 +452,7 @@ impl Verifier {
     ) -> Result<(), MsgError> {
         let v = self.credex_set.get(proposer).ok_or(MsgError::UnknownValidator(proposer))?;
         let bytes = ProposalBytes { chain_id: self.chain_id.clone(), height, round, pol_round, block, proposer };
-        credex_crypto::verify(&v.key, Purpose::Proposal, &credex_codec::encode(&bytes), signature)
+        credex_crypto::admit(&v.key, Purpose::Proposal, &credex_codec::encode(&bytes), signature)
             .map_err(|_| MsgError::BadSignature)
     }
 }

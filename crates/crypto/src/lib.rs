@@ -1,4 +1,4 @@
-//! Domain-separated SHA-256 hashing and purpose-tagged ed25519 signatures with one verification rule, single and batch.
+//! Domain-separated SHA-256 hashing and purpose-tagged ed25519 signatures: the offline verification rule (single and batch) and the stricter admission rule for what goes on chain.
 //!
 //! Spec: `docs/spec/02-hashing-and-signing.md`. In short:
 //!
@@ -15,6 +15,12 @@
 //!   batch equation, which accepts exactly the batches whose every member the
 //!   single rule accepts (up to a 2⁻¹²⁸ chance), so the node, its batch path
 //!   and the offline verifier agree on every input.
+//! * **Admission** follows a stricter rule, `credex-ed25519-admit-v1`
+//!   ([`admit`], spec §2.4): `R` not of small order and the cofactorless
+//!   equation `[S]B = R + [k]A`, with keys in the prime-order subgroup
+//!   ([`PublicKey::check_admissible`], checked when a key is registered).
+//!   Whatever goes on chain then verifies under stock libraries too, which
+//!   disagree on the torsion cases the offline rule accepts.
 //!
 //! ```
 //! use credex_crypto::{Purpose, SecretKey};
@@ -33,6 +39,6 @@ mod sig;
 
 pub use hash::{Hash32, HashError, domain, hash, hash_parts};
 pub use sig::{
-    BatchItem, ParseError, PublicKey, Purpose, SecretKey, Signature, SignatureError, signing_input, verify,
-    verify_batch, verify_raw,
+    BatchItem, ParseError, PublicKey, Purpose, SecretKey, SigRule, Signature, SignatureError, admit, admit_raw,
+    signing_input, verify, verify_batch, verify_raw,
 };

@@ -96,6 +96,18 @@ pub enum SignatureError {
     /// The equation does not hold.
     #[error("signature does not verify")]
     Invalid,
+    /// Admission only: `A` has a torsion component (it is not in the
+    /// prime-order subgroup); stock libraries may disagree on its signatures.
+    #[error("public key has a torsion component (not in the prime-order subgroup)")]
+    TorsionKey,
+    /// Admission only: `R` has small order.
+    #[error("signature R has small order")]
+    SmallOrderR,
+    /// Admission only: the cofactored equation holds, the cofactorless one
+    /// does not (`R` has a torsion component): libraries that check
+    /// `[S]B = R + [k]A` reject it.
+    #[error("signature verifies only under the cofactored equation (R has a torsion component)")]
+    MixedOrderR,
     /// A batch failed; `index` is its first member that fails alone.
     #[error("batch member {index} does not verify: {reason}")]
     BatchMember {
@@ -132,6 +144,13 @@ impl PublicKey {
     /// The 32-byte encoding, borrowed.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.bytes
+    }
+
+    /// The admission clause on keys (spec §2.4): `[ℓ]A = 0`, `A` in the
+    /// prime-order subgroup. Checked when a key enters a registry (genesis,
+    /// governance, subject-key binding), so [`admit`] need not repeat it.
+    pub fn check_admissible(&self) -> Result<(), SignatureError> {
+        if self.point.is_torsion_free() { Ok(()) } else { Err(SignatureError::TorsionKey) }
     }
 }
 
@@ -341,6 +360,40 @@ pub fn verify(pk: &PublicKey, purpose: Purpose, msg: &[u8], sig: &Signature) -> 
     verify_raw(pk, &signing_input(purpose, msg), sig)
 }
 
+/// A signature rule, as a function: [`verify`] (offline) or [`admit`]
+/// (admission), for checks that serve both.
+pub type SigRule = fn(&PublicKey, Purpose, &[u8], &Signature) -> Result<(), SignatureError>;
+
+/// The admission rule on an untagged message: see [`admit`].
+pub fn admit_raw(pk: &PublicKey, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+    let c = check_encodings(pk, msg, sig)?;
+    if c.r.is_small_order() {
+        return Err(SignatureError::SmallOrderR);
+    }
+    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-c.k), &pk.point, &c.s);
+    if sb_minus_ka == c.r {
+        return Ok(());
+    }
+    if (sb_minus_ka - c.r).mul_by_cofactor().is_identity() {
+        Err(SignatureError::MixedOrderR)
+    } else {
+        Err(SignatureError::Invalid)
+    }
+}
+
+/// Admits `sig` by `pk` over `msg` for `purpose` under
+/// `credex-ed25519-admit-v1` (spec §2.4), the rule for anything that goes
+/// on chain: `credex-ed25519-v1`'s encoding clauses, `R` not of small
+/// order, and the cofactorless equation `[S]B = R + [k]A`. With a key that
+/// passed [`PublicKey::check_admissible`] (every registered key did), `R`
+/// is then in the prime-order subgroup too, so the signature verifies
+/// under the cofactored rule and under every stock library (cofactorless,
+/// with or without small-order checks). Offline verification keeps
+/// [`verify`].
+pub fn admit(pk: &PublicKey, purpose: Purpose, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+    admit_raw(pk, &signing_input(purpose, msg), sig)
+}
+
 /// One member of a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchItem<'a> {
@@ -414,6 +467,9 @@ fn member_error(index: usize, e: SignatureError) -> SignatureError {
         SignatureError::SmallOrderKey => "public key has small order",
         SignatureError::NonCanonicalR => "signature R is not a canonical point encoding",
         SignatureError::NonCanonicalS => "signature S is not reduced",
+        SignatureError::TorsionKey => "public key has a torsion component",
+        SignatureError::SmallOrderR => "signature R has small order",
+        SignatureError::MixedOrderR => "signature verifies only under the cofactored equation",
         SignatureError::Invalid | SignatureError::BatchMember { .. } => "signature does not verify",
     };
     SignatureError::BatchMember { index, reason }

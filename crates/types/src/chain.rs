@@ -15,7 +15,9 @@
 //! satisfies `3p > 2·total` (i.e. at least 2f+1 of 3f+1 equal validators).
 //! A repeated signer is an error, not a second vote.
 
-use credex_crypto::{BatchItem, Hash32, PublicKey, Purpose, Signature, SignatureError, domain, hash, verify_batch};
+use credex_crypto::{
+    BatchItem, Hash32, PublicKey, Purpose, SigRule, Signature, SignatureError, domain, hash, verify_batch,
+};
 
 use crate::ids::{AgencyId, ChainId, Jurisdiction};
 use crate::time::Timestamp;
@@ -288,12 +290,60 @@ pub enum CertificateError {
 }
 
 /// Verifies that `cert` commits `header` under `set` (see module docs).
-/// Returns the signers' indices.
+/// Returns the signers' indices. The offline rule (`credex-ed25519-v1`,
+/// batch-verified); a node taking a certificate from a peer uses
+/// [`admit_commit`].
 pub fn verify_commit(
     set: &ValidatorSet,
     header: &BlockHeader,
     cert: &CommitCertificate,
 ) -> Result<Vec<u16>, CertificateError> {
+    let (msg, pairs) = commit_items(set, header, cert)?;
+    let items: Vec<BatchItem<'_>> =
+        pairs.iter().map(|(key, sig)| BatchItem { key, purpose: Purpose::Vote, msg: &msg, sig }).collect();
+    verify_batch(&items).map_err(|e| match e {
+        SignatureError::BatchMember { index, .. } => {
+            let validator = cert.signatures.get(index).map_or(u16::MAX, |s| s.validator);
+            let error = match cert.signatures.get(index).and_then(|s| set.get(s.validator).map(|v| (s, v))) {
+                Some((s, v)) => credex_crypto::verify(&v.key, Purpose::Vote, &msg, &s.signature)
+                    .err()
+                    .unwrap_or(SignatureError::Invalid),
+                None => SignatureError::Invalid,
+            };
+            CertificateError::BadSignature { validator, error }
+        }
+        error => CertificateError::BadSignature { validator: u16::MAX, error },
+    })?;
+    Ok(cert.signatures.iter().map(|s| s.validator).collect())
+}
+
+/// [`verify_commit`] under the admission rule (`credex-ed25519-admit-v1`,
+/// spec §2.4), signature by signature: what a node stores and serves in
+/// proofs verifies under stock Ed25519 libraries too.
+pub fn admit_commit(
+    set: &ValidatorSet,
+    header: &BlockHeader,
+    cert: &CommitCertificate,
+) -> Result<Vec<u16>, CertificateError> {
+    let (msg, _) = commit_items(set, header, cert)?;
+    for s in &cert.signatures {
+        let v = set.get(s.validator).ok_or(CertificateError::UnknownValidator(s.validator))?;
+        credex_crypto::admit(&v.key, Purpose::Vote, &msg, &s.signature)
+            .map_err(|error| CertificateError::BadSignature { validator: s.validator, error })?;
+    }
+    Ok(cert.signatures.iter().map(|s| s.validator).collect())
+}
+
+/// A signer's key and its signature in a certificate.
+type Signer<'a> = (&'a PublicKey, &'a Signature);
+
+/// The certificate's structure (set, order, duplicates, power) checked; the
+/// precommit's signing bytes and each signer's key with its signature.
+fn commit_items<'a>(
+    set: &'a ValidatorSet,
+    header: &BlockHeader,
+    cert: &'a CommitCertificate,
+) -> Result<(Vec<u8>, Vec<Signer<'a>>), CertificateError> {
     if header.validators_hash != set.hash() {
         return Err(CertificateError::WrongValidatorSet);
     }
@@ -317,25 +367,12 @@ pub fn verify_commit(
         prev = Some(s.validator);
         let v = set.get(s.validator).ok_or(CertificateError::UnknownValidator(s.validator))?;
         signed = signed.saturating_add(v.power);
-        items.push(BatchItem { key: &v.key, purpose: Purpose::Vote, msg: &msg, sig: &s.signature });
+        items.push((&v.key, &s.signature));
     }
     if !set.is_quorum(signed) {
         return Err(CertificateError::InsufficientPower { signed, total: set.total_power() });
     }
-    verify_batch(&items).map_err(|e| match e {
-        SignatureError::BatchMember { index, .. } => {
-            let validator = cert.signatures.get(index).map_or(u16::MAX, |s| s.validator);
-            let error = match cert.signatures.get(index).and_then(|s| set.get(s.validator).map(|v| (s, v))) {
-                Some((s, v)) => credex_crypto::verify(&v.key, Purpose::Vote, &msg, &s.signature)
-                    .err()
-                    .unwrap_or(SignatureError::Invalid),
-                None => SignatureError::Invalid,
-            };
-            CertificateError::BadSignature { validator, error }
-        }
-        error => CertificateError::BadSignature { validator: u16::MAX, error },
-    })?;
-    Ok(cert.signatures.iter().map(|s| s.validator).collect())
+    Ok((msg, items))
 }
 
 /// A vote with its signer and signature, as gossiped.
@@ -389,8 +426,19 @@ impl Evidence {
         }
     }
 
-    /// Checks the evidence against `set` on `chain`; returns the equivocator's index.
+    /// Checks the evidence against `set` on `chain` (offline rule); returns
+    /// the equivocator's index.
     pub fn verify(&self, set: &ValidatorSet, chain: &ChainId) -> Result<u16, EvidenceError> {
+        self.check(set, chain, credex_crypto::verify)
+    }
+
+    /// [`Evidence::verify`] under the admission rule (spec §2.4), for
+    /// evidence that goes on chain.
+    pub fn admit(&self, set: &ValidatorSet, chain: &ChainId) -> Result<u16, EvidenceError> {
+        self.check(set, chain, credex_crypto::admit)
+    }
+
+    fn check(&self, set: &ValidatorSet, chain: &ChainId, rule: SigRule) -> Result<u16, EvidenceError> {
         let (a, b) = (&self.first, &self.second);
         if a.validator != b.validator {
             return Err(EvidenceError::NotConflicting("different validators"));
@@ -409,7 +457,7 @@ impl Evidence {
         }
         let v = set.get(a.validator).ok_or(EvidenceError::UnknownValidator(a.validator))?;
         for sv in [a, b] {
-            credex_crypto::verify(&v.key, Purpose::Vote, &sv.vote.signing_bytes(), &sv.signature)
+            rule(&v.key, Purpose::Vote, &sv.vote.signing_bytes(), &sv.signature)
                 .map_err(|_| EvidenceError::BadSignature)?;
         }
         Ok(a.validator)

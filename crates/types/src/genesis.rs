@@ -89,6 +89,9 @@ pub enum GenesisError {
     /// An issuer listed twice.
     #[error("issuer {0} is listed twice")]
     DuplicateIssuer(String),
+    /// A validator or issuer key outside the prime-order subgroup (spec §2.4).
+    #[error("key of {0} has a torsion component: not admissible (generate a new key)")]
+    WeakKey(String),
 }
 
 /// What every header of a chain must name: its id, its genesis hash and
@@ -130,6 +133,11 @@ impl Genesis {
     /// Validator set and issuer checks.
     pub fn check(&self) -> Result<(), GenesisError> {
         self.validator_set().check()?;
+        let keys =
+            self.validators.iter().map(|v| (&v.agency, &v.key)).chain(self.issuers.iter().map(|i| (&i.agency, &i.key)));
+        for (agency, key) in keys {
+            key.check_admissible().map_err(|_| GenesisError::WeakKey(agency.to_string()))?;
+        }
         for (i, is) in self.issuers.iter().enumerate() {
             if self.issuers[..i].iter().any(|o| o.agency == is.agency) {
                 return Err(GenesisError::DuplicateIssuer(is.agency.to_string()));

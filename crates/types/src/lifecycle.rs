@@ -462,6 +462,20 @@ pub enum GovAction {
 }
 
 impl GovAction {
+    /// The key it registers, if any (issuer or validator, added or rotated):
+    /// checked for admissibility before it enters a registry (spec §2.4).
+    pub fn new_key(&self) -> Option<&PublicKey> {
+        match self {
+            GovAction::AddIssuer(i) => Some(&i.key),
+            GovAction::AddValidator(v) => Some(&v.key),
+            GovAction::RotateKey { key, .. } | GovAction::RotateValidatorKey { key, .. } => Some(key),
+            GovAction::RemoveIssuer { .. }
+            | GovAction::SetKinds { .. }
+            | GovAction::RemoveValidator { .. }
+            | GovAction::SetPower { .. } => None,
+        }
+    }
+
     /// The agency it changes.
     pub fn agency(&self) -> &AgencyId {
         match self {
@@ -606,7 +620,8 @@ pub enum ApprovalError {
 }
 
 /// Checks that `approvals` over `proposal` carry more than 2/3 of `set`'s
-/// power, with the single-signature rule (governance is rare).
+/// power, each under the admission rule (spec §2.4: approvals go on
+/// chain), one at a time (governance is rare).
 pub fn verify_approvals(set: &ValidatorSet, proposal: &Hash32, approvals: &[CommitSig]) -> Result<(), ApprovalError> {
     let mut prev: Option<u16> = None;
     let mut have = 0u64;
@@ -616,7 +631,7 @@ pub fn verify_approvals(set: &ValidatorSet, proposal: &Hash32, approvals: &[Comm
         }
         prev = Some(a.validator);
         let v = set.get(a.validator).ok_or(ApprovalError::UnknownValidator(a.validator))?;
-        credex_crypto::verify(&v.key, Purpose::Governance, &proposal.0, &a.signature)
+        credex_crypto::admit(&v.key, Purpose::Governance, &proposal.0, &a.signature)
             .map_err(|_| ApprovalError::BadSignature(a.validator))?;
         have = have.saturating_add(v.power);
     }

@@ -27,7 +27,7 @@ use credex_merkle::smt::SparseMerkleMap;
 use credex_proof::{Anchor, CreditProof, build};
 use credex_storage::{BlockCommit, Store, StoreError};
 use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
-use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, verify_commit};
+use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, admit_commit};
 use credex_types::genesis::Genesis;
 use credex_types::labels::LabelTable;
 use credex_types::lifecycle::{CaseId, CaseRecord, IssuerRecord, SubjectKeyRecord};
