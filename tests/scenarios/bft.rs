@@ -546,6 +546,35 @@ fn n4_a_validator_is_removed_another_rotates_its_key_and_proofs_verify_from_gene
     let (code, _) = verify(&cut, s(&net.genesis));
     assert_ne!(code, 0);
     assert_ne!(code, 1);
+
+    // a partner takes a checkpoint after the rotation (checked against the
+    // genesis), blocks after that proof: a newer proof verifies from it, the
+    // older one is refused
+    let proof_height = credex_proof::CreditProof::from_text(text.trim()).unwrap().anchor.header.height;
+    wait_height(node(&nodes, 0), proof_height + 2, Duration::from_secs(30));
+    let cp = net.dir.join("after.checkpoint");
+    let c = json_out(&credex(&[
+        "checkpoint",
+        "--node",
+        &node(&nodes, 0).url,
+        "--out",
+        s(&cp),
+        "--genesis",
+        s(&net.genesis),
+    ]));
+    assert_eq!(c["validators"], 3, "{c}");
+    let checkpoint_height = c["height"].as_u64().unwrap();
+    wait_height(node(&nodes, 2), checkpoint_height + 1, Duration::from_secs(30));
+    let newer = net.dir.join("newer.proof");
+    status_proof(&node(&nodes, 2).url, &newer);
+    let out = credex(&["verify", s(&newer), "--genesis", s(&net.genesis), "--checkpoint", s(&cp), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "listed, verified from the checkpoint: {v}");
+    assert_eq!(v["verdict"]["facts"]["checkpoint"], checkpoint_height, "{v}");
+    assert_eq!(v["verdict"]["facts"]["set_changes"], 0, "no change since the checkpoint: {v}");
+    let out = credex(&["verify", s(&proof), "--genesis", s(&net.genesis), "--checkpoint", s(&cp), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), &v["error"]["code"]), (Some(2), &serde_json::json!("before-checkpoint")), "{v}");
 }
 
 #[test]

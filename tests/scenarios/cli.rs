@@ -130,8 +130,13 @@ fn credex_verify_and_credex_verify_command_agree_on_every_vector() {
         let now = c.now.to_string();
         let max_age = c.policy.max_age_ms.map_or("none".to_string(), |ms| format!("{ms}ms"));
         let clear_for = c.policy.clear_for_ms.map(|ms| format!("{ms}ms"));
+        let cp = dir.path().join(format!("{}.checkpoint", c.name));
         let mut args = vec![file.to_str().unwrap(), "--genesis", genesis.to_str().unwrap(), "--now", &now];
         args.extend(["--max-age", &max_age]);
+        if let Some(text) = &c.policy.checkpoint {
+            std::fs::write(&cp, text).unwrap();
+            args.extend(["--checkpoint", cp.to_str().unwrap()]);
+        }
         if let Some(w) = &clear_for {
             args.extend(["--clear-for", w]);
         }
@@ -158,9 +163,14 @@ fn credex_verify_and_credex_verify_command_agree_on_every_vector() {
             let want = match c.expected.as_str() {
                 "outcome:valid" => 0,
                 e if e.starts_with("outcome:") => 1,
+                "error:bad-checkpoint" => 3,
                 _ => 2,
             };
             assert_eq!(partner.status.code(), Some(want), "{}: {}", c.name, String::from_utf8_lossy(&partner.stdout));
+            if want == 3 {
+                let err = String::from_utf8_lossy(&partner.stderr);
+                assert!(err.contains("checkpoint") && err.contains("bad-checkpoint"), "{}: {err}", c.name);
+            }
         }
     }
 }

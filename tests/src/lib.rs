@@ -288,6 +288,16 @@ impl Fixture {
         self.validator_keys = new_keys;
     }
 
+    /// A checkpoint (spec §8.5) at a new block signed by `signers`.
+    pub fn checkpoint(&mut self, signers: &[u16]) -> credex_proof::Checkpoint {
+        let (header, certificate) = self.commit(signers);
+        credex_proof::Checkpoint {
+            version: credex_proof::CHECKPOINT_VERSION,
+            anchor: Anchor { set_changes: self.set_changes.clone(), header, certificate },
+            next_set: self.set.clone(),
+        }
+    }
+
     /// `claim` in a proof anchored at a new block signed by `signers`.
     fn prove_claim(&mut self, claim: Claim, signers: &[u16]) -> CreditProof {
         let (header, certificate) = self.commit(signers);

@@ -458,6 +458,9 @@ pub struct CasePolicy {
     /// Time window (ms) a list claim must be clear for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_for_ms: Option<u64>,
+    /// A trusted checkpoint (spec §8.5), text form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 impl CasePolicy {
@@ -477,6 +480,16 @@ pub fn run_case(case: &ProofCase, genesis: &Genesis) -> String {
     let verifier = match Verifier::new(genesis.clone(), case.policy.to_policy()) {
         Ok(v) => v,
         Err(e) => return format!("error:{}", e.code()),
+    };
+    let verifier = match &case.policy.checkpoint {
+        None => verifier,
+        Some(text) => match credex_proof::Checkpoint::from_any(text.as_bytes()) {
+            Ok(cp) => match verifier.with_checkpoint(&cp) {
+                Ok(v) => v,
+                Err(e) => return format!("error:{}", e.code()),
+            },
+            Err(e) => return format!("error:checkpoint-format: {e}"),
+        },
     };
     let bytes = hex::decode(&case.proof_hex).unwrap_or_default();
     let from_text = verifier.verify_any(case.proof_text.as_bytes(), case.now);
@@ -1019,6 +1032,70 @@ fn credit_proofs() -> (Value, String, String, String) {
         none(),
         &x,
         "error:bad-validator-set-change",
+    );
+
+    // checkpoints (spec §8.5): after the rotation, the partner trusts a
+    // later block; the retired genesis keys then sign nothing it accepts
+    let checkpoint = fx2.checkpoint(&q);
+    let trusting = || CasePolicy { checkpoint: Some(checkpoint.to_text()), ..CasePolicy::default() };
+    let p_after = fx2.prove_attestation(&a2, &["licence-no"], &q);
+    b.add(
+        "checkpoint-later-proof",
+        "A proof anchored after the checkpoint, carrying the set change from genesis: valid from the checkpoint.",
+        now,
+        trusting(),
+        &p_after,
+        "outcome:valid",
+    );
+    b.add(
+        "checkpoint-older-proof",
+        "A proof anchored before the checkpoint: refused, a fresh one is needed.",
+        now,
+        trusting(),
+        &p_rot,
+        "error:before-checkpoint",
+    );
+    // the retired genesis keys sign a block past the checkpoint, naming the
+    // genesis set and leaving the rotation out
+    let mut old_keys = Fixture::new("vectors");
+    old_keys.time = fx2.time;
+    let a3 = old_keys.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AdministrativeLicence,
+        &[("licence-no", "L-777")],
+        None,
+    );
+    old_keys.anchor(&a3);
+    while old_keys.height <= p_after.anchor.header.height {
+        old_keys.commit(&q);
+    }
+    let forged = old_keys.prove_attestation(&a3, &["licence-no"], &q);
+    b.add(
+        "retired-keys-genesis-only",
+        "Retired (rotated-out) genesis keys certify a later block naming the genesis set: genesis alone cannot tell (the reason for checkpoints).",
+        now,
+        none(),
+        &forged,
+        "outcome:valid",
+    );
+    b.add(
+        "retired-keys-after-checkpoint",
+        "The same forged proof, checked from the checkpoint: the genesis set is retired.",
+        now,
+        trusting(),
+        &forged,
+        "error:bad-certificate",
+    );
+    let mut cut = checkpoint.clone();
+    cut.anchor.certificate.signatures.truncate(2);
+    b.add(
+        "checkpoint-under-quorum",
+        "A checkpoint certified by 2 of 4: the verifier refuses to start from it.",
+        now,
+        CasePolicy { checkpoint: Some(cut.to_text()), ..CasePolicy::default() },
+        &p_after,
+        "error:bad-checkpoint",
     );
 
     let other = Fixture::with_chain("vectors", "credex-other-1").genesis.to_toml();

@@ -86,6 +86,7 @@ pub const ROLE_TABLE: &[Row] = {
         ("GET", "/v1/labels", Need::Public, || get(super::lifecycle::labels)),
         ("GET", "/v1/issuers", Need::Public, || get(super::lifecycle::issuers)),
         ("GET", "/v1/validators", Need::Public, || get(super::lifecycle::validators)),
+        ("GET", "/v1/checkpoint", Need::Public, || get(super::lifecycle::checkpoint)),
         ("GET", "/v1/lists/{list}", Need::Public, || get(super::public::members)),
         ("GET", "/v1/lists/{list}/{subject}", Need::Public, || get(super::list_status)),
         ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public, || get(super::public::status_qr)),

@@ -326,6 +326,12 @@ pub(super) async fn validators(State(node): State<Arc<Node>>) -> ApiResult<types
     Ok(Json(types::Validators { height, hash: set.hash(), set }))
 }
 
+/// `GET /v1/checkpoint`: a checkpoint at the head (spec §8.5), text form.
+pub(super) async fn checkpoint(State(node): State<Arc<Node>>) -> Result<String, ApiError> {
+    let cp = tokio::task::spawn_blocking(move || node.checkpoint()).await.map_err(ApiError::internal)?;
+    cp.map(|c| c.to_text() + "\n").map_err(crate::proof_error)
+}
+
 /// `GET /v1/labels`.
 pub(super) async fn labels() -> ApiResult<types::Labels> {
     let t = LabelTable::builtin();

@@ -130,6 +130,16 @@ route!(
     body(),
     ok((status = 200, description = "the set", body = types::Validators),)
 );
+route!(
+    checkpoint,
+    get,
+    "/v1/checkpoint",
+    "chain",
+    "A checkpoint at the head (credex-checkpoint1: text, spec §8.5) for verifiers to trust besides the genesis",
+    params(),
+    body(),
+    ok((status = 200, description = "checkpoint text", content_type = "text/plain", body = String),)
+);
 route!(list_members, get, "/v1/lists/{list}", "lists", "Who is on a list now (public, paged, searchable)",
     params(("list" = ListKind, Path, description = "the list"),
         ("q" = Option<String>, Query, description = "substring of the subject id"),
@@ -314,6 +324,7 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         labels,
         issuers,
         validators,
+        checkpoint,
         list_members,
         list_status,
         list_qr,

@@ -220,6 +220,21 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Writes a checkpoint at the node's head (spec §8.5): a later block a
+    /// partner trusts besides the genesis (`credex verify --checkpoint`), so
+    /// validator keys retired before it no longer count. Check it against
+    /// the genesis before handing it out; hand out its hash by a second channel.
+    Checkpoint {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The genesis to check it against (else it is written unchecked).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
     /// Writes a subject's printable credit report (HTML with QR status proofs).
     Report {
         /// Subject id.
@@ -575,6 +590,27 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
             };
             eprintln!("{n} subjects on the {list} list");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Checkpoint { node, out, genesis } => {
+            let text = Client::new(&node).get_text("/v1/checkpoint")?;
+            let cp =
+                credex_proof::Checkpoint::from_any(text.as_bytes()).context("the node's answer is not a checkpoint")?;
+            if let Some(g) = &genesis {
+                let genesis = load_genesis(g)?;
+                credex_proof::Verifier::new(genesis, credex_proof::Policy::default())
+                    .and_then(|v| v.with_checkpoint(&cp))
+                    .with_context(|| format!("the checkpoint does not follow from {}", g.display()))?;
+            }
+            std::fs::write(&out, cp.to_text() + "\n").with_context(|| format!("writing {}", out.display()))?;
+            let hash = credex_crypto::Hash32::sha256(&[&cp.to_bytes()]);
+            print_json(&serde_json::json!({
+                "height": cp.height(),
+                "block": cp.anchor.header.id().to_string(),
+                "validators": cp.next_set.validators.len(),
+                "checked_against_genesis": genesis.is_some(),
+                "sha256": hash.to_string(),
+                "out": out.display().to_string(),
+            }))
         }
         Command::Report { subject, node, lang, out } => {
             let html = Client::new(&node).get_text(&format!("/report/{subject}?lang={lang}"))?;

@@ -25,7 +25,10 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod build;
+mod checkpoint;
 mod verify;
+
+pub use checkpoint::{CHECKPOINT_PREFIX, CHECKPOINT_VERSION, Checkpoint, MAX_CHECKPOINT_BYTES};
 
 pub use verify::{
     CaseFacts, DEFAULT_MAX_AGE_MS, DisclosedField, Facts, MAX_CLOCK_SKEW_MS, Outcome, Policy, ProofError, SignerInfo,
@@ -158,28 +161,12 @@ impl CreditProof {
 
     /// `credex1:` + unpadded base64url of the canonical bytes.
     pub fn to_text(&self) -> String {
-        let mut s = String::from(TEXT_PREFIX);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(self.to_bytes(), &mut s);
-        s
+        armor(TEXT_PREFIX, &self.to_bytes())
     }
 
     /// Parses the text form (surrounding whitespace ignored).
     pub fn from_text(text: &str) -> Result<CreditProof, FormatError> {
-        let body = text
-            .trim()
-            .strip_prefix(TEXT_PREFIX)
-            .ok_or_else(|| FormatError::Text(format!("does not start with {TEXT_PREFIX}")))?;
-        // base64 expands 3 bytes to 4 characters; refuse oversize text before decoding it.
-        if body.len() > MAX_PROOF_BYTES / 3 * 4 + 4 {
-            return Err(FormatError::Codec(credex_codec::CodecError::TooLarge {
-                len: body.len() / 4 * 3,
-                limit: MAX_PROOF_BYTES,
-            }));
-        }
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|e| FormatError::Text(e.to_string()))?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&dearmor(TEXT_PREFIX, text, MAX_PROOF_BYTES)?)
     }
 
     /// Reads either form: text if it starts with the prefix, bytes otherwise.
@@ -189,4 +176,23 @@ impl CreditProof {
             _ => Self::from_bytes(data),
         }
     }
+}
+
+/// `prefix` + unpadded base64url of `bytes` (spec §8.1).
+pub(crate) fn armor(prefix: &str, bytes: &[u8]) -> String {
+    let mut s = String::from(prefix);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(bytes, &mut s);
+    s
+}
+
+/// The bytes of `prefix` + base64url text (surrounding whitespace ignored),
+/// refused before decoding when longer than `max` bytes could need.
+pub(crate) fn dearmor(prefix: &str, text: &str, max: usize) -> Result<Vec<u8>, FormatError> {
+    let body =
+        text.trim().strip_prefix(prefix).ok_or_else(|| FormatError::Text(format!("does not start with {prefix}")))?;
+    // base64 expands 3 bytes to 4 characters; refuse oversize text before decoding it.
+    if body.len() > max / 3 * 4 + 4 {
+        return Err(FormatError::Codec(credex_codec::CodecError::TooLarge { len: body.len() / 4 * 3, limit: max }));
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).map_err(|e| FormatError::Text(e.to_string()))
 }

@@ -113,6 +113,22 @@ pub enum ProofError {
     /// A required jurisdiction has no signer.
     #[error("no validator of jurisdiction {0} signed the block, as the policy requires")]
     MissingJurisdiction(Jurisdiction),
+    /// The checkpoint given to the verifier does not follow from its genesis.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The proof's block is below the trusted checkpoint.
+    #[error(
+        "proof is anchored at height {height}, below the trusted checkpoint at {checkpoint}: ask for a fresh proof"
+    )]
+    BeforeCheckpoint {
+        /// The proof's anchor height.
+        height: u64,
+        /// The checkpoint's height.
+        checkpoint: u64,
+    },
+    /// A block at the checkpoint's height other than the checkpoint's.
+    #[error("proof's block at height {0} is not the trusted checkpoint's block")]
+    ConflictsCheckpoint(u64),
 }
 
 impl ProofError {
@@ -134,6 +150,9 @@ impl ProofError {
             ProofError::StateProof(_) => "bad-state-proof",
             ProofError::UntrustedIssuer(_) => "untrusted-issuer",
             ProofError::MissingJurisdiction(_) => "missing-jurisdiction",
+            ProofError::Checkpoint(_) => "bad-checkpoint",
+            ProofError::BeforeCheckpoint { .. } => "before-checkpoint",
+            ProofError::ConflictsCheckpoint(_) => "conflicts-checkpoint",
         }
     }
 }
@@ -165,8 +184,11 @@ pub struct Facts {
     pub block_id: Hash32,
     /// Who signed the anchor block.
     pub signers: Vec<SignerInfo>,
-    /// Validator-set changes followed from genesis.
+    /// Validator-set changes followed (from genesis, or from the checkpoint).
     pub set_changes: usize,
+    /// The height of the trusted checkpoint the proof was checked from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<u64>,
     /// The subject.
     pub subject: SubjectId,
     /// For attestation claims: the attestation id.
@@ -324,6 +346,17 @@ pub struct Verifier {
     genesis_hash: Hash32,
     genesis_set: ValidatorSet,
     policy: Policy,
+    trusted: Option<Trusted>,
+}
+
+/// What a checkpoint fixes: its block, the set that signed it and the set
+/// in force after it.
+#[derive(Debug, Clone)]
+struct Trusted {
+    height: u64,
+    block_id: Hash32,
+    signing_set: ValidatorSet,
+    next_set: ValidatorSet,
 }
 
 impl Verifier {
@@ -331,7 +364,69 @@ impl Verifier {
     pub fn new(genesis: Genesis, policy: Policy) -> Result<Self, ProofError> {
         let genesis_set = genesis.validator_set();
         genesis_set.check().map_err(ProofError::Genesis)?;
-        Ok(Verifier { genesis_hash: genesis.hash(), genesis, genesis_set, policy })
+        Ok(Verifier { genesis_hash: genesis.hash(), genesis, genesis_set, policy, trusted: None })
+    }
+
+    /// This verifier, trusting `checkpoint` (spec §8.5): it must follow from
+    /// the genesis (chain, genesis hash, certified set changes, certificate,
+    /// next set); afterwards proofs are checked from the checkpoint's set.
+    pub fn with_checkpoint(mut self, checkpoint: &crate::Checkpoint) -> Result<Self, ProofError> {
+        let fail = |e: ProofError| ProofError::Checkpoint(e.to_string());
+        if checkpoint.version != crate::CHECKPOINT_VERSION {
+            return Err(ProofError::Checkpoint(format!("unsupported version {}", checkpoint.version)));
+        }
+        let a = &checkpoint.anchor;
+        let (set, last) = self.follow(self.genesis_set.clone(), 0, &a.set_changes).map_err(fail)?;
+        self.check_header_chain(&a.header).map_err(fail)?;
+        if a.header.height <= last {
+            return Err(ProofError::Checkpoint("header is not after its last set change".into()));
+        }
+        verify_commit(&set, &a.header, &a.certificate).map_err(|e| fail(ProofError::Certificate(e)))?;
+        checkpoint.next_set.check().map_err(|e| ProofError::Checkpoint(format!("next set: {e}")))?;
+        if checkpoint.next_set.hash() != a.header.next_validators_hash {
+            return Err(ProofError::Checkpoint("next set does not match the header's next validators hash".into()));
+        }
+        self.trusted = Some(Trusted {
+            height: a.header.height,
+            block_id: a.header.id(),
+            signing_set: set,
+            next_set: checkpoint.next_set.clone(),
+        });
+        Ok(self)
+    }
+
+    /// Follows certified set changes from `set` in force after height
+    /// `from`; changes at or below `from` are skipped (a checkpoint already
+    /// covers them). The set reached and the height of the last change.
+    fn follow(
+        &self,
+        mut set: ValidatorSet,
+        from: u64,
+        changes: &[crate::SetChange],
+    ) -> Result<(ValidatorSet, u64), ProofError> {
+        let mut last_change = from;
+        for (index, ch) in changes.iter().enumerate() {
+            if ch.header.height <= from {
+                continue;
+            }
+            let fail = |reason: String| ProofError::SetChange { index, reason };
+            self.check_header_chain(&ch.header)?;
+            if ch.header.height <= last_change {
+                return Err(fail("heights must increase".into()));
+            }
+            verify_commit(&set, &ch.header, &ch.certificate).map_err(|e| fail(e.to_string()))?;
+            ch.next_set.check().map_err(|e| fail(e.to_string()))?;
+            let next_hash = ch.next_set.hash();
+            if ch.header.next_validators_hash != next_hash {
+                return Err(fail("header's next validators hash does not match the new set".into()));
+            }
+            if next_hash == set.hash() {
+                return Err(fail("the set does not change".into()));
+            }
+            set = ch.next_set.clone();
+            last_change = ch.header.height;
+        }
+        Ok((set, last_change))
     }
 
     /// Decodes (text or bytes) and verifies.
@@ -399,29 +494,24 @@ impl Verifier {
             return Err(ProofError::Version(proof.version));
         }
         let anchor = &proof.anchor;
-        // 2. follow validator-set changes from genesis
-        let mut set = self.genesis_set.clone();
-        let mut last_change = 0u64;
-        for (index, ch) in anchor.set_changes.iter().enumerate() {
-            let fail = |reason: String| ProofError::SetChange { index, reason };
-            self.check_header_chain(&ch.header)?;
-            if ch.header.height <= last_change {
-                return Err(fail("heights must increase".into()));
-            }
-            verify_commit(&set, &ch.header, &ch.certificate).map_err(|e| fail(e.to_string()))?;
-            ch.next_set.check().map_err(|e| fail(e.to_string()))?;
-            let next_hash = ch.next_set.hash();
-            if ch.header.next_validators_hash != next_hash {
-                return Err(fail("header's next validators hash does not match the new set".into()));
-            }
-            if next_hash == set.hash() {
-                return Err(fail("the set does not change".into()));
-            }
-            set = ch.next_set.clone();
-            last_change = ch.header.height;
-        }
-        // 3. the anchor header and its certificate
         let header = &anchor.header;
+        // 2. follow validator-set changes from genesis, or from the
+        //    trusted checkpoint (§8.5): nothing below it is accepted
+        let (set, last_change) = match &self.trusted {
+            Some(t) if header.height < t.height => {
+                return Err(ProofError::BeforeCheckpoint { height: header.height, checkpoint: t.height });
+            }
+            Some(t) if header.height == t.height => {
+                self.check_header_chain(header)?;
+                if header.id() != t.block_id {
+                    return Err(ProofError::ConflictsCheckpoint(header.height));
+                }
+                (t.signing_set.clone(), t.height.saturating_sub(1))
+            }
+            Some(t) => self.follow(t.next_set.clone(), t.height, &anchor.set_changes)?,
+            None => self.follow(self.genesis_set.clone(), 0, &anchor.set_changes)?,
+        };
+        // 3. the anchor header and its certificate
         self.check_header_chain(header)?;
         if header.height <= last_change {
             return Err(ProofError::SetChange {
@@ -453,7 +543,12 @@ impl Verifier {
             age_ms: now.since(header.time),
             block_id: header.id(),
             signers,
-            set_changes: anchor.set_changes.len(),
+            set_changes: anchor
+                .set_changes
+                .iter()
+                .filter(|c| self.trusted.as_ref().is_none_or(|t| c.header.height > t.height))
+                .count(),
+            checkpoint: self.trusted.as_ref().map(|t| t.height),
             subject: match &proof.claim {
                 Claim::Attestation { attestation, .. } => attestation.header.subject.clone(),
                 Claim::ListStatus { subject, .. } => subject.clone(),

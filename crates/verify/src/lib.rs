@@ -15,7 +15,7 @@
 //! | 0 | the proof is valid and its outcome is `valid` (for a list: not listed) |
 //! | 1 | the proof is valid, its outcome is another one (listed, revoked, stale, …) |
 //! | 2 | the proof is invalid (forged, cut, for another chain or genesis, …) |
-//! | 3 | nothing was verified: the genesis or the proof file could not be read |
+//! | 3 | nothing was verified: the genesis, checkpoint or proof file could not be read, or the checkpoint does not follow from the genesis |
 //!
 //! Defaults a relying party should know: a proof older than 90 days is
 //! `stale` unless `--max-age` says otherwise (`--max-age none` turns the
@@ -34,7 +34,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use credex_crypto::Hash32;
-use credex_proof::{Outcome, Policy, ProofError, Verdict, Verifier};
+use credex_proof::{Checkpoint, Outcome, Policy, ProofError, Verdict, Verifier};
 use credex_types::labels::Lang;
 use credex_types::{AgencyId, Genesis, Jurisdiction, Timestamp};
 
@@ -71,6 +71,11 @@ pub struct VerifyArgs {
     /// The genesis file to trust.
     #[arg(long)]
     pub genesis: PathBuf,
+    /// A checkpoint to trust as well (`credex checkpoint`, spec §8.5):
+    /// proofs are then checked from its validator set, and proofs anchored
+    /// below it are refused.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
     /// Report stale if the block is older than this (e.g. 90d, 12h), or
     /// `none` for no limit.
     #[arg(long, default_value = "90d")]
@@ -126,6 +131,14 @@ pub enum VerifyError {
         /// The file.
         path: String,
     },
+    /// The checkpoint file is not a checkpoint of this genesis.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The genesis file is not a usable genesis.
     #[error("genesis {path}: {reason}")]
     Genesis {
@@ -151,16 +164,44 @@ pub const EXIT_UNCHECKED: u8 = 3;
 /// Reads the genesis and the proof named by `args` and verifies.
 pub fn run(args: &VerifyArgs) -> Result<Report, VerifyError> {
     let genesis = load_genesis(&args.genesis)?;
+    let checkpoint = match &args.checkpoint {
+        Some(path) => Some(load_checkpoint(&genesis, path)?),
+        None => None,
+    };
     let data = read_input(&args.file)?;
     let now = args.now.unwrap_or_else(Timestamp::system_now);
-    Ok(verify_bytes(genesis, &data, now, args))
+    Ok(verify_bytes(genesis, checkpoint.as_ref(), &data, now, args))
 }
 
-/// Verifies `data` against `genesis` as of `now` with the options `args`.
-pub fn verify_bytes(genesis: Genesis, data: &[u8], now: Timestamp, args: &VerifyArgs) -> Report {
+/// Reads a checkpoint and checks that it follows from `genesis`.
+pub fn load_checkpoint(genesis: &Genesis, path: &Path) -> Result<Checkpoint, VerifyError> {
+    let name = path.display().to_string();
+    let bytes = read_input(path)?;
+    let fail = |reason: String| VerifyError::Checkpoint { path: name.clone(), reason };
+    let cp = Checkpoint::from_any(&bytes).map_err(|e| fail(e.to_string()))?;
+    Verifier::new(genesis.clone(), Policy::default())
+        .and_then(|v| v.with_checkpoint(&cp))
+        .map_err(|e| fail(format!("{} ({})", e, e.code())))?;
+    Ok(cp)
+}
+
+/// Verifies `data` against `genesis` (and `checkpoint`, if given) as of
+/// `now` with the options `args`.
+pub fn verify_bytes(
+    genesis: Genesis,
+    checkpoint: Option<&Checkpoint>,
+    data: &[u8],
+    now: Timestamp,
+    args: &VerifyArgs,
+) -> Report {
     let genesis_hash = genesis.hash();
     let pins_labels = genesis.pins_labels(&credex_types::labels::LabelTable::builtin());
-    let result = Verifier::new(genesis, args.policy()).and_then(|v| v.verify_any(data, now));
+    let result = Verifier::new(genesis, args.policy())
+        .and_then(|v| match checkpoint {
+            Some(cp) => v.with_checkpoint(cp),
+            None => Ok(v),
+        })
+        .and_then(|v| v.verify_any(data, now));
     let exit_code = exit_code(&result);
     let text = if args.json {
         json_text(&result, &genesis_hash, now, pins_labels)
@@ -170,11 +211,13 @@ pub fn verify_bytes(genesis: Genesis, data: &[u8], now: Timestamp, args: &Verify
     Report { text, exit_code }
 }
 
-/// 0 for `valid`, 1 for another outcome, 2 for an invalid proof.
+/// 0 for `valid`, 1 for another outcome, 2 for an invalid proof, 3 when
+/// the checkpoint to start from is refused (nothing was checked).
 pub fn exit_code(result: &Result<Verdict, ProofError>) -> u8 {
     match result {
         Ok(v) if v.outcome == Outcome::Valid => 0,
         Ok(_) => 1,
+        Err(ProofError::Checkpoint(_)) => EXIT_UNCHECKED,
         Err(_) => 2,
     }
 }

@@ -118,8 +118,14 @@ pub fn verdict_text(
     let signers: Vec<String> =
         f.signers.iter().map(|s| format!("{} [{}]", s.names.get(lang), s.jurisdiction)).collect();
     let _ = writeln!(out, "  signed by    {}", signers.join(", "));
-    if f.set_changes > 0 {
-        let _ = writeln!(out, "  validator-set changes followed from genesis: {}", f.set_changes);
+    match (f.checkpoint, f.set_changes) {
+        (Some(h), n) => {
+            let _ = writeln!(out, "  trusted from the checkpoint at height {h}; validator-set changes since: {n}");
+        }
+        (None, 0) => {}
+        (None, n) => {
+            let _ = writeln!(out, "  validator-set changes followed from genesis: {n}");
+        }
     }
     let _ = writeln!(out, "  policy       {}", policy_text(&v.policy));
     if !pins_labels {

@@ -23,6 +23,7 @@ fn args(c: &ProofCase, json: bool) -> VerifyArgs {
     VerifyArgs {
         file: PathBuf::from("-"),
         genesis: dir().join(&c.genesis),
+        checkpoint: None,
         max_age: MaxAge(c.policy.max_age_ms),
         clear_for: c.policy.clear_for_ms,
         require_jurisdiction: c.policy.required_jurisdictions.iter().map(|j| j.parse().unwrap()).collect(),
@@ -39,7 +40,9 @@ fn every_vector_gets_its_outcome_and_exit_code() {
     assert!(cases.len() >= 30);
     for c in &cases {
         let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
-        let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &args(c, true));
+        let cp = c.policy.checkpoint.as_ref().map(|t| credex_proof::Checkpoint::from_any(t.as_bytes()).unwrap());
+        let r =
+            credex_verify::verify_bytes(genesis.clone(), cp.as_ref(), c.proof_text.as_bytes(), c.now, &args(c, true));
         let v: serde_json::Value = serde_json::from_str(&r.text).unwrap();
         let got = match v["verdict"]["outcome"].as_str() {
             Some(o) => format!("outcome:{o}"),
@@ -49,11 +52,18 @@ fn every_vector_gets_its_outcome_and_exit_code() {
         let want = match c.expected.as_str() {
             "outcome:valid" => 0,
             e if e.starts_with("outcome:") => 1,
+            "error:bad-checkpoint" => 3,
             _ => 2,
         };
         assert_eq!(r.exit_code, want, "case {}", c.name);
         // the bytes give what the text gives
-        let b = credex_verify::verify_bytes(genesis, &hex::decode(&c.proof_hex).unwrap(), c.now, &args(c, true));
+        let b = credex_verify::verify_bytes(
+            genesis,
+            cp.as_ref(),
+            &hex::decode(&c.proof_hex).unwrap(),
+            c.now,
+            &args(c, true),
+        );
         assert_eq!(b, r, "case {}", c.name);
     }
 }
@@ -66,14 +76,14 @@ fn the_text_names_the_policy_the_age_and_a_list_proof_says_not_listed() {
         .find(|c| c.expected == "outcome:valid" && c.proof_text.len() > 8 && c.name.contains("never"))
         .unwrap();
     let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
-    let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &args(c, false));
+    let r = credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &args(c, false));
     assert!(r.text.starts_with("VALID: NOT LISTED\n"), "{}", r.text);
     assert!(r.text.contains("\n  age          "), "{}", r.text);
     assert!(r.text.contains("\n  policy       no max age\n"), "{}", r.text);
     // the default policy: 90 days
     let mut a = args(c, false);
     a.max_age = "90d".parse().unwrap();
-    let r = credex_verify::verify_bytes(genesis.clone(), c.proof_text.as_bytes(), c.now, &a);
+    let r = credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &a);
     assert!(r.text.contains("\n  policy       max age 90 d 0 h\n"), "{}", r.text);
     // a genesis whose label table is not this verifier's: codes, and it says so
     let verifier = credex_proof::Verifier::new(genesis.clone(), a.policy()).unwrap();

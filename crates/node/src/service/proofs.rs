@@ -57,6 +57,16 @@ impl Node {
         Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 
+    /// A checkpoint (spec §8.5) at the head: its header and certificate,
+    /// the set changes before it, and the set in force after it — what a
+    /// partner adds to its genesis so that retired keys no longer count.
+    pub fn checkpoint(&self) -> Result<credex_proof::Checkpoint, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let anchor = self.anchor_of(&chain)?;
+        let next_set = credex_chain::validator_set(&chain.state, &self.genesis);
+        Ok(credex_proof::Checkpoint { version: credex_proof::CHECKPOINT_VERSION, anchor, next_set })
+    }
+
     /// The anchor proofs are made against: the head header and its
     /// certificate, after the chain of validator-set changes from genesis
     /// (each changing block with its certificate by the set then in force,
