@@ -222,3 +222,15 @@ fn credit_proof_vectors() {
         assert!(outcomes.contains(&format!("outcome:{o}")), "no vector for {o}");
     }
 }
+
+/// §2.1 and §2.2 list every hashing domain and signing purpose the code defines.
+#[test]
+fn spec_tables_name_every_domain_and_purpose() {
+    let spec = std::fs::read_to_string(dir().join("../../docs/spec/02-hashing-and-signing.md")).unwrap();
+    for d in credex_crypto::domain::ALL {
+        assert!(spec.contains(&format!("| `{d}` |")), "§2.1 lacks the domain {d}");
+    }
+    for p in Purpose::ALL {
+        assert!(spec.contains(&format!("| `{}` |", p.tag())), "§2.2 lacks the purpose {}", p.tag());
+    }
+}
