@@ -66,15 +66,46 @@ fn main() {
     let proof = fx.prove_attestation(&att, &["reason-code"], &[0, 1, 2]);
     let subject: SubjectId = "ru-inn:7707083893".parse().unwrap();
     let absent = fx.prove_listing(ListKind::AbnormalOperation, &subject, &[0, 1, 2]);
+    // the trader on every list in one proof (listed on one of them)
+    fx.set_listing(
+        ListKind::AbnormalOperation,
+        &att.header.subject,
+        credex_types::state::ListingRecord {
+            current: Some(credex_types::state::Listing {
+                since: att.header.effective_at,
+                by: att.id(),
+                issuer: att.header.issuer.clone(),
+                escalated_from: None,
+            }),
+            last_removed: None,
+            times_listed: 1,
+        },
+    );
+    let standing = fx.prove_standing(&att.header.subject, &[0, 1, 2]);
     let verifier = Verifier::new(fx.genesis.clone(), Policy::default()).unwrap();
     let now = Timestamp(fx.time.0 + 1000);
     assert_eq!(verifier.verify(&proof, now).unwrap().outcome.name(), "valid");
     assert_eq!(verifier.verify(&absent, now).unwrap().outcome.name(), "valid");
+    assert_eq!(verifier.verify(&standing, now).unwrap().outcome.name(), "listed");
 
     let bytes = proof.to_bytes();
     let text = proof.to_text();
     println!("attestation proof: {} bytes, {} chars as text", bytes.len(), text.len());
     println!("non-membership list proof: {} bytes, {} chars as text", absent.to_bytes().len(), absent.to_text().len());
+    let standing_text = standing.to_text();
+    let qr = |level: qrcode::EcLevel| match qrcode::QrCode::with_error_correction_level(standing_text.as_bytes(), level)
+    {
+        Ok(c) => format!("{:?}", c.version()),
+        Err(_) => "does not fit".to_string(),
+    };
+    println!(
+        "every-list (standing) proof: {} bytes, {} chars as text; QR byte mode: level L {}, M {}, Q {}",
+        standing.to_bytes().len(),
+        standing_text.len(),
+        qr(qrcode::EcLevel::L),
+        qr(qrcode::EcLevel::M),
+        qr(qrcode::EcLevel::Q)
+    );
 
     let verify_struct = time_per_op(budget, || {
         black_box(verifier.verify(black_box(&proof), now).unwrap());
@@ -84,6 +115,9 @@ fn main() {
     });
     let verify_absent = time_per_op(budget, || {
         black_box(verifier.verify(black_box(&absent), now).unwrap());
+    });
+    let verify_standing = time_per_op(budget, || {
+        black_box(verifier.verify(black_box(&standing), now).unwrap());
     });
 
     // Bare signature cost: the same 4 signatures, each verified singly.
@@ -101,6 +135,7 @@ fn main() {
     println!("verify credit proof (decoded): {:.1} µs", us(verify_struct));
     println!("verify credit proof (from bytes): {:.1} µs", us(verify_bytes));
     println!("verify list non-membership proof: {:.1} µs", us(verify_absent));
+    println!("verify every-list (standing) proof: {:.1} µs", us(verify_standing));
     println!("bare ed25519 verify: {:.1} µs each, 4 signatures {:.1} µs", us(one_sig), us(four_sigs));
     println!(
         "ratio proof-verify / 4 bare signature checks: {:.2}",

@@ -98,14 +98,11 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     ] {
         let dom = page(&format!("{}/?lang={lang}#/trader/{trader}", node.url), &format!("trader-{lang}"));
         assert!(dom.contains(list_label) && dom.contains(listed), "{lang}: {dom}");
-        assert!(dom.contains("/v1/lists/abnormal-operation/cn-uscc%3A91350100M000100Y43/qr.svg"), "{lang}: QR");
+        assert!(dom.contains("/v1/standing/cn-uscc%3A91350100M000100Y43/qr.svg"), "{lang}: QR of every list");
         assert!(dom.contains(&format!("/report/cn-uscc%3A91350100M000100Y43?lang={lang}")), "{lang}: report link");
     }
-    // the QR holds the status proof itself
-    let mut r = crate::dev_node::agent()
-        .get(format!("{}/v1/lists/abnormal-operation/{trader}/qr.svg", node.url))
-        .call()
-        .unwrap();
+    // the QR holds the every-list proof itself
+    let mut r = crate::dev_node::agent().get(format!("{}/v1/standing/{trader}/qr.svg", node.url)).call().unwrap();
     assert!(r.body_mut().read_to_string().unwrap().starts_with("<?xml"));
 
     // lists and explorer

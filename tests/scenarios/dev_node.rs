@@ -713,3 +713,62 @@ fn a_single_validator_whose_key_governance_rotated_stops_producing_and_keeps_ser
     let (code, _) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
     assert_eq!(code, 200, "proofs are still served");
 }
+
+/// One proof for every list: the trader listed on one list shows LISTED
+/// with that list named and "not listed" on the others; a subject on no
+/// list shows VALID: ON NO LIST; the proof fits one QR code (svg served).
+#[test]
+fn one_proof_shows_a_subject_on_every_list_and_fits_one_qr_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dev");
+    let node = DevNode::start(&data, free_port());
+    let amr = node.key("cn-sfh-amr");
+    credex_tests::harness::attest(
+        &node.url,
+        &amr,
+        "91350100M000100Y43",
+        "abnormal-operation-listing",
+        &["reason-code=annual-report"],
+    );
+    let all = tmp.path().join("all.proof");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let out = json_out(&credex(&[
+        "proof",
+        "status",
+        "--all",
+        "--node",
+        &node.url,
+        "--subject",
+        "91350100M000100Y43",
+        "--out",
+        &s(&all),
+    ]));
+    assert_eq!(out["listed_on"], serde_json::json!(["abnormal-operation"]), "{out}");
+    let (code, text) = verify(&all, &node.genesis());
+    assert_eq!(code, 1, "{text}");
+    assert!(text.starts_with("LISTED since "), "{text}");
+    assert!(text.contains("(abnormal-operation): LISTED since"), "{text}");
+    assert!(text.contains("(serious-violation): not listed"), "{text}");
+    let clean = tmp.path().join("clean.proof");
+    json_out(&credex(&[
+        "proof",
+        "status",
+        "--all",
+        "--node",
+        &node.url,
+        "--subject",
+        "ru-inn:7707083893",
+        "--out",
+        &s(&clean),
+    ]));
+    let (code, text) = verify(&clean, &node.genesis());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("VALID: ON NO LIST\n"), "{text}");
+    // one QR code
+    let mut r = agent().get(format!("{}/v1/standing/91350100M000100Y43/qr.svg", node.url)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.body_mut().read_to_string().unwrap().contains("<svg"));
+    // --list and --all do not go together, and one of them is needed
+    let o = credex(&["proof", "status", "--node", &node.url, "--subject", "ru-inn:7707083893", "--out", &s(&clean)]);
+    assert!(!o.status.success());
+}

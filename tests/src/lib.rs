@@ -326,6 +326,29 @@ impl Fixture {
         self.prove_claim(claim, signers)
     }
 
+    /// A proof of a subject's standing on every list (one state leaf,
+    /// derived here from its listing records as the chain derives it).
+    pub fn prove_standing(&mut self, subject: &SubjectId, signers: &[u16]) -> CreditProof {
+        let lists: Vec<_> = ListKind::ALL
+            .iter()
+            .filter_map(|l| {
+                match build::ProofSource::value(&*self, &StateKey::Listing { list: *l, subject: subject.clone() }) {
+                    Some(StateValue::Listing(r)) => Some((*l, r)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if !lists.is_empty() {
+            self.put(
+                StateKey::Standing(subject.clone()),
+                StateValue::Standing(credex_types::state::StandingRecord { lists }),
+            );
+        }
+        self.map.root();
+        let claim = build::standing_claim(&*self, subject).unwrap();
+        self.prove_claim(claim, signers)
+    }
+
     /// A proof of a subject's standing on `list`.
     pub fn prove_listing(&mut self, list: ListKind, subject: &SubjectId, signers: &[u16]) -> CreditProof {
         self.map.root();

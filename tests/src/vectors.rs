@@ -992,6 +992,32 @@ fn credit_proofs() -> (Value, String, String, String) {
         "outcome:valid",
     );
 
+    // one proof for every list (spec §8.3, Standing)
+    b.add(
+        "standing-listed",
+        "The trader's standing on every list in one proof: on the abnormal-operation list.",
+        now,
+        none(),
+        &fx.prove_standing(&trader, &q),
+        "outcome:listed",
+    );
+    b.add(
+        "standing-never-listed",
+        "A subject on no list (non-membership of its standing leaf).",
+        now,
+        none(),
+        &fx.prove_standing(&clean, &q),
+        "outcome:valid",
+    );
+    b.add(
+        "standing-removed-within-window",
+        "Removed 30 s after genesis; a 3-year window: recently listed, whichever list.",
+        now,
+        CasePolicy { clear_for_ms: Some(1_096 * 86_400_000), ..CasePolicy::default() },
+        &fx.prove_standing(&removed, &q),
+        "outcome:recently-listed",
+    );
+
     // validator-set change
     let genesis_text = fx.genesis.to_toml();
     let mut fx2 = Fixture::new("vectors");

@@ -186,6 +186,24 @@ pub struct ListStatus {
     pub record: Option<ListingRecord>,
 }
 
+/// `GET /v1/standing/{subject}`: a subject's standing on every list, with
+/// one proof for all of them (small enough for one QR code).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AllLists {
+    /// The proof.
+    #[serde(flatten)]
+    pub proof: ProofAnswer,
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    /// The lists it is on now.
+    #[schema(value_type = Vec<String>)]
+    pub listed_on: Vec<ListKind>,
+    /// Its record on each list it was ever on (absent: never).
+    #[schema(value_type = Object)]
+    pub lists: Vec<(ListKind, ListingRecord)>,
+}
+
 /// One transaction of a block as `GET /v1/blocks/{height}` shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BlockTx {

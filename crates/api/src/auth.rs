@@ -90,6 +90,8 @@ pub const ROLE_TABLE: &[Row] = {
         ("GET", "/v1/lists/{list}", Need::Public, || get(super::public::members)),
         ("GET", "/v1/lists/{list}/{subject}", Need::Public, || get(super::list_status)),
         ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public, || get(super::public::status_qr)),
+        ("GET", "/v1/standing/{subject}", Need::Public, || get(super::all_lists)),
+        ("GET", "/v1/standing/{subject}/qr.svg", Need::Public, || get(super::public::standing_qr)),
         ("GET", "/v1/blocks/{height}", Need::Public, || get(super::block)),
         ("GET", "/v1/transactions/{id}", Need::Public, || get(super::lifecycle::transaction)),
         ("POST", "/v1/verify", Need::Public, || post(super::public::verify)),

@@ -436,6 +436,21 @@ async fn list_status(
     }))
 }
 
+/// `GET /v1/standing/{subject}`: the subject on every list, one proof.
+async fn all_lists(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult<types::AllLists> {
+    let subject = parse_subject(&subject)?;
+    let n = node.clone();
+    let s = subject.clone();
+    let p = tokio::task::spawn_blocking(move || n.standing_proof(&s)).await.map_err(ApiError::internal)?;
+    let p = p.map_err(proof_error)?;
+    let lists = match &p.claim {
+        credex_proof::Claim::Standing { record: Some(r), .. } => r.lists.clone(),
+        _ => Vec::new(),
+    };
+    let listed_on = lists.iter().filter(|(_, r)| r.current.is_some()).map(|(l, _)| *l).collect();
+    Ok(Json(types::AllLists { proof: proof_answer(&p)?, subject, listed_on, lists }))
+}
+
 /// A block: header, certificate and transactions, as the caller may see
 /// them ([`Node::block_view`] decides).
 async fn block(

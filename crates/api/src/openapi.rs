@@ -161,6 +161,26 @@ route!(
     body(),
     ok((status = 200, description = "SVG", content_type = "image/svg+xml", body = String),)
 );
+route!(
+    all_lists,
+    get,
+    "/v1/standing/{subject}",
+    "lists",
+    "A subject's standing on every list, with one proof for all of them",
+    params(("subject" = String, Path, description = "subject id")),
+    body(),
+    ok((status = 200, description = "standing", body = types::AllLists),)
+);
+route!(
+    standing_qr,
+    get,
+    "/v1/standing/{subject}/qr.svg",
+    "lists",
+    "The standing proof (every list) as one QR code",
+    params(("subject" = String, Path, description = "subject id")),
+    body(),
+    ok((status = 200, description = "SVG", content_type = "image/svg+xml", body = String),)
+);
 route!(verify, post, "/v1/verify", "proofs", "Verifies a credit proof against this node's genesis (invalid proofs: 200 with valid = false)",
     params(("lang" = Option<Lang>, Query, description = "label language")),
     body(request_body(content = String, content_type = "text/plain", description = "credex1: text or the canonical bytes"),),
@@ -328,6 +348,8 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         list_members,
         list_status,
         list_qr,
+        all_lists,
+        standing_qr,
         verify,
         block,
         transaction,

@@ -162,3 +162,18 @@ pub(super) async fn status_qr(
     let svg = qr_svg(&proof.to_text())?;
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
+
+/// `GET /v1/standing/{subject}/qr.svg`: the subject's standing on every
+/// list, one proof, as one QR code.
+pub(super) async fn standing_qr(
+    State(node): State<Arc<Node>>,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    let subject = parse_subject(&subject)?;
+    let proof = tokio::task::spawn_blocking(move || node.standing_proof(&subject))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(proof_error)?;
+    let svg = qr_svg(&proof.to_text())?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}

@@ -55,7 +55,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
             "状态",
             "在名单中，列入时间",
             "未列入",
-            "以下二维码为离线可验证的名单状态证明，可用 credex verify 或任一节点网页验证。",
+            "以下二维码为全部名单状态的离线可验证证明，可用 credex verify 或任一节点网页验证。",
         ],
         Lang::Ru => [
             "Кредитный отчёт о компании",
@@ -66,7 +66,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
             "Статус",
             "в списке с",
             "не в списке",
-            "QR-коды ниже — проверяемые офлайн доказательства статуса в списках (credex verify или веб-страница любого узла).",
+            "QR-код ниже — одно проверяемое офлайн доказательство статуса во всех списках (credex verify или веб-страница любого узла).",
         ],
         Lang::En => [
             "Credit report",
@@ -77,7 +77,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
             "Status",
             "listed since",
             "not listed",
-            "The QR codes below are offline-verifiable list-status proofs (check them with credex verify or any node's web page).",
+            "The QR code below is one offline-verifiable proof of the standing on every list (check it with credex verify or any node's web page).",
         ],
     }
 }
@@ -123,15 +123,19 @@ pub(crate) fn report_html(node: &Node, subject: &credex_types::SubjectId, lang: 
         let _ = write!(h, "<tr><th>{}</th><td>{state}</td></tr>", esc(&l.get(Category::List, list.name())));
     }
     let _ = write!(h, "</table><p class=\"muted\">{}</p>", esc(w[8]));
-    for list in [ListKind::AbnormalOperation, ListKind::SeriousViolation] {
-        let proof = node.listing_proof(list, subject).map_err(proof_error)?;
-        let _ = write!(
-            h,
-            "<figure style=\"display:inline-block;margin:0 1rem 1rem 0\"><div class=\"qr\">{}</div><figcaption>{}</figcaption></figure>",
-            qr_svg(&proof.to_text())?,
-            esc(&l.get(Category::List, list.name()))
-        );
-    }
+    // one proof of the subject's standing on every list, one QR code
+    let proof = node.standing_proof(subject).map_err(proof_error)?;
+    let caption = match lang {
+        Lang::Zh => "全部名单",
+        Lang::Ru => "Все списки",
+        Lang::En => "All lists",
+    };
+    let _ = write!(
+        h,
+        "<figure style=\"display:inline-block;margin:0 1rem 1rem 0\"><div class=\"qr\">{}</div><figcaption>{}</figcaption></figure>",
+        qr_svg(&proof.to_text())?,
+        esc(caption)
+    );
     h.push_str("</main></body></html>");
     Ok(h)
 }

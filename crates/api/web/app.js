@@ -16,7 +16,7 @@ const T = {
     "f.time": "Time", "f.signers": "Signed by", "f.reason": "Reason", "f.case": "Case", "f.since": "Since", "f.status": "Status",
     "trader.title": "Trader credit code", "trader.search": "Subject id (e.g. 91350100M000100Y43 or ru-inn:7707083893)", "trader.show": "Show",
     "trader.listed": "listed since", "trader.clear": "not listed", "trader.removed": "last removed",
-    "trader.qr": "This QR code holds an offline-verifiable proof of the trader's standing on the abnormal-operation list, signed by the validators.",
+    "trader.qr": "This QR code holds one offline-verifiable proof of the trader's standing on every list, signed by the validators.",
     "trader.report": "Printable credit report",
     "lists.title": "Credit lists", "lists.search": "Search subject", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
     "explorer.title": "Latest blocks", "explorer.height": "Height", "explorer.txs": "Transactions", "explorer.proposer": "Proposer",
@@ -35,7 +35,7 @@ const T = {
     "f.time": "时间", "f.signers": "签署验证者", "f.reason": "原因", "f.case": "事项", "f.since": "列入时间", "f.status": "状态",
     "trader.title": "码上诚信", "trader.search": "主体标识（如 91350100M000100Y43 或 ru-inn:7707083893）", "trader.show": "查询",
     "trader.listed": "列入时间", "trader.clear": "未列入", "trader.removed": "最近移出",
-    "trader.qr": "此二维码包含该企业经营异常名录状态的离线可验证证明，由验证节点签署。",
+    "trader.qr": "此二维码包含该企业在全部名单上状态的离线可验证证明，由验证节点签署。",
     "trader.report": "可打印信用报告",
     "lists.title": "信用名单", "lists.search": "搜索主体", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
     "explorer.title": "最新区块", "explorer.height": "高度", "explorer.txs": "交易", "explorer.proposer": "提议者",
@@ -54,7 +54,7 @@ const T = {
     "f.time": "Время", "f.signers": "Подписали", "f.reason": "Причина", "f.case": "Дело", "f.since": "С", "f.status": "Статус",
     "trader.title": "Кредитный код компании", "trader.search": "Идентификатор (например, 91350100M000100Y43 или ru-inn:7707083893)", "trader.show": "Показать",
     "trader.listed": "в списке с", "trader.clear": "не в списке", "trader.removed": "исключён",
-    "trader.qr": "QR-код содержит проверяемое офлайн доказательство статуса компании в реестре недобросовестных предприятий, подписанное валидаторами.",
+    "trader.qr": "QR-код содержит одно проверяемое офлайн доказательство статуса компании во всех списках, подписанное валидаторами.",
     "trader.report": "Кредитный отчёт для печати",
     "lists.title": "Кредитные списки", "lists.search": "Поиск субъекта", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
     "explorer.title": "Последние блоки", "explorer.height": "Высота", "explorer.txs": "Транзакции", "explorer.proposer": "Предлагающий",
@@ -222,7 +222,7 @@ async function pageTrader(subject) {
       rows += `<tr data-list="${esc(l)}"><th>${esc(s.list_label)}</th><td>${state}</td></tr>`;
     }
     box.innerHTML = `<h2 class="mono" id="trader-id">${esc(id)}</h2><table id="statuses">${rows}</table>
-      <h3>QR</h3><div class="qr" id="qr"><img alt="QR" width="320" height="320" src="/v1/lists/abnormal-operation/${encodeURIComponent(id)}/qr.svg"></div>
+      <h3>QR</h3><div class="qr" id="qr"><img alt="QR" width="320" height="320" src="/v1/standing/${encodeURIComponent(id)}/qr.svg"></div>
       <p class="muted">${esc(t("trader.qr"))}</p>
       <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
       <div id="full">${keyFile ? "" : `<p class="muted">${esc(t("trader.signedout"))}</p>`}</div>`;

@@ -10,7 +10,9 @@ use credex_types::lifecycle::{
     ActBody, ApprovalError, CaseEvent, CaseId, CaseKind, CaseRecord, CaseStatus, GovAction, IssuerRecord,
     MAX_CASE_EVENTS, SubjectKeyRecord, verify_approvals,
 };
-use credex_types::state::{AttestationRecord, AttestationStatus, Listing, ListingRecord, StateKey, StateValue};
+use credex_types::state::{
+    AttestationRecord, AttestationStatus, Listing, ListingRecord, StandingRecord, StateKey, StateValue,
+};
 use credex_types::{AgencyId, AttestationKind, ChainId, ListKind, SubjectId, Timestamp};
 
 use crate::tx::{MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction};
@@ -1093,6 +1095,31 @@ fn apply_anchor<S: StateRead + ?Sized>(
     Ok(())
 }
 
+/// The chain's own step at the end of every block (spec §6, §11.1): each
+/// subject whose standing on some list changed in the block gets its
+/// [`StateKey::Standing`] leaf rewritten from its `Listing` records, so one
+/// state proof shows its standing on every list.
+pub fn end_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>) {
+    let subjects: BTreeSet<SubjectId> = state
+        .writes
+        .values()
+        .filter_map(|(k, _)| match k {
+            StateKey::Listing { subject, .. } => Some(subject.clone()),
+            _ => None,
+        })
+        .collect();
+    for subject in subjects {
+        let lists = ListKind::ALL
+            .iter()
+            .filter_map(|list| match state.get(&StateKey::Listing { list: *list, subject: subject.clone() }) {
+                Some(StateValue::Listing(r)) => Some((*list, r)),
+                _ => None,
+            })
+            .collect();
+        state.put(StateKey::Standing(subject), StateValue::Standing(StandingRecord { lists }));
+    }
+}
+
 /// The chain's own step at the start of every block (spec §11.2): each
 /// subject whose abnormal-operation listing has been in force for
 /// [`ESCALATION_AFTER_MS`] moves to the serious-violation list (at most
@@ -1192,6 +1219,7 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
             }
         }
         if clean {
+            end_block(&mut state);
             return Built { state, included, dropped, escalated };
         }
     }
@@ -1236,5 +1264,6 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     for (index, c) in checks.iter().enumerate() {
         verify_single(c).map_err(|error| ExecError::Tx { index, error })?;
     }
+    end_block(&mut overlay);
     Ok(overlay)
 }

@@ -266,7 +266,13 @@ fn blocks_are_all_or_nothing_and_deterministic() {
     let one = execute_block(&w.state, w.genesis(), ctx, &txs).unwrap().into_writes();
     let two = execute_block(&w.state, w.genesis(), ctx, &txs).unwrap().into_writes();
     assert_eq!(one.0, two.0);
-    assert_eq!(one.0.len(), 3, "two attestation records and one listing");
+    assert_eq!(one.0.len(), 4, "two attestation records, one listing and the subject's standing");
+    let standing = one.0.iter().find_map(|(k, v)| match (k, v) {
+        (StateKey::Standing(s), StateValue::Standing(r)) if s.to_string().ends_with(TRADER) => Some(r.clone()),
+        _ => None,
+    });
+    let lists: Vec<ListKind> = standing.expect("the listed subject's standing").lists.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lists, vec![ListKind::AbnormalOperation]);
     let bad = vec![dup.clone(), dup];
     assert!(matches!(
         execute_block(&w.state, w.genesis(), ctx, &bad).map(|_| ()),

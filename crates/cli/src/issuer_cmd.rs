@@ -137,6 +137,15 @@ pub(crate) fn proof_status(client: &Client, subject: &SubjectId, list: ListKind,
     )
 }
 
+/// `credex proof status --all`: the subject on every list, one proof.
+pub(crate) fn proof_standing(client: &Client, subject: &SubjectId, out: &Path) -> anyhow::Result<Value> {
+    let v: credex_api_types::types::AllLists = client.get_as(&format!("/v1/standing/{subject}"))?;
+    write_proof(&v.proof.proof_text, out)?;
+    Ok(
+        serde_json::json!({ "subject": subject, "listed_on": v.listed_on, "size": v.proof.size, "out": out.display().to_string() }),
+    )
+}
+
 fn write_proof(text: &str, out: &Path) -> anyhow::Result<()> {
     std::fs::write(out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))
 }

@@ -376,7 +376,8 @@ pub enum ProofCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Fetches a subject's list-status proof from a node.
+    /// Fetches a subject's list-status proof from a node: for one list
+    /// (`--list`), or for every list in one proof (`--all`).
     Status {
         /// Node URL.
         #[arg(long)]
@@ -385,8 +386,11 @@ pub enum ProofCommand {
         #[arg(long)]
         subject: SubjectId,
         /// List, e.g. abnormal-operation.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        list: Option<credex_types::ListKind>,
+        /// Every list at once: one proof, one QR code.
         #[arg(long)]
-        list: credex_types::ListKind,
+        all: bool,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -478,9 +482,10 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         Command::Proof { command: ProofCommand::Attestation { id, node, disclose, legal_basis, out } } => {
             print_json(&issuer_cmd::proof_attestation(&Client::new(&node), id, &disclose, legal_basis.as_ref(), &out)?)
         }
-        Command::Proof { command: ProofCommand::Status { node, subject, list, out } } => {
-            print_json(&issuer_cmd::proof_status(&Client::new(&node), &subject, list, &out)?)
-        }
+        Command::Proof { command: ProofCommand::Status { node, subject, list, all: _, out } } => match list {
+            Some(list) => print_json(&issuer_cmd::proof_status(&Client::new(&node), &subject, list, &out)?),
+            None => print_json(&issuer_cmd::proof_standing(&Client::new(&node), &subject, &out)?),
+        },
         Command::Evidence { file, genesis } => {
             let genesis = load_genesis(&genesis)?;
             let ev: credex_types::chain::Evidence =

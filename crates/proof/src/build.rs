@@ -87,6 +87,16 @@ pub fn list_claim(src: &impl ProofSource, list: ListKind, subject: &SubjectId) -
     Ok(Claim::ListStatus { list, subject: subject.clone(), record, proof: proof_of(src, &key)? })
 }
 
+/// The claim of `subject`'s standing on every list (one state proof).
+pub fn standing_claim(src: &impl ProofSource, subject: &SubjectId) -> Result<Claim, BuildError> {
+    let key = StateKey::Standing(subject.clone());
+    let record = match src.value(&key) {
+        Some(StateValue::Standing(r)) => Some(r),
+        _ => None,
+    };
+    Ok(Claim::Standing { subject: subject.clone(), record, proof: proof_of(src, &key)? })
+}
+
 /// The claim of case `case`.
 pub fn case_claim(src: &impl ProofSource, case: CaseId) -> Result<Claim, BuildError> {
     let key = StateKey::Case(case);

@@ -41,7 +41,7 @@ use credex_merkle::smt::SmtProof;
 use credex_types::attestation::AttestationHeader;
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet};
 use credex_types::lifecycle::{CaseId, CaseRecord};
-use credex_types::state::{AttestationRecord, ListingRecord};
+use credex_types::state::{AttestationRecord, ListingRecord, StandingRecord};
 use credex_types::{DisclosedAttestation, ListKind, SubjectId};
 
 /// The only proof version this release reads and writes.
@@ -110,6 +110,16 @@ pub enum Claim {
         /// Its state record.
         record: CaseRecord,
         /// Membership proof of the record.
+        proof: SmtProof,
+    },
+    /// A subject's standing on every list at once (spec §8.3): its
+    /// `Standing` leaf, or `None` if it was never on any list.
+    Standing {
+        /// The subject.
+        subject: SubjectId,
+        /// Its records on the lists it was ever on.
+        record: Option<StandingRecord>,
+        /// Membership or non-membership proof.
         proof: SmtProof,
     },
 }

@@ -218,6 +218,24 @@ pub struct Facts {
     /// For case claims: the case.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseFacts>,
+    /// For standing claims: the subject on every list, in list order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListFacts>,
+}
+
+/// A subject's standing on one list, as a standing proof shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListFacts {
+    /// The list.
+    pub list: ListKind,
+    /// The listing in force, if any: since when, by which attestation and agency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<credex_types::state::Listing>,
+    /// When the subject last left the list, if ever.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_removed: Option<Timestamp>,
+    /// How many times it was put on the list.
+    pub times_listed: u32,
 }
 
 /// What a case proof establishes.
@@ -553,6 +571,7 @@ impl Verifier {
                 Claim::Attestation { attestation, .. } => attestation.header.subject.clone(),
                 Claim::ListStatus { subject, .. } => subject.clone(),
                 Claim::Case { record, .. } => record.subject.clone(),
+                Claim::Standing { subject, .. } => subject.clone(),
                 Claim::Status { header, .. } => header.subject.clone(),
             },
             attestation: None,
@@ -564,6 +583,7 @@ impl Verifier {
             times_listed: None,
             clear_since: None,
             case: None,
+            lists: Vec::new(),
         };
         // 5. the claim against the state root
         let status_outcome = match &proof.claim {
@@ -605,6 +625,44 @@ impl Verifier {
                         Outcome::RecentlyListed { last_removed, window_start }
                     }
                     (None, _, _) => Outcome::Valid,
+                }
+            }
+            Claim::Standing { subject, record, proof: smt_proof } => {
+                let key = StateKey::Standing(subject.clone()).hash();
+                let value = record.as_ref().map(|r| StateValue::Standing(r.clone()).hash());
+                smt::verify(&header.state_root, &key, value.as_ref(), smt_proof).map_err(ProofError::StateProof)?;
+                let window_start = self.policy.clear_for_ms.map(|w| Timestamp(header.time.0.saturating_sub(w)));
+                facts.clear_since = window_start;
+                facts.lists = ListKind::ALL
+                    .iter()
+                    .map(|list| {
+                        let r = record.as_ref().and_then(|r| r.on(*list));
+                        ListFacts {
+                            list: *list,
+                            listed: r.and_then(|r| r.current.clone()),
+                            last_removed: r.and_then(|r| r.last_removed),
+                            times_listed: r.map_or(0, |r| r.times_listed),
+                        }
+                    })
+                    .collect();
+                // the first list in list order that holds the subject decides
+                let listed = facts.lists.iter().find_map(|l| l.listed.as_ref().map(|c| (l.list, c)));
+                let recent = facts
+                    .lists
+                    .iter()
+                    .filter_map(|l| l.last_removed.map(|r| (l.list, r)))
+                    .find(|(_, r)| window_start.is_some_and(|w| *r >= w));
+                match (listed, recent, window_start) {
+                    (Some((list, l)), _, _) => {
+                        facts.list = Some(list);
+                        Outcome::Listed { since: l.since, by: l.by, issuer: l.issuer.clone() }
+                    }
+                    (None, Some((list, last_removed)), Some(window_start)) => {
+                        facts.list = Some(list);
+                        facts.last_removed = Some(last_removed);
+                        Outcome::RecentlyListed { last_removed, window_start }
+                    }
+                    _ => Outcome::Valid,
                 }
             }
             Claim::Case { case, record, proof: smt_proof } => {

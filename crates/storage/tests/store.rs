@@ -76,7 +76,8 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     assert_eq!(store.raw(&att.id()).unwrap().unwrap(), att);
     let state = store.load_state().unwrap();
     assert!(state.get(&StateKey::Attestation(att.id())).is_some());
-    assert_eq!(state.values.len(), 2, "attestation record and listing record");
+    assert_eq!(state.values.len(), 3, "attestation record, listing record and the subject's standing");
+    assert!(state.get(&StateKey::Standing(att.header.subject.clone())).is_some());
     assert_eq!(store.by_subject(&att.header.subject).unwrap(), vec![(att.id(), 1)]);
     drop(store);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));

@@ -59,6 +59,10 @@ pub enum StateKey {
     /// The validator set in force from the next block on, once governance
     /// changed it (absent: the genesis set; spec §9.6).
     Validators,
+    /// A subject's standing on every list at once, derived by the chain at
+    /// the end of each block from its `Listing` records (spec §6, §11.1):
+    /// one leaf, so one state proof covers every list.
+    Standing(SubjectId),
 }
 
 impl StateKey {
@@ -177,6 +181,23 @@ pub enum StateValue {
     },
     /// Under [`StateKey::Validators`].
     Validators(crate::chain::ValidatorSet),
+    /// Under [`StateKey::Standing`].
+    Standing(StandingRecord),
+}
+
+/// A subject's records on every list it was ever on, in [`ListKind::ALL`]
+/// order (a list it was never on is absent).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct StandingRecord {
+    /// `(list, record)`, lists strictly increasing.
+    pub lists: Vec<(ListKind, ListingRecord)>,
+}
+
+impl StandingRecord {
+    /// The record on `list`, if the subject was ever on it.
+    pub fn on(&self, list: ListKind) -> Option<&ListingRecord> {
+        self.lists.iter().find(|(l, _)| *l == list).map(|(_, r)| r)
+    }
 }
 
 impl StateValue {

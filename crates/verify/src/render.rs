@@ -66,6 +66,7 @@ pub fn verdict_text(
     let f = &v.facts;
     let headline = match &v.outcome {
         // "valid" of a list proof means the subject is not on the list
+        Outcome::Valid if !f.lists.is_empty() => "VALID: ON NO LIST".to_string(),
         Outcome::Valid if f.list.is_some() => "VALID: NOT LISTED".to_string(),
         Outcome::Valid => "VALID".to_string(),
         Outcome::Listed { since, issuer, .. } => format!("LISTED since {since} by {issuer}"),
@@ -97,7 +98,19 @@ pub fn verdict_text(
         };
         let _ = writeln!(out, "  field        {} ({code}): {value}", label(t, Category::Field, code, lang));
     }
-    if let Some(list) = f.list {
+    for l in &f.lists {
+        let name = label(t, Category::List, l.list.name(), lang);
+        let status = match (&l.listed, l.last_removed) {
+            (Some(c), _) => format!("LISTED since {} by {}", c.since, c.issuer),
+            (None, Some(r)) => format!("not listed (left {r}; listed {} time(s) before)", l.times_listed),
+            (None, None) => "not listed".to_string(),
+        };
+        let _ = writeln!(out, "  list         {name} ({}): {status}", l.list);
+    }
+    if let (Some(w), false) = (f.clear_since, f.lists.is_empty()) {
+        let _ = writeln!(out, "  window       {w} – {}", f.block_time);
+    }
+    if let Some(list) = f.list.filter(|_| f.lists.is_empty()) {
         let _ = writeln!(out, "  list         {} ({list})", label(t, Category::List, list.name(), lang));
         if let Some(r) = f.last_removed {
             let _ = writeln!(out, "  last removed {r}");

@@ -105,6 +105,14 @@ impl Node {
         Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 
+    /// A credit proof of `subject`'s standing on every list at once (one
+    /// state proof of its `Standing` leaf).
+    pub fn standing_proof(&self, subject: &SubjectId) -> Result<CreditProof, ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let claim = build::standing_claim(&*chain, subject)?;
+        Ok(build::proof(claim, self.anchor_of(&chain)?))
+    }
+
     /// A credit proof of `subject`'s standing on `list`.
     pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
