@@ -952,6 +952,26 @@ fn credit_proofs() -> (Value, String, String, String) {
         bytes[..bytes.len() - 1].to_vec(),
         "error:malformed",
     );
+    let text = p_lic.to_text();
+    let mut wrapped = String::new();
+    for (i, ch) in text.chars().enumerate() {
+        if i > 0 && i % 76 == 0 {
+            wrapped.push_str("\r\n");
+        }
+        wrapped.push(ch);
+    }
+    wrapped.push('\n');
+    b.add(
+        "text-broken-over-lines",
+        "The text form broken every 76 characters with CR LF, as an e-mail client does: whitespace is ignored (spec §13.2).",
+        now,
+        none(),
+        &p_lic,
+        "outcome:valid",
+    );
+    if let Some(last) = b.cases.last_mut() {
+        last.proof_text = wrapped;
+    }
     let mut long = bytes.clone();
     long.push(0);
     b.add_bytes("trailing-byte", "One byte appended.", "genesis.toml", now, none(), long, "error:malformed");

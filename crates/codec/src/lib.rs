@@ -61,6 +61,12 @@ pub enum CodecError {
     /// The bytes are not an encoding of the expected type.
     #[error("malformed encoding: {0}")]
     Malformed(String),
+    /// The bytes end before the value does: cut short in transit or copy.
+    #[error("the data ends {missing} byte(s) before the encoded value does: it was cut short")]
+    Truncated {
+        /// Bytes the decoder still needed (at least).
+        missing: usize,
+    },
     /// The value ended before the input did.
     #[error("{0} trailing bytes after the encoded value")]
     TrailingBytes(usize),
@@ -99,8 +105,10 @@ pub fn decode<T: Decode<()> + Encode>(bytes: &[u8], limit: usize) -> Result<T, C
     if bytes.len() > limit {
         return Err(CodecError::TooLarge { len: bytes.len(), limit });
     }
-    let (value, consumed): (T, usize) =
-        bincode::decode_from_slice(bytes, config()).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, consumed): (T, usize) = bincode::decode_from_slice(bytes, config()).map_err(|e| match e {
+        bincode::error::DecodeError::UnexpectedEnd { additional } => CodecError::Truncated { missing: additional },
+        e => CodecError::Malformed(e.to_string()),
+    })?;
     if consumed != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len().saturating_sub(consumed)));
     }
@@ -132,6 +140,14 @@ mod tests {
     #[test]
     fn unknown_enum_tag_is_malformed() {
         assert!(matches!(decode::<Shape>(&[3], 16), Err(CodecError::Malformed(_))));
+    }
+
+    #[test]
+    fn cut_short_input_says_so() {
+        let bytes = encode(&(7u64, String::from("credex")));
+        let e = decode::<(u64, String)>(&bytes[..bytes.len() - 2], 64).unwrap_err();
+        assert_eq!(e, CodecError::Truncated { missing: 2 });
+        assert!(e.to_string().contains("cut short"), "{e}");
     }
 
     #[test]

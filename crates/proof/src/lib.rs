@@ -174,7 +174,7 @@ impl CreditProof {
         armor(TEXT_PREFIX, &self.to_bytes())
     }
 
-    /// Parses the text form (surrounding whitespace ignored).
+    /// Parses the text form (whitespace after the prefix ignored).
     pub fn from_text(text: &str) -> Result<CreditProof, FormatError> {
         Self::from_bytes(&dearmor(TEXT_PREFIX, text, MAX_PROOF_BYTES)?)
     }
@@ -195,14 +195,33 @@ pub(crate) fn armor(prefix: &str, bytes: &[u8]) -> String {
     s
 }
 
-/// The bytes of `prefix` + base64url text (surrounding whitespace ignored),
-/// refused before decoding when longer than `max` bytes could need.
+/// The bytes of `prefix` + base64url text, refused before decoding when
+/// longer than `max` bytes could need. ASCII whitespace anywhere after the
+/// prefix is ignored (spec §13.2): a proof pasted from an e-mail or a
+/// scanned page arrives broken over lines, and base64url has no
+/// whitespace of its own, so nothing else can be meant.
 pub(crate) fn dearmor(prefix: &str, text: &str, max: usize) -> Result<Vec<u8>, FormatError> {
     let body =
         text.trim().strip_prefix(prefix).ok_or_else(|| FormatError::Text(format!("does not start with {prefix}")))?;
-    // base64 expands 3 bytes to 4 characters; refuse oversize text before decoding it.
-    if body.len() > max / 3 * 4 + 4 {
-        return Err(FormatError::Codec(credex_codec::CodecError::TooLarge { len: body.len() / 4 * 3, limit: max }));
+    // base64 expands 3 bytes to 4 characters; refuse oversize text before
+    // copying or decoding it (room for a line break every 16 characters)
+    let too_large =
+        |len: usize| FormatError::Codec(credex_codec::CodecError::TooLarge { len: len / 4 * 3, limit: max });
+    if body.len() > (max / 3 * 4 + 4) * 2 {
+        return Err(too_large(body.len()));
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).map_err(|e| FormatError::Text(e.to_string()))
+    let body: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if body.len() > max / 3 * 4 + 4 {
+        return Err(too_large(body.len()));
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&body).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(at, b) => FormatError::Text(format!(
+            "character {:?} at position {at} is not base64url (A–Z, a–z, 0–9, - and _): the proof is damaged",
+            char::from(b)
+        )),
+        base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidLastSymbol { .. } => {
+            FormatError::Text("the text ends mid-character: the proof is cut short or damaged".to_string())
+        }
+        other => FormatError::Text(other.to_string()),
+    })
 }

@@ -102,3 +102,31 @@ fn max_age_takes_a_duration_or_none() {
     assert_eq!("12h".parse::<MaxAge>(), Ok(MaxAge(Some(12 * 3_600_000))));
     assert!("12 hours".parse::<MaxAge>().is_err());
 }
+
+/// A proof pasted from an e-mail (broken over lines) verifies like the
+/// original; a cut or damaged one says so in words, not decoder internals.
+#[test]
+fn line_breaks_are_ignored_and_damage_is_named() {
+    let cases = cases();
+    let c = cases.iter().find(|c| c.name == "attestation-active").unwrap();
+    let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
+    let body = c.proof_text.strip_prefix("credex1:").unwrap();
+    let mut wrapped = String::from("credex1:");
+    for (i, ch) in body.chars().enumerate() {
+        if i > 0 && i % 76 == 0 {
+            wrapped.push_str("\r\n");
+        }
+        wrapped.push(ch);
+    }
+    let plain = credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &args(c, false));
+    let broken = credex_verify::verify_bytes(genesis.clone(), None, wrapped.as_bytes(), c.now, &args(c, false));
+    assert_eq!(plain, broken);
+    assert_eq!(broken.exit_code, 0, "{}", broken.text);
+    let cut = &c.proof_text[..c.proof_text.len() - 40];
+    let r = credex_verify::verify_bytes(genesis.clone(), None, cut.as_bytes(), c.now, &args(c, false));
+    assert_eq!(r.exit_code, 2);
+    assert!(r.text.contains("cut short") && !r.text.contains("UnexpectedEnd"), "{}", r.text);
+    let damaged = c.proof_text.replacen('A', "!", 1);
+    let r = credex_verify::verify_bytes(genesis, None, damaged.as_bytes(), c.now, &args(c, false));
+    assert!(r.text.contains("is not base64url") && r.text.contains("damaged"), "{}", r.text);
+}
