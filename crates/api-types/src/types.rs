@@ -199,9 +199,19 @@ pub struct AllLists {
     /// The lists it is on now.
     #[schema(value_type = Vec<String>)]
     pub listed_on: Vec<ListKind>,
-    /// Its record on each list it was ever on (absent: never).
+    /// Its record on each list it was ever on (a list it never was on is absent).
+    pub lists: Vec<ListRecord>,
+}
+
+/// A subject's record on one list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ListRecord {
+    /// The list.
+    #[schema(value_type = String)]
+    pub list: ListKind,
+    /// The record.
     #[schema(value_type = Object)]
-    pub lists: Vec<(ListKind, ListingRecord)>,
+    pub record: ListingRecord,
 }
 
 /// One transaction of a block as `GET /v1/blocks/{height}` shows it.

@@ -443,11 +443,13 @@ async fn all_lists(State(node): State<Arc<Node>>, Path(subject): Path<String>) -
     let s = subject.clone();
     let p = tokio::task::spawn_blocking(move || n.standing_proof(&s)).await.map_err(ApiError::internal)?;
     let p = p.map_err(proof_error)?;
-    let lists = match &p.claim {
-        credex_proof::Claim::Standing { record: Some(r), .. } => r.lists.clone(),
+    let lists: Vec<types::ListRecord> = match &p.claim {
+        credex_proof::Claim::Standing { record: Some(r), .. } => {
+            r.lists.iter().map(|(list, record)| types::ListRecord { list: *list, record: record.clone() }).collect()
+        }
         _ => Vec::new(),
     };
-    let listed_on = lists.iter().filter(|(_, r)| r.current.is_some()).map(|(l, _)| *l).collect();
+    let listed_on = lists.iter().filter(|l| l.record.current.is_some()).map(|l| l.list).collect();
     Ok(Json(types::AllLists { proof: proof_answer(&p)?, subject, listed_on, lists }))
 }
 
