@@ -97,6 +97,16 @@ fn verify_json_and_russian_labels() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Код причины внесения"), "{text}");
     assert!(text.contains("Таможня Суйфэньхэ [CN]"), "{text}");
+    // the verdict itself is in the reader's language, and a list proof
+    // says "not on the list" in words
+    assert!(text.starts_with("ДЕЙСТВИТЕЛЬНО\n  субъект"), "{text}");
+    assert!(text.contains("\n  подписали    "), "{text}");
+    let out = verify_case("list-never-listed", &["--lang", "zh"], false);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("有效：未列入该名单\n"), "{text}");
+    let out = verify_case("list-listed", &["--lang", "ru"], false);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("В СПИСКЕ с "), "{text}");
 }
 
 #[test]

@@ -13,34 +13,129 @@ fn label<'a>(t: Option<&'a LabelTable>, c: Category, code: &'a str, lang: Lang) 
     t.and_then(|t| t.label(c, code, lang)).unwrap_or(code)
 }
 
-/// `3 d 4 h`, `5 h 12 min`, `40 s`: an age a reader takes in at a glance.
-fn age(ms: u64) -> String {
+/// `3 d 4 h`, `5 h 12 min`, `40 s` (and the same in Chinese and
+/// Russian units): an age a reader takes in at a glance.
+fn age(ms: u64, lang: Lang) -> String {
     let (d, h, m, s) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60, ms / 1000 % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s} s"),
-        (0, 0, _) => format!("{m} min"),
-        (0, _, _) => format!("{h} h {m} min"),
-        _ => format!("{d} d {h} h"),
+    let key = match (d, h, m) {
+        (0, 0, 0) => "age-s",
+        (0, 0, _) => "age-m",
+        (0, _, _) => "age-hm",
+        _ => "age-dh",
+    };
+    match key {
+        "age-s" => say(lang, key, &[&s]),
+        "age-m" => say(lang, key, &[&m]),
+        "age-hm" => say(lang, key, &[&h, &m]),
+        _ => say(lang, key, &[&d, &h]),
     }
 }
 
-fn policy_text(p: &Policy) -> String {
+fn policy_text(p: &Policy, lang: Lang) -> String {
     let mut parts = vec![match p.max_age_ms {
-        Some(ms) => format!("max age {}", age(ms)),
-        None => "no max age".to_string(),
+        Some(ms) => say(lang, "max-age", &[&age(ms, lang)]),
+        None => say(lang, "no-max-age", &[]),
     }];
     if let Some(w) = p.clear_for_ms {
-        parts.push(format!("clear for {}", age(w)));
+        parts.push(say(lang, "clear-for", &[&age(w, lang)]));
     }
     if !p.required_jurisdictions.is_empty() {
         let j: Vec<String> = p.required_jurisdictions.iter().map(ToString::to_string).collect();
-        parts.push(format!("signers of {}", j.join(", ")));
+        parts.push(say(lang, "signers-of", &[&j.join(", ")]));
     }
     if let Some(t) = &p.trusted_issuers {
         let t: Vec<String> = t.iter().map(ToString::to_string).collect();
-        parts.push(format!("issuers {}", t.join(", ")));
+        parts.push(say(lang, "issuers-only", &[&t.join(", ")]));
     }
     parts.join("; ")
+}
+
+/// One phrase of the verdict in the reader's language; `{0}`, `{1}`, …
+/// stand for the values. English is the reference; Chinese and Russian
+/// say the same, with list membership in words that cannot be read as
+/// "validly on the list".
+fn phrase(lang: Lang, key: &str) -> &'static str {
+    macro_rules! table {
+        ($($k:literal => [$en:literal, $zh:literal, $ru:literal],)+) => {
+            match key {
+                $($k => match lang { Lang::En => $en, Lang::Zh => $zh, Lang::Ru => $ru },)+
+                _ => "?",
+            }
+        };
+    }
+    table! {
+        "invalid" => ["INVALID ({0}): {1}", "无效（{0}）：{1}", "НЕДЕЙСТВИТЕЛЬНО ({0}): {1}"],
+        "valid" => ["VALID", "有效", "ДЕЙСТВИТЕЛЬНО"],
+        "not-listed" => ["VALID: NOT LISTED", "有效：未列入该名单", "ДЕЙСТВИТЕЛЬНО: НЕ В СПИСКЕ"],
+        "on-no-list" => ["VALID: ON NO LIST", "有效：未列入任何名单", "ДЕЙСТВИТЕЛЬНО: НИ В ОДНОМ СПИСКЕ"],
+        "listed" => ["LISTED since {0} by {1}", "已列入：自 {0} 起，列入机关 {1}", "В СПИСКЕ с {0}, внёс {1}"],
+        "recently" => ["RECENTLY LISTED: left the list at {0}, inside the window from {1}",
+                       "近期曾列入：于 {0} 移出，在自 {1} 起的期间内",
+                       "НЕДАВНО В СПИСКЕ: исключён {0}, в пределах периода с {1}"],
+        "revoked" => ["REVOKED at {0} (height {1})", "已撤销：{0}（区块高度 {1}）", "ОТОЗВАНО {0} (высота {1})"],
+        "superseded" => ["SUPERSEDED by {0} (height {1})", "已被替代：{0}（区块高度 {1}）", "ЗАМЕНЕНО записью {0} (высота {1})"],
+        "erased" => ["ERASED (height {0}); content no longer available", "已删除（区块高度 {0}）；内容不再可得", "УДАЛЕНО (высота {0}); содержание недоступно"],
+        "expired" => ["EXPIRED at {0}", "已失效：{0}", "ИСТЁК СРОК {0}"],
+        "stale" => ["STALE: proof is {0} old, policy allows {1}; ask for a fresh proof",
+                    "证明过旧：已 {0}，策略允许 {1}；请索取新的证明",
+                    "УСТАРЕЛО: доказательству {0}, политика допускает {1}; запросите новое"],
+        "subject" => ["subject", "主体", "субъект"],
+        "attestation" => ["attestation", "信用记录", "запись"],
+        "id" => ["id", "编号", "id"],
+        "issuer" => ["issuer", "认定机关", "орган"],
+        "field" => ["field", "字段", "поле"],
+        "list" => ["list", "名单", "список"],
+        "list-listed" => ["LISTED since {0} by {1}", "已列入：自 {0} 起，列入机关 {1}", "В СПИСКЕ с {0}, внёс {1}"],
+        "list-left" => ["not listed (left {0}; listed {1} time(s) before)", "未列入（{0} 移出；此前列入 {1} 次）", "не в списке (исключён {0}; ранее включался {1} раз)"],
+        "list-never" => ["not listed", "未列入", "не в списке"],
+        "window" => ["window", "期间", "период"],
+        "last-removed" => ["last removed", "最近移出", "исключён"],
+        "case" => ["case", "案件", "дело"],
+        "status" => ["status", "状态", "статус"],
+        "decided-by" => ["decided by", "决定机关", "решение"],
+        "block" => ["block", "区块", "блок"],
+        "block-line" => ["height {0} at {1} ({2})", "高度 {0}，{1}（{2}）", "высота {0}, {1} ({2})"],
+        "age" => ["age", "证明时长", "возраст"],
+        "signed-by" => ["signed by", "签署节点", "подписали"],
+        "checkpoint" => ["trusted from the checkpoint at height {0}; validator-set changes since: {1}",
+                         "自高度 {0} 的检查点起信任；此后验证节点集合变更：{1}",
+                         "доверие от контрольной точки на высоте {0}; смен состава валидаторов после неё: {1}"],
+        "set-changes" => ["validator-set changes followed from genesis: {0}", "自创世起的验证节点集合变更：{0}", "смен состава валидаторов от генезиса: {0}"],
+        "policy" => ["policy", "策略", "политика"],
+        "labels" => ["labels", "标签", "названия"],
+        "labels-not-shown" => ["not shown: this genesis does not pin the label table of this verifier (codes shown)",
+                               "未显示：该创世文件未固定本验证程序的标签表（显示代码）",
+                               "не показаны: генезис не закрепляет таблицу названий этого верификатора (показаны коды)"],
+        "checked" => ["checked against genesis {0} (chain {1}) at {2}", "依据创世文件 {0}（链 {1}）于 {2} 验证", "проверено по генезису {0} (цепочка {1}) в {2}"],
+        "checked-short" => ["checked against genesis {0}", "依据创世文件 {0} 验证", "проверено по генезису {0}"],
+        "age-s" => ["{0} s", "{0} 秒", "{0} с"],
+        "age-m" => ["{0} min", "{0} 分钟", "{0} мин"],
+        "age-hm" => ["{0} h {1} min", "{0} 小时 {1} 分钟", "{0} ч {1} мин"],
+        "age-dh" => ["{0} d {1} h", "{0} 天 {1} 小时", "{0} дн. {1} ч"],
+        "max-age" => ["max age {0}", "最长时限 {0}", "срок не более {0}"],
+        "no-max-age" => ["no max age", "无时限", "без ограничения срока"],
+        "clear-for" => ["clear for {0}", "{0} 内未列入", "вне списков {0}"],
+        "signers-of" => ["signers of {0}", "须有 {0} 的签署节点", "подписи из {0}"],
+        "issuers-only" => ["issuers {0}", "仅限认定机关 {0}", "только органы {0}"],
+    }
+}
+
+/// [`phrase`] with `{0}`, `{1}`, … replaced by `args`.
+fn say(lang: Lang, key: &str, args: &[&dyn std::fmt::Display]) -> String {
+    let mut s = phrase(lang, key).to_string();
+    for (i, a) in args.iter().enumerate() {
+        s = s.replace(&format!("{{{i}}}"), &a.to_string());
+    }
+    s
+}
+
+/// `  label        value`: the label padded to one column on a terminal
+/// (CJK characters take two columns).
+fn line(out: &mut String, lang: Lang, key: &str, value: &str) {
+    let label = phrase(lang, key);
+    let width: usize = label.chars().map(|c| if u32::from(c) >= 0x2E80 { 2 } else { 1 }).sum();
+    let pad = 13usize.saturating_sub(width).max(1);
+    let _ = writeln!(out, "  {label}{}{value}", " ".repeat(pad));
 }
 
 /// The text `credex verify` and `credex-verify` print; `pins_labels`: the
@@ -58,37 +153,33 @@ pub fn verdict_text(
     let v = match result {
         Ok(v) => v,
         Err(e) => {
-            let _ = writeln!(out, "INVALID ({}): {e}", e.code());
-            let _ = writeln!(out, "  checked against genesis {genesis}");
+            let _ = writeln!(out, "{}", say(lang, "invalid", &[&e.code(), e]));
+            let _ = writeln!(out, "  {}", say(lang, "checked-short", &[genesis]));
             return out;
         }
     };
     let f = &v.facts;
     let headline = match &v.outcome {
         // "valid" of a list proof means the subject is not on the list
-        Outcome::Valid if !f.lists.is_empty() => "VALID: ON NO LIST".to_string(),
-        Outcome::Valid if f.list.is_some() => "VALID: NOT LISTED".to_string(),
-        Outcome::Valid => "VALID".to_string(),
-        Outcome::Listed { since, issuer, .. } => format!("LISTED since {since} by {issuer}"),
-        Outcome::RecentlyListed { last_removed, window_start } => {
-            format!("RECENTLY LISTED: left the list at {last_removed}, inside the window from {window_start}")
-        }
-        Outcome::Revoked { time, height } => format!("REVOKED at {time} (height {height})"),
-        Outcome::Superseded { by, height } => format!("SUPERSEDED by {by} (height {height})"),
-        Outcome::Erased { height, .. } => format!("ERASED (height {height}); content no longer available"),
-        Outcome::Expired { at } => format!("EXPIRED at {at}"),
-        Outcome::Stale { age_ms, max_age_ms } => {
-            format!("STALE: proof is {} old, policy allows {}; ask for a fresh proof", age(*age_ms), age(*max_age_ms))
-        }
+        Outcome::Valid if !f.lists.is_empty() => say(lang, "on-no-list", &[]),
+        Outcome::Valid if f.list.is_some() => say(lang, "not-listed", &[]),
+        Outcome::Valid => say(lang, "valid", &[]),
+        Outcome::Listed { since, issuer, .. } => say(lang, "listed", &[since, issuer]),
+        Outcome::RecentlyListed { last_removed, window_start } => say(lang, "recently", &[last_removed, window_start]),
+        Outcome::Revoked { time, height } => say(lang, "revoked", &[time, height]),
+        Outcome::Superseded { by, height } => say(lang, "superseded", &[by, height]),
+        Outcome::Erased { height, .. } => say(lang, "erased", &[height]),
+        Outcome::Expired { at } => say(lang, "expired", &[at]),
+        Outcome::Stale { age_ms, max_age_ms } => say(lang, "stale", &[&age(*age_ms, lang), &age(*max_age_ms, lang)]),
     };
     let _ = writeln!(out, "{headline}");
-    let _ = writeln!(out, "  subject      {}", f.subject);
+    line(&mut out, lang, "subject", &f.subject.to_string());
     if let (Some(kind), Some(id)) = (f.kind, f.attestation) {
-        let _ = writeln!(out, "  attestation  {} ({})", label(t, Category::Kind, kind.name(), lang), kind);
-        let _ = writeln!(out, "  id           {id}");
+        line(&mut out, lang, "attestation", &format!("{} ({kind})", label(t, Category::Kind, kind.name(), lang)));
+        line(&mut out, lang, "id", &id.to_string());
     }
     if let Some(issuer) = &f.issuer {
-        let _ = writeln!(out, "  issuer       {issuer}");
+        line(&mut out, lang, "issuer", issuer.as_str());
     }
     for d in &f.disclosed {
         let code = d.code.as_str();
@@ -96,57 +187,54 @@ pub fn verdict_text(
             "reason-code" => format!("{} ({})", label(t, Category::Reason, &d.value, lang), d.value),
             _ => d.value.clone(),
         };
-        let _ = writeln!(out, "  field        {} ({code}): {value}", label(t, Category::Field, code, lang));
+        line(&mut out, lang, "field", &format!("{} ({code}): {value}", label(t, Category::Field, code, lang)));
     }
     for l in &f.lists {
         let name = label(t, Category::List, l.list.name(), lang);
         let status = match (&l.listed, l.last_removed) {
-            (Some(c), _) => format!("LISTED since {} by {}", c.since, c.issuer),
-            (None, Some(r)) => format!("not listed (left {r}; listed {} time(s) before)", l.times_listed),
-            (None, None) => "not listed".to_string(),
+            (Some(c), _) => say(lang, "list-listed", &[&c.since, &c.issuer]),
+            (None, Some(r)) => say(lang, "list-left", &[&r, &l.times_listed]),
+            (None, None) => say(lang, "list-never", &[]),
         };
-        let _ = writeln!(out, "  list         {name} ({}): {status}", l.list);
+        line(&mut out, lang, "list", &format!("{name} ({}): {status}", l.list));
     }
     if let (Some(w), false) = (f.clear_since, f.lists.is_empty()) {
-        let _ = writeln!(out, "  window       {w} – {}", f.block_time);
+        line(&mut out, lang, "window", &format!("{w} – {}", f.block_time));
     }
     if let Some(list) = f.list.filter(|_| f.lists.is_empty()) {
-        let _ = writeln!(out, "  list         {} ({list})", label(t, Category::List, list.name(), lang));
+        line(&mut out, lang, "list", &format!("{} ({list})", label(t, Category::List, list.name(), lang)));
         if let Some(r) = f.last_removed {
-            let _ = writeln!(out, "  last removed {r}");
+            line(&mut out, lang, "last-removed", &r.to_string());
         }
         if let Some(w) = f.clear_since {
-            let _ = writeln!(out, "  window       {w} – {}", f.block_time);
+            line(&mut out, lang, "window", &format!("{w} – {}", f.block_time));
         }
     }
     if let Some(c) = &f.case {
         let kind = c.kind.name();
-        let _ = writeln!(out, "  case         {} ({kind}) {}", label(t, Category::Case, kind, lang), c.id);
+        line(&mut out, lang, "case", &format!("{} ({kind}) {}", label(t, Category::Case, kind, lang), c.id));
         let status = c.status.name();
-        let _ = writeln!(out, "  status       {} ({status})", label(t, Category::Status, status, lang));
-        let _ = writeln!(out, "  decided by   {}", c.agency);
+        line(&mut out, lang, "status", &format!("{} ({status})", label(t, Category::Status, status, lang)));
+        line(&mut out, lang, "decided-by", c.agency.as_str());
     }
-    let _ = writeln!(out, "  block        height {} at {} ({})", f.height, f.block_time, f.block_id);
-    let _ = writeln!(out, "  age          {}", age(f.age_ms));
+    line(&mut out, lang, "block", &say(lang, "block-line", &[&f.height, &f.block_time, &f.block_id]));
+    line(&mut out, lang, "age", &age(f.age_ms, lang));
     let signers: Vec<String> =
         f.signers.iter().map(|s| format!("{} [{}]", s.names.get(lang), s.jurisdiction)).collect();
-    let _ = writeln!(out, "  signed by    {}", signers.join(", "));
+    line(&mut out, lang, "signed-by", &signers.join(", "));
     match (f.checkpoint, f.set_changes) {
         (Some(h), n) => {
-            let _ = writeln!(out, "  trusted from the checkpoint at height {h}; validator-set changes since: {n}");
+            let _ = writeln!(out, "  {}", say(lang, "checkpoint", &[&h, &n]));
         }
         (None, 0) => {}
         (None, n) => {
-            let _ = writeln!(out, "  validator-set changes followed from genesis: {n}");
+            let _ = writeln!(out, "  {}", say(lang, "set-changes", &[&n]));
         }
     }
-    let _ = writeln!(out, "  policy       {}", policy_text(&v.policy));
+    line(&mut out, lang, "policy", &policy_text(&v.policy, lang));
     if !pins_labels {
-        let _ = writeln!(
-            out,
-            "  labels       not shown: this genesis does not pin the label table of this verifier (codes shown)"
-        );
+        line(&mut out, lang, "labels", phrase(lang, "labels-not-shown"));
     }
-    let _ = writeln!(out, "  checked against genesis {genesis} (chain {}) at {now}", f.chain_id);
+    let _ = writeln!(out, "  {}", say(lang, "checked", &[genesis, &f.chain_id, &now]));
     out
 }
