@@ -748,6 +748,8 @@ fn one_proof_shows_a_subject_on_every_list_and_fits_one_qr_code() {
     assert_eq!(code, 1, "{text}");
     assert!(text.starts_with("LISTED since "), "{text}");
     assert!(text.contains("(abnormal-operation): LISTED since"), "{text}");
+    // the listing agency by its name from the genesis, with its code
+    assert!(text.contains(" (cn-sfh-amr)") && !text.contains(" by cn-sfh-amr"), "{text}");
     assert!(text.contains("(serious-violation): not listed"), "{text}");
     let clean = tmp.path().join("clean.proof");
     json_out(&credex(&[

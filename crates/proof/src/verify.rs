@@ -221,6 +221,10 @@ pub struct Facts {
     /// For standing claims: the subject on every list, in list order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListFacts>,
+    /// The names (zh / ru / en) of the agencies these facts mention
+    /// (issuer, listing and deciding agencies), as the genesis gives them.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub names: std::collections::BTreeMap<AgencyId, Names>,
 }
 
 /// A subject's standing on one list, as a standing proof shows it.
@@ -584,6 +588,7 @@ impl Verifier {
             clear_since: None,
             case: None,
             lists: Vec::new(),
+            names: std::collections::BTreeMap::new(),
         };
         // 5. the claim against the state root
         let status_outcome = match &proof.claim {
@@ -687,6 +692,19 @@ impl Verifier {
             }
             _ => status_outcome,
         };
+        // names of the agencies mentioned, from the genesis (an agency added
+        // later by governance is shown by its id)
+        let mut mentioned: Vec<&AgencyId> = facts.issuer.iter().collect();
+        mentioned.extend(facts.lists.iter().filter_map(|l| l.listed.as_ref().map(|c| &c.issuer)));
+        mentioned.extend(facts.case.iter().map(|c| &c.agency));
+        if let Outcome::Listed { issuer, .. } = &outcome {
+            mentioned.push(issuer);
+        }
+        let names = mentioned
+            .into_iter()
+            .filter_map(|a| self.genesis.issuer(a).map(|i| (a.clone(), i.names.clone())))
+            .collect();
+        facts.names = names;
         Ok(Verdict { outcome, facts, policy: self.policy.clone() })
     }
 }

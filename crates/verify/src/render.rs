@@ -13,6 +13,15 @@ fn label<'a>(t: Option<&'a LabelTable>, c: Category, code: &'a str, lang: Lang) 
     t.and_then(|t| t.label(c, code, lang)).unwrap_or(code)
 }
 
+/// An agency as a reader knows it: its name in `lang` and its code, or
+/// the code alone when the genesis does not name it.
+fn agency(f: &credex_proof::Facts, a: &credex_types::AgencyId, lang: Lang) -> String {
+    match f.names.get(a) {
+        Some(n) => format!("{} ({a})", n.get(lang)),
+        None => a.to_string(),
+    }
+}
+
 /// `3 d 4 h`, `5 h 12 min`, `40 s` (and the same in Chinese and
 /// Russian units): an age a reader takes in at a glance.
 fn age(ms: u64, lang: Lang) -> String {
@@ -164,7 +173,7 @@ pub fn verdict_text(
         Outcome::Valid if !f.lists.is_empty() => say(lang, "on-no-list", &[]),
         Outcome::Valid if f.list.is_some() => say(lang, "not-listed", &[]),
         Outcome::Valid => say(lang, "valid", &[]),
-        Outcome::Listed { since, issuer, .. } => say(lang, "listed", &[since, issuer]),
+        Outcome::Listed { since, issuer, .. } => say(lang, "listed", &[since, &agency(f, issuer, lang)]),
         Outcome::RecentlyListed { last_removed, window_start } => say(lang, "recently", &[last_removed, window_start]),
         Outcome::Revoked { time, height } => say(lang, "revoked", &[time, height]),
         Outcome::Superseded { by, height } => say(lang, "superseded", &[by, height]),
@@ -179,7 +188,7 @@ pub fn verdict_text(
         line(&mut out, lang, "id", &id.to_string());
     }
     if let Some(issuer) = &f.issuer {
-        line(&mut out, lang, "issuer", issuer.as_str());
+        line(&mut out, lang, "issuer", &agency(f, issuer, lang));
     }
     for d in &f.disclosed {
         let code = d.code.as_str();
@@ -192,7 +201,7 @@ pub fn verdict_text(
     for l in &f.lists {
         let name = label(t, Category::List, l.list.name(), lang);
         let status = match (&l.listed, l.last_removed) {
-            (Some(c), _) => say(lang, "list-listed", &[&c.since, &c.issuer]),
+            (Some(c), _) => say(lang, "list-listed", &[&c.since, &agency(f, &c.issuer, lang)]),
             (None, Some(r)) => say(lang, "list-left", &[&r, &l.times_listed]),
             (None, None) => say(lang, "list-never", &[]),
         };
@@ -215,7 +224,7 @@ pub fn verdict_text(
         line(&mut out, lang, "case", &format!("{} ({kind}) {}", label(t, Category::Case, kind, lang), c.id));
         let status = c.status.name();
         line(&mut out, lang, "status", &format!("{} ({status})", label(t, Category::Status, status, lang)));
-        line(&mut out, lang, "decided-by", c.agency.as_str());
+        line(&mut out, lang, "decided-by", &agency(f, &c.agency, lang));
     }
     line(&mut out, lang, "block", &say(lang, "block-line", &[&f.height, &f.block_time, &f.block_id]));
     line(&mut out, lang, "age", &age(f.age_ms, lang));
