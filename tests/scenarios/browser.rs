@@ -90,6 +90,13 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     assert!(dom.contains("data-outcome=\"invalid\"") && dom.contains("НЕДЕЙСТВИТЕЛЬНО"), "{dom}");
     assert!(dom.contains("id=\"reason\""), "the reason is shown");
 
+    // an every-list proof of a subject on no list reads "on no list", in Chinese, list by list
+    let (_, standing) = crate::dev_node::get(&node.url, "/v1/standing/ru-inn:7707083893");
+    let text = standing["proof_text"].as_str().unwrap().to_string();
+    let dom = page(&format!("{}/?lang=zh#/verify?proof={text}", node.url), "verify-all-lists-zh");
+    assert!(dom.contains("data-outcome=\"valid\"") && dom.contains("有效：未列入任何名单"), "{dom}");
+    assert!(dom.contains("data-list=\"serious-violation\"") && dom.contains("严重违法失信名单"), "{dom}");
+
     // the trader's profile in each language: list statuses, QR code, report link
     for (lang, list_label, listed) in [
         ("zh", "经营异常名录", "列入时间"),

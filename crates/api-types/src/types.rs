@@ -908,6 +908,25 @@ pub struct Verified {
     pub signers: Vec<Signer>,
     /// The case, for case proofs.
     pub case: Option<VerifiedCase>,
+    /// For an every-list proof: the subject on each list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<VerifiedList>,
+}
+
+/// The subject on one list, as an every-list proof shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct VerifiedList {
+    /// The list.
+    #[schema(value_type = String)]
+    pub list: ListKind,
+    /// Its label.
+    pub list_label: String,
+    /// Listed since (RFC 3339), if on the list now.
+    #[schema(value_type = Option<String>)]
+    pub since: Option<Timestamp>,
+    /// The listing agency, if on the list now.
+    #[schema(value_type = Option<String>)]
+    pub issuer: Option<AgencyId>,
 }
 
 /// A proof that did not verify.

@@ -124,6 +124,16 @@ pub fn verify_answer(node: &Node, data: &[u8], lang: Lang) -> types::VerifyAnswe
             status: c.status.name().to_string(),
             status_label: l.get(Category::Status, c.status.name()),
         }),
+        lists: f
+            .lists
+            .iter()
+            .map(|x| types::VerifiedList {
+                list: x.list,
+                list_label: l.get(Category::List, x.list.name()),
+                since: x.listed.as_ref().map(|c| c.since),
+                issuer: x.listed.as_ref().map(|c| c.issuer.clone()),
+            })
+            .collect(),
     }))
 }
 

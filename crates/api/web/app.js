@@ -10,7 +10,7 @@ const T = {
     "verify.title": "Verify a credit proof", "verify.paste": "Paste a proof (credex1:…), upload a proof file, or scan its QR code.",
     "verify.button": "Verify", "verify.file": "Proof file", "verify.scan": "Scan QR code", "verify.noscan": "This browser cannot scan QR codes with the camera; paste or upload the proof instead.",
     "verify.against": "Verified against this node's genesis", "verify.chain": "chain",
-    "outcome.valid": "VALID", "outcome.listed": "LISTED", "outcome.recently-listed": "RECENTLY LISTED", "outcome.revoked": "REVOKED",
+    "outcome.valid": "VALID", "outcome.not-listed": "VALID: NOT LISTED", "outcome.on-no-list": "VALID: ON NO LIST", "outcome.listed": "LISTED", "outcome.recently-listed": "RECENTLY LISTED", "outcome.revoked": "REVOKED",
     "outcome.superseded": "SUPERSEDED", "outcome.erased": "ERASED", "outcome.expired": "EXPIRED", "outcome.stale": "STALE", "outcome.invalid": "INVALID",
     "f.subject": "Subject", "f.kind": "Attestation", "f.list": "List", "f.issuer": "Issuer", "f.fields": "Disclosed fields", "f.height": "Block",
     "f.time": "Time", "f.signers": "Signed by", "f.reason": "Reason", "f.case": "Case", "f.since": "Since", "f.status": "Status",
@@ -29,7 +29,7 @@ const T = {
     "verify.title": "验证信用证明", "verify.paste": "粘贴证明（credex1:…）、上传证明文件或扫描二维码。",
     "verify.button": "验证", "verify.file": "证明文件", "verify.scan": "扫描二维码", "verify.noscan": "此浏览器无法用摄像头扫描二维码，请粘贴或上传证明。",
     "verify.against": "依据本节点创世文件验证", "verify.chain": "链",
-    "outcome.valid": "有效", "outcome.listed": "在名单中", "outcome.recently-listed": "近期曾在名单中", "outcome.revoked": "已撤销",
+    "outcome.valid": "有效", "outcome.not-listed": "有效：未列入该名单", "outcome.on-no-list": "有效：未列入任何名单", "outcome.listed": "在名单中", "outcome.recently-listed": "近期曾在名单中", "outcome.revoked": "已撤销",
     "outcome.superseded": "已被取代", "outcome.erased": "已删除", "outcome.expired": "已过期", "outcome.stale": "证明过旧", "outcome.invalid": "无效",
     "f.subject": "主体", "f.kind": "信用记录", "f.list": "名单", "f.issuer": "认定机关", "f.fields": "披露字段", "f.height": "区块",
     "f.time": "时间", "f.signers": "签署验证者", "f.reason": "原因", "f.case": "事项", "f.since": "列入时间", "f.status": "状态",
@@ -48,7 +48,7 @@ const T = {
     "verify.title": "Проверка кредитного доказательства", "verify.paste": "Вставьте доказательство (credex1:…), загрузите файл или отсканируйте QR-код.",
     "verify.button": "Проверить", "verify.file": "Файл доказательства", "verify.scan": "Сканировать QR-код", "verify.noscan": "Этот браузер не умеет сканировать QR-коды камерой; вставьте или загрузите доказательство.",
     "verify.against": "Проверено по генезис-файлу этого узла", "verify.chain": "цепочка",
-    "outcome.valid": "ДЕЙСТВИТЕЛЬНО", "outcome.listed": "В СПИСКЕ", "outcome.recently-listed": "НЕДАВНО В СПИСКЕ", "outcome.revoked": "ОТОЗВАНО",
+    "outcome.valid": "ДЕЙСТВИТЕЛЬНО", "outcome.not-listed": "ДЕЙСТВИТЕЛЬНО: НЕ В СПИСКЕ", "outcome.on-no-list": "ДЕЙСТВИТЕЛЬНО: НИ В ОДНОМ СПИСКЕ", "outcome.listed": "В СПИСКЕ", "outcome.recently-listed": "НЕДАВНО В СПИСКЕ", "outcome.revoked": "ОТОЗВАНО",
     "outcome.superseded": "ЗАМЕНЕНО", "outcome.erased": "УДАЛЕНО", "outcome.expired": "ИСТЁК СРОК", "outcome.stale": "УСТАРЕЛО", "outcome.invalid": "НЕДЕЙСТВИТЕЛЬНО",
     "f.subject": "Субъект", "f.kind": "Запись", "f.list": "Список", "f.issuer": "Орган", "f.fields": "Раскрытые поля", "f.height": "Блок",
     "f.time": "Время", "f.signers": "Подписали", "f.reason": "Причина", "f.case": "Дело", "f.since": "С", "f.status": "Статус",
@@ -132,14 +132,21 @@ function outcomeClass(o) {
 
 function renderVerdict(v) {
   const o = v.valid ? v.outcome : "invalid";
-  let h = `<div id="outcome" class="outcome ${outcomeClass(o)}" data-outcome="${esc(o)}">${esc(t("outcome." + o))}</div>`;
+  // "valid" of a list proof means "not on the list": say so
+  const word = o === "valid" && v.lists && v.lists.length ? "outcome.on-no-list"
+    : o === "valid" && v.list ? "outcome.not-listed" : "outcome." + o;
+  let h = `<div id="outcome" class="outcome ${outcomeClass(o)}" data-outcome="${esc(o)}">${esc(t(word))}</div>`;
   if (!v.valid) {
     h += `<p id="reason"><b>${esc(t("f.reason"))}:</b> <code>${esc(v.error.code)}</code> — ${esc(v.error.message)}</p>`;
   } else {
     h += "<table>";
     h += `<tr><th>${esc(t("f.subject"))}</th><td class="mono">${esc(v.subject)}</td></tr>`;
     if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted">${esc(v.kind)}</span></td></tr>`;
-    if (v.list) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
+    if (v.list && !(v.lists && v.lists.length)) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
+    for (const x of v.lists || []) {
+      const st = x.since ? `<span class="listed">${esc(t("outcome.listed"))} ${esc(x.since)} (${esc(x.issuer)})</span>` : `<span class="clear">${esc(t("trader.clear"))}</span>`;
+      h += `<tr data-list="${esc(x.list)}"><th>${esc(x.list_label)}</th><td>${st}</td></tr>`;
+    }
     if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(v.detail.since)} (${esc(v.detail.issuer)})</td></tr>`;
     if (v.issuer) h += `<tr><th>${esc(t("f.issuer"))}</th><td>${esc(v.issuer)}</td></tr>`;
     if (v.case) h += `<tr><th>${esc(t("f.case"))}</th><td>${esc(v.case.kind)} — ${esc(v.case.status_label)}</td></tr>`;
