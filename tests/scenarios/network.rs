@@ -401,7 +401,42 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("busan.json")]),
         "wrong-grantee",
     );
-    authorize("ru-primorye-cci", "2020-01-01T00:00:00Z", "old.json");
+    // an expiry may be given as a duration from now
+    authorize("kr-busan-cci", "30d", "busan-30d.json");
+    let a30: credex_types::access::SignedAuthorization =
+        serde_json::from_str(&std::fs::read_to_string(d("busan-30d.json")).unwrap()).unwrap();
+    let in_days = a30.authorization.expires.since(credex_types::Timestamp::system_now()) / 86_400_000;
+    assert!((29..=30).contains(&in_days), "expires in {in_days} days");
+    // the command line refuses to sign an expiry in the past ...
+    let o = credex(&[
+        "authorize",
+        "--node",
+        &v.url,
+        "--key",
+        &d("trader.json"),
+        "--grantee",
+        "ru-primorye-cci",
+        "--expires",
+        "2020-01-01T00:00:00Z",
+        "--out",
+        &d("old.json"),
+    ]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("not in the future"), "{o:?}");
+    // ... and a client that signs one anyway is refused by the holder
+    {
+        let (sf, sk) = credex_api_types::keyfile::SubjectKeyFile::read(Path::new(&d("trader.json"))).unwrap();
+        let chain = get(&v.url, "/v1/status").1["chain_id"].as_str().unwrap().parse().unwrap();
+        let signed = credex_types::access::Authorization {
+            chain_id: chain,
+            subject: sf.subject,
+            grantee: "ru-primorye-cci".parse().unwrap(),
+            scope: credex_types::access::Scope::Kinds(vec![credex_types::AttestationKind::AdministrativePenalty]),
+            expires: "2020-01-01T00:00:00Z".parse().unwrap(),
+            nonce: [7; 16],
+        }
+        .sign(&sk);
+        std::fs::write(d("old.json"), serde_json::to_string_pretty(&signed).unwrap()).unwrap();
+    }
     refused(
         &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("old.json")]),
         "authorization-expired",

@@ -42,8 +42,9 @@ pub enum AccessCommand {
         /// Kinds covered (comma-separated).
         #[arg(long, value_delimiter = ',')]
         kinds: Vec<AttestationKind>,
-        /// Expiry (RFC 3339).
-        #[arg(long)]
+        /// Expiry: a time (RFC 3339) or a duration from now (e.g. 30d, 12h).
+        /// It must lie in the future.
+        #[arg(long, value_parser = parse_expiry)]
         expires: Timestamp,
         /// Output file.
         #[arg(long)]
@@ -114,6 +115,16 @@ pub enum AuditCommand {
 fn print(v: &Value) -> anyhow::Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--expires`: RFC 3339, or a duration (`30d`, `12h`, …) from now.
+fn parse_expiry(s: &str) -> Result<Timestamp, String> {
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    credex_types::time::parse_duration_ms(s).map(|ms| Timestamp::system_now().plus_ms(ms)).ok_or_else(|| {
+        format!("invalid expiry {s:?}: an RFC 3339 time (2027-01-01T00:00:00Z) or a duration (30d, 12h)")
+    })
 }
 
 fn nonce() -> anyhow::Result<[u8; 16]> {
@@ -202,6 +213,11 @@ pub(crate) fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             print(&json!({ "client": id, "role": kf.role, "file": file.display().to_string() }))
         }
         AccessCommand::Authorize { node, key, grantee, attestations, kinds, expires, out } => {
+            let now = Timestamp::system_now();
+            anyhow::ensure!(
+                expires > now,
+                "--expires {expires} is not in the future (now {now}): an authorization that has already expired grants nothing; give a later time or a duration such as 30d"
+            );
             let (sf, sk) = SubjectKeyFile::read(&key)?;
             let scope = match (attestations.is_empty(), kinds.is_empty()) {
                 (false, true) => Scope::Attestations(attestations),
