@@ -612,7 +612,6 @@ fn n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocati
 /// up and votes again: with another validator down, progress needs it.
 #[test]
 fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_returns() {
-    use std::io::Write as _;
     let tmp = tempfile::tempdir().unwrap();
     let net = Net::new(tmp.path(), 4);
     // the floor 512 MiB below the free space now; a 1 GiB file crosses it
@@ -622,14 +621,7 @@ fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_retur
     nodes.push(Some(net.start_with(3, &["--min-free-disk-mb", &floor])));
     wait_height(node(&nodes, 3), 2, Duration::from_secs(60));
     let filler = tmp.path().join("filler");
-    {
-        let mut f = std::fs::File::create(&filler).unwrap();
-        let chunk = vec![0x5au8; 8 << 20];
-        for _ in 0..128 {
-            f.write_all(&chunk).unwrap();
-        }
-        f.sync_all().unwrap();
-    }
+    credex_tests::harness::fill_one_gib(&filler);
     let low = node(&nodes, 3);
     let start = Instant::now();
     while get(&low.url, "/readyz").0 != 503 {

@@ -594,7 +594,6 @@ fn a_validator_that_lost_blocks_it_signed_refuses_to_sign_those_heights_again() 
 
 #[test]
 fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_space_returns() {
-    use std::io::Write as _;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("dev");
     let port = free_port();
@@ -616,14 +615,7 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     drop(node);
     // take 1 GiB of the disk, and put the floor 512 MiB above what is left
     let filler = tmp.path().join("filler");
-    {
-        let mut f = std::fs::File::create(&filler).unwrap();
-        let chunk = vec![0x5au8; 8 << 20];
-        for _ in 0..128 {
-            f.write_all(&chunk).unwrap();
-        }
-        f.sync_all().unwrap();
-    }
+    credex_tests::harness::fill_one_gib(&filler);
     let free = credex_storage::check_free_space(tmp.path(), 0).unwrap();
     let floor = (free + 512).to_string();
     let node = DevNode::start_with(&data, port, &["--min-free-disk-mb", &floor]);

@@ -101,6 +101,18 @@ impl Drop for DevNode {
 /// A port nobody listens on now, and never handed out before in this test
 /// process (the scenarios run in parallel in one process, and the kernel may
 /// hand the same free port to two quick `bind(0)` calls).
+/// Writes a 1 GiB file at `path` (fsync'd): takes that much of the disk,
+/// for tests of a node's free-space floor.
+pub fn fill_one_gib(path: &Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0x5au8; 8 << 20];
+    for _ in 0..128 {
+        f.write_all(&chunk).unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -26,17 +26,11 @@ fn agency(f: &credex_proof::Facts, a: &credex_types::AgencyId, lang: Lang) -> St
 /// Russian units): an age a reader takes in at a glance.
 fn age(ms: u64, lang: Lang) -> String {
     let (d, h, m, s) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60, ms / 1000 % 60);
-    let key = match (d, h, m) {
-        (0, 0, 0) => "age-s",
-        (0, 0, _) => "age-m",
-        (0, _, _) => "age-hm",
-        _ => "age-dh",
-    };
-    match key {
-        "age-s" => say(lang, key, &[&s]),
-        "age-m" => say(lang, key, &[&m]),
-        "age-hm" => say(lang, key, &[&h, &m]),
-        _ => say(lang, key, &[&d, &h]),
+    match (d, h, m) {
+        (0, 0, 0) => say(lang, "age-s", &[&s]),
+        (0, 0, _) => say(lang, "age-m", &[&m]),
+        (0, _, _) => say(lang, "age-hm", &[&h, &m]),
+        _ => say(lang, "age-dh", &[&d, &h]),
     }
 }
 
