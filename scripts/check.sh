@@ -19,7 +19,7 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== verifier crates must not depend on tokio, libp2p or rocksdb"
-for crate in credex-codec credex-crypto credex-merkle credex-types credex-proof credex-rules credex-verify; do
+for crate in credex-codec credex-crypto credex-merkle credex-types credex-proof credex-rules credex-verify credex-verify-wasm; do
   if cargo tree --locked -p "$crate" -e normal,build --prefix none | grep -Ei '^(tokio|libp2p|rocksdb|librocksdb)[ -]'; then
     echo "error: $crate depends on a forbidden crate (above)" >&2
     exit 1

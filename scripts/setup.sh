@@ -15,6 +15,10 @@
 #   pkg-config, curl    build probes; readiness checks in the scripts
 #   sccache             (optional) caches compiled crates, so later builds
 #                       and CI are fast; the build works without it
+#   wasm32 target       (rustup) the in-browser verifier (crates/verify-wasm)
+#                       the node serves; without it the web UI verifies
+#                       through the node and the offline page is missing
+#   nodejs              (--test) runs the WebAssembly verifier on every vector
 #   chromium            (--test) headless browser tests of the web UI
 #   fonts-wqy-zenhei    (--test) a CJK font, so the Chinese pages render in
 #                       the browser tests' screenshots
@@ -30,7 +34,7 @@ test_deps=0
 for arg in "$@"; do
   case "$arg" in
     --test) test_deps=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$arg' (expected --test)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +57,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
   if ((test_deps)); then
     want_pkg chromium "headless browser tests of the web UI"
     want_pkg fonts-wqy-zenhei "CJK font for the Chinese pages in the browser tests"
+    command -v node >/dev/null 2>&1 || want_pkg nodejs "runs the WebAssembly verifier on every vector"
   fi
   optional=()
   command -v sccache >/dev/null 2>&1 || optional+=(sccache)
@@ -106,6 +111,21 @@ if ((${#need[@]} + ${#optional[@]})); then
       "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null \
         || say "sccache could not be installed (optional; builds are slower without it)"
     fi
+  fi
+fi
+
+# the in-browser verifier's target (rustup's standard library for wasm32)
+wasm_target=wasm32-unknown-unknown
+if ! rustc --print target-libdir --target "$wasm_target" 2>/dev/null | xargs -r ls 2>/dev/null | grep -q '^libcore-'; then
+  if command -v rustup >/dev/null 2>&1; then
+    say "installing the $wasm_target target (rustup): the in-browser verifier"
+    if ! rustup target add "$wasm_target" >/dev/null; then
+      say "error: rustup could not add $wasm_target; add it by hand: rustup target add $wasm_target"
+      exit 1
+    fi
+  else
+    say "error: no rustup to add the $wasm_target target (the in-browser verifier); install that target's standard library"
+    exit 1
   fi
 fi
 

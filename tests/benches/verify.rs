@@ -3,7 +3,9 @@
 //! Builds a state map of `CREDEX_BENCH_ENTRIES` entries (default 1,000,000),
 //! then measures, in the same run: full credit-proof verification, the bare
 //! cost of the same number of Ed25519 verifications (1 issuer + 3 validator
-//! signatures), their ratio, proof sizes, and sparse-Merkle-map figures.
+//! signatures), their ratio, proof sizes, and sparse-Merkle-map figures;
+//! then the attestation and every-list proofs again on a chain of 7
+//! validators (certificates of 5 signatures).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
@@ -142,6 +144,8 @@ fn main() {
         verify_bytes.as_secs_f64() / four_sigs.as_secs_f64()
     );
 
+    seven_validators(entries, budget, one_sig);
+
     // SMT proof figures over random keys.
     let mut sizes = 0usize;
     let mut depth = 0usize;
@@ -168,5 +172,50 @@ fn main() {
         sizes / probes as usize,
         depth as f64 / f64::from(probes),
         us(smt_verify)
+    );
+}
+
+/// The attestation and every-list proofs on a chain of 7 validators (a
+/// quorum of 5 signatures), in a map of `entries` entries.
+fn seven_validators(entries: usize, budget: Duration, one_sig: Duration) {
+    let mut fx = Fixture::with_validators("bench-7", 7);
+    fx.add_filler(entries);
+    let quorum: Vec<u16> = (0..5).collect();
+    let att = fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AbnormalOperationListing,
+        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
+        None,
+    );
+    fx.anchor(&att);
+    let proof = fx.prove_attestation(&att, &["reason-code"], &quorum);
+    let subject: SubjectId = "ru-inn:7707083893".parse().unwrap();
+    let standing = fx.prove_standing(&subject, &quorum);
+    let verifier = Verifier::new(fx.genesis.clone(), Policy::default()).unwrap();
+    let now = Timestamp(fx.time.0 + 1000);
+    assert_eq!(verifier.verify(&proof, now).unwrap().outcome.name(), "valid");
+    assert_eq!(verifier.verify(&standing, now).unwrap().outcome.name(), "valid");
+    let bytes = proof.to_bytes();
+    let standing_bytes = standing.to_bytes();
+    let v_att = time_per_op(budget, || {
+        black_box(verifier.verify_any(black_box(&bytes), now).unwrap());
+    });
+    let v_standing = time_per_op(budget, || {
+        black_box(verifier.verify_any(black_box(&standing_bytes), now).unwrap());
+    });
+    println!("7 validators, certificates of 5 signatures, {entries} entries:");
+    println!(
+        "  attestation proof: {} bytes, verify {:.1} µs; ratio / 6 bare signature checks: {:.2}",
+        bytes.len(),
+        us(v_att),
+        v_att.as_secs_f64() / (6.0 * one_sig.as_secs_f64())
+    );
+    println!(
+        "  every-list proof: {} bytes ({} chars), verify {:.1} µs; ratio / 5 bare signature checks: {:.2}",
+        standing_bytes.len(),
+        standing.to_text().len(),
+        us(v_standing),
+        v_standing.as_secs_f64() / (5.0 * one_sig.as_secs_f64())
     );
 }

@@ -75,6 +75,7 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     // verify, in Russian: valid, with the disclosed field's label and value, the signer, and the genesis
     let dom = page(&format!("{}/?lang=ru#/verify?proof={proof}", node.url), "verify-valid-ru");
     assert!(dom.contains("data-outcome=\"valid\"") && dom.contains("ДЕЙСТВИТЕЛЬНО"), "{dom}");
+    assert!(dom.contains("data-where=\"browser\""), "verified in the browser by the WebAssembly verifier: {dom}");
     assert!(dom.contains("Код причины внесения"), "the field label in Russian");
     assert!(dom.contains("Не опубликован годовой отчёт"), "the reason code's label in Russian");
     assert!(dom.contains("Администрация ЗСТ Суйфэньхэ [CN]"), "the signing validator, in Russian, with jurisdiction");
@@ -188,4 +189,100 @@ fn the_web_uis_request_signatures_are_accepted_by_the_node() {
     let rust: Vec<String> =
         [250u64, 251, 70_000, 1_764_500_000_000].iter().map(|n| hex::encode(credex_codec::encode(n))).collect();
     assert_eq!(v["varint"], serde_json::json!(rust));
+}
+
+/// The offline verify page (`GET /verify.html`): saved as one file, opened
+/// from disk with the node gone, it verifies in the browser in each
+/// language: a valid attestation, the same proof broken over lines as from
+/// an e-mail, a tampered one, a listed trader's every-list proof, a clean
+/// one; and its verdicts are the ones `credex verify` gives.
+#[test]
+fn the_offline_page_verifies_from_a_saved_file_with_no_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let trader = "91350100M000100Y43";
+    let (id, _) = credex_tests::harness::attest(
+        &node.url,
+        &amr,
+        trader,
+        "abnormal-operation-listing",
+        &["reason-code=annual-report"],
+    );
+    let proof_file = tmp.path().join("p.txt");
+    json_out(&credex(&[
+        "--auth",
+        &amr,
+        "proof",
+        "attestation",
+        &id.to_string(),
+        "--node",
+        &node.url,
+        "--disclose",
+        "reason-code",
+        "--out",
+        proof_file.to_str().unwrap(),
+    ]));
+    let proof = std::fs::read_to_string(&proof_file).unwrap().trim().to_string();
+    let listed = crate::dev_node::get(&node.url, &format!("/v1/standing/{trader}")).1["proof_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let clean =
+        crate::dev_node::get(&node.url, "/v1/standing/ru-inn:7707083893").1["proof_text"].as_str().unwrap().to_string();
+    let genesis = crate::dev_node::get(&node.url, "/v1/status").1["genesis"].as_str().unwrap().to_string();
+    let mut r = crate::dev_node::agent().get(format!("{}/verify.html", node.url)).call().unwrap();
+    let html = r.body_mut().with_config().limit(16 << 20).read_to_string().unwrap();
+    let saved = tmp.path().join("credex-verify.html");
+    std::fs::write(&saved, &html).unwrap();
+    // the genesis served for verifiers is the node's own
+    let mut g = crate::dev_node::agent().get(format!("{}/v1/genesis", node.url)).call().unwrap();
+    let genesis_toml = g.body_mut().read_to_string().unwrap();
+    assert_eq!(credex_types::Genesis::from_toml(&genesis_toml).unwrap().hash().to_string(), genesis);
+    drop(node); // no node from here on
+
+    let page_url = |lang: &str, proof: &str| format!("file://{}?lang={lang}#/verify?proof={proof}", saved.display());
+    // a proof as an e-mail wraps it: lines of 76 characters
+    let wrapped: String = proof
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(76)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("%0A");
+    let mut tampered: Vec<char> = proof.chars().collect();
+    let i = tampered.len() - 40;
+    tampered[i] = if tampered[i] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    for (lang, valid, invalid, listed_word, clean_word) in [
+        ("zh", "有效", "无效", "经营异常名录", "有效：未列入任何名单"),
+        ("ru", "ДЕЙСТВИТЕЛЬНО", "НЕДЕЙСТВИТЕЛЬНО", "Реестр недобросовестных предприятий", "НИ В ОДНОМ СПИСКЕ"),
+        ("en", "VALID", "INVALID", "Abnormal-operation list", "ON NO LIST"),
+    ] {
+        let dom = page(&page_url(lang, &proof), &format!("offline-valid-{lang}"));
+        assert!(dom.contains("data-where=\"browser\"") && dom.contains("data-exit=\"0\""), "{lang}: {dom}");
+        assert!(dom.contains("data-outcome=\"valid\"") && dom.contains(valid), "{lang}: {dom}");
+        assert!(dom.contains(&genesis), "{lang}: the genesis it was checked against");
+        let dom = page(&page_url(lang, &wrapped), &format!("offline-wrapped-{lang}"));
+        assert!(dom.contains("data-outcome=\"valid\"") && dom.contains("data-exit=\"0\""), "{lang} wrapped: {dom}");
+        let dom = page(&page_url(lang, &tampered), &format!("offline-tampered-{lang}"));
+        assert!(dom.contains("data-outcome=\"invalid\"") && dom.contains(invalid), "{lang}: {dom}");
+        assert!(dom.contains("data-exit=\"2\"") && dom.contains("id=\"reason\""), "{lang}: {dom}");
+        let dom = page(&page_url(lang, &listed), &format!("offline-listed-{lang}"));
+        assert!(dom.contains("data-exit=\"1\"") && dom.contains("class=\"listed\""), "{lang} listed: {dom}");
+        assert!(
+            dom.contains(listed_word) && !dom.contains("class=\"outcome outcome-valid\""),
+            "{lang} listed: not green: {dom}"
+        );
+        let dom = page(&page_url(lang, &clean), &format!("offline-clean-{lang}"));
+        assert!(dom.contains("data-exit=\"0\"") && dom.contains(clean_word), "{lang} clean: {dom}");
+    }
+    // the page's exit codes are the command's
+    for (text, want) in [(&proof, 0), (&tampered, 2), (&listed, 1), (&clean, 0)] {
+        let f = tmp.path().join("q.txt");
+        std::fs::write(&f, text).unwrap();
+        let g = tmp.path().join("genesis.toml");
+        std::fs::write(&g, &genesis_toml).unwrap();
+        assert_eq!(crate::dev_node::verify(&f, g.to_str().unwrap()).0, want);
+    }
 }

@@ -146,6 +146,25 @@ impl Fixture {
         }
     }
 
+    /// As [`Fixture::new`] with `n` validators of power 1 (at least the four
+    /// demo ones; the others are bench agencies `cn-sfh-v5`, `cn-sfh-v6`, …).
+    pub fn with_validators(label: &str, n: usize) -> Fixture {
+        let mut fx = Self::new(label);
+        assert!(n >= fx.validator_keys.len(), "at least the demo validators");
+        for i in fx.validator_keys.len()..n {
+            let key = SecretKey::from_seed(seed(&format!("{label}/validator/{i}")));
+            let mut v = fx.genesis.validators[0].clone();
+            v.agency = format!("cn-sfh-v{}", i + 1).parse().unwrap();
+            v.names.en = format!("Bench validator {}", i + 1);
+            v.key = key.public();
+            fx.genesis.validators.push(v);
+            fx.validator_keys.push(key);
+        }
+        fx.genesis.check().unwrap();
+        fx.set = fx.genesis.validator_set();
+        fx
+    }
+
     fn next_label(&mut self, what: &str) -> String {
         self.counter += 1;
         format!("{}/{what}/{}", self.genesis.chain_id, self.counter)

@@ -94,7 +94,23 @@ fn subject_ids() -> Value {
             json!({ "input": input, "error": error })
         })
         .collect();
-    json!({ "valid": valid, "invalid": invalid })
+    // non-canonical encodings a decoder refuses (spec §4.1): each is a valid
+    // encoding with one byte changed
+    let mutate = |id: &str, from: u8, to: u8, why: &str| {
+        let id: SubjectId = id.parse().expect("vector id must be valid");
+        let mut enc = credex_codec::encode(&id);
+        let at = enc.iter().position(|b| *b == from).expect("byte to change is there");
+        enc[at] = to;
+        assert!(credex_codec::decode::<SubjectId>(&enc, 256).is_err(), "{why}");
+        json!({ "encoding": hex::encode(enc), "why": why })
+    };
+    let refused = vec![
+        mutate("mn-reg:2081237", b'M', b'm', "country bytes in lower case"),
+        mutate("mn-reg:2081237", b'N', b'1', "country bytes not letters"),
+        mutate("mn-reg:2081237", b'r', b'R', "scheme in upper case"),
+        mutate("cn-uscc:91350100M000100Y43", b'M', b'm', "value in lower case"),
+    ];
+    json!({ "valid": valid, "invalid": invalid, "refused_encodings": refused })
 }
 
 fn hashing() -> Value {

@@ -54,6 +54,12 @@ fn subject_id_vectors() {
     for c in v["invalid"].as_array().unwrap() {
         assert_eq!(s(&c["input"]).parse::<SubjectId>().unwrap_err().to_string(), s(&c["error"]));
     }
+    let refused = v["refused_encodings"].as_array().unwrap();
+    assert!(refused.len() >= 4);
+    for c in refused {
+        let enc = hex::decode(s(&c["encoding"])).unwrap();
+        assert!(credex_codec::decode::<SubjectId>(&enc, 256).is_err(), "{}", c["why"]);
+    }
 }
 
 #[test]

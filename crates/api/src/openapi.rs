@@ -95,6 +95,26 @@ route!(
     body(),
     ok((status = 200, description = "HTML", content_type = "text/html", body = String),)
 );
+route!(
+    offline_page,
+    get,
+    "/verify.html",
+    "web",
+    "The offline verify page: one self-contained HTML file (the verifier as WebAssembly, this chain's genesis embedded) that verifies proofs with no node and no network",
+    params(),
+    body(),
+    ok((status = 200, description = "HTML", content_type = "text/html", body = String),)
+);
+route!(
+    genesis,
+    get,
+    "/v1/genesis",
+    "chain",
+    "This chain's genesis file (TOML): what a verifier trusts",
+    params(),
+    body(),
+    ok((status = 200, description = "genesis TOML", content_type = "text/plain", body = String),)
+);
 route!(report, get, "/report/{subject}", "web", "Printable credit report with QR status proofs",
     params(("subject" = String, Path, description = "subject id"), ("lang" = Option<Lang>, Query, description = "label language")),
     body(), ok((status = 200, description = "HTML", content_type = "text/html", body = String),));
@@ -339,6 +359,8 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         readyz,
         metrics,
         index,
+        offline_page,
+        genesis,
         report,
         status,
         labels,

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use credex_api_types::types::{self, ErrorBody};
+use credex_api_types::types;
 use credex_proof::{Policy, Verifier};
 use credex_types::labels::{Category, Lang};
 
@@ -57,84 +57,12 @@ pub(super) async fn members(
     }))
 }
 
-/// The verdict of `proof` against `node`'s genesis, with labels in `lang`.
+/// The verdict of `proof` against `node`'s genesis (default policy, the
+/// node's clock), with labels in `lang`: [`credex_verify::answer`], the code
+/// the in-browser verifier runs too.
 pub fn verify_answer(node: &Node, data: &[u8], lang: Lang) -> types::VerifyAnswer {
-    let l = Labels::new(lang);
-    let genesis = node.genesis_hash().to_string();
-    let refused = |code: &str, message: String| {
-        types::VerifyAnswer::NotVerified(types::NotVerified {
-            valid: false,
-            genesis: genesis.clone(),
-            error: ErrorBody { code: code.to_string(), message },
-        })
-    };
-    let verifier = match Verifier::new(node.genesis().clone(), Policy::default()) {
-        Ok(v) => v,
-        Err(e) => return refused(e.code(), e.to_string()),
-    };
-    let v = match verifier.verify_any(data, node.now()) {
-        Ok(v) => v,
-        Err(e) => return refused(e.code(), e.to_string()),
-    };
-    let detail = match serde_json::to_value(&v.outcome) {
-        Ok(d) => d,
-        Err(e) => return refused("internal", e.to_string()),
-    };
-    let f = &v.facts;
-    types::VerifyAnswer::Verified(Box::new(types::Verified {
-        valid: true,
-        genesis: genesis.clone(),
-        outcome: v.outcome.name().to_string(),
-        detail,
-        subject: f.subject.clone(),
-        kind: f.kind,
-        kind_label: f.kind.map(|k| l.get(Category::Kind, k.name())),
-        list: f.list,
-        list_label: f.list.map(|x| l.get(Category::List, x.name())),
-        issuer: f.issuer.clone(),
-        attestation: f.attestation.map(|a| a.to_string()),
-        fields: f
-            .disclosed
-            .iter()
-            .map(|d| types::DisclosedField {
-                code: d.code.to_string(),
-                label: l.get(Category::Field, d.code.as_str()),
-                value: if d.code.as_str() == "reason-code" {
-                    l.get(Category::Reason, &d.value)
-                } else {
-                    d.value.clone()
-                },
-            })
-            .collect(),
-        height: f.height,
-        block_time: f.block_time,
-        block_id: f.block_id.to_string(),
-        signers: f
-            .signers
-            .iter()
-            .map(|s| types::Signer {
-                agency: s.agency.clone(),
-                name: s.names.get(lang).to_string(),
-                jurisdiction: s.jurisdiction,
-            })
-            .collect(),
-        case: f.case.as_ref().map(|c| types::VerifiedCase {
-            id: c.id.to_string(),
-            kind: c.kind.name().to_string(),
-            status: c.status.name().to_string(),
-            status_label: l.get(Category::Status, c.status.name()),
-        }),
-        lists: f
-            .lists
-            .iter()
-            .map(|x| types::VerifiedList {
-                list: x.list,
-                list_label: l.get(Category::List, x.list.name()),
-                since: x.listed.as_ref().map(|c| c.since),
-                issuer: x.listed.as_ref().map(|c| c.issuer.clone()),
-            })
-            .collect(),
-    }))
+    let result = Verifier::new(node.genesis().clone(), Policy::default()).and_then(|v| v.verify_any(data, node.now()));
+    credex_verify::answer(node.genesis(), &result, lang)
 }
 
 /// `POST /v1/verify?lang=`: body a proof (`credex1:` text or bytes); verified

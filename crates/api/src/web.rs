@@ -40,6 +40,73 @@ pub(super) async fn style_css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
 }
 
+/// `GET /assets/verifier.js`: the glue of the in-browser verifier.
+pub(super) async fn verifier_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], credex_verify_wasm::VERIFIER_JS).into_response()
+}
+
+/// `GET /assets/verify.wasm`: the verifier compiled to WebAssembly
+/// (`credex-verify-wasm`); 404 `no-wasm` if this node was built without it.
+pub(super) async fn verify_wasm() -> Response {
+    if credex_verify_wasm::WASM.is_empty() {
+        return ApiError::not_found(
+            "no-wasm",
+            "this node was built without the in-browser verifier (no wasm32 target); the page verifies through POST /v1/verify",
+        )
+        .into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/wasm")], credex_verify_wasm::WASM).into_response()
+}
+
+/// `GET /v1/genesis`: this chain's genesis file (TOML), for verifiers.
+pub(super) async fn genesis(State(node): State<Arc<Node>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], node.genesis().to_toml()).into_response()
+}
+
+/// `GET /verify.html`: the offline verify page, one self-contained file
+/// with this chain's genesis embedded (see [`offline_page`]).
+pub(super) async fn offline(State(node): State<Arc<Node>>) -> Result<Response, ApiError> {
+    let page = offline_page(&node.genesis().to_toml())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "inline; filename=\"credex-verify.html\""),
+        ],
+        page,
+    )
+        .into_response())
+}
+
+/// The offline verify page: the web UI's verify page in one HTML file with
+/// its style, scripts, the WebAssembly verifier and `genesis_toml` inlined
+/// (base64, so no text in them can end a script element). It needs no
+/// node and no network: saved to a laptop or phone at a border post, it
+/// verifies pasted, uploaded or scanned proofs (spec §8.6).
+pub(super) fn offline_page(genesis_toml: &str) -> Result<String, ApiError> {
+    use base64::Engine as _;
+    if credex_verify_wasm::WASM.is_empty() {
+        return Err(ApiError::not_found(
+            "no-wasm",
+            "this node was built without the in-browser verifier (no wasm32 target), so it has no offline page",
+        ));
+    }
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let scripts = format!(
+        "<script>const CREDEX_OFFLINE = {{ wasm: \"{}\", genesis: \"{}\" }};</script>\n<script>{}</script>\n<script>{}</script>",
+        b64(credex_verify_wasm::WASM),
+        b64(genesis_toml.as_bytes()),
+        credex_verify_wasm::VERIFIER_JS,
+        APP,
+    );
+    let page = INDEX
+        .replace("<link rel=\"stylesheet\" href=\"/assets/style.css\">", &format!("<style>{STYLE}</style>"))
+        .replace("<body>", "<body data-offline>")
+        .replace("<script src=\"/assets/sign.js\"></script>\n", "")
+        .replace("<script src=\"/assets/verifier.js\"></script>\n", "")
+        .replace("<script src=\"/assets/app.js\"></script>", &scripts);
+    Ok(page)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -10,6 +10,7 @@ const T = {
     "verify.title": "Verify a credit proof", "verify.paste": "Paste a proof (credex1:…), upload a proof file, or scan its QR code.",
     "verify.button": "Verify", "verify.file": "Proof file", "verify.scan": "Scan QR code", "verify.noscan": "This browser cannot scan QR codes with the camera; paste or upload the proof instead.",
     "verify.against": "Verified against this node's genesis", "verify.chain": "chain",
+    "verify.browser": "Checked in this browser: the proof was sent nowhere.", "verify.node": "Checked by this node.", "verify.genesis": "Genesis file", "verify.nogenesis": "Choose the genesis file of the chain to verify against.", "verify.offline": "Offline verifier",
     "outcome.valid": "VALID", "outcome.not-listed": "VALID: NOT LISTED", "outcome.on-no-list": "VALID: ON NO LIST", "outcome.listed": "LISTED", "outcome.recently-listed": "RECENTLY LISTED", "outcome.revoked": "REVOKED",
     "outcome.superseded": "SUPERSEDED", "outcome.erased": "ERASED", "outcome.expired": "EXPIRED", "outcome.stale": "STALE", "outcome.invalid": "INVALID",
     "f.subject": "Subject", "f.kind": "Attestation", "f.list": "List", "f.issuer": "Issuer", "f.fields": "Disclosed fields", "f.height": "Block",
@@ -29,6 +30,7 @@ const T = {
     "verify.title": "验证信用证明", "verify.paste": "粘贴证明（credex1:…）、上传证明文件或扫描二维码。",
     "verify.button": "验证", "verify.file": "证明文件", "verify.scan": "扫描二维码", "verify.noscan": "此浏览器无法用摄像头扫描二维码，请粘贴或上传证明。",
     "verify.against": "依据本节点创世文件验证", "verify.chain": "链",
+    "verify.browser": "在本浏览器中验证：证明未发送到任何地方。", "verify.node": "由本节点验证。", "verify.genesis": "创世文件", "verify.nogenesis": "请选择所依据的链的创世文件。", "verify.offline": "离线验证器",
     "outcome.valid": "有效", "outcome.not-listed": "有效：未列入该名单", "outcome.on-no-list": "有效：未列入任何名单", "outcome.listed": "在名单中", "outcome.recently-listed": "近期曾在名单中", "outcome.revoked": "已撤销",
     "outcome.superseded": "已被取代", "outcome.erased": "已删除", "outcome.expired": "已过期", "outcome.stale": "证明过旧", "outcome.invalid": "无效",
     "f.subject": "主体", "f.kind": "信用记录", "f.list": "名单", "f.issuer": "认定机关", "f.fields": "披露字段", "f.height": "区块",
@@ -48,6 +50,7 @@ const T = {
     "verify.title": "Проверка кредитного доказательства", "verify.paste": "Вставьте доказательство (credex1:…), загрузите файл или отсканируйте QR-код.",
     "verify.button": "Проверить", "verify.file": "Файл доказательства", "verify.scan": "Сканировать QR-код", "verify.noscan": "Этот браузер не умеет сканировать QR-коды камерой; вставьте или загрузите доказательство.",
     "verify.against": "Проверено по генезис-файлу этого узла", "verify.chain": "цепочка",
+    "verify.browser": "Проверено в этом браузере: доказательство никуда не отправлялось.", "verify.node": "Проверено этим узлом.", "verify.genesis": "Генезис-файл", "verify.nogenesis": "Выберите генезис-файл цепочки, по которой проверять.", "verify.offline": "Офлайн-проверка",
     "outcome.valid": "ДЕЙСТВИТЕЛЬНО", "outcome.not-listed": "ДЕЙСТВИТЕЛЬНО: НЕ В СПИСКЕ", "outcome.on-no-list": "ДЕЙСТВИТЕЛЬНО: НИ В ОДНОМ СПИСКЕ", "outcome.listed": "В СПИСКЕ", "outcome.recently-listed": "НЕДАВНО В СПИСКЕ", "outcome.revoked": "ОТОЗВАНО",
     "outcome.superseded": "ЗАМЕНЕНО", "outcome.erased": "УДАЛЕНО", "outcome.expired": "ИСТЁК СРОК", "outcome.stale": "УСТАРЕЛО", "outcome.invalid": "НЕДЕЙСТВИТЕЛЬНО",
     "f.subject": "Субъект", "f.kind": "Запись", "f.list": "Список", "f.issuer": "Орган", "f.fields": "Раскрытые поля", "f.height": "Блок",
@@ -62,6 +65,9 @@ const T = {
     "error": "Ошибка"
   }
 };
+// the offline verify page (GET /verify.html) defines CREDEX_OFFLINE: the
+// verifier and the genesis inlined; only the verify page, no node to ask
+const OFFLINE = typeof CREDEX_OFFLINE !== "undefined";
 const LISTS = ["abnormal-operation", "serious-violation", "red", "black", "dishonest-debtor"];
 
 let lang = (new URLSearchParams(location.search).get("lang")) || localStorage.getItem("credex-lang") ||
@@ -74,7 +80,7 @@ const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&":
 const main = () => document.getElementById("main");
 
 // the signed-in key file (an official's, platform's, issuer's or subject's), for this tab only
-let keyFile = JSON.parse(sessionStorage.getItem("credex-key") || "null");
+let keyFile = OFFLINE ? null : JSON.parse(sessionStorage.getItem("credex-key") || "null");
 let audience = null; // the node's status: chain_id, genesis, agency (what a signed request is for)
 
 async function api(path, opts) {
@@ -156,15 +162,49 @@ function renderVerdict(v) {
     h += `<tr><th>${esc(t("f.signers"))}</th><td>${(v.signers || []).map((s) => `${esc(s.name)} [${esc(s.jurisdiction)}]`).join("<br>")}</td></tr>`;
     h += "</table>";
   }
-  h += `<p class="muted">${esc(t("verify.against"))} <span class="mono" id="genesis">${esc(v.genesis)}</span></p>`;
+  h += `<p class="muted">${esc(t(OFFLINE ? "verify.genesis" : "verify.against"))} <span class="mono" id="genesis">${esc(v.genesis)}</span></p>`;
   return h;
+}
+
+// The in-browser verifier (credex-verify-wasm): the node's own module, or
+// in the offline page the one inlined with its genesis. null if this browser
+// or build has none; the online page then asks the node (POST /v1/verify).
+const b64bytes = (b) => Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+let localVerifier = null;
+let genesisText = OFFLINE ? new TextDecoder().decode(b64bytes(CREDEX_OFFLINE.genesis)) : null;
+function browserVerifier() {
+  if (!localVerifier) {
+    localVerifier = (async () => {
+      if (typeof CredexVerifier === "undefined" || typeof WebAssembly === "undefined") return null;
+      try {
+        const v = await CredexVerifier.load(OFFLINE ? b64bytes(CREDEX_OFFLINE.wasm) : "/assets/verify.wasm");
+        if (genesisText === null) genesisText = await (await fetch("/v1/genesis")).text();
+        return v;
+      } catch (e) { return null; }
+    })();
+  }
+  return localVerifier;
 }
 
 async function verify(data) {
   const out = document.getElementById("result");
   try {
-    const v = await api("/v1/verify", { method: "POST", body: data });
-    out.innerHTML = renderVerdict(v);
+    const local = await browserVerifier();
+    if (local && genesisText) {
+      const repeat = Math.max(1, Math.min(1000, Number(params().query.get("repeat")) || 1));
+      const t0 = performance.now();
+      let a;
+      for (let i = 0; i < repeat; i++) a = local.verify({ genesis: genesisText, now: new Date().toISOString(), lang }, data);
+      const ms = (performance.now() - t0) / repeat;
+      out.innerHTML = (a.answer ? renderVerdict(a.answer)
+        : `<div id="outcome" class="outcome outcome-invalid" data-outcome="unchecked">${esc(t("error"))}</div><pre id="reason">${esc(a.text)}</pre>`)
+        + `<p class="muted" id="where" data-where="browser" data-exit="${esc(a.exit_code)}" data-ms="${ms.toFixed(3)}">${esc(t("verify.browser"))}</p>`;
+    } else if (OFFLINE) {
+      out.innerHTML = `<div class="outcome outcome-warn">${esc(t("verify.nogenesis"))}</div>`;
+    } else {
+      const v = await api("/v1/verify", { method: "POST", body: data });
+      out.innerHTML = renderVerdict(v) + `<p class="muted" id="where" data-where="node">${esc(t("verify.node"))}</p>`;
+    }
   } catch (e) {
     out.innerHTML = `<div class="outcome outcome-invalid">${esc(t("error"))}</div><p>${esc(e.message)}</p>`;
   }
@@ -197,7 +237,10 @@ function pageVerify(query) {
     <label class="noprint">${esc(t("verify.file"))} <input type="file" id="file"></label>
     <button id="scan">${esc(t("verify.scan"))}</button> <span id="scan-note" class="muted"></span>
     <br><video id="video" hidden playsinline></video>
+    ${OFFLINE ? `<p class="noprint"><label>${esc(t("verify.genesis"))} <input type="file" id="genesis-file" accept=".toml,text/plain"></label></p>` : ""}
     <div id="result"></div>`;
+  const gf = document.getElementById("genesis-file");
+  if (gf) gf.onchange = async (ev) => { const f = ev.target.files[0]; if (f) genesisText = await f.text(); };
   document.getElementById("go").onclick = () => verify(document.getElementById("proof").value);
   document.getElementById("scan").onclick = scan;
   document.getElementById("file").onchange = (ev) => {
@@ -333,6 +376,7 @@ async function pageAttestation(id) {
 
 async function route() {
   const { path, query } = params();
+  if (OFFLINE) { pageVerify(query); return; }
   try {
     if (path[0] === "trader") await pageTrader(path[1] ? decodeURIComponent(path[1]) : "");
     else if (path[0] === "lists") await pageLists(path[1], query);
@@ -344,7 +388,7 @@ async function route() {
 }
 
 document.querySelectorAll("[data-lang]").forEach((e) => (e.onclick = (ev) => { ev.preventDefault(); setLang(e.dataset.lang); }));
-document.getElementById("keyfile").onchange = async (ev) => {
+if (!OFFLINE) document.getElementById("keyfile").onchange = async (ev) => {
   const f = ev.target.files[0];
   if (!f) return;
   const text = await f.text();
@@ -358,7 +402,8 @@ document.getElementById("keyfile").onchange = async (ev) => {
 };
 document.getElementById("signout").onclick = (ev) => { ev.preventDefault(); sessionStorage.removeItem("credex-key"); keyFile = null; showWho(); route(); };
 window.addEventListener("hashchange", route);
-api("/v1/status").then((s) => {
+if (OFFLINE) document.getElementById("footer").innerHTML = `<span class="muted">credex · <span data-t="verify.offline">${esc(t("verify.offline"))}</span></span>`;
+else api("/v1/status").then((s) => {
   document.getElementById("footer").innerHTML = `<span class="muted">credex · ${esc(s.chain_id)} · ${esc(s.role)} · height ${esc(s.height)}</span>`;
 }).catch(() => {});
 setLang(lang);

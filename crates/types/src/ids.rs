@@ -79,8 +79,25 @@ pub enum IdError {
 }
 
 /// A two-letter jurisdiction (ISO 3166-1 alpha-2, upper case), e.g. `CN`, `RU`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode)]
+/// Any two letters are accepted (the ISO list is not checked: a code
+/// assigned later must not need a new verifier); decoders refuse bytes
+/// other than `A`–`Z` (spec §4.1).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode)]
 pub struct Jurisdiction([u8; 2]);
+
+impl<C> bincode::Decode<C> for Jurisdiction {
+    fn decode<D: bincode::de::Decoder<Context = C>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
+        let b = <[u8; 2]>::decode(d)?;
+        if b.iter().all(u8::is_ascii_uppercase) {
+            Ok(Jurisdiction(b))
+        } else {
+            Err(bincode::error::DecodeError::OtherString(format!(
+                "invalid jurisdiction bytes {b:02x?}: must be two upper-case ASCII letters"
+            )))
+        }
+    }
+}
+bincode::impl_borrow_decode!(Jurisdiction);
 
 impl Jurisdiction {
     /// Checks two ASCII letters and upper-cases them.
@@ -532,6 +549,22 @@ mod tests {
         assert_eq!(ok("jp-cn:7000012050002").jurisdiction().as_str(), "JP");
         assert_eq!(ok("mn-reg:2081237").to_string(), "mn-reg:2081237");
         assert_eq!(ok("kr-brn:124-81-00998").value(), "124-81-00998");
+    }
+
+    /// Spec §4.1: jurisdiction bytes are two upper-case letters when decoded
+    /// anywhere (validator sets in proofs included), not only in subject ids.
+    #[test]
+    fn jurisdiction_bytes_are_checked_when_decoded() {
+        let cn: Jurisdiction =
+            credex_codec::decode(&credex_codec::encode(&Jurisdiction::new("cn").unwrap()), 8).unwrap();
+        assert_eq!(cn.as_str(), "CN");
+        for bad in [*b"cn", *b"C1", [0xff, 0x41], *b"C "] {
+            assert!(credex_codec::decode::<Jurisdiction>(&credex_codec::encode(&bad), 8).is_err(), "{bad:?}");
+        }
+        // scheme names are lower case, exactly; the value's case is folded
+        assert!(matches!("CN-USCC:91350100M000100Y43".parse::<SubjectId>(), Err(IdError::UnknownScheme(_))));
+        assert!(matches!("MN-reg:2081237".parse::<SubjectId>(), Err(IdError::UnknownScheme(_))));
+        assert_eq!(ok("mn-reg:ab-1").value(), "AB-1");
     }
 
     #[test]

@@ -28,6 +28,7 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod answer;
 mod render;
 
 use std::io::Read as _;
@@ -38,6 +39,7 @@ use credex_proof::{Checkpoint, Outcome, Policy, ProofError, Verdict, Verifier};
 use credex_types::labels::Lang;
 use credex_types::{AgencyId, Genesis, Jurisdiction, Timestamp};
 
+pub use answer::answer;
 pub use render::verdict_text;
 
 /// Largest input read: a proof is at most 64 KiB, its text form a third more.
@@ -63,7 +65,9 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("invalid duration {s:?}: use e.g. 30s, 15m, 12h, 90d, 3y"))
 }
 
-/// The options of `credex verify` and `credex-verify`.
+/// The command line of `credex verify` and `credex-verify`: the files, and
+/// the [`VerifyOptions`] every front end (also the in-browser verifier)
+/// shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
     /// Proof file (`credex1:` text or canonical bytes); `-` reads stdin.
@@ -76,6 +80,15 @@ pub struct VerifyArgs {
     /// below it are refused.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// The policy, clock and output.
+    #[command(flatten)]
+    pub options: VerifyOptions,
+}
+
+/// What a relying party decides besides the files: the policy, the clock,
+/// the language and the output form.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyOptions {
     /// Report stale if the block is older than this (e.g. 90d, 12h), or
     /// `none` for no limit.
     #[arg(long, default_value = "90d")]
@@ -102,7 +115,23 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-impl VerifyArgs {
+impl Default for VerifyOptions {
+    /// The command line's defaults: 90 days' max age, no other requirement,
+    /// the system clock, English text.
+    fn default() -> Self {
+        VerifyOptions {
+            max_age: MaxAge(Policy::default().max_age_ms),
+            clear_for: None,
+            require_jurisdiction: Vec::new(),
+            trust_issuer: Vec::new(),
+            now: None,
+            lang: Lang::En,
+            json: false,
+        }
+    }
+}
+
+impl VerifyOptions {
     /// The policy these options ask for.
     pub fn policy(&self) -> Policy {
         Policy {
@@ -169,46 +198,72 @@ pub fn run(args: &VerifyArgs) -> Result<Report, VerifyError> {
         None => None,
     };
     let data = read_input(&args.file)?;
-    let now = args.now.unwrap_or_else(Timestamp::system_now);
-    Ok(verify_bytes(genesis, checkpoint.as_ref(), &data, now, args))
+    let now = args.options.now.unwrap_or_else(Timestamp::system_now);
+    Ok(verify_bytes(genesis, checkpoint.as_ref(), &data, now, &args.options))
 }
 
 /// Reads a checkpoint and checks that it follows from `genesis`.
 pub fn load_checkpoint(genesis: &Genesis, path: &Path) -> Result<Checkpoint, VerifyError> {
     let name = path.display().to_string();
     let bytes = read_input(path)?;
-    let fail = |reason: String| VerifyError::Checkpoint { path: name.clone(), reason };
-    let cp = Checkpoint::from_any(&bytes).map_err(|e| fail(e.to_string()))?;
+    check_checkpoint(genesis, &bytes).map_err(|reason| VerifyError::Checkpoint { path: name, reason })
+}
+
+/// Decodes a checkpoint (text or bytes) and checks that it follows from
+/// `genesis`; the reason in words if not.
+pub fn check_checkpoint(genesis: &Genesis, bytes: &[u8]) -> Result<Checkpoint, String> {
+    let cp = Checkpoint::from_any(bytes).map_err(|e| e.to_string())?;
     Verifier::new(genesis.clone(), Policy::default())
         .and_then(|v| v.with_checkpoint(&cp))
-        .map_err(|e| fail(format!("{} ({})", e, e.code())))?;
+        .map_err(|e| format!("{} ({})", e, e.code()))?;
     Ok(cp)
 }
 
 /// Verifies `data` against `genesis` (and `checkpoint`, if given) as of
-/// `now` with the options `args`.
+/// `now` with `options` (whose own `now` is not read: the caller chose).
 pub fn verify_bytes(
     genesis: Genesis,
     checkpoint: Option<&Checkpoint>,
     data: &[u8],
     now: Timestamp,
-    args: &VerifyArgs,
+    options: &VerifyOptions,
 ) -> Report {
-    let genesis_hash = genesis.hash();
-    let pins_labels = genesis.pins_labels(&credex_types::labels::LabelTable::builtin());
-    let result = Verifier::new(genesis, args.policy())
+    let result = verify_result(&genesis, checkpoint, data, now, options);
+    report(&genesis, &result, now, options)
+}
+
+/// The verdict on `data`, as [`verify_bytes`] computes it.
+pub fn verify_result(
+    genesis: &Genesis,
+    checkpoint: Option<&Checkpoint>,
+    data: &[u8],
+    now: Timestamp,
+    options: &VerifyOptions,
+) -> Result<Verdict, ProofError> {
+    Verifier::new(genesis.clone(), options.policy())
         .and_then(|v| match checkpoint {
             Some(cp) => v.with_checkpoint(cp),
             None => Ok(v),
         })
-        .and_then(|v| v.verify_any(data, now));
-    let exit_code = exit_code(&result);
-    let text = if args.json {
-        json_text(&result, &genesis_hash, now, pins_labels)
+        .and_then(|v| v.verify_any(data, now))
+}
+
+/// What the command prints for `result` (text in `options.lang`, or JSON)
+/// and its exit code.
+pub fn report(
+    genesis: &Genesis,
+    result: &Result<Verdict, ProofError>,
+    now: Timestamp,
+    options: &VerifyOptions,
+) -> Report {
+    let genesis_hash = genesis.hash();
+    let pins_labels = genesis.pins_labels(&credex_types::labels::LabelTable::builtin());
+    let text = if options.json {
+        json_text(result, &genesis_hash, now, pins_labels)
     } else {
-        verdict_text(&result, &genesis_hash, now, args.lang, pins_labels)
+        verdict_text(result, &genesis_hash, now, options.lang, pins_labels)
     };
-    Report { text, exit_code }
+    Report { text, exit_code: exit_code(result) }
 }
 
 /// 0 for `valid`, 1 for another outcome, 2 for an invalid proof, 3 when

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use credex_tests::vectors::ProofCase;
-use credex_verify::{MaxAge, VerifyArgs};
+use credex_verify::{MaxAge, VerifyOptions};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
@@ -19,11 +19,8 @@ fn cases() -> Vec<ProofCase> {
     serde_json::from_value(v["cases"].clone()).unwrap()
 }
 
-fn args(c: &ProofCase, json: bool) -> VerifyArgs {
-    VerifyArgs {
-        file: PathBuf::from("-"),
-        genesis: dir().join(&c.genesis),
-        checkpoint: None,
+fn args(c: &ProofCase, json: bool) -> VerifyOptions {
+    VerifyOptions {
         max_age: MaxAge(c.policy.max_age_ms),
         clear_for: c.policy.clear_for_ms,
         require_jurisdiction: c.policy.required_jurisdictions.iter().map(|j| j.parse().unwrap()).collect(),
