@@ -766,3 +766,136 @@ fn one_proof_shows_a_subject_on_every_list_and_fits_one_qr_code() {
     let o = credex(&["proof", "status", "--node", &node.url, "--subject", "ru-inn:7707083893", "--out", &s(&clean)]);
     assert!(!o.status.success());
 }
+
+/// Vectors from a real chain (spec §13): proofs a running `credex dev`
+/// made — real blocks, state transition, certificate, revocation — with the
+/// genesis they verify against, committed as `tests/vectors/chain_run.json`
+/// and `tests/vectors/chain-run-genesis.toml`. Every run makes them afresh
+/// and checks that a fresh chain gives the committed outcomes, case by case;
+/// with `CREDEX_WRITE_CHAIN_VECTORS=1` it also rewrites the committed files
+/// (new keys, times and bytes; same cases). The committed cases are checked
+/// offline with every other vector (`tests/tests/vectors.rs`, the
+/// `credex-verify` and WebAssembly tests).
+#[test]
+fn a_real_chain_gives_the_committed_chain_run_vectors() {
+    use credex_tests::vectors::{CasePolicy, ProofCase};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let (listed_id, _) = credex_tests::harness::attest(
+        &node.url,
+        &amr,
+        "91350100M000100Y43",
+        "abnormal-operation-listing",
+        &["decision-no=17", "reason-code=annual-report"],
+    );
+    let (revoked_id, _) = credex_tests::harness::attest(
+        &node.url,
+        &amr,
+        "91230100MA1BXKH342",
+        "abnormal-operation-listing",
+        &["reason-code=unreachable-address"],
+    );
+    json_out(&credex(&["revoke", "--node", &node.url, "--key", &amr, &revoked_id.to_string(), "--wait"]));
+    let attestation_proof = |id: &credex_types::AttestationId, name: &str| {
+        let out = tmp.path().join(name);
+        json_out(&credex(&[
+            "--auth",
+            &amr,
+            "proof",
+            "attestation",
+            &id.to_string(),
+            "--node",
+            &node.url,
+            "--disclose",
+            "reason-code",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        std::fs::read_to_string(out).unwrap().trim().to_string()
+    };
+    let text_of = |path: &str| {
+        let (status, v) = get(&node.url, path);
+        assert_eq!(status, 200, "{path}: {v}");
+        v["proof_text"].as_str().or_else(|| v["proof"]["proof_text"].as_str()).unwrap().to_string()
+    };
+    let fresh = [
+        (
+            "run-attestation-active",
+            "A listing attestation, reason-code disclosed, as credex dev anchored it",
+            attestation_proof(&listed_id, "a.txt"),
+        ),
+        (
+            "run-attestation-revoked",
+            "A listing attestation its issuer revoked (a status proof of the revocation)",
+            attestation_proof(&revoked_id, "r.txt"),
+        ),
+        (
+            "run-list-never-listed",
+            "A subject never on the serious-violation list",
+            text_of("/v1/lists/serious-violation/ru-inn:7707083893"),
+        ),
+        (
+            "run-list-removed",
+            "The revoked listing's subject, off the abnormal-operation list again",
+            text_of("/v1/lists/abnormal-operation/91230100MA1BXKH342"),
+        ),
+        ("run-standing-listed", "Every list for the listed trader: on one", text_of("/v1/standing/91350100M000100Y43")),
+        ("run-standing-clean", "Every list for a subject on none", text_of("/v1/standing/ru-inn:7707083893")),
+    ];
+    let genesis_text = {
+        let mut r = agent().get(format!("{}/v1/genesis", node.url)).call().unwrap();
+        r.body_mut().read_to_string().unwrap()
+    };
+    let genesis = credex_types::Genesis::from_toml(&genesis_text).unwrap();
+    let now = credex_types::Timestamp::system_now().plus_ms(60_000);
+    let policy = CasePolicy::default(); // no max age: the vectors stay valid
+    let verifier = credex_proof::Verifier::new(genesis.clone(), policy.to_policy()).unwrap();
+    let cases: Vec<ProofCase> = fresh
+        .iter()
+        .map(|(name, description, text)| {
+            let proof = credex_proof::CreditProof::from_any(text.as_bytes()).unwrap();
+            let expected = match verifier.verify(&proof, now) {
+                Ok(v) => format!("outcome:{}", v.outcome.name()),
+                Err(e) => format!("error:{}", e.code()),
+            };
+            ProofCase {
+                name: name.to_string(),
+                description: description.to_string(),
+                genesis: "chain-run-genesis.toml".into(),
+                now,
+                policy: policy.clone(),
+                proof_text: text.clone(),
+                proof_hex: hex::encode(proof.to_bytes()),
+                size: proof.to_bytes().len(),
+                expected,
+            }
+        })
+        .collect();
+    let outcomes = |cases: &[ProofCase]| cases.iter().map(|c| (c.name.clone(), c.expected.clone())).collect::<Vec<_>>();
+    let want = [
+        ("run-attestation-active", "outcome:valid"),
+        ("run-attestation-revoked", "outcome:revoked"),
+        ("run-list-never-listed", "outcome:valid"),
+        ("run-list-removed", "outcome:valid"),
+        ("run-standing-listed", "outcome:listed"),
+        ("run-standing-clean", "outcome:valid"),
+    ]
+    .map(|(n, o)| (n.to_string(), o.to_string()));
+    assert_eq!(outcomes(&cases), want);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    if std::env::var_os("CREDEX_WRITE_CHAIN_VECTORS").is_some() {
+        let doc = serde_json::json!({
+            "note": "Proofs made by a running credex dev node (real blocks, certificate and revocation), \
+                     verified against chain-run-genesis.toml. Regenerate: CREDEX_WRITE_CHAIN_VECTORS=1 \
+                     cargo nextest run -p credex --test scenarios -E 'test(chain_run)'",
+            "cases": cases,
+        });
+        std::fs::write(dir.join("chain_run.json"), serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        std::fs::write(dir.join("chain-run-genesis.toml"), &genesis_text).unwrap();
+    }
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("chain_run.json")).unwrap()).unwrap();
+    let committed: Vec<ProofCase> = serde_json::from_value(committed["cases"].clone()).unwrap();
+    assert_eq!(outcomes(&committed), want, "the committed chain-run vectors are the cases a fresh chain gives");
+}

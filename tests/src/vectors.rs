@@ -484,11 +484,37 @@ impl CasePolicy {
     pub fn to_policy(&self) -> Policy {
         Policy {
             max_age_ms: self.max_age_ms,
-            required_jurisdictions: self.required_jurisdictions.iter().filter_map(|j| j.parse().ok()).collect(),
-            trusted_issuers: self.trusted_issuers.as_ref().map(|v| v.iter().filter_map(|a| a.parse().ok()).collect()),
+            required_jurisdictions: self
+                .required_jurisdictions
+                .iter()
+                .map(|j| j.parse().unwrap_or_else(|e| panic!("vector jurisdiction {j:?}: {e}")))
+                .collect(),
+            trusted_issuers: self
+                .trusted_issuers
+                .as_ref()
+                .map(|v| v.iter().map(|a| a.parse().unwrap_or_else(|e| panic!("vector issuer {a:?}: {e}"))).collect()),
             clear_for_ms: self.clear_for_ms,
         }
     }
+}
+
+/// The committed vectors directory (`tests/vectors`).
+pub fn dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
+}
+
+/// Every committed credit-proof case: the synthetic ones
+/// (`credit_proofs.json`) and those a real chain made (`chain_run.json`);
+/// each names its genesis file in [`dir`].
+pub fn proof_cases() -> Vec<ProofCase> {
+    let load = |name: &str| -> Vec<ProofCase> {
+        let text = std::fs::read_to_string(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_value(v["cases"].clone()).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let mut cases = load("credit_proofs.json");
+    cases.extend(load("chain_run.json"));
+    cases
 }
 
 /// Runs one case: `outcome:<name>` or `error:<code>`.

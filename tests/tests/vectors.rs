@@ -218,7 +218,10 @@ fn credit_proof_vectors() {
         assert_eq!(g.hash().to_string(), s(hash), "{file}");
     }
     let mut outcomes = std::collections::BTreeSet::new();
-    for c in &cases {
+    // and the cases a real chain made (chain_run.json)
+    let all = vectors::proof_cases();
+    assert!(all.iter().filter(|c| c.name.starts_with("run-")).count() >= 6);
+    for c in &all {
         let genesis = Genesis::from_toml(&std::fs::read_to_string(dir().join(&c.genesis)).unwrap()).unwrap();
         assert_eq!(vectors::run_case(c, &genesis), c.expected, "case {}", c.name);
         outcomes.insert(c.expected.clone());

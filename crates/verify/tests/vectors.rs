@@ -13,10 +13,9 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
+/// Every committed case, the chain-run ones included.
 fn cases() -> Vec<ProofCase> {
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir().join("credit_proofs.json")).unwrap()).unwrap();
-    serde_json::from_value(v["cases"].clone()).unwrap()
+    credex_tests::vectors::proof_cases()
 }
 
 fn args(c: &ProofCase, json: bool) -> VerifyOptions {
