@@ -509,6 +509,69 @@ fn csv_import_is_idempotent_and_export_and_report_follow() {
     );
 }
 
+/// A Chinese regulator imports its publicity-system export as it is —
+/// Chinese headers, official reason texts, local dates, saved by Excel as
+/// GB18030 — with a dry run first (what would be submitted, what is
+/// rejected and why), then for real; the same list in UTF-8 afterwards is
+/// the same attestations (nothing new). The file is the documented example
+/// (`docs/examples/cn-abnormal-operation.csv`, `docs/import.md`).
+#[test]
+fn a_publicity_system_export_imports_as_it_is_in_gb18030_or_utf8_with_a_dry_run_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/cn-abnormal-operation.csv");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let gb = tmp.path().join("经营异常名录.csv");
+    std::fs::write(&gb, encoding_rs::GB18030.encode(&text).0).unwrap();
+    assert!(std::str::from_utf8(&std::fs::read(&gb).unwrap()).is_err(), "the file is not UTF-8");
+    // the dry run: no node
+    let dry = credex(&["import", gb.to_str().unwrap(), "--profile", "cn-abnormal-operation", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(1), "one row is rejected");
+    let d: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!((d["dry_run"].as_bool(), d["read"]["encoding"].as_str()), (Some(true), Some("GB18030")), "{d}");
+    assert_eq!((d["rows"].as_u64(), d["would_submit"].as_u64()), (Some(5), Some(4)), "{d}");
+    assert_eq!(d["rejected"][0]["line"], 5, "{d}");
+    assert!(d["rejected"][0]["reason"].as_str().unwrap().contains("check digit"), "{d}");
+    let first = &d["records"][0];
+    assert_eq!(first["subject"], "cn-uscc:91231081MA1B2C3D4T");
+    assert_eq!(first["effective_at"], "2025-06-17T16:00:00Z", "2025-06-18 is that day in Beijing");
+    assert_eq!(first["fields"]["reason-code"], "annual-report", "the official text mapped to its code");
+    assert_eq!(first["fields"]["subject-name"], "绥芬河市远东木业有限公司");
+    assert_eq!(d["records"][1]["effective_at"], "2025-07-01T16:00:00Z", "2025年7月2日");
+    assert_eq!(d["records"][2]["fields"]["reason-code"], "annual-report", "a short form of the reason");
+
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    let import = |file: &std::path::Path| {
+        let o = credex(&[
+            "import",
+            file.to_str().unwrap(),
+            "--profile",
+            "cn-abnormal-operation",
+            "--node",
+            &node.url,
+            "--key",
+            &amr,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let r = import(&gb);
+    assert_eq!((r["submitted"].as_u64(), r["rejected"][0]["line"].as_u64()), (Some(4), Some(5)), "{r}");
+    let start = Instant::now();
+    while get(&node.url, "/v1/lists/abnormal-operation").1["total"] != 4 {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // the same list as UTF-8 with a BOM, as Excel's "CSV UTF-8" saves it: the same attestations
+    let utf8 = tmp.path().join("utf8.csv");
+    std::fs::write(&utf8, [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat()).unwrap();
+    let again = import(&utf8);
+    assert_eq!((again["submitted"].as_u64(), again["already_on_chain"].as_u64()), (Some(0), Some(4)), "{again}");
+    assert_eq!(again["read"]["encoding"], "UTF-8 (with BOM)");
+    let (_, st) = get(&node.url, "/v1/lists/abnormal-operation/91231081MA1B2C3D4T");
+    assert_eq!(st["listing"]["since"], "2025-06-17T16:00:00Z", "{st}");
+}
+
 /// The load generator finalizes everything it submits and is never held to
 /// the public rate (it polls the node as the issuer it signs for).
 #[test]

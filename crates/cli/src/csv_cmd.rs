@@ -1,18 +1,22 @@
 //! `credex import` and `credex export`: an agency's existing lists in and out as CSV.
 //!
-//! **Import** turns each row of a CSV file (header: `subject`, optionally
-//! `effective_at` and `expires_at`, then claim field codes such as
-//! `reason-code`, `decision-no`) into a signed attestation of `--kind`.
-//! Rows are checked first (subject id, times, field codes and coded
-//! values); rows for the same subject and effective time are one record:
-//! identical repeats are dropped, complementary ones merged, and a row
-//! whose value contradicts an earlier one is rejected naming that line.
+//! **Import** turns each row of a CSV file into a signed attestation of
+//! `--kind` (or the profile's kind). The file is credex's own format
+//! (header: `subject`, optionally `effective_at` and `expires_at`, then
+//! claim field codes such as `reason-code`, `decision-no`) or, with
+//! `--profile` or `--mapping`, the agency's own export (Chinese headers,
+//! reason texts, local dates; see [`crate::import_map`]); UTF-8, UTF-16 or
+//! GB18030. Rows are checked first (subject id, times, field codes and
+//! coded values); rows for the same subject and effective time are one
+//! record: identical repeats are dropped, complementary ones merged, and a
+//! row whose value contradicts an earlier one is rejected naming that line.
 //! Nonce and salts are derived from the issuer's secret and the record, so
 //! the same file gives the same attestations: re-running an import
 //! re-submits identical ids, which the node answers as already anchored
-//! (idempotent). Rejected rows are reported with their line numbers and
-//! reasons; the rest are imported. Exit 0 if every row was imported, 1
-//! otherwise.
+//! (idempotent). `--dry-run` shows what would be submitted, merged and
+//! rejected without a node. Rejected rows are reported with their line
+//! numbers and reasons; the rest are imported. Exit 0 if every row was
+//! imported (or, in a dry run, would be), 1 otherwise.
 //!
 //! **Export** writes the subjects on a list now, as CSV or JSON.
 
@@ -26,6 +30,7 @@ use credex_types::labels::LabelTable;
 use credex_types::{AttestationKind, FieldCode, ListKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
 
+use crate::import_map::{Mapping, Target};
 use credex_api_types::client::Client;
 use credex_api_types::keyfile::KeyFile;
 use credex_api_types::types;
@@ -67,21 +72,31 @@ pub(crate) struct Parsed {
     pub merged: u64,
 }
 
-/// Parses and checks a CSV file's rows (see the module docs).
-pub(crate) fn parse(text: &str, default_effective: Option<Timestamp>) -> anyhow::Result<Parsed> {
+/// Parses and checks a CSV file's rows (see the module docs), its columns
+/// mapped by `mapping`.
+pub(crate) fn parse(text: &str, default_effective: Option<Timestamp>, mapping: &Mapping) -> anyhow::Result<Parsed> {
     let labels = LabelTable::builtin();
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers: Vec<String> = reader.headers().context("reading the CSV header")?.iter().map(str::to_string).collect();
-    anyhow::ensure!(headers.iter().any(|h| h == "subject"), "the CSV header has no `subject` column");
+    let mut targets = Vec::with_capacity(headers.len());
     for h in &headers {
-        if !matches!(h.as_str(), "subject" | "effective_at" | "expires_at") && !labels.has_field(h) {
+        let t = mapping.target(h).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Target::Field(code) = &t
+            && !labels.has_field(code.as_str())
+        {
             anyhow::bail!(
                 "column {h:?} is not a field code (see `credex labels show`), nor subject, effective_at or expires_at"
             );
         }
+        targets.push(t);
     }
     anyhow::ensure!(
-        headers.iter().any(|h| h == "effective_at") || default_effective.is_some(),
+        targets.contains(&Target::Subject),
+        "the CSV header has no `subject` column{}",
+        if mapping.is_own() { " (for an agency's own export, pass --profile or --mapping)" } else { "" }
+    );
+    anyhow::ensure!(
+        targets.contains(&Target::EffectiveAt) || default_effective.is_some(),
         "the file has no effective_at column: pass --effective so that a re-run gives the same attestations"
     );
     let mut out = Parsed::default();
@@ -96,7 +111,7 @@ pub(crate) fn parse(text: &str, default_effective: Option<Timestamp>) -> anyhow:
                 continue;
             }
         };
-        match parse_row(&headers, &row, default_effective, &labels) {
+        match parse_row(&targets, &row, default_effective, &labels, mapping) {
             Err(reason) => out.rejected.push(Rejected { line, reason }),
             Ok(rec) => match by_key.get(&(rec.subject.clone(), rec.effective_at)) {
                 None => {
@@ -130,24 +145,38 @@ pub(crate) fn parse(text: &str, default_effective: Option<Timestamp>) -> anyhow:
 }
 
 fn parse_row(
-    headers: &[String],
+    targets: &[Target],
     row: &csv::StringRecord,
     default_effective: Option<Timestamp>,
     labels: &LabelTable,
+    mapping: &Mapping,
 ) -> Result<Record, String> {
     let mut subject = None;
     let mut effective = default_effective;
     let mut expires = None;
     let mut fields = BTreeMap::new();
-    for (h, v) in headers.iter().zip(row.iter()) {
-        match h.as_str() {
-            "subject" => subject = Some(v.parse::<SubjectId>().map_err(|e| format!("subject: {e}"))?),
-            "effective_at" if !v.is_empty() => effective = Some(v.parse().map_err(|e| format!("effective_at: {e}"))?),
-            "expires_at" if !v.is_empty() => expires = Some(v.parse().map_err(|e| format!("expires_at: {e}"))?),
-            "effective_at" | "expires_at" => {}
-            code if !v.is_empty() => {
-                let code: FieldCode = code.parse().map_err(|e| format!("{code}: {e}"))?;
-                fields.insert(code, v.to_string());
+    let time = |what: &str, v: &str| {
+        mapping.zone.parse_local(v).map_err(|_| {
+            format!(
+                "{what}: {v:?} is not a time: use 2025-06-18 (a day, {} time), 2025-06-18 09:30, or RFC 3339 (2025-06-18T01:30:00Z)",
+                mapping.zone.name
+            )
+        })
+    };
+    for (t, v) in targets.iter().zip(row.iter()) {
+        match t {
+            Target::Subject => {
+                subject = Some(mapping.subject_text(v).parse::<SubjectId>().map_err(|e| format!("subject: {e}"))?);
+            }
+            Target::EffectiveAt if !v.is_empty() => effective = Some(time("effective_at", v)?),
+            Target::ExpiresAt if !v.is_empty() => expires = Some(time("expires_at", v)?),
+            Target::Field(code) if !v.is_empty() => {
+                let value = mapping.value(code, v)?;
+                if let Some(earlier) = fields.insert(code.clone(), value.clone())
+                    && earlier != value
+                {
+                    return Err(format!("{code} is given twice in the row: {earlier:?} and {value:?}"));
+                }
             }
             _ => {}
         }
@@ -230,22 +259,66 @@ fn progress(done: usize, total: usize, rejected: usize) {
     }
 }
 
-/// `credex import`.
-pub(crate) fn import(
-    node: &str,
-    key_path: &Path,
-    file: &Path,
-    kind: AttestationKind,
-    effective: Option<Timestamp>,
-    legal_basis: Option<credex_types::LegalBasis>,
-) -> anyhow::Result<(Value, bool)> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let parsed = parse(&text, effective)?;
+/// What `credex import` is asked to do.
+pub(crate) struct ImportArgs<'a> {
+    /// The file.
+    pub file: &'a Path,
+    /// Its columns' mapping.
+    pub mapping: &'a Mapping,
+    /// `--encoding`, if given.
+    pub encoding: Option<&'a str>,
+    /// The kind of every row.
+    pub kind: AttestationKind,
+    /// `--effective`.
+    pub effective: Option<Timestamp>,
+    /// `--legal-basis`.
+    pub legal_basis: Option<credex_types::LegalBasis>,
+    /// Node and issuer key; `None` for a dry run.
+    pub submit: Option<(&'a str, &'a Path)>,
+}
+
+/// Reads and parses an import file; the encoding it was read as.
+fn read_and_parse(args: &ImportArgs<'_>) -> anyhow::Result<(Parsed, &'static str)> {
+    let bytes = std::fs::read(args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let (text, encoding) = crate::import_map::decode(&bytes, args.encoding)?;
+    let parsed = parse(&text, args.effective, args.mapping)?;
+    Ok((parsed, encoding))
+}
+
+/// `credex import` (or, without a node, its dry run).
+pub(crate) fn import(args: &ImportArgs<'_>) -> anyhow::Result<(Value, bool)> {
+    let (parsed, encoding) = read_and_parse(args)?;
+    let kind = args.kind;
+    let read = json!({
+        "file": args.file.display().to_string(), "encoding": encoding, "mapping": args.mapping.name,
+        "time_zone": args.mapping.zone.name, "kind": kind.name(),
+    });
+    let Some((node, key_path)) = args.submit else {
+        let ok = parsed.rejected.is_empty();
+        let records: Vec<Value> = parsed
+            .records
+            .iter()
+            .map(|r| {
+                json!({
+                    "line": r.line, "subject": r.subject.to_string(), "effective_at": r.effective_at,
+                    "expires_at": r.expires_at,
+                    "fields": r.fields.iter().map(|(c, v)| (c.to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                })
+            })
+            .collect();
+        return Ok((
+            json!({
+                "dry_run": true, "read": read, "rows": parsed.rows, "would_submit": records.len(),
+                "merged_rows": parsed.merged, "rejected": parsed.rejected, "records": records,
+            }),
+            ok,
+        ));
+    };
     let (kf, key) = KeyFile::read(key_path)?;
     let client = Client::with_key(node, key_path)?;
     let chain_id = client.chain_id()?;
-    let basis = match legal_basis {
-        Some(b) => b,
+    let basis = match &args.legal_basis {
+        Some(b) => b.clone(),
         None => kind.default_legal_basis().parse()?,
     };
     let mut rejected = parsed.rejected.clone();
@@ -266,7 +339,7 @@ pub(crate) fn import(
     let ok = rejected.is_empty();
     Ok((
         json!({
-            "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
+            "read": read, "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
             "submitted": submitted, "already_on_chain": already, "rejected": rejected, "ids": ids,
         }),
         ok,
@@ -320,6 +393,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn own() -> Mapping {
+        Mapping::own(credex_types::time::Zone::shanghai())
+    }
+
     const CSV: &str = "subject,effective_at,reason-code,decision-no\n\
         91350100M000100Y43,2026-03-01T00:00:00Z,annual-report,A-1\n\
         91350100M000100Y43,2026-03-01T00:00:00Z,annual-report,A-1\n\
@@ -332,7 +409,7 @@ mod tests {
 
     #[test]
     fn rows_are_checked_deduplicated_merged_and_refused_by_line() {
-        let p = parse(CSV, None).unwrap();
+        let p = parse(CSV, None, &own()).unwrap();
         assert_eq!(p.rows, 8);
         assert_eq!(p.records.len(), 2, "{:?}", p.records);
         assert_eq!(p.merged, 2, "one repeat, one complement");
@@ -349,15 +426,15 @@ mod tests {
 
     #[test]
     fn files_without_subjects_or_times_or_with_unknown_columns_are_refused_whole() {
-        assert!(parse("name\nx\n", None).unwrap_err().to_string().contains("subject"));
-        assert!(parse("subject,shoe-size\nx,1\n", None).unwrap_err().to_string().contains("shoe-size"));
-        assert!(parse("subject\n91350100M000100Y43\n", None).unwrap_err().to_string().contains("--effective"));
-        assert_eq!(parse("subject\n91350100M000100Y43\n", Some(Timestamp(1))).unwrap().records.len(), 1);
+        assert!(parse("name\nx\n", None, &own()).unwrap_err().to_string().contains("subject"));
+        assert!(parse("subject,shoe-size\nx,1\n", None, &own()).unwrap_err().to_string().contains("shoe-size"));
+        assert!(parse("subject\n91350100M000100Y43\n", None, &own()).unwrap_err().to_string().contains("--effective"));
+        assert_eq!(parse("subject\n91350100M000100Y43\n", Some(Timestamp(1)), &own()).unwrap().records.len(), 1);
     }
 
     #[test]
     fn the_same_record_gives_the_same_attestation() {
-        let p = parse(CSV, None).unwrap();
+        let p = parse(CSV, None, &own()).unwrap();
         let key = SecretKey::from_seed([3; 32]);
         let (issuer, chain, basis) =
             ("cn-sfh-amr".parse().unwrap(), "credex-dev".parse().unwrap(), "x".parse().unwrap());

@@ -23,6 +23,7 @@
 mod access_cmd;
 mod csv_cmd;
 mod genesis_cmd;
+mod import_map;
 mod issuer_cmd;
 mod lifecycle_cmd;
 mod load;
@@ -187,23 +188,47 @@ pub enum Command {
     /// bar; deduplicates and merges repeated rows, reports rejected rows by
     /// line, and is safe to re-run. Exit 1 if any row was rejected.
     Import {
-        /// The CSV file: `subject`, optional `effective_at` / `expires_at`, then field codes.
+        /// The CSV file: credex's own format (`subject`, optional
+        /// `effective_at` / `expires_at`, then field codes), or an agency's
+        /// export read with --profile or --mapping.
         file: PathBuf,
-        /// Node URL.
+        /// Node URL (not needed with --dry-run).
+        #[arg(long, required_unless_present = "dry_run")]
+        node: Option<String>,
+        /// Issuer key file (not needed with --dry-run).
+        #[arg(long, required_unless_present = "dry_run")]
+        key: Option<PathBuf>,
+        /// The kind of every row, e.g. abnormal-operation-listing (default:
+        /// the profile's or mapping's kind).
         #[arg(long)]
-        node: String,
-        /// Issuer key file.
+        kind: Option<credex_types::AttestationKind>,
+        /// A built-in column mapping: cn-abnormal-operation or
+        /// cn-serious-violation (China's publicity-system exports).
+        #[arg(long, conflicts_with = "mapping")]
+        profile: Option<String>,
+        /// A column mapping file (TOML, the profiles' form; docs/import.md).
         #[arg(long)]
-        key: PathBuf,
-        /// The kind of every row, e.g. abnormal-operation-listing.
+        mapping: Option<PathBuf>,
+        /// The file's encoding: utf-8 or gb18030 (also GBK); default: a BOM
+        /// decides, else UTF-8 if valid, else GB18030.
         #[arg(long)]
-        kind: credex_types::AttestationKind,
-        /// Effective time of rows without `effective_at` (RFC 3339).
+        encoding: Option<String>,
+        /// Time zone of dates without one: Asia/Shanghai, Asia/Vladivostok,
+        /// UTC, +08:00 … (default: the mapping's, else Asia/Shanghai); a
+        /// date alone means the start of that local day.
         #[arg(long)]
-        effective: Option<Timestamp>,
+        tz: Option<credex_types::time::Zone>,
+        /// Effective time of rows without `effective_at` (a date or RFC 3339,
+        /// in --tz).
+        #[arg(long)]
+        effective: Option<String>,
         /// Legal basis code (default depends on the kind).
         #[arg(long)]
         legal_basis: Option<credex_types::LegalBasis>,
+        /// Check and show what would be submitted, merged and rejected;
+        /// submit nothing (no node needed).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Writes who is on a list now, as CSV (or JSON).
     Export {
@@ -579,8 +604,42 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Lifecycle(c) => lifecycle_cmd::run(c, Timestamp::system_now()),
         Command::Access(c) => access_cmd::run(c),
-        Command::Import { file, node, key, kind, effective, legal_basis } => {
-            let (report, ok) = csv_cmd::import(&node, &key, &file, kind, effective, legal_basis)?;
+        Command::Import { file, node, key, kind, profile, mapping, encoding, tz, effective, legal_basis, dry_run } => {
+            let mut map = match (&profile, &mapping) {
+                (Some(name), _) => import_map::Mapping::profile(name)?,
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    import_map::Mapping::from_toml(&text, &path.display().to_string())?
+                }
+                (None, None) => import_map::Mapping::own(credex_types::time::Zone::shanghai()),
+            };
+            if let Some(z) = tz {
+                map.zone = z;
+            }
+            let kind = kind.or(map.kind).ok_or_else(|| {
+                anyhow::anyhow!("no --kind: name the kind of every row (e.g. --kind abnormal-operation-listing)")
+            })?;
+            let effective = match effective {
+                Some(e) => Some(
+                    map.zone.parse_local(&e).map_err(|_| anyhow::anyhow!("--effective {e:?}: not a date or time"))?,
+                ),
+                None => None,
+            };
+            let submit = match (&node, &key, dry_run) {
+                (_, _, true) => None,
+                (Some(n), Some(k), false) => Some((n.as_str(), k.as_path())),
+                _ => anyhow::bail!("--node and --key are needed to import (or pass --dry-run)"),
+            };
+            let args = csv_cmd::ImportArgs {
+                file: &file,
+                mapping: &map,
+                encoding: encoding.as_deref(),
+                kind,
+                effective,
+                legal_basis,
+                submit,
+            };
+            let (report, ok) = csv_cmd::import(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -161,23 +161,31 @@ const FIELDS: &[Row] = &[
     ("valid-until", "有效期至", "Действует до", "Valid until"),
 ];
 
+/// The reasons for the abnormal-operation list, in the official Chinese
+/// wording of 企业经营异常名录管理暂行办法 第四条 (as the publicity system
+/// shows them; `credex import --profile cn-abnormal-operation` maps them).
 const REASONS: &[Row] = &[
-    ("annual-report", "未按规定公示年度报告", "Не опубликован годовой отчёт", "Annual report not published"),
+    (
+        "annual-report",
+        "未按照《企业信息公示暂行条例》第八条规定的期限公示年度报告",
+        "Не опубликован годовой отчёт",
+        "Annual report not published",
+    ),
     (
         "false-disclosure",
-        "公示信息隐瞒真实情况、弄虚作假",
+        "公示企业信息隐瞒真实情况、弄虚作假",
         "Сокрытие или искажение раскрываемых сведений",
         "Concealed or falsified disclosures",
     ),
     (
         "info-disclosure",
-        "未在责令期限内公示有关企业信息",
+        "未在市场监督管理部门依照《企业信息公示暂行条例》第十条规定责令的期限内公示有关企业信息",
         "Сведения не раскрыты в установленный срок",
         "Information not disclosed within the ordered period",
     ),
     (
         "unreachable-address",
-        "通过登记的住所或经营场所无法联系",
+        "通过登记的住所或者经营场所无法联系",
         "Не удаётся связаться по зарегистрированному адресу",
         "Unreachable at registered address",
     ),
