@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post_as, refused, verify};
+use crate::dev_node::{DevNode, credex, free_port, get, get_as, json_out, post, post_as, refused, verify};
 
 const TRADER: &str = "91350100M000100Y43";
 
@@ -604,4 +604,73 @@ fn json_out_raw(args: &[&str]) -> Vec<u8> {
     let o = credex(args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o.stdout
+}
+
+/// A platform checks its sellers in bulk (`credex check`, `POST
+/// /v1/standing`): every list for each at one height, a line per input
+/// (an id that is none says so), and each one's proof to keep, which
+/// verifies offline; public callers and oversized calls are refused.
+#[test]
+fn a_platform_checks_its_sellers_in_bulk_with_proofs_it_can_keep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    credex_tests::harness::attest(
+        &node.url,
+        &amr,
+        "91350100M000100Y43",
+        "abnormal-operation-listing",
+        &["reason-code=annual-report"],
+    );
+    let sellers = tmp.path().join("sellers.csv");
+    std::fs::write(
+        &sellers,
+        "统一社会信用代码,店铺\n91350100M000100Y43,A\nru-inn:7707083893,B\nnot-a-seller,C\n91231081MA1B2C3D4T,D\n",
+    )
+    .unwrap();
+    let platform = tmp.path().join("dev/keys/platform.json");
+    let out = tmp.path().join("results.csv");
+    let proofs = tmp.path().join("proofs");
+    let o = credex(&[
+        "--auth",
+        platform.to_str().unwrap(),
+        "check",
+        sellers.to_str().unwrap(),
+        "--node",
+        &node.url,
+        "--out",
+        out.to_str().unwrap(),
+        "--proofs",
+        proofs.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "one line is not a subject id: {}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "input,subject,status,lists,height,block_time,error");
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[1].starts_with("91350100M000100Y43,cn-uscc:91350100M000100Y43,listed,abnormal-operation,"), "{csv}");
+    assert!(lines[2].starts_with("ru-inn:7707083893,ru-inn:7707083893,not-listed,,"), "{csv}");
+    assert!(lines[3].starts_with("not-a-seller,,invalid-id,,") && lines[3].contains("matches no scheme"), "{csv}");
+    assert!(lines[4].contains(",not-listed,,"), "{csv}");
+    // the kept proofs verify offline, and say what the lines say
+    let listed = proofs.join("cn-uscc_91350100M000100Y43.proof");
+    let (code, text) = verify(&listed, &node.genesis());
+    assert_eq!(code, 1, "{text}");
+    assert!(text.starts_with("LISTED since "), "{text}");
+    let (code, text) = verify(&proofs.join("ru-inn_7707083893.proof"), &node.genesis());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("VALID: ON NO LIST"), "{text}");
+    assert_eq!(std::fs::read_dir(&proofs).unwrap().count(), 3, "a proof per valid id");
+    // the bulk route needs a signed caller of a role that may, and takes at most 10,000
+    let body = serde_json::to_vec(&serde_json::json!({ "subjects": ["91350100M000100Y43"] })).unwrap();
+    let (status, v) = post(&node.url, "/v1/standing", &body);
+    assert_eq!((status, v["code"].as_str()), (401, Some("unauthenticated")), "{v}");
+    let many: Vec<String> = (0..10_001).map(|_| "ru-inn:7707083893".to_string()).collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "subjects": many })).unwrap();
+    let (status, v) = post_as(&node.url, "/v1/standing", &body, platform.to_str().unwrap());
+    assert_eq!((status, v["code"].as_str()), (400, Some("bulk-size")), "{v}");
+    let trader_body = serde_json::to_vec(&serde_json::json!({ "subjects": ["ru-inn:7707083893"] })).unwrap();
+    let (status, v) = post_as(&node.url, "/v1/standing", &trader_body, &amr);
+    assert_eq!(status, 200, "an issuer may check too: {v}");
+    assert_eq!(v["results"][0]["listed_on"], serde_json::json!([]));
 }

@@ -203,6 +203,57 @@ pub struct AllLists {
     pub lists: Vec<ListRecord>,
 }
 
+/// Most subjects one bulk check takes (`POST /v1/standing`).
+pub const MAX_BULK: usize = 10_000;
+
+/// `POST /v1/standing`: the subjects to check, at most [`MAX_BULK`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkQuery {
+    /// Subject ids, in any spelling `credex id check` accepts.
+    pub subjects: Vec<String>,
+}
+
+/// `POST /v1/standing`: every subject on every list at one height (spec
+/// §8.7). One anchor (header, certificate, set changes) for all; for each
+/// subject its standing claim. The proof of one subject, as the node would
+/// make it alone, is `u8(1) ‖ claim ‖ anchor` (`CreditProof::from_parts`):
+/// keep the answer, and any entry becomes a proof anyone can verify offline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BulkStanding {
+    /// The block all answers are at.
+    pub height: u64,
+    /// Its time.
+    #[schema(value_type = String)]
+    pub block_time: Timestamp,
+    /// Its id (hex).
+    pub block_id: String,
+    /// The anchor, unpadded base64url of its canonical bytes.
+    pub anchor: String,
+    /// One entry per subject asked for, in order.
+    pub results: Vec<BulkEntry>,
+}
+
+/// One subject of a bulk check.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BulkEntry {
+    /// The text asked for.
+    pub input: String,
+    /// Its canonical id, if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<SubjectId>,
+    /// The lists it is on now (empty: on none).
+    #[schema(value_type = Vec<String>)]
+    pub listed_on: Vec<ListKind>,
+    /// Its standing claim, unpadded base64url of the canonical bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// Why it is not a subject id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
 /// A subject's record on one list.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ListRecord {

@@ -95,6 +95,10 @@ pub const ROLE_TABLE: &[Row] = {
         ("GET", "/v1/lists/{list}/{subject}", Need::Public, || get(super::list_status)),
         ("GET", "/v1/lists/{list}/{subject}/qr.svg", Need::Public, || get(super::public::status_qr)),
         ("GET", "/v1/standing/{subject}", Need::Public, || get(super::all_lists)),
+        ("POST", "/v1/standing", WARNINGS, || {
+            post(super::public::bulk_standing)
+                .layer(axum::extract::DefaultBodyLimit::max(super::public::BULK_BODY_LIMIT))
+        }),
         ("GET", "/v1/standing/{subject}/qr.svg", Need::Public, || get(super::public::standing_qr)),
         ("GET", "/v1/blocks/{height}", Need::Public, || get(super::block)),
         ("GET", "/v1/transactions/{id}", Need::Public, || get(super::lifecycle::transaction)),
@@ -327,11 +331,13 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
             (Caller::public(), body)
         }
         (Some(client), Some(time), Some(nonce), Some(signature)) => {
-            let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+            // the bulk check takes up to 10,000 subject ids; every other route 64 KiB
+            let limit = if pattern == "/v1/standing" { super::public::BULK_BODY_LIMIT } else { BODY_LIMIT };
+            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
                 return ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too-large",
-                    format!("request body exceeds {BODY_LIMIT} bytes"),
+                    format!("request body exceeds {limit} bytes"),
                 )
                 .into_response();
             };

@@ -192,6 +192,16 @@ route!(
     ok((status = 200, description = "standing", body = types::AllLists),)
 );
 route!(
+    bulk_standing,
+    post,
+    "/v1/standing",
+    "lists",
+    "Bulk check for platforms: up to 10,000 subjects on every list at one height, one anchor and a standing claim each (spec §8.7); charged per subject",
+    params(),
+    body(request_body(content = types::BulkQuery, description = "the subjects, JSON"),),
+    ok((status = 200, description = "standings", body = types::BulkStanding),)
+);
+route!(
     standing_qr,
     get,
     "/v1/standing/{subject}/qr.svg",
@@ -371,6 +381,7 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         list_status,
         list_qr,
         all_lists,
+        bulk_standing,
         standing_qr,
         verify,
         block,

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use credex_api_types::types;
+use credex_api_types::types::{self, ErrorBody};
 use credex_proof::{Policy, Verifier};
 use credex_types::labels::{Category, Lang};
 
@@ -79,6 +79,86 @@ pub(super) async fn verify(
         return Err(ApiError::bad("empty-body", "send the proof (credex1: text or its bytes) as the request body"));
     }
     Ok(Json(verify_answer(&node, &body, lang)))
+}
+
+/// Largest body of `POST /v1/standing`: [`types::MAX_BULK`] subject ids.
+pub const BULK_BODY_LIMIT: usize = 1 << 20;
+
+/// `POST /v1/standing` `{"subjects": […]}`: every subject on every list at
+/// one height, with one anchor and a standing claim each (spec §8.7). For
+/// platforms checking their sellers: up to [`types::MAX_BULK`] subjects a
+/// call, charged to the caller's bulk budget (subjects per second, not
+/// requests). An id that does not parse gets its error in its entry; the
+/// rest are answered.
+pub(super) async fn bulk_standing(
+    State(app): State<crate::AppState>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<types::BulkStanding> {
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("request body exceeds {BULK_BODY_LIMIT} bytes"),
+            )
+        } else {
+            ApiError::bad("bad-body", e.body_text())
+        }
+    })?;
+    let q: types::BulkQuery = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad("malformed", format!("expected {{\"subjects\": [\"…\"]}}: {e}")))?;
+    if q.subjects.is_empty() || q.subjects.len() > types::MAX_BULK {
+        return Err(ApiError::bad(
+            "bulk-size",
+            format!("send 1 to {} subjects per call (got {})", types::MAX_BULK, q.subjects.len()),
+        ));
+    }
+    app.access.admit_bulk(&caller.client, q.subjects.len(), app.node.now()).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "over this client's bulk budget (subjects per second); retry in a few seconds",
+        )
+    })?;
+    let parsed: Vec<Result<credex_types::SubjectId, String>> =
+        q.subjects.iter().map(|s| s.parse::<credex_types::SubjectId>().map_err(|e| e.to_string())).collect();
+    let subjects: Vec<credex_types::SubjectId> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let node = app.node.clone();
+    let (anchor, claims) = tokio::task::spawn_blocking(move || node.standing_batch(&subjects))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(proof_error)?;
+    let mut claims = claims.into_iter();
+    let mut results = Vec::with_capacity(q.subjects.len());
+    for (input, p) in q.subjects.into_iter().zip(parsed) {
+        results.push(match p {
+            Err(message) => types::BulkEntry {
+                input,
+                subject: None,
+                listed_on: Vec::new(),
+                claim: None,
+                error: Some(ErrorBody { code: "invalid-subject".into(), message }),
+            },
+            Ok(subject) => {
+                let claim = claims.next().ok_or_else(|| ApiError::internal("a claim per subject"))?;
+                let listed_on = match &claim {
+                    credex_proof::Claim::Standing { record: Some(r), .. } => {
+                        r.lists.iter().filter(|(_, rec)| rec.current.is_some()).map(|(l, _)| *l).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                types::BulkEntry { input, subject: Some(subject), listed_on, claim: Some(claim.to_part()), error: None }
+            }
+        });
+    }
+    Ok(Json(types::BulkStanding {
+        height: anchor.header.height,
+        block_time: anchor.header.time,
+        block_id: anchor.header.id().to_string(),
+        anchor: anchor.to_part(),
+        results,
+    }))
 }
 
 /// An SVG QR code of `text` (byte mode, error correction L, so a proof of

@@ -21,6 +21,7 @@
 #![allow(clippy::print_stdout)]
 
 mod access_cmd;
+mod check_cmd;
 mod csv_cmd;
 mod genesis_cmd;
 mod import_map;
@@ -229,6 +230,23 @@ pub enum Command {
         /// submit nothing (no node needed).
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Checks many subjects at once (a platform's sellers) on every list:
+    /// one CSV line each, and with --proofs each one's proof to keep.
+    /// Signs with --auth (a platform's, official's or issuer's key).
+    /// Exit 1 if a line was not a subject id.
+    Check {
+        /// Subject ids: one per line, or a CSV whose first column holds them (a header is skipped).
+        file: PathBuf,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Write the results (CSV) here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write each subject's every-list proof (`credex1:` text) into this directory.
+        #[arg(long)]
+        proofs: Option<PathBuf>,
     },
     /// Writes who is on a list now, as CSV (or JSON).
     Export {
@@ -641,6 +659,17 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
             };
             let (report, ok) = csv_cmd::import(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Check { file, node, out, proofs } => {
+            let (summary, ok) = match &out {
+                Some(path) => {
+                    let mut f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                    check_cmd::check(&node, &file, &mut f, proofs.as_deref())?
+                }
+                None => check_cmd::check(&node, &file, &mut std::io::stdout(), proofs.as_deref())?,
+            };
+            eprintln!("{summary}");
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Export { node, list, format, out } => {

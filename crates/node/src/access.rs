@@ -110,6 +110,11 @@ struct Buckets {
 
 impl Buckets {
     fn take(&mut self, key: &str, now_ms: u64) -> bool {
+        self.take_n(key, now_ms, 1.0)
+    }
+
+    /// Takes `cost` tokens at once (a bulk request's subjects), or none.
+    fn take_n(&mut self, key: &str, now_ms: u64, cost: f64) -> bool {
         if self.state.len() > 100_000 {
             // forget idle clients rather than grow without bound
             self.state.retain(|_, (tokens, at)| *tokens < self.burst || now_ms.saturating_sub(*at) < 60_000);
@@ -119,8 +124,8 @@ impl Buckets {
         let refill = now_ms.saturating_sub(*at) as f64 / 1000.0 * self.rate;
         *tokens = (*tokens + refill).min(self.burst);
         *at = now_ms;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= cost {
+            *tokens -= cost;
             true
         } else {
             false
@@ -139,6 +144,7 @@ pub struct Access {
     clients_rate: Mutex<Buckets>,
     issuers_rate: Mutex<Buckets>,
     public_rate: Mutex<Buckets>,
+    bulk_rate: Mutex<Buckets>,
     audit: Mutex<(u64, Hash32)>,
     /// When this node started: requests signed earlier are refused, so a
     /// restart (which forgets the nonces) cannot reopen a replay window.
@@ -154,11 +160,14 @@ pub struct Rates {
     pub issuer: (f64, f64),
     /// Public callers, per IP address.
     pub public: (f64, f64),
+    /// Subjects checked in bulk (`POST /v1/standing`), per client: a
+    /// platform checks 100,000 sellers at once, then at this rate.
+    pub bulk: (f64, f64),
 }
 
 impl Default for Rates {
     fn default() -> Rates {
-        Rates { client: (50.0, 100.0), issuer: (5_000.0, 10_000.0), public: (50.0, 100.0) }
+        Rates { client: (50.0, 100.0), issuer: (5_000.0, 10_000.0), public: (50.0, 100.0), bulk: (20_000.0, 100_000.0) }
     }
 }
 
@@ -173,6 +182,7 @@ impl Access {
             clients_rate: bucket(rates.client),
             issuers_rate: bucket(rates.issuer),
             public_rate: bucket(rates.public),
+            bulk_rate: bucket(rates.bulk),
             audit: Mutex::new(head),
             started: node.now(),
         })
@@ -181,6 +191,17 @@ impl Access {
     /// Rate limit for a public caller at `addr`.
     pub fn admit_public(&self, addr: &str, now: Timestamp) -> Result<(), AuthError> {
         if self.public_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(addr, now.0) {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited)
+        }
+    }
+
+    /// Charges `subjects` subjects of a bulk check to `client`'s budget.
+    pub fn admit_bulk(&self, client: &str, subjects: usize, now: Timestamp) -> Result<(), AuthError> {
+        #[allow(clippy::cast_precision_loss)] // at most a few thousand
+        let cost = subjects as f64;
+        if self.bulk_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take_n(client, now.0, cost) {
             Ok(())
         } else {
             Err(AuthError::RateLimited)
@@ -439,6 +460,20 @@ pub async fn anchor_loop(node: std::sync::Arc<Node>) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    /// A bulk check is charged per subject: a burst's worth at once, then
+    /// only what the rate has refilled; one client's use is not another's.
+    #[test]
+    fn bulk_checks_are_charged_per_subject() {
+        let mut b = super::Buckets { rate: 20_000.0, burst: 100_000.0, state: std::collections::HashMap::new() };
+        for _ in 0..10 {
+            assert!(b.take_n("platform-a", 1_000, 10_000.0));
+        }
+        assert!(!b.take_n("platform-a", 1_000, 10_000.0), "the burst is spent");
+        assert!(b.take_n("platform-b", 1_000, 10_000.0), "another client's budget is its own");
+        assert!(!b.take_n("platform-a", 1_400, 10_000.0), "0.4 s refills 8,000");
+        assert!(b.take_n("platform-a", 1_500, 10_000.0), "0.5 s refills 10,000");
+    }
 
     #[test]
     fn the_chain_derives_peer_ids_as_libp2p_does() {

@@ -179,12 +179,45 @@ impl CreditProof {
         Self::from_bytes(&dearmor(TEXT_PREFIX, text, MAX_PROOF_BYTES)?)
     }
 
+    /// The proof of one entry of a bulk answer (spec §8.7): the claim and the
+    /// shared anchor, each as unpadded base64url of its canonical bytes. The
+    /// proof's bytes are `u8(PROOF_VERSION) ‖ claim ‖ anchor`, its fields in
+    /// order (§1), so this is the proof the node would have made for that
+    /// subject alone at that height.
+    pub fn from_parts(claim_b64: &str, anchor_b64: &str) -> Result<CreditProof, FormatError> {
+        let part = |what: &str, b64: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(b64)
+                .map_err(|e| FormatError::Text(format!("{what} is not unpadded base64url: {e}")))
+        };
+        let mut bytes = vec![PROOF_VERSION];
+        bytes.extend(part("the claim", claim_b64)?);
+        bytes.extend(part("the anchor", anchor_b64)?);
+        Self::from_bytes(&bytes)
+    }
+
     /// Reads either form: text if it starts with the prefix, bytes otherwise.
     pub fn from_any(data: &[u8]) -> Result<CreditProof, FormatError> {
         match core::str::from_utf8(data) {
             Ok(t) if t.trim_start().starts_with(TEXT_PREFIX) => Self::from_text(t),
             _ => Self::from_bytes(data),
         }
+    }
+}
+
+impl Claim {
+    /// As a bulk answer carries it ([`CreditProof::from_parts`]): unpadded
+    /// base64url of its canonical bytes.
+    pub fn to_part(&self) -> String {
+        armor("", &credex_codec::encode(self))
+    }
+}
+
+impl Anchor {
+    /// As a bulk answer carries it ([`CreditProof::from_parts`]): unpadded
+    /// base64url of its canonical bytes.
+    pub fn to_part(&self) -> String {
+        armor("", &credex_codec::encode(self))
     }
 }
 

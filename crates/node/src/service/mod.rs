@@ -24,7 +24,7 @@ use credex_chain::{
 };
 use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
-use credex_proof::{Anchor, CreditProof, build};
+use credex_proof::{Anchor, Claim, CreditProof, build};
 use credex_storage::{BlockCommit, Store, StoreError};
 use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
 use credex_types::chain::{BlockHeader, CommitCertificate, ValidatorSet, admit_commit};

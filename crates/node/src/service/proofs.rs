@@ -113,6 +113,17 @@ impl Node {
         Ok(build::proof(claim, self.anchor_of(&chain)?))
     }
 
+    /// Every subject of `subjects` on every list at the head, at one height:
+    /// the shared anchor and one standing claim each (spec §8.7; a bulk
+    /// check for platforms). One read of the state, so all claims are
+    /// against the anchor's state root.
+    pub fn standing_batch(&self, subjects: &[SubjectId]) -> Result<(Anchor, Vec<Claim>), ProofError> {
+        let chain = self.chain.read().unwrap_or_else(lock_err);
+        let anchor = self.anchor_of(&chain)?;
+        let claims = subjects.iter().map(|s| build::standing_claim(&*chain, s)).collect::<Result<Vec<_>, _>>()?;
+        Ok((anchor, claims))
+    }
+
     /// A credit proof of `subject`'s standing on `list`.
     pub fn listing_proof(&self, list: ListKind, subject: &SubjectId) -> Result<CreditProof, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
