@@ -284,3 +284,21 @@ fn node_options_flag_then_environment_then_file_then_default() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("shoe_size"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A reader that went away (`credex labels show | head -1`) ends the
+/// command quietly with 141, as a closed pipe ends any Unix tool; it does
+/// not panic.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // closed before the command writes anything
+    let o = std::process::Command::new(credex_tests::harness::binary())
+        .args(["labels", "show"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(o.status.code(), Some(141), "{stderr}");
+}

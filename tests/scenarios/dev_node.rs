@@ -799,6 +799,9 @@ fn one_proof_shows_a_subject_on_every_list_and_fits_one_qr_code() {
         &s(&all),
     ]));
     assert_eq!(out["listed_on"], serde_json::json!(["abnormal-operation"]), "{out}");
+    // the size printed is the file's; the canonical bytes are reported apart
+    assert_eq!(out["file_bytes"].as_u64(), Some(std::fs::metadata(&all).unwrap().len()), "{out}");
+    assert!(out["proof_bytes"].as_u64().unwrap() < out["file_bytes"].as_u64().unwrap(), "{out}");
     let (code, text) = verify(&all, &node.genesis());
     assert_eq!(code, 1, "{text}");
     assert!(text.starts_with("LISTED since "), "{text}");

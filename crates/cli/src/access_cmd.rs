@@ -113,7 +113,7 @@ pub enum AuditCommand {
 }
 
 fn print(v: &Value) -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -333,7 +333,7 @@ pub(crate) fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                     "anchors_from": status.agency,
                 })),
                 AuditVerdict::Truncated { last, anchored } => {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(&json!({
                             "intact": false, "first_altered_entry": last + 1,
@@ -343,7 +343,7 @@ pub(crate) fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
                 AuditVerdict::Tampered { seq, reason } => {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(
                             &json!({ "intact": false, "first_altered_entry": seq, "reason": reason })

@@ -115,8 +115,10 @@ pub(crate) fn proof_attestation(
     let codes: Vec<&str> = disclose.iter().map(FieldCode::as_str).collect();
     let basis = legal_basis.map(|b| format!("&legal_basis={b}")).unwrap_or_default();
     let p: ProofAnswer = client.get_as(&format!("/v1/attestations/{id}/proof?disclose={}{basis}", codes.join(",")))?;
-    write_proof(&p.proof_text, out)?;
-    let mut r = serde_json::json!({ "id": id.to_string(), "size": p.size, "out": out.display().to_string() });
+    let file_bytes = write_proof(&p.proof_text, out)?;
+    let mut r = serde_json::json!({
+        "id": id.to_string(), "out": out.display().to_string(), "file_bytes": file_bytes, "proof_bytes": p.size,
+    });
     if let Some(w) = p.withheld {
         eprintln!(
             "warning: fields withheld ({}): {}",
@@ -131,21 +133,28 @@ pub(crate) fn proof_attestation(
 /// Fetches a list-status proof and writes its text form to `out`.
 pub(crate) fn proof_status(client: &Client, subject: &SubjectId, list: ListKind, out: &Path) -> anyhow::Result<Value> {
     let v: ListStatus = client.get_as(&format!("/v1/lists/{list}/{subject}"))?;
-    write_proof(&v.proof.proof_text, out)?;
-    Ok(
-        serde_json::json!({ "subject": subject, "list": list, "listed": v.listed, "size": v.proof.size, "out": out.display().to_string() }),
-    )
+    let file_bytes = write_proof(&v.proof.proof_text, out)?;
+    Ok(serde_json::json!({
+        "subject": subject, "list": list, "listed": v.listed, "out": out.display().to_string(),
+        "file_bytes": file_bytes, "proof_bytes": v.proof.size,
+    }))
 }
 
 /// `credex proof status --all`: the subject on every list, one proof.
 pub(crate) fn proof_standing(client: &Client, subject: &SubjectId, out: &Path) -> anyhow::Result<Value> {
     let v: credex_api_types::types::AllLists = client.get_as(&format!("/v1/standing/{subject}"))?;
-    write_proof(&v.proof.proof_text, out)?;
-    Ok(
-        serde_json::json!({ "subject": subject, "listed_on": v.listed_on, "size": v.proof.size, "out": out.display().to_string() }),
-    )
+    let file_bytes = write_proof(&v.proof.proof_text, out)?;
+    Ok(serde_json::json!({
+        "subject": subject, "listed_on": v.listed_on, "out": out.display().to_string(),
+        "file_bytes": file_bytes, "proof_bytes": v.proof.size,
+    }))
 }
 
-fn write_proof(text: &str, out: &Path) -> anyhow::Result<()> {
-    std::fs::write(out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))
+/// Writes the proof's text and a newline to `out`; the bytes written (the
+/// file's size: the text form, a third larger than the canonical bytes
+/// reported as `proof_bytes`).
+fn write_proof(text: &str, out: &Path) -> anyhow::Result<usize> {
+    let content = format!("{text}\n");
+    std::fs::write(out, &content).with_context(|| format!("writing {}", out.display()))?;
+    Ok(content.len())
 }

@@ -17,8 +17,35 @@
 
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
-// The commands' answers go to standard output: that is their interface.
-#![allow(clippy::print_stdout)]
+// The commands' answers go to standard output, their interface, through
+// `outln!` / `out!`: they survive a reader that went away.
+
+/// Writes to standard output; see [`write_out`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*), false) };
+}
+/// Writes a line to standard output; see [`write_out`].
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*), true) };
+}
+
+/// Writes a command's answer to standard output. When the reader went
+/// away (`credex warnings … | head`) the process ends at once with status
+/// 141 (128 + SIGPIPE, what a Unix tool stopped by a closed pipe reports)
+/// instead of panicking as `println!` does; other write errors end it with 2.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let r = stdout.write_fmt(args).and_then(|()| if newline { stdout.write_all(b"\n") } else { Ok(()) });
+    match r.and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("error: writing to standard output: {e}");
+            std::process::exit(2)
+        }
+    }
+}
 
 mod access_cmd;
 mod check_cmd;
@@ -449,7 +476,7 @@ pub fn exit_code(e: &anyhow::Error) -> ExitCode {
 }
 
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -481,7 +508,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         Command::Id { command: IdCommand::Check { id, json } } => Ok(id_check(&id, json)),
         Command::Verify(args) => Ok(verify(&args)),
         Command::Genesis { command: GenesisCommand::Hash { file } } => {
-            println!("{}", load_genesis(&file)?.hash());
+            outln!("{}", load_genesis(&file)?.hash());
             Ok(ExitCode::SUCCESS)
         }
         Command::Genesis { command: GenesisCommand::New { chain_id, time, out } } => {
@@ -506,12 +533,12 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         Command::Labels { command } => {
             let table = LabelTable::builtin();
             match command {
-                LabelsCommand::Hash => println!("{}", table.hash()),
-                LabelsCommand::Show { json: true } => println!("{}", serde_json::to_string_pretty(&table)?),
+                LabelsCommand::Hash => outln!("{}", table.hash()),
+                LabelsCommand::Show { json: true } => outln!("{}", serde_json::to_string_pretty(&table)?),
                 LabelsCommand::Show { json: false } => {
                     for e in &table.entries {
                         let cat = e.category.name();
-                        println!("{cat}\t{}\t{}\t{}\t{}", e.code, e.zh, e.ru, e.en);
+                        outln!("{cat}\t{}\t{}\t{}\t{}", e.code, e.zh, e.ru, e.en);
                     }
                 }
             }
@@ -519,7 +546,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Proof { command: ProofCommand::Inspect { file } } => {
             let proof = credex_proof::CreditProof::from_any(&read_input(&file)?)?;
-            println!("{}", serde_json::to_string_pretty(&proof)?);
+            outln!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Proof { command: ProofCommand::Attestation { id, node, disclose, legal_basis, out } } => {
@@ -538,14 +565,14 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
                     let v = &ev.first.vote;
                     let agency =
                         genesis.validators.get(usize::from(i)).map(|v| v.agency.to_string()).unwrap_or_default();
-                    println!(
+                    outln!(
                         "EQUIVOCATION by validator {i} ({agency}) at height {} round {} ({:?})",
                         v.height, v.round, v.kind
                     );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    println!("INVALID evidence: {e}");
+                    outln!("INVALID evidence: {e}");
                     Ok(ExitCode::from(2))
                 }
             }
@@ -658,7 +685,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
                 submit,
             };
             let (report, ok) = csv_cmd::import(&args)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Check { file, node, out, proofs } => {
@@ -725,15 +752,15 @@ fn id_check(input: &str, json: bool) -> ExitCode {
                     "jurisdiction": id.jurisdiction().to_string(),
                     "scheme": id.scheme_name(),
                 });
-                println!("{v}");
+                outln!("{v}");
             } else {
-                println!("{id}\njurisdiction: {}\nscheme: {}", id.jurisdiction(), id.scheme_name());
+                outln!("{id}\njurisdiction: {}\nscheme: {}", id.jurisdiction(), id.scheme_name());
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "valid": false, "input": input, "error": e.to_string() }));
+                outln!("{}", serde_json::json!({ "valid": false, "input": input, "error": e.to_string() }));
             }
             eprintln!("invalid subject id {input:?}: {e}");
             ExitCode::from(1)
@@ -744,7 +771,7 @@ fn id_check(input: &str, json: bool) -> ExitCode {
 fn verify(args: &VerifyArgs) -> ExitCode {
     match credex_verify::run(args) {
         Ok(report) => {
-            print!("{}", report.text);
+            out!("{}", report.text);
             ExitCode::from(report.exit_code)
         }
         Err(e) => {

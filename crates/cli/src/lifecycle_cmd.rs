@@ -571,7 +571,7 @@ pub enum GovActionArg {
 }
 
 fn print(v: &Value) -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -588,7 +588,7 @@ pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitC
             if json {
                 return print(&serde_json::to_value(&v)?);
             }
-            print!("{}", profile_text(&v));
+            out!("{}", profile_text(&v));
             Ok(ExitCode::SUCCESS)
         }
         LifecycleCommand::BindKey { node, registrar_key, subject_key, old_key, recovery, wait } => {
@@ -702,7 +702,7 @@ pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitC
                 let wait = if follow { 30 } else { 0 };
                 let v: types::Events = client.get_as(&format!("/v1/warnings/events?after={after}&wait={wait}"))?;
                 for e in &v.events {
-                    println!("{}", serde_json::to_string(e)?);
+                    outln!("{}", serde_json::to_string(e)?);
                 }
                 after = v.next;
                 if !follow {
