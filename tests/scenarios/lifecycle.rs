@@ -674,3 +674,25 @@ fn a_platform_checks_its_sellers_in_bulk_with_proofs_it_can_keep() {
     assert_eq!(status, 200, "an issuer may check too: {v}");
     assert_eq!(v["results"][0]["listed_on"], serde_json::json!([]));
 }
+
+/// A list's pages end where the list ends (no "next" on a full last
+/// page), and the count follows a search.
+#[test]
+fn list_pages_end_where_the_list_ends_and_counts_follow_a_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("dev"), free_port());
+    let amr = node.key("cn-sfh-amr");
+    for s in ["91350100M000100Y43", "91231081MA1B2C3D4T"] {
+        credex_tests::harness::attest(&node.url, &amr, s, "abnormal-operation-listing", &["reason-code=annual-report"]);
+    }
+    let (_, all) = get(&node.url, "/v1/lists/abnormal-operation?limit=2");
+    assert_eq!((all["total"].as_u64(), all["entries"].as_array().unwrap().len()), (Some(2), 2), "{all}");
+    assert!(all["next"].is_null(), "a full last page has no next: {all}");
+    let (_, first) = get(&node.url, "/v1/lists/abnormal-operation?limit=1");
+    let next = first["next"].as_str().unwrap().to_string();
+    let (_, second) = get(&node.url, &format!("/v1/lists/abnormal-operation?limit=1&after={next}"));
+    assert_eq!(second["entries"].as_array().unwrap().len(), 1);
+    assert!(second["next"].is_null(), "{second}");
+    let (_, found) = get(&node.url, "/v1/lists/abnormal-operation?q=M000100");
+    assert_eq!((found["total"].as_u64(), found["entries"].as_array().unwrap().len()), (Some(1), 1), "{found}");
+}

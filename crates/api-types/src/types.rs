@@ -328,11 +328,12 @@ pub struct Members {
     pub list: ListKind,
     /// Its label.
     pub label: String,
-    /// Members in all (of the whole list, not only this page).
+    /// Members in all that match the search (`q`), or of the whole list
+    /// without one; not only this page.
     pub total: usize,
     /// This page.
     pub entries: Vec<Member>,
-    /// The `after` of the next page, if there may be one.
+    /// The `after` of the next page; absent on the last page.
     pub next: Option<String>,
 }
 

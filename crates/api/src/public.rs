@@ -37,8 +37,9 @@ pub(super) async fn members(
     let after = q.after.as_deref().filter(|a| !a.is_empty()).map(parse_subject).transpose()?;
     let limit = super::page_limit(q.limit, 50)?;
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let (entries, total) = node.members(list, after.as_ref(), query, limit);
-    let next = (entries.len() == limit).then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
+    let page = node.members(list, after.as_ref(), query, limit);
+    let (entries, total) = (page.entries, page.total);
+    let next = page.more.then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
     Ok(Json(types::Members {
         list,
         label: l.get(Category::List, list.name()),

@@ -376,6 +376,17 @@ impl MemState {
         self.members.get(&list).map_or(0, BTreeSet::len)
     }
 
+    /// How many subjects on `list` match `query` (a substring of the id), or
+    /// all of them without one.
+    pub fn member_count_matching(&self, list: ListKind, query: Option<&str>) -> usize {
+        match query {
+            None => self.member_count(list),
+            Some(q) => {
+                self.members.get(&list).map_or(0, |set| set.iter().filter(|s| s.to_string().contains(q)).count())
+            }
+        }
+    }
+
     /// Applies writes.
     pub fn apply(&mut self, writes: Vec<(StateKey, StateValue)>, anchors: BTreeMap<AttestationId, AttestationHeader>) {
         for (k, v) in writes {

@@ -567,7 +567,9 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
                         genesis.validators.get(usize::from(i)).map(|v| v.agency.to_string()).unwrap_or_default();
                     outln!(
                         "EQUIVOCATION by validator {i} ({agency}) at height {} round {} ({:?})",
-                        v.height, v.round, v.kind
+                        v.height,
+                        v.round,
+                        v.kind
                     );
                     Ok(ExitCode::SUCCESS)
                 }

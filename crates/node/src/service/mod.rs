@@ -48,6 +48,7 @@ pub use mempool::{MEMPOOL_CAP, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
 pub use proofs::ProofError;
 use raw::RawWriter;
+pub use state::MembersPage;
 
 /// Where the node reads the time: behind a trait so that tests and
 /// consensus code never touch the wall clock directly.

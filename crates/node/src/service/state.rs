@@ -88,25 +88,22 @@ impl Node {
         self.chain.read().unwrap_or_else(lock_err).state.due_escalations(cutoff, limit)
     }
 
-    /// Subjects on `list` now with their listings (see [`MemState::members`]), and the list's size.
-    pub fn members(
-        &self,
-        list: ListKind,
-        after: Option<&SubjectId>,
-        query: Option<&str>,
-        limit: usize,
-    ) -> (Vec<(SubjectId, credex_types::state::Listing)>, usize) {
+    /// Subjects on `list` now with their listings (see [`MemState::members`]):
+    /// one page, how many match, and whether more follow.
+    pub fn members(&self, list: ListKind, after: Option<&SubjectId>, query: Option<&str>, limit: usize) -> MembersPage {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let out = chain
-            .state
-            .members(list, after, query, limit)
+        // one more than asked: whether a next page exists
+        let mut ids = chain.state.members(list, after, query, limit.saturating_add(1));
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        let entries = ids
             .into_iter()
             .filter_map(|s| match chain.state.get(&StateKey::Listing { list, subject: s.clone() }) {
                 Some(StateValue::Listing(ListingRecord { current: Some(l), .. })) => Some((s, l)),
                 _ => None,
             })
             .collect();
-        (out, chain.state.member_count(list))
+        MembersPage { entries, total: chain.state.member_count_matching(list, query), more }
     }
 
     /// A subject's record on `list` (None: never listed).
@@ -122,4 +119,15 @@ impl Node {
             _ => None,
         }
     }
+}
+
+/// One page of a list's members ([`Node::members`]).
+#[derive(Debug, Clone)]
+pub struct MembersPage {
+    /// The subjects and their listings, in id order.
+    pub entries: Vec<(SubjectId, credex_types::state::Listing)>,
+    /// How many subjects match (the search, if any; else the whole list).
+    pub total: usize,
+    /// Whether a page follows this one.
+    pub more: bool,
 }
