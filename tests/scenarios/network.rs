@@ -483,6 +483,29 @@ fn an_official_reads_a_record_held_by_another_agencys_node_and_the_access_is_aud
         "{local}"
     );
 
+    // the trader withdraws its authorization: on chain, so the holder refuses it from then on
+    let granted: credex_types::access::SignedAuthorization =
+        serde_json::from_str(&std::fs::read_to_string(d("auth.json")).unwrap()).unwrap();
+    let w = json_out(&credex(&[
+        "unauthorize",
+        "--node",
+        &v.url,
+        "--key",
+        &d("trader.json"),
+        "--authorization",
+        &d("auth.json"),
+        "--wait",
+    ]));
+    assert_eq!(w["revoked"].as_str(), Some(granted.authorization.hash().to_string().as_str()), "{w}");
+    wait_height(&a, w["height"].as_u64().unwrap());
+    refused(
+        &credex(&["--auth", &official, "record", &id, "--node", &a.url, "--authorization", &d("auth.json")]),
+        "authorization-revoked",
+    );
+    // only its own subject can withdraw it: the registrar's key is not the trader's
+    let o = credex(&["unauthorize", "--node", &v.url, "--key", &amr, "--authorization", &d("auth.json")]);
+    assert!(!o.status.success(), "{o:?}");
+
     // a request signed for the observer is void at the validator's node, where the same key is registered
     let path = format!("/v1/subjects/{trader}");
     let for_a = crate::dev_node::sign(&a.url, "GET", &path, b"", &official);

@@ -835,6 +835,15 @@ fn apply_subject_act<S: StateRead + ?Sized>(
     t: &credex_types::lifecycle::SubjectActTx,
 ) -> Result<(), TxError> {
     let act = &t.act;
+    if let ActBody::RevokeAuthorization { authorization } = &act.body {
+        // the subject's own grant only: the key names the subject
+        let key = StateKey::AuthorizationRevoked { subject: act.subject.clone(), authorization: *authorization };
+        if state.get(&key).is_some() {
+            return Err(TxError::AlreadyApplied);
+        }
+        state.put(key, StateValue::AuthorizationRevoked { height: ctx.height, time: ctx.time });
+        return Ok(());
+    }
     let case_id = act.case_id();
     if state.get(&StateKey::Case(case_id)).is_some() {
         return Err(TxError::AlreadyFiled(case_id));
@@ -864,6 +873,7 @@ fn apply_subject_act<S: StateRead + ?Sized>(
             }
             (CaseKind::Objection, header.issuer, Some(*target), None, None)
         }
+        ActBody::RevokeAuthorization { .. } => return Ok(()), // handled above
     };
     state.put(
         StateKey::Case(case_id),

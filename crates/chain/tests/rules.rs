@@ -504,6 +504,26 @@ fn subject_keys_are_bound_by_a_registrar_with_proof_of_possession() {
     assert_eq!(w.apply_tx(&forged).unwrap_err().code(), "bad-signature");
 }
 
+/// Spec §12.3: a subject withdraws its own authorization, once; another
+/// subject naming the same authorization withdraws nothing of it.
+#[test]
+fn a_subject_withdraws_its_own_authorization_and_no_one_elses() {
+    let mut w = World::new();
+    w.bind("cn-sfh-amr", TRADER).unwrap();
+    w.bind("cn-sfh-amr", OTHER).unwrap();
+    let authorization = credex_crypto::Hash32([42; 32]);
+    let revoked = |w: &World, subject: &str| {
+        w.state.get(&StateKey::AuthorizationRevoked { subject: subject.parse().unwrap(), authorization }).is_some()
+    };
+    // another subject names the trader's authorization: only its own key is written
+    w.file(OTHER, ActBody::RevokeAuthorization { authorization }).unwrap();
+    assert!(revoked(&w, OTHER) && !revoked(&w, TRADER), "the trader's grant stands");
+    w.file(TRADER, ActBody::RevokeAuthorization { authorization }).unwrap();
+    assert!(revoked(&w, TRADER));
+    let again = w.file(TRADER, ActBody::RevokeAuthorization { authorization });
+    assert_eq!(again.unwrap_err().code(), "already-applied");
+}
+
 #[test]
 fn credit_commitment_lifecycle() {
     let mut w = World::new();

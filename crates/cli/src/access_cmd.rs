@@ -50,6 +50,25 @@ pub enum AccessCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A subject withdraws an authorization it granted (on chain: every
+    /// record holder refuses it from then on).
+    Unauthorize {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// The subject's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The authorization file `credex authorize` wrote.
+        #[arg(long, conflicts_with = "hash", required_unless_present = "hash")]
+        authorization: Option<PathBuf>,
+        /// Or its hash, as `credex authorize` printed it.
+        #[arg(long)]
+        hash: Option<credex_crypto::Hash32>,
+        /// Wait until it is on chain.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Reads a raw record (fields and salts) through your node, which
     /// fetches it from the holder if needed; sign with --auth.
     Record {
@@ -239,6 +258,38 @@ pub(crate) fn run(cmd: AccessCommand) -> anyhow::Result<ExitCode> {
             print(
                 &json!({ "authorization": signed.authorization.hash().to_string(), "out": out.display().to_string() }),
             )
+        }
+        AccessCommand::Unauthorize { node, key, authorization, hash, wait } => {
+            let hash = match (authorization, hash) {
+                (_, Some(h)) => h,
+                (Some(path), None) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    let a: SignedAuthorization =
+                        serde_json::from_str(&text).with_context(|| format!("authorization {}", path.display()))?;
+                    let (sf, _) = SubjectKeyFile::read(&key)?;
+                    anyhow::ensure!(
+                        a.authorization.subject == sf.subject,
+                        "{} was granted by {}, not by {} (whose key this is)",
+                        path.display(),
+                        a.authorization.subject,
+                        sf.subject
+                    );
+                    a.authorization.hash()
+                }
+                (None, None) => anyhow::bail!("give --authorization FILE or --hash"),
+            };
+            let client = Client::with_key(&node, &key)?;
+            let mut v = crate::lifecycle_cmd::file_act(
+                &client,
+                &key,
+                credex_types::lifecycle::ActBody::RevokeAuthorization { authorization: hash },
+                wait,
+            )?;
+            if let Some(o) = v.as_object_mut() {
+                o.remove("case"); // a withdrawal opens no case
+                o.insert("revoked".into(), json!(hash.to_string()));
+            }
+            print(&v)
         }
         AccessCommand::Record { id, node, authorization, legal_basis } => {
             let body = match (authorization, legal_basis) {

@@ -115,6 +115,7 @@ const CODES: &[&str] = &[
     "no-authorization",
     "no-agency",
     "authorization-expired",
+    "authorization-revoked",
     "wrong-grantee",
     "wrong-subject",
     "out-of-scope",
@@ -168,12 +169,20 @@ fn check_basis(
         _ if caller.role == Role::Subject && caller.subject.as_ref() == Some(subject) => Ok("own-record".into()),
         Basis::Authorization(a) => {
             let key = node.subject_key(subject).map(|k| k.key);
+            let revoked = node.state_value(&credex_types::state::StateKey::AuthorizationRevoked {
+                subject: a.authorization.subject.clone(),
+                authorization: a.authorization.hash(),
+            });
             let facts = RecordFacts {
                 chain_id: &node.genesis().chain_id,
                 id,
                 kind: header.kind,
                 subject,
                 subject_key: key.as_ref(),
+                revoked_at: match revoked {
+                    Some(credex_types::state::StateValue::AuthorizationRevoked { height, .. }) => Some(height),
+                    _ => None,
+                },
             };
             let grantee =
                 caller.agency.as_ref().ok_or_else(|| refuse(403, "no-agency", "the caller acts for no agency"))?;

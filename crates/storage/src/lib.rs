@@ -295,6 +295,11 @@ impl Store {
         b.put_cf(self.cf(CF_CERTS), hk, credex_codec::encode(c.certificate));
         for tx in &c.block.txs {
             b.put_cf(self.cf(CF_TXS), tx.hash().0, hk);
+            // by the id clients poll too (a subject act's case id, …);
+            // attestations have their own index
+            if !matches!(tx, credex_chain::Transaction::Anchor(_)) {
+                b.put_cf(self.cf(CF_TXS), tx.id().0.0, hk);
+            }
         }
         for a in c.anchors {
             let id = a.id();
@@ -431,7 +436,8 @@ impl Store {
         self.db.get_cf(self.cf(CF_ATTESTATIONS), id.0.0)?.map(|b| decode("attestation", &b)).transpose()
     }
 
-    /// Height of the block holding the transaction with hash `tx`.
+    /// Height of the block holding the transaction with hash `tx`, or (for
+    /// other transactions than anchors) with id `tx`.
     pub fn tx_height(&self, tx: &Hash32) -> Result<Option<u64>, StoreError> {
         Ok(self.db.get_cf(self.cf(CF_TXS), tx.0)?.and_then(|b| <[u8; 8]>::try_from(&*b).ok()).map(u64::from_be_bytes))
     }

@@ -206,6 +206,9 @@ pub enum AuthorizationError {
     /// Signature fails under the subject's bound key (or it has none).
     #[error("authorization signature does not verify under the subject's bound key")]
     BadSignature,
+    /// The subject withdrew it (on chain, at this height).
+    #[error("the subject withdrew this authorization (block {0})")]
+    Revoked(u64),
 }
 
 impl AuthorizationError {
@@ -218,6 +221,7 @@ impl AuthorizationError {
             AuthorizationError::Expired(_) => "authorization-expired",
             AuthorizationError::OutOfScope => "out-of-scope",
             AuthorizationError::BadSignature => "bad-authorization-signature",
+            AuthorizationError::Revoked(_) => "authorization-revoked",
         }
     }
 }
@@ -234,6 +238,9 @@ pub struct RecordFacts<'a> {
     pub subject: &'a SubjectId,
     /// The subject's bound key, if any.
     pub subject_key: Option<&'a PublicKey>,
+    /// The height at which the subject withdrew the authorization checked,
+    /// if it did (from the state: `StateKey::AuthorizationRevoked`).
+    pub revoked_at: Option<u64>,
 }
 
 impl SignedAuthorization {
@@ -256,6 +263,9 @@ impl SignedAuthorization {
             .map_err(|_| AuthorizationError::BadSignature)?;
         if &a.grantee != grantee {
             return Err(AuthorizationError::WrongGrantee(a.grantee.clone()));
+        }
+        if let Some(height) = record.revoked_at {
+            return Err(AuthorizationError::Revoked(height));
         }
         if now >= a.expires {
             return Err(AuthorizationError::Expired(a.expires));
@@ -415,7 +425,14 @@ mod tests {
         }
         .sign(&key);
         let pk = key.public();
-        let facts = |kind| RecordFacts { chain_id: &chain, id: &id, kind, subject: &subject, subject_key: Some(&pk) };
+        let facts = |kind| RecordFacts {
+            chain_id: &chain,
+            id: &id,
+            kind,
+            subject: &subject,
+            subject_key: Some(&pk),
+            revoked_at: None,
+        };
         assert_eq!(a.check(&facts(AttestationKind::AdministrativePenalty), &grantee, Timestamp(999)), Ok(()));
         let e = |r: Result<(), AuthorizationError>| r.unwrap_err().code();
         assert_eq!(
@@ -430,5 +447,7 @@ mod tests {
         assert_eq!(e(a.check(&f, &grantee, Timestamp(5))), "bad-authorization-signature");
         let f = RecordFacts { subject_key: None, ..facts(AttestationKind::AdministrativePenalty) };
         assert_eq!(e(a.check(&f, &grantee, Timestamp(5))), "bad-authorization-signature");
+        let f = RecordFacts { revoked_at: Some(7), ..facts(AttestationKind::AdministrativePenalty) };
+        assert_eq!(e(a.check(&f, &grantee, Timestamp(5))), "authorization-revoked");
     }
 }

@@ -147,6 +147,13 @@ pub enum ActBody {
         /// SHA-256 of the grounds.
         grounds: Hash32,
     },
+    /// Withdraws an authorization the subject granted (spec §12.3), named
+    /// by its hash: every record holder refuses it from the block on that
+    /// records this. Opens no case.
+    RevokeAuthorization {
+        /// `Authorization::hash()` of the authorization withdrawn.
+        authorization: Hash32,
+    },
 }
 
 /// A subject's signed act.

@@ -63,6 +63,14 @@ pub enum StateKey {
     /// the end of each block from its `Listing` records (spec §6, §11.1):
     /// one leaf, so one state proof covers every list.
     Standing(SubjectId),
+    /// An authorization its subject withdrew (spec §12.3); keyed by the
+    /// subject too, so no one can withdraw another subject's grant.
+    AuthorizationRevoked {
+        /// The subject that granted and withdrew it.
+        subject: SubjectId,
+        /// `Authorization::hash()`.
+        authorization: Hash32,
+    },
 }
 
 impl StateKey {
@@ -183,6 +191,13 @@ pub enum StateValue {
     Validators(crate::chain::ValidatorSet),
     /// Under [`StateKey::Standing`].
     Standing(StandingRecord),
+    /// Under [`StateKey::AuthorizationRevoked`]: when.
+    AuthorizationRevoked {
+        /// Height of the block that recorded the withdrawal.
+        height: u64,
+        /// Its time.
+        time: crate::Timestamp,
+    },
 }
 
 /// A subject's records on every list it was ever on, in [`ListKind::ALL`]
