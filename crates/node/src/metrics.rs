@@ -148,7 +148,61 @@ impl Metrics {
         for (reason, n) in lock(&self.rejected).iter() {
             let _ = writeln!(out, "credex_rejected_total{{reason=\"{reason}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP credex_build_info The running build (always 1).\n# TYPE credex_build_info gauge\n\
+             credex_build_info{{version=\"{}\",spec=\"1.1\",proof_version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            credex_proof::PROOF_VERSION
+        );
+        process_metrics(&mut out);
         out
+    }
+}
+
+/// The standard process metrics (Prometheus client conventions), read from
+/// `/proc/self` on Linux; elsewhere none (absent, not zero).
+fn process_metrics(out: &mut String) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    // fields after the command name, which is in parentheses and may hold spaces
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // man 5 proc: utime 14, stime 15, starttime 22, rss 24 (1-based, counting pid and comm)
+    let field = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    let ticks = 100.0; // USER_HZ on Linux
+    let page = 4096u64;
+    if let (Some(u), Some(s)) = (field(14), field(15)) {
+        #[allow(clippy::cast_precision_loss)] // CPU ticks far below 2^52
+        let cpu = (u + s) as f64 / ticks;
+        let _ = writeln!(
+            out,
+            "# HELP process_cpu_seconds_total User and system CPU time spent.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}"
+        );
+    }
+    if let Some(rss) = field(24) {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {}",
+            rss.saturating_mul(page)
+        );
+    }
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| {
+        t.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<u64>().ok()))
+    });
+    if let (Some(start), Some(boot)) = (field(22), boot) {
+        #[allow(clippy::cast_precision_loss)]
+        let started = boot as f64 + start as f64 / ticks;
+        let _ = writeln!(
+            out,
+            "# HELP process_start_time_seconds Start time since the Unix epoch.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {started}"
+        );
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        let _ = writeln!(
+            out,
+            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds {}",
+            fds.count()
+        );
     }
 }
 
@@ -175,5 +229,15 @@ mod tests {
         assert!(t.contains("credex_finality_seconds_count 2\n"));
         assert!(t.contains("credex_api_request_seconds_bucket{method=\"GET\",status=\"2xx\",le=\"0.005\"} 1\n"));
         assert!(t.contains("credex_rejected_total{reason=\"bad-signature\"} 2\n"));
+        assert!(t.contains("credex_build_info{version=\"0.1.0\",spec=\"1.1\",proof_version=\"1\"} 1\n"), "{t}");
+        // this test runs on Linux: the process metrics are real readings
+        let rss: u64 = t
+            .lines()
+            .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{t}"));
+        assert!(rss > 1 << 20, "a test process holds more than 1 MiB: {rss}");
+        assert!(t.contains("\nprocess_open_fds ") && t.contains("\nprocess_start_time_seconds 1"), "{t}");
+        assert!(t.contains("\nprocess_cpu_seconds_total "), "{t}");
     }
 }
