@@ -254,13 +254,32 @@ fn the_offline_page_verifies_from_a_saved_file_with_no_node() {
     let i = tampered.len() - 40;
     tampered[i] = if tampered[i] == 'A' { 'B' } else { 'A' };
     let tampered: String = tampered.into_iter().collect();
-    for (lang, valid, invalid, listed_word, clean_word) in [
-        ("zh", "有效", "无效", "经营异常名录", "有效：未列入任何名单"),
-        ("ru", "ДЕЙСТВИТЕЛЬНО", "НЕДЕЙСТВИТЕЛЬНО", "Реестр недобросовестных предприятий", "НИ В ОДНОМ СПИСКЕ"),
-        ("en", "VALID", "INVALID", "Abnormal-operation list", "ON NO LIST"),
+    for (lang, valid, invalid, listed_word, clean_word, zone) in [
+        ("zh", "有效", "无效", "经营异常名录", "有效：未列入任何名单", "北京时间"),
+        (
+            "ru",
+            "ДЕЙСТВИТЕЛЬНО",
+            "НЕДЕЙСТВИТЕЛЬНО",
+            "Реестр недобросовестных предприятий",
+            "НИ В ОДНОМ СПИСКЕ",
+            "владивостокское время",
+        ),
+        ("en", "VALID", "INVALID", "Abnormal-operation list", "ON NO LIST", "UTC"),
     ] {
         let dom = page(&page_url(lang, &proof), &format!("offline-valid-{lang}"));
         assert!(dom.contains("data-where=\"browser\"") && dom.contains("data-exit=\"0\""), "{lang}: {dom}");
+        // the block time in the reader's zone, named (stored and kept in UTC beside it)
+        let utc = dom.split("data-utc=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+        let shown = dom.split(&format!("data-utc=\"{utc}\">")).nth(1).and_then(|r| r.split('<').next()).unwrap();
+        assert!(shown.ends_with(zone), "{lang}: {shown}");
+        let t: credex_types::Timestamp = utc.parse().unwrap();
+        let offset = match lang {
+            "zh" => 8,
+            "ru" => 10,
+            _ => 0,
+        } * 3_600_000;
+        let local = credex_types::Timestamp(t.0 + offset).to_string();
+        assert!(shown.starts_with(&format!("{} {}", &local[..10], &local[11..16])), "{lang}: {shown} for {utc}");
         assert!(dom.contains("data-outcome=\"valid\"") && dom.contains(valid), "{lang}: {dom}");
         assert!(dom.contains(&genesis), "{lang}: the genesis it was checked against");
         let dom = page(&page_url(lang, &wrapped), &format!("offline-wrapped-{lang}"));

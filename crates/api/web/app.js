@@ -14,7 +14,7 @@ const T = {
     "outcome.valid": "VALID", "outcome.not-listed": "VALID: NOT LISTED", "outcome.on-no-list": "VALID: ON NO LIST", "outcome.listed": "LISTED", "outcome.recently-listed": "RECENTLY LISTED", "outcome.revoked": "REVOKED",
     "outcome.superseded": "SUPERSEDED", "outcome.erased": "ERASED", "outcome.expired": "EXPIRED", "outcome.stale": "STALE", "outcome.invalid": "INVALID",
     "f.subject": "Subject", "f.kind": "Attestation", "f.list": "List", "f.issuer": "Issuer", "f.fields": "Disclosed fields", "f.height": "Block",
-    "f.time": "Time", "f.signers": "Signed by", "f.reason": "Reason", "f.case": "Case", "f.since": "Since", "f.status": "Status",
+    "f.time": "Time", "f.signers": "Signed by", "f.reason": "Reason", "f.case": "Case", "f.since": "Since", "f.status": "Status", "tz.Asia/Shanghai": "Beijing time", "tz.Asia/Vladivostok": "Vladivostok time", "tz.UTC": "UTC", "tz.label": "Time zone",
     "trader.title": "Trader credit code", "trader.search": "Subject id (e.g. 91350100M000100Y43 or ru-inn:7707083893)", "trader.show": "Show",
     "trader.listed": "listed since", "trader.clear": "not listed", "trader.removed": "last removed",
     "trader.qr": "This QR code holds one offline-verifiable proof of the trader's standing on every list, signed by the validators.",
@@ -34,7 +34,7 @@ const T = {
     "outcome.valid": "有效", "outcome.not-listed": "有效：未列入该名单", "outcome.on-no-list": "有效：未列入任何名单", "outcome.listed": "在名单中", "outcome.recently-listed": "近期曾在名单中", "outcome.revoked": "已撤销",
     "outcome.superseded": "已被取代", "outcome.erased": "已删除", "outcome.expired": "已过期", "outcome.stale": "证明过旧", "outcome.invalid": "无效",
     "f.subject": "主体", "f.kind": "信用记录", "f.list": "名单", "f.issuer": "认定机关", "f.fields": "披露字段", "f.height": "区块",
-    "f.time": "时间", "f.signers": "签署验证者", "f.reason": "原因", "f.case": "事项", "f.since": "列入时间", "f.status": "状态",
+    "f.time": "时间", "f.signers": "签署验证者", "f.reason": "原因", "f.case": "事项", "f.since": "列入时间", "f.status": "状态", "tz.Asia/Shanghai": "北京时间", "tz.Asia/Vladivostok": "符拉迪沃斯托克时间", "tz.UTC": "协调世界时", "tz.label": "时区",
     "trader.title": "码上诚信", "trader.search": "主体标识（如 91350100M000100Y43 或 ru-inn:7707083893）", "trader.show": "查询",
     "trader.listed": "列入时间", "trader.clear": "未列入", "trader.removed": "最近移出",
     "trader.qr": "此二维码包含该企业在全部名单上状态的离线可验证证明，由验证节点签署。",
@@ -54,7 +54,7 @@ const T = {
     "outcome.valid": "ДЕЙСТВИТЕЛЬНО", "outcome.not-listed": "ДЕЙСТВИТЕЛЬНО: НЕ В СПИСКЕ", "outcome.on-no-list": "ДЕЙСТВИТЕЛЬНО: НИ В ОДНОМ СПИСКЕ", "outcome.listed": "В СПИСКЕ", "outcome.recently-listed": "НЕДАВНО В СПИСКЕ", "outcome.revoked": "ОТОЗВАНО",
     "outcome.superseded": "ЗАМЕНЕНО", "outcome.erased": "УДАЛЕНО", "outcome.expired": "ИСТЁК СРОК", "outcome.stale": "УСТАРЕЛО", "outcome.invalid": "НЕДЕЙСТВИТЕЛЬНО",
     "f.subject": "Субъект", "f.kind": "Запись", "f.list": "Список", "f.issuer": "Орган", "f.fields": "Раскрытые поля", "f.height": "Блок",
-    "f.time": "Время", "f.signers": "Подписали", "f.reason": "Причина", "f.case": "Дело", "f.since": "С", "f.status": "Статус",
+    "f.time": "Время", "f.signers": "Подписали", "f.reason": "Причина", "f.case": "Дело", "f.since": "В списке с", "f.status": "Статус", "tz.Asia/Shanghai": "пекинское время", "tz.Asia/Vladivostok": "владивостокское время", "tz.UTC": "UTC", "tz.label": "Часовой пояс",
     "trader.title": "Кредитный код компании", "trader.search": "Идентификатор (например, 91350100M000100Y43 или ru-inn:7707083893)", "trader.show": "Показать",
     "trader.listed": "в списке с", "trader.clear": "не в списке", "trader.removed": "исключён",
     "trader.qr": "QR-код содержит одно проверяемое офлайн доказательство статуса компании во всех списках, подписанное валидаторами.",
@@ -78,6 +78,21 @@ let labels = null;
 const t = (k) => (T[lang] && T[lang][k]) || T.en[k] || k;
 const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const main = () => document.getElementById("main");
+
+// Times are stored in UTC; people read them in their zone, named: Beijing
+// time for Chinese, Vladivostok time for Russian readers, UTC otherwise,
+// or the zone chosen in the header (kept in this browser).
+const ZONES = ["Asia/Shanghai", "Asia/Vladivostok", "UTC"];
+const zone = () => localStorage.getItem("credex-tz") || ({ zh: "Asia/Shanghai", ru: "Asia/Vladivostok" }[lang] || "UTC");
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return String(iso);
+  const parts = {};
+  for (const p of new Intl.DateTimeFormat("en-GB", { timeZone: zone(), year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(d)) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${t("tz." + zone())}`;
+}
 
 // the signed-in key file (an official's, platform's, issuer's or subject's), for this tab only
 let keyFile = OFFLINE ? null : JSON.parse(sessionStorage.getItem("credex-key") || "null");
@@ -119,6 +134,12 @@ function setLang(l) {
   document.documentElement.lang = l;
   document.querySelectorAll("[data-t]").forEach((e) => (e.textContent = t(e.dataset.t)));
   document.querySelectorAll("[data-lang]").forEach((e) => e.classList.toggle("active", e.dataset.lang === l));
+  const tz = document.getElementById("tz");
+  if (tz) {
+    tz.title = t("tz.label");
+    tz.innerHTML = ZONES.map((z) => `<option value="${z}"${z === zone() ? " selected" : ""}>${esc(t("tz." + z))}</option>`).join("");
+    tz.onchange = () => { localStorage.setItem("credex-tz", tz.value); route(); };
+  }
   showWho();
   route();
 }
@@ -150,15 +171,15 @@ function renderVerdict(v) {
     if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted">${esc(v.kind)}</span></td></tr>`;
     if (v.list && !(v.lists && v.lists.length)) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
     for (const x of v.lists || []) {
-      const st = x.since ? `<span class="listed">${esc(t("outcome.listed"))} ${esc(x.since)} (${esc(x.issuer)})</span>` : `<span class="clear">${esc(t("trader.clear"))}</span>`;
+      const st = x.since ? `<span class="listed">${esc(t("outcome.listed"))} ${esc(when(x.since))} (${esc(x.issuer)})</span>` : `<span class="clear">${esc(t("trader.clear"))}</span>`;
       h += `<tr data-list="${esc(x.list)}"><th>${esc(x.list_label)}</th><td>${st}</td></tr>`;
     }
-    if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(v.detail.since)} (${esc(v.detail.issuer)})</td></tr>`;
+    if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(when(v.detail.since))} (${esc(v.detail.issuer)})</td></tr>`;
     if (v.issuer) h += `<tr><th>${esc(t("f.issuer"))}</th><td>${esc(v.issuer)}</td></tr>`;
     if (v.case) h += `<tr><th>${esc(t("f.case"))}</th><td>${esc(v.case.kind)} — ${esc(v.case.status_label)}</td></tr>`;
     for (const f of v.fields || []) h += `<tr><th>${esc(f.label)}</th><td>${esc(f.value)}</td></tr>`;
     h += `<tr><th>${esc(t("f.height"))}</th><td>${esc(v.height)} <span class="muted mono">${esc(v.block_id)}</span></td></tr>`;
-    h += `<tr><th>${esc(t("f.time"))}</th><td>${esc(v.block_time)}</td></tr>`;
+    h += `<tr><th>${esc(t("f.time"))}</th><td data-utc="${esc(v.block_time)}">${esc(when(v.block_time))}</td></tr>`;
     h += `<tr><th>${esc(t("f.signers"))}</th><td>${(v.signers || []).map((s) => `${esc(s.name)} [${esc(s.jurisdiction)}]`).join("<br>")}</td></tr>`;
     h += "</table>";
   }
@@ -267,7 +288,7 @@ async function pageTrader(subject) {
       id = s.subject;
       const r = s.record;
       const state = s.listed
-        ? `<span class="listed">${esc(t("trader.listed"))} ${esc(s.listing.since)}</span> (${esc(s.listing.issuer)})`
+        ? `<span class="listed">${esc(t("trader.listed"))} ${esc(when(s.listing.since))}</span> (${esc(s.listing.issuer)})`
         : `<span class="clear">${esc(t("trader.clear"))}</span>` + (r && r.last_removed ? ` <span class="muted">${esc(t("trader.removed"))} ${esc(r.last_removed)}</span>` : "");
       rows += `<tr data-list="${esc(l)}"><th>${esc(s.list_label)}</th><td>${state}</td></tr>`;
     }
@@ -312,7 +333,7 @@ async function pageLists(list, query) {
   if (!r.entries.length) h += `<p>${esc(t("lists.empty"))}</p>`;
   else {
     h += `<table><tr><th>${esc(t("f.subject"))}</th><th>${esc(t("f.since"))}</th><th>${esc(t("f.issuer"))}</th></tr>`;
-    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(e.since)}</td><td>${esc(e.issuer)}</td></tr>`;
+    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(when(e.since))}</td><td>${esc(e.issuer)}</td></tr>`;
     h += "</table>";
   }
   if (r.next) h += `<button id="next">${esc(t("lists.next"))}</button>`;
@@ -326,7 +347,7 @@ async function pageExplorer() {
   let rows = "";
   for (let h = st.height; h > 0 && h > st.height - 15; h--) {
     const b = await api(`/v1/blocks/${h}`);
-    rows += `<tr><td><a href="#/block/${h}">${h}</a></td><td>${esc(b.header.time)}</td><td>${b.transactions.length}</td><td>${esc(b.header.proposer)}</td><td class="mono">${esc(b.id.slice(0, 16))}…</td></tr>`;
+    rows += `<tr><td><a href="#/block/${h}">${h}</a></td><td>${esc(when(b.header.time))}</td><td>${b.transactions.length}</td><td>${esc(b.header.proposer)}</td><td class="mono">${esc(b.id.slice(0, 16))}…</td></tr>`;
   }
   main().innerHTML = `<h1>${esc(t("explorer.title"))}</h1><p class="muted">${esc(t("verify.chain"))} ${esc(st.chain_id)} · genesis <span class="mono">${esc(st.genesis)}</span></p>
     <table id="blocks"><tr><th>${esc(t("explorer.height"))}</th><th>${esc(t("f.time"))}</th><th>${esc(t("explorer.txs"))}</th><th>${esc(t("explorer.proposer"))}</th><th>id</th></tr>${rows}</table>`;
@@ -344,7 +365,7 @@ async function pageBlock(h) {
     txs += `<tr><td class="mono">${esc(x.hash.slice(0, 16))}…</td><td>${what}</td></tr>`;
   }
   main().innerHTML = `<h1>${esc(t("block.title"))} ${esc(b.header.height)}</h1>
-    <table><tr><th>id</th><td class="mono">${esc(b.id)}</td></tr><tr><th>${esc(t("f.time"))}</th><td>${esc(b.header.time)}</td></tr>
+    <table><tr><th>id</th><td class="mono">${esc(b.id)}</td></tr><tr><th>${esc(t("f.time"))}</th><td>${esc(when(b.header.time))}</td></tr>
     <tr><th>state root</th><td class="mono">${esc(b.header.state_root)}</td></tr><tr><th>parent</th><td class="mono">${esc(b.header.parent)}</td></tr></table>
     <h2>${esc(t("explorer.txs"))}</h2><table>${txs}</table>
     <h2>${esc(t("block.cert"))}</h2><p>${b.certificate.signatures.length} ${esc(t("block.signatures"))} ${esc(b.certificate.round)}</p>`;
@@ -366,7 +387,7 @@ async function pageAttestation(id) {
     <tr><th>${esc(t("f.kind"))}</th><td>${esc(await label("kind", h.kind))}</td></tr>
     <tr><th>${esc(t("f.subject"))}</th><td class="mono"><a href="#/trader/${encodeURIComponent(h.subject)}">${esc(h.subject)}</a></td></tr>
     <tr><th>${esc(t("f.issuer"))}</th><td>${esc(h.issuer)}</td></tr>
-    <tr><th>${esc(t("f.since"))}</th><td>${esc(h.effective_at)}${h.expires_at ? " – " + esc(h.expires_at) : ""}</td></tr>
+    <tr><th>${esc(t("f.since"))}</th><td>${esc(when(h.effective_at))}${h.expires_at ? " – " + esc(when(h.expires_at)) : ""}</td></tr>
     <tr><th>${esc(t("f.height"))}</th><td><a href="#/block/${st.height}">${esc(st.height)}</a></td></tr>`;
   if (keyFile) {
     try { const a = await api(`/v1/attestations/${encodeURIComponent(id)}`); rows += `<tr><th>${esc(t("f.status"))}</th><td id="state">${esc(a.state)}</td></tr>`; } catch (e) { /* not allowed to see the status */ }

@@ -186,9 +186,9 @@ fn process_metrics(out: &mut String) {
             rss.saturating_mul(page)
         );
     }
-    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| {
-        t.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<u64>().ok()))
-    });
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<u64>().ok())));
     if let (Some(start), Some(boot)) = (field(22), boot) {
         #[allow(clippy::cast_precision_loss)]
         let started = boot as f64 + start as f64 / ticks;
