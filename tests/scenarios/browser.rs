@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::dev_node::{DevNode, credex, free_port, json_out};
+use crate::dev_node::{DevNode, free_port};
 
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
@@ -53,23 +53,9 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
         "abnormal-operation-listing",
         &["reason-code=annual-report", "decision-no=17"],
     );
+    let proof = credex_tests::harness::attestation_proof_text(&node.url, &amr, &id, &tmp.path().join("p.txt"));
     let id = id.to_string();
     let id = id.as_str();
-    let proof_file = tmp.path().join("p.txt");
-    json_out(&credex(&[
-        "--auth",
-        &amr,
-        "proof",
-        "attestation",
-        id,
-        "--node",
-        &node.url,
-        "--disclose",
-        "reason-code",
-        "--out",
-        proof_file.to_str().unwrap(),
-    ]));
-    let proof = std::fs::read_to_string(&proof_file).unwrap().trim().to_string();
     let genesis = crate::dev_node::get(&node.url, "/v1/status").1["genesis"].as_str().unwrap().to_string();
 
     // verify, in Russian: valid, with the disclosed field's label and value, the signer, and the genesis
@@ -209,21 +195,7 @@ fn the_offline_page_verifies_from_a_saved_file_with_no_node() {
         "abnormal-operation-listing",
         &["reason-code=annual-report"],
     );
-    let proof_file = tmp.path().join("p.txt");
-    json_out(&credex(&[
-        "--auth",
-        &amr,
-        "proof",
-        "attestation",
-        &id.to_string(),
-        "--node",
-        &node.url,
-        "--disclose",
-        "reason-code",
-        "--out",
-        proof_file.to_str().unwrap(),
-    ]));
-    let proof = std::fs::read_to_string(&proof_file).unwrap().trim().to_string();
+    let proof = credex_tests::harness::attestation_proof_text(&node.url, &amr, &id, &tmp.path().join("p.txt"));
     let listed = crate::dev_node::get(&node.url, &format!("/v1/standing/{trader}")).1["proof_text"]
         .as_str()
         .unwrap()

@@ -864,21 +864,7 @@ fn a_real_chain_gives_the_committed_chain_run_vectors() {
     );
     json_out(&credex(&["revoke", "--node", &node.url, "--key", &amr, &revoked_id.to_string(), "--wait"]));
     let attestation_proof = |id: &credex_types::AttestationId, name: &str| {
-        let out = tmp.path().join(name);
-        json_out(&credex(&[
-            "--auth",
-            &amr,
-            "proof",
-            "attestation",
-            &id.to_string(),
-            "--node",
-            &node.url,
-            "--disclose",
-            "reason-code",
-            "--out",
-            out.to_str().unwrap(),
-        ]));
-        std::fs::read_to_string(out).unwrap().trim().to_string()
+        credex_tests::harness::attestation_proof_text(&node.url, &amr, id, &tmp.path().join(name))
     };
     let text_of = |path: &str| {
         let (status, v) = get(&node.url, path);

@@ -233,6 +233,25 @@ pub fn json_out(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// `credex --auth KEY proof attestation ID --disclose reason-code --out FILE`
+/// (the issuer discloses its own field): the proof's text.
+pub fn attestation_proof_text(url: &str, key: &str, id: &credex_types::AttestationId, out: &Path) -> String {
+    json_out(&credex(&[
+        "--auth",
+        key,
+        "proof",
+        "attestation",
+        &id.to_string(),
+        "--node",
+        url,
+        "--disclose",
+        "reason-code",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    std::fs::read_to_string(out).unwrap().trim().to_string()
+}
+
 pub fn verify(file: &Path, genesis: &str) -> (i32, String) {
     let o = credex(&["verify", file.to_str().unwrap(), "--genesis", genesis]);
     (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap())

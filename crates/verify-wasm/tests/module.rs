@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use credex_tests::vectors::ProofCase;
-use credex_verify::{MaxAge, VerifyOptions};
+use credex_verify::VerifyOptions;
 use credex_verify_wasm::{Answer, Request, WASM};
 
 fn dir() -> PathBuf {
@@ -40,15 +40,7 @@ fn request(c: &ProofCase, lang: &str) -> Request {
 }
 
 fn options(c: &ProofCase, lang: &str) -> VerifyOptions {
-    VerifyOptions {
-        max_age: MaxAge(c.policy.max_age_ms),
-        clear_for: c.policy.clear_for_ms,
-        require_jurisdiction: c.policy.required_jurisdictions.iter().map(|j| j.parse().unwrap()).collect(),
-        trust_issuer: c.policy.trusted_issuers.iter().flatten().map(|a| a.parse().unwrap()).collect(),
-        now: Some(c.now),
-        lang: lang.parse().unwrap(),
-        json: false,
-    }
+    VerifyOptions::from_policy(&c.policy.to_policy(), Some(c.now), lang.parse().unwrap(), false)
 }
 
 const LANGS: [&str; 3] = ["zh", "ru", "en"];

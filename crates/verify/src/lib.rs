@@ -132,6 +132,20 @@ impl Default for VerifyOptions {
 }
 
 impl VerifyOptions {
+    /// The options that ask for `policy`, as of `now`, in `lang` (the
+    /// inverse of [`VerifyOptions::policy`]).
+    pub fn from_policy(policy: &Policy, now: Option<Timestamp>, lang: Lang, json: bool) -> VerifyOptions {
+        VerifyOptions {
+            max_age: MaxAge(policy.max_age_ms),
+            clear_for: policy.clear_for_ms,
+            require_jurisdiction: policy.required_jurisdictions.clone(),
+            trust_issuer: policy.trusted_issuers.clone().unwrap_or_default(),
+            now,
+            lang,
+            json,
+        }
+    }
+
     /// The policy these options ask for.
     pub fn policy(&self) -> Policy {
         Policy {

@@ -19,15 +19,7 @@ fn cases() -> Vec<ProofCase> {
 }
 
 fn args(c: &ProofCase, json: bool) -> VerifyOptions {
-    VerifyOptions {
-        max_age: MaxAge(c.policy.max_age_ms),
-        clear_for: c.policy.clear_for_ms,
-        require_jurisdiction: c.policy.required_jurisdictions.iter().map(|j| j.parse().unwrap()).collect(),
-        trust_issuer: c.policy.trusted_issuers.iter().flatten().map(|a| a.parse().unwrap()).collect(),
-        now: Some(c.now),
-        lang: "en".parse().unwrap(),
-        json,
-    }
+    VerifyOptions::from_policy(&c.policy.to_policy(), Some(c.now), "en".parse().unwrap(), json)
 }
 
 #[test]
