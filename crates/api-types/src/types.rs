@@ -926,6 +926,10 @@ pub struct Verified {
     pub genesis: String,
     /// The outcome's name.
     pub outcome: String,
+    /// The verdict in one sentence, in the reader's language and zone, in
+    /// words that cannot be misread ("VALID: NOT LISTED", "LISTED since …
+    /// by …"; `credex verify`'s first line).
+    pub summary: String,
     /// The outcome with its details.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
@@ -945,8 +949,19 @@ pub struct Verified {
     /// The issuer.
     #[schema(value_type = Option<String>)]
     pub issuer: Option<AgencyId>,
+    /// Its name in the reader's language, as the genesis gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
     /// The attestation id (hex).
     pub attestation: Option<String>,
+    /// When the attestation takes effect (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub effective_at: Option<Timestamp>,
+    /// When it lapses, if it does (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Timestamp>,
     /// Disclosed fields.
     pub fields: Vec<DisclosedField>,
     /// The block.
@@ -958,6 +973,11 @@ pub struct Verified {
     pub block_id: String,
     /// Who signed it.
     pub signers: Vec<Signer>,
+    /// The proof's age when verified (milliseconds: the verifier's clock
+    /// minus the block's time).
+    pub age_ms: u64,
+    /// The policy applied, in words ("max age 90 d 0 h").
+    pub policy: String,
     /// The case, for case proofs.
     pub case: Option<VerifiedCase>,
     /// For an every-list proof: the subject on each list.
@@ -979,6 +999,9 @@ pub struct VerifiedList {
     /// The listing agency, if on the list now.
     #[schema(value_type = Option<String>)]
     pub issuer: Option<AgencyId>,
+    /// Its name in the reader's language, as the genesis gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
 }
 
 /// A proof that did not verify.
@@ -988,8 +1011,10 @@ pub struct NotVerified {
     pub valid: bool,
     /// The genesis it was checked against (hex).
     pub genesis: String,
-    /// Why.
+    /// Why: the code and the verifier's own (English) text.
     pub error: ErrorBody,
+    /// Why, in the reader's language: what the code means to them.
+    pub reason: String,
 }
 
 /// `POST /v1/verify`: the verdict (an invalid proof is a 200 answer too).

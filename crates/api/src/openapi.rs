@@ -115,8 +115,9 @@ route!(
     body(),
     ok((status = 200, description = "genesis TOML", content_type = "text/plain", body = String),)
 );
-route!(report, get, "/report/{subject}", "web", "Printable credit report with QR status proofs",
-    params(("subject" = String, Path, description = "subject id"), ("lang" = Option<Lang>, Query, description = "label language")),
+route!(report, get, "/report/{subject}", "web", "Printable one-page credit report: every list with agency and legal basis, recent changes, the all-lists QR proof and where to verify it",
+    params(("subject" = String, Path, description = "subject id"), ("lang" = Option<Lang>, Query, description = "label language"),
+        ("tz" = Option<String>, Query, description = "zone of the report's times: Asia/Shanghai, Asia/Vladivostok, UTC or an offset such as +09:00; by default the language's")),
     body(), ok((status = 200, description = "HTML", content_type = "text/html", body = String),));
 route!(
     status,
@@ -212,7 +213,8 @@ route!(
     ok((status = 200, description = "SVG", content_type = "image/svg+xml", body = String),)
 );
 route!(verify, post, "/v1/verify", "proofs", "Verifies a credit proof against this node's genesis (invalid proofs: 200 with valid = false)",
-    params(("lang" = Option<Lang>, Query, description = "label language")),
+    params(("lang" = Option<Lang>, Query, description = "label language"),
+        ("tz" = Option<String>, Query, description = "zone of the summary's times: Asia/Shanghai, Asia/Vladivostok, UTC or an offset such as +09:00; by default the language's")),
     body(request_body(content = String, content_type = "text/plain", description = "credex1: text or the canonical bytes"),),
     ok((status = 200, description = "verdict", body = types::VerifyAnswer),));
 route!(

@@ -11,9 +11,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use credex_api_types::types::{self, ErrorBody};
 use credex_proof::{Policy, Verifier};
-use credex_types::labels::{Category, Lang};
+use credex_types::labels::Category;
 
-use super::lifecycle::{Labels, LangQuery, lang};
+use super::lifecycle::{Labels, lang};
 use super::{ApiError, ApiResult, body_bytes, parse_list, parse_subject, proof_error};
 use credex_node::service::Node;
 
@@ -61,25 +61,35 @@ pub(super) async fn members(
 /// The verdict of `proof` against `node`'s genesis (default policy, the
 /// node's clock), with labels in `lang`: [`credex_verify::answer`], the code
 /// the in-browser verifier runs too.
-pub fn verify_answer(node: &Node, data: &[u8], lang: Lang) -> types::VerifyAnswer {
+pub fn verify_answer(node: &Node, data: &[u8], reader: &credex_verify::Reader) -> types::VerifyAnswer {
     let result = Verifier::new(node.genesis().clone(), Policy::default()).and_then(|v| v.verify_any(data, node.now()));
-    credex_verify::answer(node.genesis(), &result, lang)
+    credex_verify::answer(node.genesis(), &result, reader)
 }
 
 /// `POST /v1/verify?lang=`: body a proof (`credex1:` text or bytes); verified
 /// against this node's genesis. Invalid proofs are a 200 answer with `valid: false`.
 pub(super) async fn verify(
     State(node): State<Arc<Node>>,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<VerifyQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<types::VerifyAnswer> {
     let body = body_bytes(body)?;
-    let lang = lang(&headers, q.lang.as_deref())?;
+    let mut reader = credex_verify::Reader::new(lang(&headers, q.lang.as_deref())?);
+    if let Some(tz) = &q.tz {
+        reader.zone = tz.parse().map_err(|e: String| ApiError::bad("invalid-tz", e))?;
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad("empty-body", "send the proof (credex1: text or its bytes) as the request body"));
     }
-    Ok(Json(verify_answer(&node, &body, lang)))
+    Ok(Json(verify_answer(&node, &body, &reader)))
+}
+
+/// `POST /v1/verify`'s query: the reader's language and zone.
+#[derive(serde::Deserialize)]
+pub(super) struct VerifyQuery {
+    lang: Option<String>,
+    tz: Option<String>,
 }
 
 /// Largest body of `POST /v1/standing`: [`types::MAX_BULK`] subject ids.

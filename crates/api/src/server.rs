@@ -77,6 +77,26 @@ impl PerAddress {
     }
 }
 
+/// Whether a request came over TLS (a request extension): how the node
+/// names its own address in what it prints (the report's verify link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl Scheme {
+    /// `http` or `https`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
 /// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -123,10 +143,10 @@ pub async fn serve(
             let _slot = slot;
             let io = IdleTimeout::new(stream, IDLE_TIMEOUT);
             match tls {
-                None => connection(TokioIo::new(io), app, addr, &mut stop).await,
+                None => connection(TokioIo::new(io), app, addr, Scheme::Http, &mut stop).await,
                 // the handshake is bounded like a request head
                 Some(acceptor) => match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(io)).await {
-                    Ok(Ok(s)) => connection(TokioIo::new(s), app, addr, &mut stop).await,
+                    Ok(Ok(s)) => connection(TokioIo::new(s), app, addr, Scheme::Https, &mut stop).await,
                     Ok(Err(e)) => tracing::debug!(target: "credex::api", %addr, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(target: "credex::api", %addr, "TLS handshake timed out"),
                 },
@@ -140,12 +160,18 @@ pub async fn serve(
 
 /// One HTTP/1.1 connection: requests with the peer's address, until it
 /// ends or the server stops (then requests in flight finish, within [`DRAIN`]).
-async fn connection<I>(io: I, app: Router, addr: SocketAddr, stop: &mut tokio::sync::watch::Receiver<bool>)
-where
+async fn connection<I>(
+    io: I,
+    app: Router,
+    addr: SocketAddr,
+    scheme: Scheme,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
+        req.extensions_mut().insert(scheme);
         app.clone().oneshot(req.map(axum::body::Body::new))
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

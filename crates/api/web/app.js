@@ -5,6 +5,19 @@
 
 const T = {
   en: {
+    "access.list": "read a list status", "access.standing": "read the standing on every list",
+    "node.dev": "development chain", "node.validator": "validator", "node.observer": "observer",
+    "f.detail": "Detail", "f.effective": "In effect since", "f.expires": "Lapses", "f.age": "Proof's age", "f.policy": "Policy applied",
+    "signin.notkey": "This is not a credex key file.", "trader.qrtitle": "QR code", "trader.access": "Who looked at this record",
+    "access.who": "Who", "access.role": "Role", "access.what": "What", "access.basis": "Legal basis or authorization", "access.none": "Nobody has looked at this record yet.",
+    "access.log": "read the access log", "access.grade": "read the grade", "access.profile": "read the profile", "access.record": "read a raw record", "access.attestation": "read an attestation", "access.case": "read a case",
+    "role.official": "official", "role.issuer": "issuing agency", "role.platform": "platform", "role.subject": "the trader itself", "role.public": "public",
+    "state.active": "in force", "state.revoked": "revoked", "state.superseded": "superseded", "state.erased": "erased", "state.expired": "expired",
+    "f.id": "Id", "f.genesis": "genesis", "block.root": "State root", "block.parent": "Previous block",
+    "tx.anchor": "attestation", "tx.evidence": "evidence of misbehaviour", "tx.subject-key": "trader's key", "tx.subject-act": "trader's act or agency decision", "tx.governance": "governance", "tx.audit-anchor": "audit log anchor",
+    "err.forbidden": "Your role may not see this.", "err.unauthenticated": "Sign in to see this.", "err.not-found": "Not found.", "err.rate-limited": "Too many requests; try again in a moment.",
+    "err.bad-request-signature": "The request's signature was refused: is this the right key file for this chain?", "err.unknown-client": "This key is not registered on this node.", "err.stale-request": "This computer's clock is too far off; correct it and try again.",
+    "err.replay": "The request was sent twice; try again.", "err.read-only": "The node is not accepting changes just now.", "err.invalid-subject": "This is not a valid subject id.",
     "signin": "Sign in with a key file", "signout": "Sign out", "trader.grade": "Grade", "trader.attestations": "Attestations", "trader.cases": "Cases", "trader.warnings": "Warnings", "trader.signedout": "Sign in (an official's, platform's or the trader's key file) to see the grade, attestations and cases.",
     "nav.verify": "Verify", "nav.trader": "Trader", "nav.lists": "Lists", "nav.explorer": "Explorer",
     "verify.title": "Verify a credit proof", "verify.paste": "Paste a proof (credex1:…), upload a proof file, or scan its QR code.",
@@ -25,6 +38,19 @@ const T = {
     "error": "Error"
   },
   zh: {
+    "access.list": "查看名单状态", "access.standing": "查看全部名单状态",
+    "node.dev": "开发链", "node.validator": "验证节点", "node.observer": "观察节点",
+    "f.detail": "详情", "f.effective": "生效时间", "f.expires": "失效时间", "f.age": "证明时长", "f.policy": "所用策略",
+    "signin.notkey": "这不是 credex 密钥文件。", "trader.qrtitle": "二维码", "trader.access": "谁查看过该记录",
+    "access.who": "查看者", "access.role": "身份", "access.what": "内容", "access.basis": "法律依据或授权", "access.none": "尚无人查看过该记录。",
+    "access.log": "查看访问记录", "access.grade": "查看信用等级", "access.profile": "查看信用档案", "access.record": "查看原始记录", "access.attestation": "查看信用记录", "access.case": "查看事项",
+    "role.official": "工作人员", "role.issuer": "认定机关", "role.platform": "平台", "role.subject": "企业本身", "role.public": "公众",
+    "state.active": "有效", "state.revoked": "已撤销", "state.superseded": "已被取代", "state.erased": "已删除", "state.expired": "已过期",
+    "f.id": "编号", "f.genesis": "创世文件", "block.root": "状态根", "block.parent": "上一区块",
+    "tx.anchor": "信用记录", "tx.evidence": "违规证据", "tx.subject-key": "企业密钥", "tx.subject-act": "企业或机关的行为", "tx.governance": "治理", "tx.audit-anchor": "审计日志锚定",
+    "err.forbidden": "您的身份无权查看此内容。", "err.unauthenticated": "请登录后查看。", "err.not-found": "未找到。", "err.rate-limited": "请求过多，请稍后再试。",
+    "err.bad-request-signature": "请求签名被拒绝：密钥文件是否属于本链？", "err.unknown-client": "此密钥未在本节点登记。", "err.stale-request": "本机时钟偏差过大，请校正后重试。",
+    "err.replay": "请求重复发送，请重试。", "err.read-only": "节点暂不接受变更。", "err.invalid-subject": "主体标识无效。",
     "signin": "使用密钥文件登录", "signout": "退出", "trader.grade": "信用等级", "trader.attestations": "信用记录", "trader.cases": "事项", "trader.warnings": "预警", "trader.signedout": "使用工作人员、平台或企业本身的密钥文件登录后，可查看信用等级、信用记录和事项。",
     "nav.verify": "验证", "nav.trader": "企业信用码", "nav.lists": "名单", "nav.explorer": "区块浏览器",
     "verify.title": "验证信用证明", "verify.paste": "粘贴证明（credex1:…）、上传证明文件或扫描二维码。",
@@ -45,6 +71,19 @@ const T = {
     "error": "错误"
   },
   ru: {
+    "access.list": "статус в списке", "access.standing": "статус во всех списках",
+    "node.dev": "тестовая цепочка", "node.validator": "валидатор", "node.observer": "наблюдатель",
+    "f.detail": "Подробно", "f.effective": "Действует с", "f.expires": "Истекает", "f.age": "Возраст доказательства", "f.policy": "Политика проверки",
+    "signin.notkey": "Это не файл ключа credex.", "trader.qrtitle": "QR-код", "trader.access": "Кто смотрел эту запись",
+    "access.who": "Кто", "access.role": "Роль", "access.what": "Что", "access.basis": "Правовое основание или разрешение", "access.none": "Эту запись ещё никто не смотрел.",
+    "access.log": "журнал доступа", "access.grade": "рейтинг", "access.profile": "профиль", "access.record": "исходная запись", "access.attestation": "запись", "access.case": "дело",
+    "role.official": "сотрудник", "role.issuer": "орган", "role.platform": "платформа", "role.subject": "сама компания", "role.public": "общедоступно",
+    "state.active": "действует", "state.revoked": "отозвано", "state.superseded": "заменено", "state.erased": "удалено", "state.expired": "истёк срок",
+    "f.id": "Номер", "f.genesis": "генезис", "block.root": "Корень состояния", "block.parent": "Предыдущий блок",
+    "tx.anchor": "запись", "tx.evidence": "доказательство нарушения", "tx.subject-key": "ключ компании", "tx.subject-act": "действие компании или органа", "tx.governance": "управление", "tx.audit-anchor": "привязка журнала аудита",
+    "err.forbidden": "Ваша роль не даёт доступа к этим данным.", "err.unauthenticated": "Войдите, чтобы увидеть это.", "err.not-found": "Не найдено.", "err.rate-limited": "Слишком много запросов; повторите чуть позже.",
+    "err.bad-request-signature": "Подпись запроса отклонена: это файл ключа для этой цепочки?", "err.unknown-client": "Этот ключ не зарегистрирован на узле.", "err.stale-request": "Часы этого компьютера сильно расходятся; исправьте и повторите.",
+    "err.replay": "Запрос отправлен повторно; повторите.", "err.read-only": "Узел сейчас не принимает изменений.", "err.invalid-subject": "Неверный идентификатор субъекта.",
     "signin": "Войти с файлом ключа", "signout": "Выйти", "trader.grade": "Рейтинг", "trader.attestations": "Записи", "trader.cases": "Дела", "trader.warnings": "Предупреждения", "trader.signedout": "Войдите с файлом ключа сотрудника, платформы или самой компании, чтобы видеть рейтинг, записи и дела.",
     "nav.verify": "Проверка", "nav.trader": "Компания", "nav.lists": "Списки", "nav.explorer": "Обозреватель",
     "verify.title": "Проверка кредитного доказательства", "verify.paste": "Вставьте доказательство (credex1:…), загрузите файл или отсканируйте QR-код.",
@@ -79,6 +118,19 @@ const t = (k) => (T[lang] && T[lang][k]) || T.en[k] || k;
 const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const main = () => document.getElementById("main");
 
+// Work in progress (a route, a verification, a sign-in): while any runs,
+// <body data-idle="no">; when all are done, "yes". Screen readers get
+// aria-busy the same way; the browser tests wait for it.
+let pendingWork = 0;
+async function work(f) {
+  pendingWork++;
+  document.body.dataset.idle = "no";
+  document.body.setAttribute("aria-busy", "true");
+  try { return await f(); } finally {
+    if (--pendingWork === 0) { document.body.dataset.idle = "yes"; document.body.removeAttribute("aria-busy"); }
+  }
+}
+
 // Times are stored in UTC; people read them in their zone, named: Beijing
 // time for Chinese, Vladivostok time for Russian readers, UTC otherwise,
 // or the zone chosen in the header (kept in this browser).
@@ -111,8 +163,26 @@ async function api(path, opts) {
   }
   const r = await fetch(full, opts);
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((body.code || r.status) + ": " + (body.message || ""));
+  if (!r.ok) {
+    // the refusal in the reader's words; the node's own text stays beside it for support
+    const code = body.code || String(r.status);
+    const e = new Error(T.en["err." + code] ? `${t("err." + code)} (${code})` : `${code}: ${body.message || ""}`);
+    e.code = code;
+    throw e;
+  }
   return body;
+}
+
+// agencies by id, with their names in the reader's language (GET /v1/issuers)
+let agencies = null;
+async function agencyName(id) {
+  if (!id) return "";
+  if (!agencies) {
+    agencies = {};
+    for (const a of (await api("/v1/issuers")).issuers) agencies[a.agency] = a.names;
+  }
+  const n = agencies[id];
+  return n ? (n[lang] || n.en || id) : id;
 }
 
 async function label(category, code) {
@@ -164,27 +234,44 @@ function renderVerdict(v) {
     : o === "valid" && v.list ? "outcome.not-listed" : "outcome." + o;
   let h = `<div id="outcome" class="outcome ${outcomeClass(o)}" data-outcome="${esc(o)}">${esc(t(word))}</div>`;
   if (!v.valid) {
-    h += `<p id="reason"><b>${esc(t("f.reason"))}:</b> <code>${esc(v.error.code)}</code> — ${esc(v.error.message)}</p>`;
+    // the reason in the reader's words; the verifier's own text, for support, beside it
+    h += `<p id="reason"><b>${esc(t("f.reason"))}:</b> ${esc(v.reason || v.error.code)}</p>`
+      + `<p class="muted">${esc(t("f.detail"))}: <code>${esc(v.error.code)}</code> <code>${esc(v.error.message)}</code></p>`;
   } else {
+    if (v.summary && o !== "valid") h += `<p id="summary" class="summary">${esc(v.summary)}</p>`;
     h += "<table>";
     h += `<tr><th>${esc(t("f.subject"))}</th><td class="mono">${esc(v.subject)}</td></tr>`;
-    if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted">${esc(v.kind)}</span></td></tr>`;
+    if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted mono">${esc(v.kind)}</span></td></tr>`;
     if (v.list && !(v.lists && v.lists.length)) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
     for (const x of v.lists || []) {
-      const st = x.since ? `<span class="listed">${esc(t("outcome.listed"))} ${esc(when(x.since))} (${esc(x.issuer)})</span>` : `<span class="clear">${esc(t("trader.clear"))}</span>`;
+      const st = x.since ? `<span class="listed">${esc(t("outcome.listed"))} ${esc(when(x.since))} (<span data-agency="${esc(x.issuer)}">${esc(x.issuer_name || x.issuer)}</span>)</span>` : `<span class="clear">${esc(t("trader.clear"))}</span>`;
       h += `<tr data-list="${esc(x.list)}"><th>${esc(x.list_label)}</th><td>${st}</td></tr>`;
     }
-    if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(when(v.detail.since))} (${esc(v.detail.issuer)})</td></tr>`;
-    if (v.issuer) h += `<tr><th>${esc(t("f.issuer"))}</th><td>${esc(v.issuer)}</td></tr>`;
+    if (v.detail && v.detail.since) h += `<tr><th>${esc(t("f.since"))}</th><td>${esc(when(v.detail.since))}</td></tr>`;
+    if (v.issuer) h += `<tr><th>${esc(t("f.issuer"))}</th><td data-agency="${esc(v.issuer)}">${esc(v.issuer_name || v.issuer)}</td></tr>`;
+    if (v.effective_at) h += `<tr><th>${esc(t("f.effective"))}</th><td id="effective">${esc(when(v.effective_at))}</td></tr>`;
+    if (v.expires_at) h += `<tr><th>${esc(t("f.expires"))}</th><td id="expires">${esc(when(v.expires_at))}</td></tr>`;
     if (v.case) h += `<tr><th>${esc(t("f.case"))}</th><td>${esc(v.case.kind)} — ${esc(v.case.status_label)}</td></tr>`;
     for (const f of v.fields || []) h += `<tr><th>${esc(f.label)}</th><td>${esc(f.value)}</td></tr>`;
     h += `<tr><th>${esc(t("f.height"))}</th><td>${esc(v.height)} <span class="muted mono">${esc(v.block_id)}</span></td></tr>`;
     h += `<tr><th>${esc(t("f.time"))}</th><td data-utc="${esc(v.block_time)}">${esc(when(v.block_time))}</td></tr>`;
     h += `<tr><th>${esc(t("f.signers"))}</th><td>${(v.signers || []).map((s) => `${esc(s.name)} [${esc(s.jurisdiction)}]`).join("<br>")}</td></tr>`;
+    if (v.age_ms != null) h += `<tr><th>${esc(t("f.age"))}</th><td id="age">${esc(ageText(v.age_ms))}</td></tr>`;
+    if (v.policy) h += `<tr><th>${esc(t("f.policy"))}</th><td id="policy">${esc(v.policy)}</td></tr>`;
     h += "</table>";
   }
   h += `<p class="muted">${esc(t(OFFLINE ? "verify.genesis" : "verify.against"))} <span class="mono" id="genesis">${esc(v.genesis)}</span></p>`;
   return h;
+}
+
+// a proof's age at a glance: "3 d 4 h", "5 h 12 min", "40 s"
+function ageText(ms) {
+  const d = Math.floor(ms / 86400000), h = Math.floor(ms / 3600000) % 24, m = Math.floor(ms / 60000) % 60, s = Math.floor(ms / 1000) % 60;
+  const u = { en: ["d", "h", "min", "s"], zh: ["天", "小时", "分钟", "秒"], ru: ["дн.", "ч", "мин", "с"] }[lang] || ["d", "h", "min", "s"];
+  if (d) return `${d} ${u[0]} ${h} ${u[1]}`;
+  if (h) return `${h} ${u[1]} ${m} ${u[2]}`;
+  if (m) return `${m} ${u[2]}`;
+  return `${s} ${u[3]}`;
 }
 
 // The in-browser verifier (credex-verify-wasm): the node's own module, or
@@ -220,7 +307,7 @@ async function verify(data) {
       const repeat = Math.max(1, Math.min(1000, Number(params().query.get("repeat")) || 1));
       const t0 = performance.now();
       let a;
-      for (let i = 0; i < repeat; i++) a = local.verify({ genesis: genesisText, now: new Date().toISOString(), lang }, data);
+      for (let i = 0; i < repeat; i++) a = local.verify({ genesis: genesisText, now: new Date().toISOString(), lang, tz: zone() }, data);
       const ms = (performance.now() - t0) / repeat;
       out.innerHTML = (a.answer ? renderVerdict(a.answer)
         : `<div id="outcome" class="outcome outcome-invalid" data-outcome="unchecked">${esc(t("error"))}</div><pre id="reason">${esc(a.text)}</pre>`)
@@ -228,7 +315,7 @@ async function verify(data) {
     } else if (OFFLINE) {
       out.innerHTML = `<div class="outcome outcome-warn">${esc(t("verify.nogenesis"))}</div>`;
     } else {
-      const v = await api("/v1/verify", { method: "POST", body: data });
+      const v = await api(`/v1/verify?tz=${encodeURIComponent(zone())}`, { method: "POST", body: data });
       out.innerHTML = renderVerdict(v) + `<p class="muted" id="where" data-where="node">${esc(t("verify.node"))}</p>`;
     }
   } catch (e) {
@@ -256,7 +343,7 @@ async function scan() {
   } catch (e) { note.textContent = t("verify.noscan") + " (" + e.message + ")"; }
 }
 
-function pageVerify(query) {
+async function pageVerify(query) {
   main().innerHTML = `<h1>${esc(t("verify.title"))}</h1><p>${esc(t("verify.paste"))}</p>
     <textarea id="proof" spellcheck="false"></textarea><br>
     <button id="go">${esc(t("verify.button"))}</button>
@@ -267,14 +354,14 @@ function pageVerify(query) {
     <div id="result"></div>`;
   const gf = document.getElementById("genesis-file");
   if (gf) gf.onchange = async (ev) => { const f = ev.target.files[0]; if (f) genesisText = await f.text(); };
-  document.getElementById("go").onclick = () => verify(document.getElementById("proof").value);
+  document.getElementById("go").onclick = () => work(() => verify(document.getElementById("proof").value));
   document.getElementById("scan").onclick = scan;
   document.getElementById("file").onchange = (ev) => {
     const f = ev.target.files[0];
-    if (f) f.arrayBuffer().then((b) => verify(new Uint8Array(b)));
+    if (f) work(async () => verify(new Uint8Array(await f.arrayBuffer())));
   };
   const p = query.get("proof");
-  if (p) { document.getElementById("proof").value = p; verify(p); }
+  if (p) { document.getElementById("proof").value = p; return verify(p); }
 }
 
 // ---- trader ----
@@ -293,12 +380,12 @@ async function pageTrader(subject) {
       id = s.subject;
       const r = s.record;
       const state = s.listed
-        ? `<span class="listed">${esc(t("trader.listed"))} ${esc(when(s.listing.since))}</span> (${esc(s.listing.issuer)})`
-        : `<span class="clear">${esc(t("trader.clear"))}</span>` + (r && r.last_removed ? ` <span class="muted">${esc(t("trader.removed"))} ${esc(r.last_removed)}</span>` : "");
+        ? `<span class="listed">${esc(t("trader.listed"))} ${esc(when(s.listing.since))}</span> (<span data-agency="${esc(s.listing.issuer)}">${esc(await agencyName(s.listing.issuer))}</span>)`
+        : `<span class="clear">${esc(t("trader.clear"))}</span>` + (r && r.last_removed ? ` <span class="muted">${esc(t("trader.removed"))} ${esc(when(r.last_removed))}</span>` : "");
       rows += `<tr data-list="${esc(l)}"><th>${esc(s.list_label)}</th><td>${state}</td></tr>`;
     }
     box.innerHTML = `<h2 class="mono" id="trader-id">${esc(id)}</h2><table id="statuses">${rows}</table>
-      <h3>QR</h3><div class="qr" id="qr"><img alt="QR" width="320" height="320" src="/v1/standing/${encodeURIComponent(id)}/qr.svg"></div>
+      <h3>${esc(t("trader.qrtitle"))}</h3><div class="qr" id="qr"><img alt="${esc(t("trader.qrtitle"))}" width="320" height="320" src="/v1/standing/${encodeURIComponent(id)}/qr.svg"></div>
       <p class="muted">${esc(t("trader.qr"))}</p>
       <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
       <div id="full">${keyFile ? "" : `<p class="muted">${esc(t("trader.signedout"))}</p>`}</div>`;
@@ -312,13 +399,42 @@ async function fullProfile(id) {
   try {
     const p = await api(`/v1/subjects/${encodeURIComponent(id)}`);
     const g = p.grade;
-    let h = `<h3>${esc(t("trader.grade"))}</h3><p id="grade"><b class="outcome-${g.grade === "A" || g.grade === "B" ? "valid" : "warn"}">${esc(g.grade_label)}</b> — ${esc(g.score)} <span class="muted">(${esc(g.sector_label)}, ${esc(g.model)})</span></p>`;
+    let h = `<h3>${esc(t("trader.grade"))}</h3><p id="grade"><b class="outcome-${g.grade === "A" || g.grade === "B" ? "valid" : "warn"}">${esc(g.grade_label)}</b> — ${esc(g.score)} <span class="muted">(${esc(g.sector_label)}, <span class="mono">${esc(g.model)}</span>)</span></p>`;
     h += `<table>${g.lines.map((l) => `<tr><td>${esc(l.label)}</td><td>×${esc(l.count)}</td><td>${l.points > 0 ? "+" : ""}${esc(l.points)}</td></tr>`).join("")}</table>`;
     if (p.warnings.length) h += `<h3>${esc(t("trader.warnings"))}</h3><ul>${p.warnings.map((w) => `<li class="listed">${esc(w.label)}</li>`).join("")}</ul>`;
-    h += `<h3>${esc(t("trader.attestations"))}</h3><table id="attestations">${p.attestations.map((a) => `<tr><td>${esc(a.kind_label)}</td><td>${esc(a.issuer)}</td><td>${esc(a.effective_at)}</td><td>${esc(a.state)}</td></tr>`).join("")}</table>`;
-    if (p.cases.length) h += `<h3>${esc(t("trader.cases"))}</h3><table>${p.cases.map((c) => `<tr><td>${esc(c.kind_label)}</td><td>${esc(c.status_label)}</td><td>${esc(c.agency)}</td></tr>`).join("")}</table>`;
+    let rows = "";
+    for (const a of p.attestations) {
+      rows += `<tr><td>${esc(a.kind_label)}</td><td data-agency="${esc(a.issuer)}">${esc(await agencyName(a.issuer))}</td><td>${esc(when(a.effective_at))}</td><td>${esc(t("state." + a.state))}</td></tr>`;
+    }
+    h += `<h3>${esc(t("trader.attestations"))}</h3><table id="attestations">${rows}</table>`;
+    if (p.cases.length) {
+      rows = "";
+      for (const c of p.cases) rows += `<tr><td>${esc(c.kind_label)}</td><td>${esc(c.status_label)}</td><td data-agency="${esc(c.agency)}">${esc(await agencyName(c.agency))}</td></tr>`;
+      h += `<h3>${esc(t("trader.cases"))}</h3><table id="cases">${rows}</table>`;
+    }
     box.innerHTML = h;
-  } catch (e) { box.innerHTML = `<p class="muted">${esc(e.message)}</p>`; }
+  } catch (e) { box.innerHTML = `<p class="muted" id="full-refused">${esc(e.message)}</p>`; return; }
+  // who looked at this record: the trader itself and officials may see it
+  if (keyFile.role !== "subject" && keyFile.role !== "official") return;
+  try {
+    const log = await api(`/v1/subjects/${encodeURIComponent(id)}/access-log`);
+    const rows = log.entries.map((e) => `<tr><td>${esc(when(e.time))}</td><td class="mono">${esc(e.client)}</td><td>${esc(t("role." + e.role))}</td><td>${accessAction(e.action)}</td><td>${esc(e.basis || "")}</td></tr>`).join("");
+    box.insertAdjacentHTML("beforeend", `<h3>${esc(t("trader.access"))}</h3>` +
+      (rows ? `<table id="access-log"><tr><th>${esc(t("f.time"))}</th><th>${esc(t("access.who"))}</th><th>${esc(t("access.role"))}</th><th>${esc(t("access.what"))}</th><th>${esc(t("access.basis"))}</th></tr>${rows}</table>`
+        : `<p class="muted" id="access-log">${esc(t("access.none"))}</p>`));
+  } catch (e) { box.insertAdjacentHTML("beforeend", `<p class="muted" id="access-refused">${esc(e.message)}</p>`); }
+}
+
+// "GET /v1/subjects/…/grade" as the reader says it (HTML); a request the
+// table does not name is shown as it was made
+function accessAction(action) {
+  const [method, path] = action.split(" ");
+  const p = (path || "").split("?")[0];
+  const what = /\/access-log$/.test(p) ? "access.log" : /\/grade$/.test(p) ? "access.grade"
+    : /^\/v1\/subjects\//.test(p) ? "access.profile" : /\/record$/.test(p) ? "access.record"
+    : /^\/v1\/attestations\//.test(p) ? "access.attestation" : /^\/v1\/cases\//.test(p) ? "access.case"
+    : /^\/v1\/lists\//.test(p) ? "access.list" : /^\/v1\/standing/.test(p) ? "access.standing" : null;
+  return what ? esc(t(what)) : `<span class="mono">${esc(method)} ${esc(p)}</span>`;
 }
 
 // ---- lists ----
@@ -338,7 +454,7 @@ async function pageLists(list, query) {
   if (!r.entries.length) h += `<p>${esc(t("lists.empty"))}</p>`;
   else {
     h += `<table><tr><th>${esc(t("f.subject"))}</th><th>${esc(t("f.since"))}</th><th>${esc(t("f.issuer"))}</th></tr>`;
-    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(when(e.since))}</td><td>${esc(e.issuer)}</td></tr>`;
+    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(when(e.since))}</td><td data-agency="${esc(e.issuer)}">${esc(await agencyName(e.issuer))}</td></tr>`;
     h += "</table>";
   }
   if (r.next) h += `<button id="next">${esc(t("lists.next"))}</button>`;
@@ -352,10 +468,10 @@ async function pageExplorer() {
   let rows = "";
   for (let h = st.height; h > 0 && h > st.height - 15; h--) {
     const b = await api(`/v1/blocks/${h}`);
-    rows += `<tr><td><a href="#/block/${h}">${h}</a></td><td>${esc(when(b.header.time))}</td><td>${b.transactions.length}</td><td>${esc(b.header.proposer)}</td><td class="mono">${esc(b.id.slice(0, 16))}…</td></tr>`;
+    rows += `<tr><td><a href="#/block/${h}">${h}</a></td><td>${esc(when(b.header.time))}</td><td>${b.transactions.length}</td><td class="mono">${esc(b.header.proposer)}</td><td class="mono">${esc(b.id.slice(0, 16))}…</td></tr>`;
   }
-  main().innerHTML = `<h1>${esc(t("explorer.title"))}</h1><p class="muted">${esc(t("verify.chain"))} ${esc(st.chain_id)} · genesis <span class="mono">${esc(st.genesis)}</span></p>
-    <table id="blocks"><tr><th>${esc(t("explorer.height"))}</th><th>${esc(t("f.time"))}</th><th>${esc(t("explorer.txs"))}</th><th>${esc(t("explorer.proposer"))}</th><th>id</th></tr>${rows}</table>`;
+  main().innerHTML = `<h1>${esc(t("explorer.title"))}</h1><p class="muted">${esc(t("verify.chain"))} <span class="mono">${esc(st.chain_id)}</span> · ${esc(t("f.genesis"))} <span class="mono">${esc(st.genesis)}</span></p>
+    <table id="blocks"><tr><th>${esc(t("explorer.height"))}</th><th>${esc(t("f.time"))}</th><th>${esc(t("explorer.txs"))}</th><th>${esc(t("explorer.proposer"))}</th><th>${esc(t("f.id"))}</th></tr>${rows}</table>`;
 }
 
 async function pageBlock(h) {
@@ -363,15 +479,15 @@ async function pageBlock(h) {
   let txs = "";
   for (const x of b.transactions) {
     const tx = x.tx;
-    let what = esc(x.type);
+    let what = esc(t("tx." + x.type));
     if (x.type === "anchor") what = tx
-      ? `<a href="#/attestation/${esc(x.id)}">${esc(await label("kind", tx.header.kind))}</a> — <span class="mono">${esc(tx.header.subject)}</span> (${esc(tx.header.issuer)})`
-      : `<a href="#/attestation/${esc(x.id)}">${esc(x.type)}</a>`;
+      ? `<a href="#/attestation/${esc(x.id)}">${esc(await label("kind", tx.header.kind))}</a> — <span class="mono">${esc(tx.header.subject)}</span> (${esc(await agencyName(tx.header.issuer))})`
+      : `<a href="#/attestation/${esc(x.id)}">${esc(t("tx." + x.type))}</a>`;
     txs += `<tr><td class="mono">${esc(x.hash.slice(0, 16))}…</td><td>${what}</td></tr>`;
   }
   main().innerHTML = `<h1>${esc(t("block.title"))} ${esc(b.header.height)}</h1>
-    <table><tr><th>id</th><td class="mono">${esc(b.id)}</td></tr><tr><th>${esc(t("f.time"))}</th><td>${esc(when(b.header.time))}</td></tr>
-    <tr><th>state root</th><td class="mono">${esc(b.header.state_root)}</td></tr><tr><th>parent</th><td class="mono">${esc(b.header.parent)}</td></tr></table>
+    <table><tr><th>${esc(t("f.id"))}</th><td class="mono">${esc(b.id)}</td></tr><tr><th>${esc(t("f.time"))}</th><td>${esc(when(b.header.time))}</td></tr>
+    <tr><th>${esc(t("block.root"))}</th><td class="mono">${esc(b.header.state_root)}</td></tr><tr><th>${esc(t("block.parent"))}</th><td class="mono">${esc(b.header.parent)}</td></tr></table>
     <h2>${esc(t("explorer.txs"))}</h2><table>${txs}</table>
     <h2>${esc(t("block.cert"))}</h2><p>${b.certificate.signatures.length} ${esc(t("block.signatures"))} ${esc(b.certificate.round)}</p>`;
 }
@@ -382,54 +498,54 @@ async function pageAttestation(id) {
   const b = await api(`/v1/blocks/${st.height}`);
   const x = b.transactions.find((y) => y.id === id);
   if (!x.tx) {
-    main().innerHTML = `<h1>${esc(t("f.kind"))}</h1><table id="attestation"><tr><th>id</th><td class="mono">${esc(id)}</td></tr>
+    main().innerHTML = `<h1>${esc(t("f.kind"))}</h1><table id="attestation"><tr><th>${esc(t("f.id"))}</th><td class="mono">${esc(id)}</td></tr>
       <tr><th>${esc(t("f.height"))}</th><td><a href="#/block/${st.height}">${esc(st.height)}</a></td></tr></table>
       <p class="muted" id="redacted">${esc(t("explorer.redacted"))}</p>`;
     return;
   }
   const h = x.tx.header;
-  let rows = `<tr><th>id</th><td class="mono">${esc(id)}</td></tr>
+  let rows = `<tr><th>${esc(t("f.id"))}</th><td class="mono">${esc(id)}</td></tr>
     <tr><th>${esc(t("f.kind"))}</th><td>${esc(await label("kind", h.kind))}</td></tr>
     <tr><th>${esc(t("f.subject"))}</th><td class="mono"><a href="#/trader/${encodeURIComponent(h.subject)}">${esc(h.subject)}</a></td></tr>
-    <tr><th>${esc(t("f.issuer"))}</th><td>${esc(h.issuer)}</td></tr>
+    <tr><th>${esc(t("f.issuer"))}</th><td data-agency="${esc(h.issuer)}">${esc(await agencyName(h.issuer))}</td></tr>
     <tr><th>${esc(t("f.since"))}</th><td>${esc(when(h.effective_at))}${h.expires_at ? " – " + esc(when(h.expires_at)) : ""}</td></tr>
     <tr><th>${esc(t("f.height"))}</th><td><a href="#/block/${st.height}">${esc(st.height)}</a></td></tr>`;
   if (keyFile) {
-    try { const a = await api(`/v1/attestations/${encodeURIComponent(id)}`); rows += `<tr><th>${esc(t("f.status"))}</th><td id="state">${esc(a.state)}</td></tr>`; } catch (e) { /* not allowed to see the status */ }
+    try { const a = await api(`/v1/attestations/${encodeURIComponent(id)}`); rows += `<tr><th>${esc(t("f.status"))}</th><td id="state" data-state="${esc(a.state)}">${esc(t("state." + a.state))}</td></tr>`; } catch (e) { /* not allowed to see the status */ }
   }
   main().innerHTML = `<h1>${esc(t("f.kind"))}</h1><table id="attestation">${rows}</table>`;
 }
 
-async function route() {
+const route = () => work(async () => {
   const { path, query } = params();
-  if (OFFLINE) { pageVerify(query); return; }
+  if (OFFLINE) { await pageVerify(query); return; }
   try {
     if (path[0] === "trader") await pageTrader(path[1] ? decodeURIComponent(path[1]) : "");
     else if (path[0] === "lists") await pageLists(path[1], query);
     else if (path[0] === "explorer") await pageExplorer();
     else if (path[0] === "block") await pageBlock(path[1]);
     else if (path[0] === "attestation") await pageAttestation(path[1]);
-    else pageVerify(query);
+    else await pageVerify(query);
   } catch (e) { main().innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
-}
+});
 
 document.querySelectorAll("[data-lang]").forEach((e) => (e.onclick = (ev) => { ev.preventDefault(); setLang(e.dataset.lang); }));
-if (!OFFLINE) document.getElementById("keyfile").onchange = async (ev) => {
+if (!OFFLINE) document.getElementById("keyfile").onchange = (ev) => work(async () => {
   const f = ev.target.files[0];
   if (!f) return;
   const text = await f.text();
   try {
     const k = JSON.parse(text);
-    if (!k.secret_seed) throw new Error("not a credex key file");
+    if (!k.secret_seed) throw new Error(t("signin.notkey"));
     sessionStorage.setItem("credex-key", text);
     keyFile = k;
   } catch (e) { alert(e.message); }
-  showWho(); route();
-};
+  showWho(); await route();
+});
 document.getElementById("signout").onclick = (ev) => { ev.preventDefault(); sessionStorage.removeItem("credex-key"); keyFile = null; showWho(); route(); };
 window.addEventListener("hashchange", route);
 if (OFFLINE) document.getElementById("footer").innerHTML = `<span class="muted">credex · <span data-t="verify.offline">${esc(t("verify.offline"))}</span></span>`;
 else api("/v1/status").then((s) => {
-  document.getElementById("footer").innerHTML = `<span class="muted">credex · ${esc(s.chain_id)} · ${esc(s.role)} · height ${esc(s.height)}</span>`;
+  document.getElementById("footer").innerHTML = `<span class="muted">credex · <span class="mono">${esc(s.chain_id)}</span> · <span data-t="node.${esc(s.role)}">${esc(t("node." + s.role))}</span> · <span data-t="f.height">${esc(t("f.height"))}</span> ${esc(s.height)}</span>`;
 }).catch(() => {});
 setLang(lang);

@@ -200,6 +200,13 @@ pub struct Facts {
     /// For attestation claims: kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<AttestationKind>,
+    /// For attestation claims: when it takes effect (the issuer's decision
+    /// date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<Timestamp>,
+    /// For attestation claims: when it lapses, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
     /// For attestation claims: the disclosed fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub disclosed: Vec<DisclosedField>,
@@ -359,6 +366,8 @@ fn fill_attestation(facts: &mut Facts, id: AttestationId, h: &AttestationHeader)
     facts.attestation = Some(id);
     facts.issuer = Some(h.issuer.clone());
     facts.kind = Some(h.kind);
+    facts.effective_at = Some(h.effective_at);
+    facts.expires_at = h.expires_at;
 }
 
 /// Verifies credit proofs against one genesis and policy.
@@ -581,6 +590,8 @@ impl Verifier {
             attestation: None,
             issuer: None,
             kind: None,
+            effective_at: None,
+            expires_at: None,
             disclosed: Vec::new(),
             list: None,
             last_removed: None,

@@ -187,6 +187,58 @@ impl AttestationKind {
         }
     }
 
+    /// The title of a legal basis (`cn-saic-2014-1`, with or without an
+    /// article: `cn-saic-2014-1/art4`) in `lang`, for the documents people
+    /// read (the credit report); `None` for a code this table does not
+    /// know, which is then shown as it is. Display only: not part of the
+    /// label table that genesis pins.
+    pub fn legal_basis_title(code: &str, lang: crate::labels::Lang) -> Option<String> {
+        use crate::labels::Lang;
+        let (law, article) = match code.split_once('/') {
+            Some((l, a)) => {
+                (l, a.strip_prefix("art").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+            }
+            None => (code, None),
+        };
+        let [zh, ru, en] = match law {
+            "cn-saic-2014-1" => [
+                "《企业经营异常名录管理暂行办法》（国家工商行政管理总局令第68号，2014年）",
+                "Временные меры по ведению реестра предприятий с нарушениями в деятельности (приказ ГАПК КНР № 68, 2014)",
+                "Interim Measures for the Administration of the List of Enterprises with Abnormal Operations (SAIC Order No. 68, 2014)",
+            ],
+            "cn-samr-2021-44" => [
+                "《市场监督管理严重违法失信名单管理办法》（国家市场监督管理总局令第44号，2021年）",
+                "Меры по ведению списка серьёзных нарушителей в сфере надзора за рынком (приказ ГУГРН КНР № 44, 2021)",
+                "Measures for the Administration of the List of Serious Violators in Market Regulation (SAMR Order No. 44, 2021)",
+            ],
+            "cn-admin-penalty-law" => [
+                "《中华人民共和国行政处罚法》",
+                "Закон КНР об административных наказаниях",
+                "Administrative Penalty Law of the PRC",
+            ],
+            "cn-admin-licensing-law" => [
+                "《中华人民共和国行政许可法》",
+                "Закон КНР об административном лицензировании",
+                "Administrative Licensing Law of the PRC",
+            ],
+            "cn-social-credit-rules" => {
+                ["社会信用体系建设有关规定", "Нормы о системе социального кредита", "Rules of the social credit system"]
+            }
+            _ => return None,
+        };
+        let title = match lang {
+            Lang::Zh => zh,
+            Lang::Ru => ru,
+            Lang::En => en,
+        };
+        Some(match (article, lang) {
+            (None, _) => title.to_string(),
+            (Some(n), Lang::Zh) => format!("{title}第{n}条"),
+            (Some(n), Lang::Ru) => format!("{title}, ст. {n}"),
+            (Some(n), Lang::En) => format!("{title}, art. {n}"),
+        })
+    }
+
     /// The publication window `(shortest, longest)` a kind must declare
     /// through `expires_at`, counted from `effective_at`: ordinary penalties
     /// 3 months – 1 year, serious penalties 6 months – 3 years.
@@ -220,6 +272,25 @@ impl AttestationKind {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn legal_bases_have_titles_with_their_article() {
+        use crate::labels::Lang;
+        let t = |c: &str, l| AttestationKind::legal_basis_title(c, l);
+        assert_eq!(
+            t("cn-saic-2014-1/art4", Lang::Zh).as_deref(),
+            Some("《企业经营异常名录管理暂行办法》（国家工商行政管理总局令第68号，2014年）第4条")
+        );
+        assert!(t("cn-samr-2021-44", Lang::Ru).is_some_and(|s| s.contains("№ 44")));
+        assert!(t("cn-admin-penalty-law/art9", Lang::En).is_some_and(|s| s.ends_with(", art. 9")));
+        // an article that is not a number is not invented into one
+        assert!(t("cn-admin-penalty-law/annex", Lang::En).is_some_and(|s| !s.contains("art.")));
+        assert_eq!(t("ru-fz-2024-1", Lang::Ru), None);
+        // every default basis an issuer tool writes has a title
+        for k in AttestationKind::ALL {
+            assert!(t(k.default_legal_basis(), Lang::Zh).is_some(), "{k:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -220,6 +220,28 @@ impl Zone {
         Zone::shift(as_utc.0, offset).map(Timestamp).ok_or_else(err)
     }
 
+    /// Vladivostok time, the zone of the Russian border posts facing Suifenhe.
+    pub fn vladivostok() -> Zone {
+        Zone { name: "Asia/Vladivostok".into(), offset_min: 600 }
+    }
+
+    /// The zone a reader of `lang` is shown times in unless they choose
+    /// another: Beijing time for Chinese, Vladivostok time for Russian, UTC
+    /// for English (the web UI's defaults too).
+    pub fn for_reader(lang: crate::labels::Lang) -> Zone {
+        match lang {
+            crate::labels::Lang::Zh => Zone::shanghai(),
+            crate::labels::Lang::Ru => Zone::vladivostok(),
+            crate::labels::Lang::En => Zone::utc(),
+        }
+    }
+
+    /// `t` in this zone without the zone: `2026-12-01 20:03`.
+    pub fn local(&self, t: Timestamp) -> String {
+        let text = Timestamp(Zone::shift(t.0, -self.offset_min).unwrap_or(t.0)).to_string();
+        format!("{} {}", text.get(..10).unwrap_or(""), text.get(11..16).unwrap_or(""))
+    }
+
     /// `t` in this zone: `2026-12-01 20:03 (UTC+08:00)`.
     pub fn format(&self, t: Timestamp) -> String {
         let local = Zone::shift(t.0, -self.offset_min).unwrap_or(t.0);

@@ -78,6 +78,10 @@ pub struct Request {
     /// `zh`, `ru` or `en`; absent means `en`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// `--tz`: the zone times are shown in (`Asia/Shanghai`, `+09:00`);
+    /// absent means the language's ([`credex_types::time::Zone::for_reader`]).
+    #[serde(default)]
+    pub tz: Option<String>,
 }
 
 /// The module's answer.
@@ -149,6 +153,10 @@ impl Request {
             )?,
             now: Some(now),
             lang,
+            tz: match &self.tz {
+                Some(s) => Some(option("tz", s.parse::<credex_types::time::Zone>())?),
+                None => None,
+            },
             json: false,
         };
         Ok((options, now))
@@ -181,7 +189,7 @@ fn checked(request: &Request, proof: &[u8]) -> Result<Answer, (RequestError, Opt
     Ok(Answer {
         exit_code: report.exit_code,
         text: report.text,
-        answer: Some(credex_verify::answer(&genesis, &result, options.lang)),
+        answer: Some(credex_verify::answer(&genesis, &result, &options.reader())),
         genesis: hash,
     })
 }

@@ -36,6 +36,7 @@ fn request(c: &ProofCase, lang: &str) -> Request {
         require_jurisdiction: c.policy.required_jurisdictions.clone(),
         trust_issuer: c.policy.trusted_issuers.clone().unwrap_or_default(),
         lang: Some(lang.to_string()),
+        tz: None,
     }
 }
 

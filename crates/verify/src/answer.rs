@@ -6,17 +6,22 @@
 use credex_api_types::types::{self, ErrorBody};
 use credex_proof::{ProofError, Verdict};
 use credex_types::Genesis;
-use credex_types::labels::{Category, LabelTable, Lang};
+use credex_types::labels::{Category, LabelTable};
 
-/// The answer for `result`, a verification against `genesis`, with labels
-/// in `lang` from the built-in label table, when `genesis` pins that table
-/// (spec §7); otherwise, and where the table has none, the codes.
-pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, lang: Lang) -> types::VerifyAnswer {
+use crate::render::{Reader, headline, policy_text, reason};
+
+/// The answer for `result`, a verification against `genesis`, for
+/// `reader`: labels in their language from the built-in label table, when
+/// `genesis` pins that table (spec §7; otherwise, and where the table has
+/// none, the codes), the summary's times in their zone.
+pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, reader: &Reader) -> types::VerifyAnswer {
+    let lang = reader.lang;
     let genesis_hash = genesis.hash().to_string();
     let refused = |code: &str, message: String| {
         types::VerifyAnswer::NotVerified(types::NotVerified {
             valid: false,
             genesis: genesis_hash.clone(),
+            reason: reason(code, lang).to_string(),
             error: ErrorBody { code: code.to_string(), message },
         })
     };
@@ -33,10 +38,12 @@ pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, lang: Lan
     let label =
         |c: Category, code: &str| if pinned { table.label(c, code, lang).unwrap_or(code) } else { code }.to_string();
     let f = &v.facts;
+    let name = |a: &credex_types::AgencyId| f.names.get(a).map(|n| n.get(lang).to_string());
     types::VerifyAnswer::Verified(Box::new(types::Verified {
         valid: true,
         genesis: genesis_hash.clone(),
         outcome: v.outcome.name().to_string(),
+        summary: headline(v, reader),
         detail,
         subject: f.subject.clone(),
         kind: f.kind,
@@ -44,7 +51,10 @@ pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, lang: Lan
         list: f.list,
         list_label: f.list.map(|x| label(Category::List, x.name())),
         issuer: f.issuer.clone(),
+        issuer_name: f.issuer.as_ref().and_then(name),
         attestation: f.attestation.map(|a| a.to_string()),
+        effective_at: f.effective_at,
+        expires_at: f.expires_at,
         fields: f
             .disclosed
             .iter()
@@ -70,6 +80,8 @@ pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, lang: Lan
                 jurisdiction: s.jurisdiction,
             })
             .collect(),
+        age_ms: f.age_ms,
+        policy: policy_text(&v.policy, lang),
         case: f.case.as_ref().map(|c| types::VerifiedCase {
             id: c.id.to_string(),
             kind: c.kind.name().to_string(),
@@ -84,6 +96,7 @@ pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, lang: Lan
                 list_label: label(Category::List, x.list.name()),
                 since: x.listed.as_ref().map(|c| c.since),
                 issuer: x.listed.as_ref().map(|c| c.issuer.clone()),
+                issuer_name: x.listed.as_ref().and_then(|c| name(&c.issuer)),
             })
             .collect(),
     }))

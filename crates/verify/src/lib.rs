@@ -40,7 +40,7 @@ use credex_types::labels::Lang;
 use credex_types::{AgencyId, Genesis, Jurisdiction, Timestamp};
 
 pub use answer::answer;
-pub use render::verdict_text;
+pub use render::{Reader, headline, reason, verdict_text};
 
 /// Largest input read: a proof is at most 64 KiB, its text form a third more.
 pub const MAX_INPUT: u64 = 1 << 20;
@@ -110,6 +110,11 @@ pub struct VerifyOptions {
     /// Label language: zh, ru or en.
     #[arg(long, default_value = "en")]
     pub lang: Lang,
+    /// Show times in this zone (Asia/Shanghai, Asia/Vladivostok, UTC, an
+    /// offset such as +09:00); by default the language's: Beijing time for
+    /// zh, Vladivostok time for ru, UTC for en.
+    #[arg(long)]
+    pub tz: Option<credex_types::time::Zone>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -126,6 +131,7 @@ impl Default for VerifyOptions {
             trust_issuer: Vec::new(),
             now: None,
             lang: Lang::En,
+            tz: None,
             json: false,
         }
     }
@@ -142,8 +148,19 @@ impl VerifyOptions {
             trust_issuer: policy.trusted_issuers.clone().unwrap_or_default(),
             now,
             lang,
+            tz: None,
             json,
         }
+    }
+
+    /// The reader these options describe: the language, and the zone
+    /// chosen or the language's default.
+    pub fn reader(&self) -> Reader {
+        let mut r = Reader::new(self.lang);
+        if let Some(z) = &self.tz {
+            r.zone = z.clone();
+        }
+        r
     }
 
     /// The policy these options ask for.
@@ -275,7 +292,7 @@ pub fn report(
     let text = if options.json {
         json_text(result, &genesis_hash, now, pins_labels)
     } else {
-        verdict_text(result, &genesis_hash, now, options.lang, pins_labels)
+        verdict_text(result, &genesis_hash, now, &options.reader(), pins_labels)
     };
     Report { text, exit_code: exit_code(result) }
 }

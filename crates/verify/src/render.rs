@@ -1,4 +1,5 @@
-//! Human-readable verdicts, with labels in the chosen language.
+//! Human-readable verdicts, with labels in the chosen language and times
+//! in the reader's zone (named: "Beijing time", "владивостокское время").
 
 use std::fmt::Write as _;
 
@@ -6,6 +7,43 @@ use credex_crypto::Hash32;
 use credex_proof::{Outcome, Policy, ProofError, Verdict};
 use credex_types::Timestamp;
 use credex_types::labels::{Category, LabelTable, Lang};
+use credex_types::time::Zone;
+
+/// How a reader reads a verdict: their language and time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// Labels and sentences.
+    pub lang: Lang,
+    /// Times.
+    pub zone: Zone,
+}
+
+impl Reader {
+    /// A reader of `lang` in that language's default zone ([`Zone::for_reader`]).
+    pub fn new(lang: Lang) -> Reader {
+        Reader { lang, zone: Zone::for_reader(lang) }
+    }
+
+    /// `t` as this reader reads it: `2026-12-01 20:03 北京时间`.
+    pub fn when(&self, t: Timestamp) -> String {
+        let zone = match (self.zone.name.as_str(), self.zone.offset_min) {
+            ("Asia/Shanghai", 480) => phrase(self.lang, "tz-shanghai").to_string(),
+            ("Asia/Vladivostok", 600) => phrase(self.lang, "tz-vladivostok").to_string(),
+            (_, 0) => "UTC".to_string(),
+            (_, m) => format!("UTC{}{:02}:{:02}", if m < 0 { '-' } else { '+' }, m.abs() / 60, m.abs() % 60),
+        };
+        format!("{} {zone}", self.zone.local(t))
+    }
+}
+
+/// Why a proof was refused, in the reader's words (the code's meaning;
+/// the verifier's own text gives the detail).
+pub fn reason(code: &str, lang: Lang) -> &'static str {
+    match phrase(lang, &format!("reason.{code}")) {
+        "?" => phrase(lang, "reason.other"),
+        r => r,
+    }
+}
 
 /// The label of `code`, or the code itself when the genesis does not pin
 /// this verifier's table (`t` is `None`) or the table has none.
@@ -34,7 +72,8 @@ fn age(ms: u64, lang: Lang) -> String {
     }
 }
 
-fn policy_text(p: &Policy, lang: Lang) -> String {
+/// The policy `p` in words ("max age 90 d 0 h; signers of RU").
+pub(crate) fn policy_text(p: &Policy, lang: Lang) -> String {
     let mut parts = vec![match p.max_age_ms {
         Some(ms) => say(lang, "max-age", &[&age(ms, lang)]),
         None => say(lang, "no-max-age", &[]),
@@ -68,6 +107,61 @@ fn phrase(lang: Lang, key: &str) -> &'static str {
     }
     table! {
         "invalid" => ["INVALID ({0}): {1}", "无效（{0}）：{1}", "НЕДЕЙСТВИТЕЛЬНО ({0}): {1}"],
+        "detail" => ["detail", "详情", "подробно"],
+        "effective" => ["in effect", "生效时间", "действует с"],
+        "expires" => ["lapses", "失效时间", "истекает"],
+        "tz-shanghai" => ["Beijing time", "北京时间", "пекинское время"],
+        "tz-vladivostok" => ["Vladivostok time", "符拉迪沃斯托克时间", "владивостокское время"],
+        "reason.malformed" => ["the proof is damaged or incomplete (cut short, or a character changed)",
+                               "证明已损坏或不完整（被截断或有字符被改动）",
+                               "доказательство повреждено или неполно (обрезано или изменён символ)"],
+        "reason.unsupported-version" => ["this verifier does not know the proof's format version; use a newer verifier",
+                                         "本验证程序不支持该证明的格式版本，请使用更新的验证程序",
+                                         "этот верификатор не знает версию формата доказательства; нужна более новая версия"],
+        "reason.bad-attestation" => ["the credit record in the proof is malformed or does not match its id: it was altered",
+                                     "证明中的信用记录格式错误或与其编号不符：已被改动",
+                                     "запись в доказательстве искажена или не совпадает со своим номером: она изменена"],
+        "reason.bad-issuer-signature" => ["the issuing agency's signature does not check: the record was altered or forged",
+                                          "认定机关的签名验证不通过：记录被改动或伪造",
+                                          "подпись органа не сходится: запись изменена или подделана"],
+        "reason.untrusted-issuer" => ["the record was issued by an agency this policy does not accept",
+                                      "该记录的认定机关不在本策略接受的范围内",
+                                      "запись выдана органом, которого эта политика не принимает"],
+        "reason.bad-state-proof" => ["the proof's link to the signed block does not check: the content was altered",
+                                     "证明与已签署区块的关联验证不通过：内容被改动",
+                                     "связь доказательства с подписанным блоком не сходится: содержание изменено"],
+        "reason.bad-certificate" => ["the validators' signatures on the block do not check",
+                                     "区块上的验证节点签名验证不通过",
+                                     "подписи валидаторов на блоке не сходятся"],
+        "reason.insufficient-signatures" => ["too few validators signed the block for it to be final",
+                                             "签署该区块的验证节点不足，区块未最终确定",
+                                             "блок подписало слишком мало валидаторов: он не окончателен"],
+        "reason.duplicate-signer" => ["a validator is counted twice among the block's signatures",
+                                      "区块签名中同一验证节点出现两次",
+                                      "один валидатор учтён в подписях блока дважды"],
+        "reason.missing-jurisdiction" => ["no validator of the jurisdiction this policy requires signed the block",
+                                          "没有本策略要求的辖区的验证节点签署该区块",
+                                          "блок не подписал ни один валидатор требуемой юрисдикции"],
+        "reason.wrong-chain" => ["the proof is from another chain", "该证明来自另一条链", "доказательство из другой цепочки"],
+        "reason.wrong-genesis" => ["the proof is from another chain of the same name (a different genesis file)",
+                                   "该证明来自同名的另一条链（创世文件不同）",
+                                   "доказательство из другой цепочки с тем же именем (другой генезис-файл)"],
+        "reason.bad-validator-set-change" => ["a change of validators recorded in the proof does not check",
+                                              "证明中记载的验证节点变更验证不通过",
+                                              "записанная в доказательстве смена валидаторов не сходится"],
+        "reason.block-in-future" => ["the block is dated after this computer's clock: check the clock",
+                                     "区块时间晚于本机时钟：请检查时钟",
+                                     "блок датирован позже часов этого компьютера: проверьте часы"],
+        "reason.before-checkpoint" => ["the proof is older than the trusted checkpoint; ask for a fresh proof",
+                                       "该证明早于受信任的检查点，请索取新的证明",
+                                       "доказательство старше доверенной контрольной точки; запросите новое"],
+        "reason.conflicts-checkpoint" => ["the proof contradicts the trusted checkpoint: another history of the chain",
+                                          "该证明与受信任的检查点矛盾：链的历史不同",
+                                          "доказательство противоречит доверенной контрольной точке: другая история цепочки"],
+        "reason.bad-checkpoint" => ["the checkpoint file is not valid for this genesis", "检查点文件与该创世文件不符",
+                                    "файл контрольной точки не подходит к этому генезису"],
+        "reason.bad-genesis" => ["the genesis file is not valid", "创世文件无效", "генезис-файл недействителен"],
+        "reason.other" => ["the proof does not check", "证明验证不通过", "доказательство не проходит проверку"],
         "valid" => ["VALID", "有效", "ДЕЙСТВИТЕЛЬНО"],
         "not-listed" => ["VALID: NOT LISTED", "有效：未列入该名单", "ДЕЙСТВИТЕЛЬНО: НЕ В СПИСКЕ"],
         "on-no-list" => ["VALID: ON NO LIST", "有效：未列入任何名单", "ДЕЙСТВИТЕЛЬНО: НИ В ОДНОМ СПИСКЕ"],
@@ -147,39 +241,35 @@ pub fn verdict_text(
     result: &Result<Verdict, ProofError>,
     genesis: &Hash32,
     now: Timestamp,
-    lang: Lang,
+    reader: &Reader,
     pins_labels: bool,
 ) -> String {
+    let lang = reader.lang;
+    let when = |t: &Timestamp| reader.when(*t);
     let table = LabelTable::builtin();
     let t = pins_labels.then_some(&table);
     let mut out = String::new();
     let v = match result {
         Ok(v) => v,
         Err(e) => {
-            let _ = writeln!(out, "{}", say(lang, "invalid", &[&e.code(), e]));
+            let _ = writeln!(out, "{}", say(lang, "invalid", &[&e.code(), &reason(e.code(), lang)]));
+            line(&mut out, lang, "detail", &e.to_string());
             let _ = writeln!(out, "  {}", say(lang, "checked-short", &[genesis]));
             return out;
         }
     };
     let f = &v.facts;
-    let headline = match &v.outcome {
-        // "valid" of a list proof means the subject is not on the list
-        Outcome::Valid if !f.lists.is_empty() => say(lang, "on-no-list", &[]),
-        Outcome::Valid if f.list.is_some() => say(lang, "not-listed", &[]),
-        Outcome::Valid => say(lang, "valid", &[]),
-        Outcome::Listed { since, issuer, .. } => say(lang, "listed", &[since, &agency(f, issuer, lang)]),
-        Outcome::RecentlyListed { last_removed, window_start } => say(lang, "recently", &[last_removed, window_start]),
-        Outcome::Revoked { time, height } => say(lang, "revoked", &[time, height]),
-        Outcome::Superseded { by, height } => say(lang, "superseded", &[by, height]),
-        Outcome::Erased { height, .. } => say(lang, "erased", &[height]),
-        Outcome::Expired { at } => say(lang, "expired", &[at]),
-        Outcome::Stale { age_ms, max_age_ms } => say(lang, "stale", &[&age(*age_ms, lang), &age(*max_age_ms, lang)]),
-    };
-    let _ = writeln!(out, "{headline}");
+    let _ = writeln!(out, "{}", headline(v, reader));
     line(&mut out, lang, "subject", &f.subject.to_string());
     if let (Some(kind), Some(id)) = (f.kind, f.attestation) {
         line(&mut out, lang, "attestation", &format!("{} ({kind})", label(t, Category::Kind, kind.name(), lang)));
         line(&mut out, lang, "id", &id.to_string());
+    }
+    if let Some(e) = &f.effective_at {
+        line(&mut out, lang, "effective", &when(e));
+    }
+    if let Some(e) = &f.expires_at {
+        line(&mut out, lang, "expires", &when(e));
     }
     if let Some(issuer) = &f.issuer {
         line(&mut out, lang, "issuer", &agency(f, issuer, lang));
@@ -195,22 +285,22 @@ pub fn verdict_text(
     for l in &f.lists {
         let name = label(t, Category::List, l.list.name(), lang);
         let status = match (&l.listed, l.last_removed) {
-            (Some(c), _) => say(lang, "list-listed", &[&c.since, &agency(f, &c.issuer, lang)]),
-            (None, Some(r)) => say(lang, "list-left", &[&r, &l.times_listed]),
+            (Some(c), _) => say(lang, "list-listed", &[&when(&c.since), &agency(f, &c.issuer, lang)]),
+            (None, Some(r)) => say(lang, "list-left", &[&when(&r), &l.times_listed]),
             (None, None) => say(lang, "list-never", &[]),
         };
         line(&mut out, lang, "list", &format!("{name} ({}): {status}", l.list));
     }
     if let (Some(w), false) = (f.clear_since, f.lists.is_empty()) {
-        line(&mut out, lang, "window", &format!("{w} – {}", f.block_time));
+        line(&mut out, lang, "window", &format!("{} – {}", when(&w), when(&f.block_time)));
     }
     if let Some(list) = f.list.filter(|_| f.lists.is_empty()) {
         line(&mut out, lang, "list", &format!("{} ({list})", label(t, Category::List, list.name(), lang)));
         if let Some(r) = f.last_removed {
-            line(&mut out, lang, "last-removed", &r.to_string());
+            line(&mut out, lang, "last-removed", &when(&r));
         }
         if let Some(w) = f.clear_since {
-            line(&mut out, lang, "window", &format!("{w} – {}", f.block_time));
+            line(&mut out, lang, "window", &format!("{} – {}", when(&w), when(&f.block_time)));
         }
     }
     if let Some(c) = &f.case {
@@ -220,7 +310,7 @@ pub fn verdict_text(
         line(&mut out, lang, "status", &format!("{} ({status})", label(t, Category::Status, status, lang)));
         line(&mut out, lang, "decided-by", &agency(f, &c.agency, lang));
     }
-    line(&mut out, lang, "block", &say(lang, "block-line", &[&f.height, &f.block_time, &f.block_id]));
+    line(&mut out, lang, "block", &say(lang, "block-line", &[&f.height, &when(&f.block_time), &f.block_id]));
     line(&mut out, lang, "age", &age(f.age_ms, lang));
     let signers: Vec<String> =
         f.signers.iter().map(|s| format!("{} [{}]", s.names.get(lang), s.jurisdiction)).collect();
@@ -238,6 +328,29 @@ pub fn verdict_text(
     if !pins_labels {
         line(&mut out, lang, "labels", phrase(lang, "labels-not-shown"));
     }
-    let _ = writeln!(out, "  {}", say(lang, "checked", &[genesis, &f.chain_id, &now]));
+    let _ = writeln!(out, "  {}", say(lang, "checked", &[genesis, &f.chain_id, &when(&now)]));
     out
+}
+
+/// The verdict's first line, in words that cannot be misread: "VALID: NOT
+/// LISTED", "LISTED since 2026-11-02 09:00 Beijing time by …".
+pub fn headline(v: &Verdict, reader: &Reader) -> String {
+    let lang = reader.lang;
+    let when = |t: &Timestamp| reader.when(*t);
+    let f = &v.facts;
+    match &v.outcome {
+        // "valid" of a list proof means the subject is not on the list
+        Outcome::Valid if !f.lists.is_empty() => say(lang, "on-no-list", &[]),
+        Outcome::Valid if f.list.is_some() => say(lang, "not-listed", &[]),
+        Outcome::Valid => say(lang, "valid", &[]),
+        Outcome::Listed { since, issuer, .. } => say(lang, "listed", &[&when(since), &agency(f, issuer, lang)]),
+        Outcome::RecentlyListed { last_removed, window_start } => {
+            say(lang, "recently", &[&when(last_removed), &when(window_start)])
+        }
+        Outcome::Revoked { time, height } => say(lang, "revoked", &[&when(time), height]),
+        Outcome::Superseded { by, height } => say(lang, "superseded", &[by, height]),
+        Outcome::Erased { height, .. } => say(lang, "erased", &[height]),
+        Outcome::Expired { at } => say(lang, "expired", &[&when(at)]),
+        Outcome::Stale { age_ms, max_age_ms } => say(lang, "stale", &[&age(*age_ms, lang), &age(*max_age_ms, lang)]),
+    }
 }

@@ -77,8 +77,9 @@ fn the_text_names_the_policy_the_age_and_a_list_proof_says_not_listed() {
     let verifier = credex_proof::Verifier::new(genesis.clone(), a.policy()).unwrap();
     let result = verifier.verify_any(c.proof_text.as_bytes(), c.now);
     let lang = "zh".parse().unwrap();
-    let pinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, lang, true);
-    let unpinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, lang, false);
+    let reader = credex_verify::Reader::new(lang);
+    let pinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, &reader, true);
+    let unpinned = credex_verify::verdict_text(&result, &genesis.hash(), c.now, &reader, false);
     assert!(pinned.contains("严重违法失信名单") || pinned.contains("经营异常名录"), "{pinned}");
     assert!(!unpinned.contains("经营异常名录") && !unpinned.contains("严重违法失信名单"), "{unpinned}");
     assert!(unpinned.contains(" (abnormal-operation)") || unpinned.contains(" (serious-violation)"), "{unpinned}");
@@ -118,4 +119,68 @@ fn line_breaks_are_ignored_and_damage_is_named() {
     let damaged = c.proof_text.replacen('A', "!", 1);
     let r = credex_verify::verify_bytes(genesis, None, damaged.as_bytes(), c.now, &args(c, false));
     assert!(r.text.contains("is not base64url") && r.text.contains("damaged"), "{}", r.text);
+}
+
+/// Times are shown in the reader's zone, named: Beijing time for zh,
+/// Vladivostok time for ru, UTC for en, or the zone `--tz` names; an
+/// attestation's effective date is shown; a refusal says what it means in
+/// the reader's language, with the verifier's own text as the detail.
+#[test]
+fn times_read_in_the_readers_zone_and_refusals_in_their_language() {
+    let cases = cases();
+    let c = cases.iter().find(|c| c.name == "attestation-active").unwrap();
+    let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
+    let block_time = {
+        let v = credex_proof::Verifier::new(genesis.clone(), c.policy.to_policy()).unwrap();
+        v.verify_any(c.proof_text.as_bytes(), c.now).unwrap().facts.block_time
+    };
+    let utc = block_time.to_string();
+    let shifted = |hours: u64| {
+        let t = credex_types::Timestamp(block_time.0 + hours * 3_600_000).to_string();
+        format!("{} {}", &t[..10], &t[11..16])
+    };
+    let text = |lang: &str, tz: Option<&str>| {
+        let mut o = VerifyOptions::from_policy(&c.policy.to_policy(), Some(c.now), lang.parse().unwrap(), false);
+        o.tz = tz.map(|z| z.parse().unwrap());
+        credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &o).text
+    };
+    let zh = text("zh", None);
+    assert!(zh.contains(&format!("{} 北京时间", shifted(8))), "{zh}");
+    assert!(zh.contains("生效时间"), "the effective date is shown: {zh}");
+    let ru = text("ru", None);
+    assert!(ru.contains(&format!("{} владивостокское время", shifted(10))), "{ru}");
+    let en = text("en", None);
+    assert!(en.contains(&format!("{} UTC", shifted(0))) && !en.contains(&utc), "{en}");
+    let tokyo = text("ru", Some("+09:00"));
+    assert!(tokyo.contains(&format!("{} UTC+09:00", shifted(9))), "{tokyo}");
+
+    // a damaged proof: the meaning in Russian, the detail after it
+    let damaged = c.proof_text.replacen('A', "!", 1);
+    let mut o = VerifyOptions::from_policy(&c.policy.to_policy(), Some(c.now), "ru".parse().unwrap(), false);
+    o.tz = None;
+    let r = credex_verify::verify_bytes(genesis, None, damaged.as_bytes(), c.now, &o);
+    let first = r.text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "НЕДЕЙСТВИТЕЛЬНО (malformed): доказательство повреждено или неполно (обрезано или изменён символ)"
+    );
+    assert!(r.text.contains("подробно") && r.text.contains("is not base64url"), "{}", r.text);
+}
+
+/// Every refusal code the verifier can give has its meaning in each
+/// language, none the fallback.
+#[test]
+fn every_error_code_has_a_reason_in_each_language() {
+    let codes = cases()
+        .iter()
+        .filter_map(|c| c.expected.strip_prefix("error:").map(String::from))
+        .collect::<std::collections::BTreeSet<_>>();
+    assert!(codes.len() >= 10, "{codes:?}");
+    for code in &codes {
+        for lang in ["zh", "ru", "en"] {
+            let lang = lang.parse().unwrap();
+            let r = credex_verify::reason(code, lang);
+            assert_ne!(r, credex_verify::reason("no-such-code", lang), "{code} in {lang:?}");
+        }
+    }
 }
