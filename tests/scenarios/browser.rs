@@ -31,12 +31,13 @@ fn wrapped(proof: &str) -> String {
 }
 
 /// The words in Latin letters a reader of `lang` sees on the page, other
-/// than identifiers (`.mono`, `<code>`), the language switch and the
-/// product's name: a string the page forgot to translate shows up here.
+/// than identifiers (`.mono`, `<code>`), proper names as registered
+/// (`.proper`), the language switch and the product's name: a string the
+/// page forgot to translate shows up here.
 fn english_words(b: &mut Browser) -> Vec<String> {
     let text = b.eval(
         "(() => { const c = document.body.cloneNode(true); \
-         c.querySelectorAll('.mono, code, .langs, script, style, [hidden]').forEach((e) => e.remove()); \
+         c.querySelectorAll('.mono, code, .proper, .langs, script, style, [hidden]').forEach((e) => e.remove()); \
          return c.innerText; })()",
     );
     let text = text.as_str().unwrap().to_string();
@@ -64,6 +65,10 @@ fn verify_typed(b: &mut Browser, url: &str, lang: &str, proof: &str) -> String {
     b.html()
 }
 
+/// The trader's registered name, as the registrar publishes it.
+const NAME: &str = "绥芬河市边贸进出口有限公司";
+const LATIN: &str = "Suifenhe Border Trade Import & Export Co., Ltd.";
+
 #[test]
 fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     let tmp = tempfile::tempdir().unwrap();
@@ -77,6 +82,22 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
         "abnormal-operation-listing",
         &["reason-code=annual-report", "decision-no=17"],
     );
+    // the market regulator, as registrar, publishes the enterprise's registered name
+    let o = credex_tests::harness::credex(&[
+        "name",
+        "--node",
+        &node.url,
+        "--registrar-key",
+        &amr,
+        "--subject",
+        trader,
+        "--name",
+        NAME,
+        "--latin",
+        LATIN,
+        "--wait",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let proof = credex_tests::harness::attestation_proof_text(&node.url, &amr, &id, &tmp.path().join("p.txt"));
     let id = id.to_string();
     let id = id.as_str();
@@ -148,6 +169,10 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
         b.screenshot(&format!("trader-{lang}"));
         let dom = b.html();
         assert!(dom.contains(list_label) && dom.contains(listed), "{lang}: {dom}");
+        assert!(b.text("#trader-name").contains(NAME), "{lang}: the registered name: {dom}");
+        if lang != "zh" {
+            assert!(b.text("#trader-name").contains(LATIN), "{lang}: and its Latin form: {dom}");
+        }
         let name = amr_names[lang].as_str().unwrap();
         assert!(dom.contains(name), "{lang}: the listing agency by its name {name}: {dom}");
         assert!(dom.contains("/v1/standing/cn-uscc%3A91350100M000100Y43/qr.svg"), "{lang}: QR of every list");
@@ -165,16 +190,24 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     b.screenshot("lists-en");
     let dom = b.html();
     assert!(dom.contains("id=\"total\">1<") && dom.contains("cn-uscc:91350100M000100Y43"), "{dom}");
-    // a search typed into the box and started with the button
-    b.open(&format!("{}/?lang=ru#/lists/abnormal-operation", node.url));
-    b.type_into("#q", "M000100");
-    b.click("#search");
-    b.screenshot("lists-search-ru");
-    let dom = b.html();
-    assert!(
-        dom.contains("cn-uscc:91350100M000100Y43") && dom.contains("Поиск субъекта"),
-        "search finds the trader: {dom}"
-    );
+    assert!(b.text("#members").contains(NAME), "the list shows names: {dom}");
+    // searches typed into the box and started with the button: by id, by
+    // the Chinese name, by the Latin name in another case
+    for (query, shot) in [("M000100", "lists-search-ru"), ("边贸进出口", "lists-search-name-ru"), ("border trade", "")]
+    {
+        b.open(&format!("{}/?lang=ru#/lists/abnormal-operation", node.url));
+        b.type_into("#q", query);
+        b.click("#search");
+        if !shot.is_empty() {
+            b.screenshot(shot);
+        }
+        let dom = b.html();
+        assert!(
+            dom.contains("cn-uscc:91350100M000100Y43") && dom.contains("id=\"total\">1<"),
+            "searching {query:?} finds the trader: {dom}"
+        );
+        assert!(dom.contains("Название или номер"), "{dom}");
+    }
     assert_eq!(english_words(&mut b), Vec::<String>::new(), "untranslated words on the Russian lists page");
     b.open(&format!("{}/?lang=ru#/lists/abnormal-operation?q=nobody", node.url));
     let dom = b.html();
@@ -214,6 +247,7 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     b.screenshot("report-ru");
     let dom = b.html();
     assert!(dom.contains(amr_names["ru"].as_str().unwrap()) && dom.contains("владивостокское время"), "{dom}");
+    assert!(b.text("#name").contains(NAME) && b.text("#name").contains(LATIN), "the registered name: {dom}");
     assert!(
         dom.contains("Изменения за 90 дней") && dom.contains("внесён: Реестр"),
         "the listing as a recent change: {dom}"

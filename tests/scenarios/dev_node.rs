@@ -488,9 +488,9 @@ fn csv_import_is_idempotent_and_export_and_report_follow() {
     let e = credex(&["export", "--node", &node.url, "--list", "abnormal-operation", "--out", out.to_str().unwrap()]);
     assert!(e.status.success());
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(text.lines().next(), Some("subject,list,since,issuer,attestation,escalated_from"));
+    assert_eq!(text.lines().next(), Some("subject,name,list,since,issuer,attestation,escalated_from"));
     assert_eq!(text.lines().count(), 4);
-    assert!(text.contains("ru-inn:7707083893,abnormal-operation,2026-03-02T00:00:00Z,cn-sfh-amr,"));
+    assert!(text.contains("ru-inn:7707083893,,abnormal-operation,2026-03-02T00:00:00Z,cn-sfh-amr,"));
     // the printable report, in Russian
     let report = tmp.path().join("report.html");
     json_out(&credex(&[
@@ -541,8 +541,8 @@ fn a_publicity_system_export_imports_as_it_is_in_gb18030_or_utf8_with_a_dry_run_
 
     let node = DevNode::start(&tmp.path().join("dev"), free_port());
     let amr = node.key("cn-sfh-amr");
-    let import = |file: &std::path::Path| {
-        let o = credex(&[
+    let import = |file: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
             "import",
             file.to_str().unwrap(),
             "--profile",
@@ -551,11 +551,13 @@ fn a_publicity_system_export_imports_as_it_is_in_gb18030_or_utf8_with_a_dry_run_
             &node.url,
             "--key",
             &amr,
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let o = credex(&args);
         assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice::<Value>(&o.stdout).unwrap()
     };
-    let r = import(&gb);
+    let r = import(&gb, &[]);
     assert_eq!((r["submitted"].as_u64(), r["rejected"][0]["line"].as_u64()), (Some(4), Some(5)), "{r}");
     let start = Instant::now();
     while get(&node.url, "/v1/lists/abnormal-operation").1["total"] != 4 {
@@ -565,11 +567,35 @@ fn a_publicity_system_export_imports_as_it_is_in_gb18030_or_utf8_with_a_dry_run_
     // the same list as UTF-8 with a BOM, as Excel's "CSV UTF-8" saves it: the same attestations
     let utf8 = tmp.path().join("utf8.csv");
     std::fs::write(&utf8, [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat()).unwrap();
-    let again = import(&utf8);
+    // … imported again by the registrar with its companies' names published
+    let again = import(&utf8, &["--publish-names"]);
     assert_eq!((again["submitted"].as_u64(), again["already_on_chain"].as_u64()), (Some(0), Some(4)), "{again}");
     assert_eq!(again["read"]["encoding"], "UTF-8 (with BOM)");
+    assert_eq!(again["names"]["published"], 4, "{again}");
     let (_, st) = get(&node.url, "/v1/lists/abnormal-operation/91231081MA1B2C3D4T");
     assert_eq!(st["listing"]["since"], "2025-06-17T16:00:00Z", "{st}");
+    // the names reach the chain: the list is searched by a part of one
+    let start = Instant::now();
+    let q = "/v1/lists/abnormal-operation?q=%E8%BF%9C%E4%B8%9C%E6%9C%A8%E4%B8%9A"; // 远东木业
+    while get(&node.url, q).1["total"] != 1 {
+        assert!(start.elapsed() < Duration::from_secs(20), "{}", get(&node.url, q).1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, found) = get(&node.url, q);
+    assert_eq!(found["entries"][0]["subject"], "cn-uscc:91231081MA1B2C3D4T", "{found}");
+    assert_eq!(found["entries"][0]["name"]["name"], "绥芬河市远东木业有限公司", "{found}");
+    assert_eq!(found["entries"][0]["name"]["registrar"], "cn-sfh-amr", "{found}");
+    // a third import publishes nothing new
+    let third = import(&utf8, &["--publish-names"]);
+    assert_eq!(
+        (third["names"]["published"].as_u64(), third["names"]["unchanged"].as_u64()),
+        (Some(0), Some(4)),
+        "{third}"
+    );
+    // the export carries the names
+    let o = credex(&["export", "--node", &node.url, "--list", "abnormal-operation"]);
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(csv.starts_with("subject,name,list,") && csv.contains("绥芬河市远东木业有限公司"), "{csv}");
 }
 
 /// The load generator finalizes everything it submits and is never held to

@@ -47,17 +47,26 @@ pub struct DevNode {
 /// Starts `credex ARGS` with stderr to `log` and waits until its API on
 /// `http_port` answers; returns the process and the API's base URL.
 pub fn spawn_credex(args: &[String], http_port: u16, log: Stdio) -> (Child, String) {
+    match try_spawn_credex(args, http_port, log) {
+        Ok(up) => up,
+        Err(status) => panic!("credex {args:?} exited with {status} before serving (its log says why)"),
+    }
+}
+
+/// [`spawn_credex`], or the exit status of a process that stopped before
+/// serving (as when its port was taken).
+fn try_spawn_credex(args: &[String], http_port: u16, log: Stdio) -> Result<(Child, String), std::process::ExitStatus> {
     let mut child = Command::new(binary()).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
     let url = format!("http://127.0.0.1:{http_port}");
     let start = Instant::now();
     while !matches!(try_get(&url, "/healthz"), Ok((200, _))) {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("credex {args:?} exited with {status} before serving (its log says why)");
+            return Err(status);
         }
         assert!(start.elapsed() < Duration::from_secs(30), "credex {args:?} did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (child, url)
+    Ok((child, url))
 }
 
 impl DevNode {
@@ -66,12 +75,35 @@ impl DevNode {
     }
 
     /// As [`DevNode::start`], with more arguments for `credex dev`.
+    ///
+    /// The scenarios run as separate processes, so another test's node may
+    /// take `port` between `free_port` and the bind; then the node that
+    /// answers is not this one (its genesis differs) or this one exits, and
+    /// it is started again on another port.
     pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> DevNode {
-        let mut args: Vec<String> =
-            ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        let (child, url) = spawn_credex(&args, port, Stdio::null());
-        DevNode { child, url, dir: dir.to_path_buf() }
+        let mut port = port;
+        for _ in 0..5 {
+            let mut args: Vec<String> =
+                ["dev", "--data", dir.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")]
+                    .map(String::from)
+                    .to_vec();
+            args.extend(extra.iter().map(|a| a.to_string()));
+            if let Ok((mut child, url)) = try_spawn_credex(&args, port, Stdio::null()) {
+                let ours = std::fs::read_to_string(dir.join("genesis.toml"))
+                    .ok()
+                    .and_then(|t| credex_types::Genesis::from_toml(&t).ok())
+                    .map(|g| g.hash().to_string());
+                let theirs =
+                    try_get(&url, "/v1/status").ok().and_then(|(_, v)| v["genesis"].as_str().map(String::from));
+                if ours.is_some() && ours == theirs && child.try_wait().is_ok_and(|s| s.is_none()) {
+                    return DevNode { child, url, dir: dir.to_path_buf() };
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            port = free_port();
+        }
+        panic!("credex dev could not get a port of its own in five tries");
     }
 
     pub fn key(&self, agency: &str) -> String {

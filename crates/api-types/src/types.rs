@@ -176,6 +176,9 @@ pub struct ListStatus {
     /// The subject.
     #[schema(value_type = String)]
     pub subject: SubjectId,
+    /// Its registered name, if published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RegisteredName>,
     /// On the list now.
     pub listed: bool,
     /// The current listing, if listed.
@@ -196,6 +199,9 @@ pub struct AllLists {
     /// The subject.
     #[schema(value_type = String)]
     pub subject: SubjectId,
+    /// Its registered name, if published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RegisteredName>,
     /// The lists it is on now.
     #[schema(value_type = Vec<String>)]
     pub listed_on: Vec<ListKind>,
@@ -243,6 +249,9 @@ pub struct BulkEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub subject: Option<SubjectId>,
+    /// Its registered name, if published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RegisteredName>,
     /// The lists it is on now (empty: on none).
     #[schema(value_type = Vec<String>)]
     pub listed_on: Vec<ListKind>,
@@ -307,6 +316,9 @@ pub struct Member {
     /// The subject.
     #[schema(value_type = String)]
     pub subject: SubjectId,
+    /// Its registered name, if published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RegisteredName>,
     /// Listed since (RFC 3339).
     #[schema(value_type = String)]
     pub since: Timestamp,
@@ -318,6 +330,37 @@ pub struct Member {
     /// The list it escalated from, if any.
     #[schema(value_type = Option<String>)]
     pub escalated_from: Option<ListKind>,
+}
+
+/// A subject's registered name, as its registrar published it on chain
+/// (spec §11.10): public, for legal entities only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RegisteredName {
+    /// The name as registered.
+    pub name: String,
+    /// In Latin letters, if registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latin: Option<String>,
+    /// What a reader of the response language is shown.
+    pub display: String,
+    /// Who published it.
+    #[schema(value_type = String)]
+    pub registrar: AgencyId,
+    /// The block that recorded it.
+    pub height: u64,
+}
+
+impl RegisteredName {
+    /// From the state record, for a reader of `lang`.
+    pub fn from_record(r: credex_types::lifecycle::SubjectNameRecord, lang: credex_types::labels::Lang) -> Self {
+        RegisteredName {
+            display: r.display(lang),
+            name: r.name,
+            latin: r.latin,
+            registrar: r.registrar,
+            height: r.height,
+        }
+    }
 }
 
 /// `GET /v1/lists/{list}`: who is on a list now.
@@ -855,6 +898,9 @@ pub struct Profile {
     /// The subject.
     #[schema(value_type = String)]
     pub subject: SubjectId,
+    /// Its registered name, if published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<RegisteredName>,
     /// Its jurisdiction.
     #[schema(value_type = String)]
     pub jurisdiction: Jurisdiction,

@@ -429,6 +429,7 @@ async fn list_status(
         proof: proof_answer(&p)?,
         list,
         list_label: l.get(Category::List, list.name()),
+        name: node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, l.lang)),
         subject,
         listed: listing.is_some(),
         listing,
@@ -437,7 +438,13 @@ async fn list_status(
 }
 
 /// `GET /v1/standing/{subject}`: the subject on every list, one proof.
-async fn all_lists(State(node): State<Arc<Node>>, Path(subject): Path<String>) -> ApiResult<types::AllLists> {
+async fn all_lists(
+    State(node): State<Arc<Node>>,
+    Path(subject): Path<String>,
+    Query(q): Query<lifecycle::LangQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<types::AllLists> {
+    let lang = lifecycle::lang(&headers, q.lang.as_deref())?;
     let subject = parse_subject(&subject)?;
     let n = node.clone();
     let s = subject.clone();
@@ -450,7 +457,8 @@ async fn all_lists(State(node): State<Arc<Node>>, Path(subject): Path<String>) -
         _ => Vec::new(),
     };
     let listed_on = lists.iter().filter(|l| l.record.current.is_some()).map(|l| l.list).collect();
-    Ok(Json(types::AllLists { proof: proof_answer(&p)?, subject, listed_on, lists }))
+    let name = node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, lang));
+    Ok(Json(types::AllLists { proof: proof_answer(&p)?, subject, name, listed_on, lists }))
 }
 
 /// A block: header, certificate and transactions, as the caller may see

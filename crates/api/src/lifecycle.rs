@@ -46,7 +46,7 @@ pub(super) fn lang(headers: &HeaderMap, q: Option<&str>) -> Result<Lang, ApiErro
 /// Labels in one language.
 pub(super) struct Labels {
     table: LabelTable,
-    lang: Lang,
+    pub(super) lang: Lang,
 }
 
 impl Labels {
@@ -185,6 +185,7 @@ fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<types::Profil
     let grade = credex_rules::grade(&record, Sector::General, now);
     let warnings = credex_rules::warnings(&record, now);
     Ok(types::Profile {
+        name: node.subject_name(subject).map(|n| types::RegisteredName::from_record(n, l.lang)),
         subject: subject.clone(),
         jurisdiction: subject.jurisdiction(),
         scheme: subject.scheme_name().to_string(),

@@ -47,6 +47,7 @@ pub(super) async fn members(
         entries: entries
             .iter()
             .map(|(s, x)| types::Member {
+                name: node.subject_name(s).map(|n| types::RegisteredName::from_record(n, l.lang)),
                 subject: s.clone(),
                 since: x.since,
                 issuer: x.issuer.clone(),
@@ -104,8 +105,11 @@ pub const BULK_BODY_LIMIT: usize = 1 << 20;
 pub(super) async fn bulk_standing(
     State(app): State<crate::AppState>,
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
+    Query(lq): Query<super::lifecycle::LangQuery>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<types::BulkStanding> {
+    let lang = lang(&headers, lq.lang.as_deref())?;
     let body = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -147,6 +151,7 @@ pub(super) async fn bulk_standing(
             Err(message) => types::BulkEntry {
                 input,
                 subject: None,
+                name: None,
                 listed_on: Vec::new(),
                 claim: None,
                 error: Some(ErrorBody { code: "invalid-subject".into(), message }),
@@ -159,7 +164,15 @@ pub(super) async fn bulk_standing(
                     }
                     _ => Vec::new(),
                 };
-                types::BulkEntry { input, subject: Some(subject), listed_on, claim: Some(claim.to_part()), error: None }
+                let name = app.node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, lang));
+                types::BulkEntry {
+                    input,
+                    subject: Some(subject),
+                    name,
+                    listed_on,
+                    claim: Some(claim.to_part()),
+                    error: None,
+                }
             }
         });
     }

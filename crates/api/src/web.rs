@@ -114,6 +114,8 @@ fn esc(s: &str) -> String {
 /// The report's words, in `lang`.
 struct Words {
     title: &'static str,
+    name: &'static str,
+    registered_by: &'static str,
     subject: &'static str,
     issued: &'static str,
     as_of: &'static str,
@@ -141,6 +143,8 @@ fn words(lang: Lang) -> Words {
     match lang {
         Lang::Zh => Words {
             title: "企业信用报告",
+            name: "企业名称",
+            registered_by: "登记机关",
             subject: "主体",
             issued: "出具时间",
             as_of: "数据截至",
@@ -165,6 +169,8 @@ fn words(lang: Lang) -> Words {
         },
         Lang::Ru => Words {
             title: "Кредитный отчёт о компании",
+            name: "Наименование",
+            registered_by: "зарегистрировал",
             subject: "Субъект",
             issued: "Выдан",
             as_of: "Данные на",
@@ -189,6 +195,8 @@ fn words(lang: Lang) -> Words {
         },
         Lang::En => Words {
             title: "Credit report",
+            name: "Registered name",
+            registered_by: "registered by",
             subject: "Subject",
             issued: "Issued",
             as_of: "As of",
@@ -258,10 +266,20 @@ pub(crate) fn report_html(
         esc(w.title),
         esc(&subject.to_string())
     );
+    let _ = write!(h, "<h1>{}</h1>", esc(w.title));
+    if let Some(n) = node.subject_name(subject) {
+        let _ = write!(
+            h,
+            "<p><b>{}:</b> <span id=\"name\" class=\"proper\">{}</span> <span class=\"muted\">({} {})</span></p>",
+            esc(w.name),
+            esc(&n.display(lang)),
+            esc(w.registered_by),
+            agency_name(&n.registrar)
+        );
+    }
     let _ = write!(
         h,
-        "<h1>{}</h1><p><b>{}:</b> <span class=\"mono\" id=\"subject\">{}</span></p>",
-        esc(w.title),
+        "<p><b>{}:</b> <span class=\"mono\" id=\"subject\">{}</span></p>",
         esc(w.subject),
         esc(&subject.to_string())
     );

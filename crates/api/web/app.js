@@ -5,6 +5,7 @@
 
 const T = {
   en: {
+    "f.name": "Registered name",
     "access.list": "read a list status", "access.standing": "read the standing on every list",
     "node.dev": "development chain", "node.validator": "validator", "node.observer": "observer",
     "f.detail": "Detail", "f.effective": "In effect since", "f.expires": "Lapses", "f.age": "Proof's age", "f.policy": "Policy applied",
@@ -32,12 +33,13 @@ const T = {
     "trader.listed": "listed since", "trader.clear": "not listed", "trader.removed": "last removed",
     "trader.qr": "This QR code holds one offline-verifiable proof of the trader's standing on every list, signed by the validators.",
     "trader.report": "Printable credit report",
-    "lists.title": "Credit lists", "lists.search": "Search subject", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
+    "lists.title": "Credit lists", "lists.search": "Name or id", "lists.next": "Next page", "lists.total": "on the list", "lists.empty": "Nobody on this list.",
     "explorer.title": "Latest blocks", "explorer.height": "Height", "explorer.txs": "Transactions", "explorer.proposer": "Proposer",
     "block.title": "Block", "block.cert": "Commit certificate", "block.signatures": "signatures, round", "explorer.redacted": "Which subject and what kind an attestation concerns is shown to signed-in callers.",
     "error": "Error"
   },
   zh: {
+    "f.name": "企业名称",
     "access.list": "查看名单状态", "access.standing": "查看全部名单状态",
     "node.dev": "开发链", "node.validator": "验证节点", "node.observer": "观察节点",
     "f.detail": "详情", "f.effective": "生效时间", "f.expires": "失效时间", "f.age": "证明时长", "f.policy": "所用策略",
@@ -65,12 +67,13 @@ const T = {
     "trader.listed": "列入时间", "trader.clear": "未列入", "trader.removed": "最近移出",
     "trader.qr": "此二维码包含该企业在全部名单上状态的离线可验证证明，由验证节点签署。",
     "trader.report": "可打印信用报告",
-    "lists.title": "信用名单", "lists.search": "搜索主体", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
+    "lists.title": "信用名单", "lists.search": "企业名称或代码", "lists.next": "下一页", "lists.total": "在名单中", "lists.empty": "名单为空。",
     "explorer.title": "最新区块", "explorer.height": "高度", "explorer.txs": "交易", "explorer.proposer": "提议者",
     "block.title": "区块", "block.cert": "提交证书", "block.signatures": "个签名，轮次", "explorer.redacted": "信用记录涉及的主体和类别仅向已登录用户显示。",
     "error": "错误"
   },
   ru: {
+    "f.name": "Наименование",
     "access.list": "статус в списке", "access.standing": "статус во всех списках",
     "node.dev": "тестовая цепочка", "node.validator": "валидатор", "node.observer": "наблюдатель",
     "f.detail": "Подробно", "f.effective": "Действует с", "f.expires": "Истекает", "f.age": "Возраст доказательства", "f.policy": "Политика проверки",
@@ -98,7 +101,7 @@ const T = {
     "trader.listed": "в списке с", "trader.clear": "не в списке", "trader.removed": "исключён",
     "trader.qr": "QR-код содержит одно проверяемое офлайн доказательство статуса компании во всех списках, подписанное валидаторами.",
     "trader.report": "Кредитный отчёт для печати",
-    "lists.title": "Кредитные списки", "lists.search": "Поиск субъекта", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
+    "lists.title": "Кредитные списки", "lists.search": "Название или номер", "lists.next": "Следующая страница", "lists.total": "в списке", "lists.empty": "Список пуст.",
     "explorer.title": "Последние блоки", "explorer.height": "Высота", "explorer.txs": "Транзакции", "explorer.proposer": "Предлагающий",
     "block.title": "Блок", "block.cert": "Сертификат фиксации", "block.signatures": "подписей, раунд", "explorer.redacted": "Субъект и вид записи видны только вошедшим пользователям.",
     "error": "Ошибка"
@@ -375,16 +378,19 @@ async function pageTrader(subject) {
   try {
     let rows = "";
     let id = subject;
+    let name = null;
     for (const l of LISTS) {
       const s = await api(`/v1/lists/${l}/${encodeURIComponent(subject)}`);
       id = s.subject;
+      name = s.name || name;
       const r = s.record;
       const state = s.listed
         ? `<span class="listed">${esc(t("trader.listed"))} ${esc(when(s.listing.since))}</span> (<span data-agency="${esc(s.listing.issuer)}">${esc(await agencyName(s.listing.issuer))}</span>)`
         : `<span class="clear">${esc(t("trader.clear"))}</span>` + (r && r.last_removed ? ` <span class="muted">${esc(t("trader.removed"))} ${esc(when(r.last_removed))}</span>` : "");
       rows += `<tr data-list="${esc(l)}"><th>${esc(s.list_label)}</th><td>${state}</td></tr>`;
     }
-    box.innerHTML = `<h2 class="mono" id="trader-id">${esc(id)}</h2><table id="statuses">${rows}</table>
+    box.innerHTML = (name ? `<h2 id="trader-name" class="proper">${esc(name.display)}</h2>` : "")
+      + `<p class="mono" id="trader-id">${esc(id)}</p><table id="statuses">${rows}</table>
       <h3>${esc(t("trader.qrtitle"))}</h3><div class="qr" id="qr"><img alt="${esc(t("trader.qrtitle"))}" width="320" height="320" src="/v1/standing/${encodeURIComponent(id)}/qr.svg"></div>
       <p class="muted">${esc(t("trader.qr"))}</p>
       <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
@@ -453,8 +459,8 @@ async function pageLists(list, query) {
   let h = `<p><b id="total">${esc(r.total)}</b> ${esc(t("lists.total"))}</p>`;
   if (!r.entries.length) h += `<p>${esc(t("lists.empty"))}</p>`;
   else {
-    h += `<table><tr><th>${esc(t("f.subject"))}</th><th>${esc(t("f.since"))}</th><th>${esc(t("f.issuer"))}</th></tr>`;
-    for (const e of r.entries) h += `<tr><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(when(e.since))}</td><td data-agency="${esc(e.issuer)}">${esc(await agencyName(e.issuer))}</td></tr>`;
+    h += `<table id="members"><tr><th>${esc(t("f.name"))}</th><th>${esc(t("f.subject"))}</th><th>${esc(t("f.since"))}</th><th>${esc(t("f.issuer"))}</th></tr>`;
+    for (const e of r.entries) h += `<tr><td class="proper">${esc(e.name ? e.name.display : "")}</td><td class="mono"><a href="#/trader/${encodeURIComponent(e.subject)}">${esc(e.subject)}</a></td><td>${esc(when(e.since))}</td><td data-agency="${esc(e.issuer)}">${esc(await agencyName(e.issuer))}</td></tr>`;
     h += "</table>";
   }
   if (r.next) h += `<button id="next">${esc(t("lists.next"))}</button>`;

@@ -183,7 +183,10 @@ impl BlockOutcome {
         let mut touched: BTreeSet<SubjectId> = anchors.iter().map(|a| a.header.subject.clone()).collect();
         for (k, v) in &writes {
             match (k, v) {
-                (StateKey::Listing { subject, .. } | StateKey::SubjectKey(subject), _) => {
+                (
+                    StateKey::Listing { subject, .. } | StateKey::SubjectKey(subject) | StateKey::SubjectName(subject),
+                    _,
+                ) => {
                     touched.insert(subject.clone());
                 }
                 (_, StateValue::Case(c)) => {

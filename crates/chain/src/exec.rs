@@ -209,6 +209,9 @@ pub enum TxError {
         /// Anchored.
         last: u64,
     },
+    /// A registered name that breaks the shape rules (spec §11.10).
+    #[error("registered name: {0}")]
+    BadName(credex_types::lifecycle::NameError),
 }
 
 impl TxError {
@@ -254,6 +257,8 @@ impl TxError {
             TxError::ValidatorChange(_) => "bad-validator-change",
             TxError::NotANode(_) => "not-a-node",
             TxError::AuditNotAdvancing { .. } => "audit-not-advancing",
+            TxError::BadName(credex_types::lifecycle::NameError::NotLegalEntity(_)) => "not-a-legal-entity",
+            TxError::BadName(_) => "invalid-name",
         }
     }
 }
@@ -321,6 +326,8 @@ pub struct MemState {
     governed: BTreeSet<AgencyId>,
     /// Subjects on each list now.
     members: BTreeMap<ListKind, BTreeSet<SubjectId>>,
+    /// Registered names, lower-cased (both forms), for searching lists.
+    names: BTreeMap<SubjectId, String>,
 }
 
 impl MemState {
@@ -328,6 +335,10 @@ impl MemState {
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
         if let StateKey::Issuer(agency) = &key {
             self.governed.insert(agency.clone());
+        }
+        if let (StateKey::SubjectName(subject), StateValue::SubjectName(n)) = (&key, &value) {
+            let folded = format!("{}\n{}", n.name, n.latin.as_deref().unwrap_or("")).to_lowercase();
+            self.names.insert(subject.clone(), folded);
         }
         if let (StateKey::Listing { list, subject }, StateValue::Listing(r)) = (&key, &value) {
             let members = self.members.entry(*list).or_default();
@@ -355,7 +366,7 @@ impl MemState {
     }
 
     /// Subjects on `list` now, in subject order, after `after`, whose text
-    /// form contains `query`, at most `limit`.
+    /// form or registered name contains `query` (case aside), at most `limit`.
     pub fn members(
         &self,
         list: ListKind,
@@ -368,7 +379,14 @@ impl MemState {
             Some(a) => set.range((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
             None => set.range::<SubjectId, _>(..),
         };
-        range.filter(|s| query.is_none_or(|q| s.to_string().contains(q))).take(limit).cloned().collect()
+        let query = query.map(str::to_lowercase);
+        range.filter(|s| query.as_deref().is_none_or(|q| self.matches(s, q))).take(limit).cloned().collect()
+    }
+
+    /// Whether `query` (lower-cased) is part of the subject's id or of its
+    /// registered name (spec §11.10), case aside.
+    fn matches(&self, subject: &SubjectId, query: &str) -> bool {
+        subject.to_string().to_lowercase().contains(query) || self.names.get(subject).is_some_and(|n| n.contains(query))
     }
 
     /// How many subjects are on `list` now.
@@ -376,13 +394,14 @@ impl MemState {
         self.members.get(&list).map_or(0, BTreeSet::len)
     }
 
-    /// How many subjects on `list` match `query` (a substring of the id), or
-    /// all of them without one.
+    /// How many subjects on `list` match `query` (a part of the id or of
+    /// the registered name), or all of them without one.
     pub fn member_count_matching(&self, list: ListKind, query: Option<&str>) -> usize {
         match query {
             None => self.member_count(list),
             Some(q) => {
-                self.members.get(&list).map_or(0, |set| set.iter().filter(|s| s.to_string().contains(q)).count())
+                let q = q.to_lowercase();
+                self.members.get(&list).map_or(0, |set| set.iter().filter(|s| self.matches(s, &q)).count())
             }
         }
     }
@@ -579,6 +598,23 @@ fn check_structure(
                     key: t.key,
                     purpose: Purpose::AuditAnchor,
                     msg: a.hash(),
+                    sig: t.signature,
+                }],
+            ))
+        }
+        Transaction::SubjectName(t) => {
+            let r = &t.record;
+            check_chain(genesis, &r.chain_id)?;
+            r.check().map_err(TxError::BadName)?;
+            // a registrar: the agency that may bind subjects' keys registers them
+            let key = issuer_for(state, genesis, &r.registrar, AttestationKind::SubjectKeyBinding)?;
+            Ok((
+                id,
+                vec![SigCheck {
+                    signer: r.registrar.to_string(),
+                    key,
+                    purpose: Purpose::SubjectName,
+                    msg: r.hash(),
                     sig: t.signature,
                 }],
             ))
@@ -806,6 +842,25 @@ fn apply_rules<S: StateRead + ?Sized>(
             Ok(())
         }
         Transaction::SubjectAct(t) => apply_subject_act(state, genesis, ctx, t),
+        Transaction::SubjectName(t) => {
+            let r = &t.record;
+            let key = StateKey::SubjectName(r.subject.clone());
+            let record = r.hash();
+            if matches!(state.get(&key), Some(StateValue::SubjectName(n)) if n.record == record) {
+                return Err(TxError::AlreadyApplied);
+            }
+            state.put(
+                key,
+                StateValue::SubjectName(credex_types::lifecycle::SubjectNameRecord {
+                    name: r.name.clone(),
+                    latin: r.latin.clone(),
+                    registrar: r.registrar.clone(),
+                    height: ctx.height,
+                    record,
+                }),
+            );
+            Ok(())
+        }
         Transaction::AuditAnchor(t) => {
             let a = &t.anchor;
             let key = StateKey::AuditHead(a.node.clone());

@@ -50,6 +50,8 @@ pub enum Transaction {
     Governance(credex_types::lifecycle::GovernanceTx),
     /// A node anchors its audit-log head.
     AuditAnchor(credex_types::access::AuditAnchorTx),
+    /// A registrar publishes a subject's registered name (spec §11.10).
+    SubjectName(credex_types::lifecycle::SubjectNameTx),
 }
 
 impl Transaction {
@@ -63,7 +65,8 @@ impl Transaction {
             Transaction::Evidence(_)
             | Transaction::SubjectKey(_)
             | Transaction::Governance(_)
-            | Transaction::AuditAnchor(_) => AttestationId(self.hash()),
+            | Transaction::AuditAnchor(_)
+            | Transaction::SubjectName(_) => AttestationId(self.hash()),
         }
     }
 
@@ -76,6 +79,7 @@ impl Transaction {
             Transaction::SubjectAct(_) => "subject-act",
             Transaction::Governance(_) => "governance",
             Transaction::AuditAnchor(_) => "audit-anchor",
+            Transaction::SubjectName(_) => "subject-name",
         }
     }
 

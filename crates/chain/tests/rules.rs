@@ -988,3 +988,67 @@ fn keys_with_a_torsion_component_are_not_registered() {
     g.issuers[0].key = weak;
     assert!(matches!(g.check(), Err(credex_types::genesis::GenesisError::WeakKey(_))), "{:?}", g.check());
 }
+
+// ---- registered names (spec §11.10) ----
+
+impl World {
+    fn name_record(&self, registrar: &str, subject: &str, name: &str) -> credex_types::lifecycle::SubjectName {
+        credex_types::lifecycle::SubjectName {
+            chain_id: self.genesis().chain_id.clone(),
+            subject: subject.parse().unwrap(),
+            name: name.to_string(),
+            latin: Some("Suifenhe Border Trade Co., Ltd.".into()),
+            registrar: registrar.parse().unwrap(),
+            nonce: [3; 16],
+        }
+    }
+}
+
+/// Only a registrar publishes a name, only for a legal entity, only under
+/// its own signature; the state then holds it, searchable; a replay is
+/// refused, a rename replaces it.
+#[test]
+fn only_a_registrar_publishes_a_legal_entitys_registered_name() {
+    let mut w = World::new();
+    let name = "绥芬河市边贸有限公司";
+    let name_of = |w: &World| match w.state.get(&StateKey::SubjectName(TRADER.parse().unwrap())) {
+        Some(StateValue::SubjectName(n)) => Some(n.name),
+        _ => None,
+    };
+    // an issuer without the subject-key-binding permission is no registrar
+    let tx = w.name_record("cn-sfh-customs", TRADER, name).sign(&w.fx.issuer_keys["cn-sfh-customs"]);
+    assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "kind-not-allowed");
+    // the registrar's name, signed by another key
+    let tx = w.name_record("cn-sfh-amr", TRADER, name).sign(&w.fx.issuer_keys["cn-sfh-customs"]);
+    assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "bad-signature");
+    // signed by the registrar's key, but for another purpose
+    let record = w.name_record("cn-sfh-amr", TRADER, name);
+    let wrong = w.fx.issuer_keys["cn-sfh-amr"].sign(credex_crypto::Purpose::SubjectKey, &record.hash().0);
+    let tx = credex_types::lifecycle::SubjectNameTx { record, signature: wrong };
+    assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "bad-signature");
+    // a natural person's name never goes on chain (a 12-digit INN is a person's)
+    let tx = w.name_record("cn-sfh-amr", "ru-inn:500100732259", "Иванов Иван").sign(&w.fx.issuer_keys["cn-sfh-amr"]);
+    assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "not-a-legal-entity");
+    // shapes: empty, control characters, too long, a "Latin" name in Cyrillic
+    for bad in ["  ", "绥芬河\n公司", &"企".repeat(101)] {
+        let tx = w.name_record("cn-sfh-amr", TRADER, bad).sign(&w.fx.issuer_keys["cn-sfh-amr"]);
+        assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "invalid-name", "{bad:?}");
+    }
+    let mut r = w.name_record("cn-sfh-amr", TRADER, name);
+    r.latin = Some("Суйфэньхэ".into());
+    assert_eq!(
+        w.apply_tx(&Transaction::SubjectName(r.sign(&w.fx.issuer_keys["cn-sfh-amr"]))).unwrap_err().code(),
+        "invalid-name"
+    );
+    assert_eq!(name_of(&w), None, "nothing refused was recorded");
+    // the registrar: recorded; the same record again is a replay
+    let tx = w.name_record("cn-sfh-amr", TRADER, name).sign(&w.fx.issuer_keys["cn-sfh-amr"]);
+    w.apply_tx(&Transaction::SubjectName(tx.clone())).unwrap();
+    assert_eq!(name_of(&w).as_deref(), Some(name));
+    assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "already-applied");
+    // renamed
+    let mut r = w.name_record("cn-sfh-amr", TRADER, "绥芬河市边贸进出口有限公司");
+    r.nonce = [4; 16];
+    w.apply_tx(&Transaction::SubjectName(r.sign(&w.fx.issuer_keys["cn-sfh-amr"]))).unwrap();
+    assert_eq!(name_of(&w).as_deref(), Some("绥芬河市边贸进出口有限公司"));
+}

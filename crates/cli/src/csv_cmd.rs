@@ -275,6 +275,8 @@ pub(crate) struct ImportArgs<'a> {
     pub legal_basis: Option<credex_types::LegalBasis>,
     /// Node and issuer key; `None` for a dry run.
     pub submit: Option<(&'a str, &'a Path)>,
+    /// `--publish-names`.
+    pub publish_names: bool,
 }
 
 /// Reads and parses an import file; the encoding it was read as.
@@ -335,15 +337,50 @@ pub(crate) fn import(args: &ImportArgs<'_>) -> anyhow::Result<(Value, bool)> {
         }
         progress(i + 1, total, rejected.len());
     }
+    let names =
+        if args.publish_names { Some(publish_names(&client, key_path, &parsed.records, &mut rejected)?) } else { None };
     rejected.sort_by_key(|r| r.line);
     let ok = rejected.is_empty();
-    Ok((
-        json!({
-            "read": read, "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
-            "submitted": submitted, "already_on_chain": already, "rejected": rejected, "ids": ids,
-        }),
-        ok,
-    ))
+    let mut report = json!({
+        "read": read, "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
+        "submitted": submitted, "already_on_chain": already, "rejected": rejected, "ids": ids,
+    });
+    if let Some(n) = names {
+        report["names"] = n;
+    }
+    Ok((report, ok))
+}
+
+/// `--publish-names`: each legal entity's `subject-name` (企业名称), once
+/// per subject, unless already published as it is; a row whose name is
+/// refused is reported as rejected (its attestation stands).
+fn publish_names(
+    client: &Client,
+    key_path: &Path,
+    records: &[Record],
+    rejected: &mut Vec<Rejected>,
+) -> anyhow::Result<Value> {
+    let code: credex_types::FieldCode = "subject-name".parse()?;
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut published, mut unchanged) = (0u64, 0u64);
+    for rec in records {
+        let Some(name) = rec.fields.iter().find(|(c, _)| **c == code).map(|(_, v)| v.trim().to_string()) else {
+            continue;
+        };
+        if name.is_empty() || !seen.insert(rec.subject.clone()) {
+            continue;
+        }
+        let current: types::AllLists = client.get_as(&format!("/v1/standing/{}", rec.subject))?;
+        if current.name.is_some_and(|n| n.name == name) {
+            unchanged += 1;
+            continue;
+        }
+        match crate::lifecycle_cmd::publish_name(client, key_path, rec.subject.clone(), name, None, false) {
+            Ok(_) => published += 1,
+            Err(e) => rejected.push(Rejected { line: rec.line, reason: format!("registered name: {e:#}") }),
+        }
+    }
+    Ok(json!({ "published": published, "unchanged": unchanged }))
 }
 
 /// `credex export`: the subjects on `list` now, as CSV (or JSON).
@@ -372,10 +409,11 @@ pub(crate) fn export(
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(["subject", "list", "since", "issuer", "attestation", "escalated_from"])?;
+        w.write_record(["subject", "name", "list", "since", "issuer", "attestation", "escalated_from"])?;
         for r in &rows {
             w.write_record([
                 r.subject.to_string(),
+                r.name.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
                 list.to_string(),
                 r.since.to_string(),
                 r.issuer.to_string(),

@@ -257,6 +257,12 @@ pub enum Command {
         /// submit nothing (no node needed).
         #[arg(long)]
         dry_run: bool,
+        /// Also publish each legal entity's registered name from the
+        /// `subject-name` column (企业名称) on chain, in plain text (spec
+        /// §11.10; the key must be a registrar's). Names already published
+        /// as they are are left alone.
+        #[arg(long)]
+        publish_names: bool,
     },
     /// Checks many subjects at once (a platform's sellers) on every list:
     /// one CSV line each, and with --proofs each one's proof to keep.
@@ -651,7 +657,20 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Lifecycle(c) => lifecycle_cmd::run(c, Timestamp::system_now()),
         Command::Access(c) => access_cmd::run(c),
-        Command::Import { file, node, key, kind, profile, mapping, encoding, tz, effective, legal_basis, dry_run } => {
+        Command::Import {
+            file,
+            node,
+            key,
+            kind,
+            profile,
+            mapping,
+            encoding,
+            tz,
+            effective,
+            legal_basis,
+            dry_run,
+            publish_names,
+        } => {
             let mut map = match (&profile, &mapping) {
                 (Some(name), _) => import_map::Mapping::profile(name)?,
                 (None, Some(path)) => {
@@ -685,6 +704,7 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
                 effective,
                 legal_basis,
                 submit,
+                publish_names,
             };
             let (report, ok) = csv_cmd::import(&args)?;
             outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use credex_chain::Transaction;
 use credex_crypto::Hash32;
 use credex_types::labels::Lang;
-use credex_types::lifecycle::{ActBody, CaseId, GovAction, GovProposal, GovernanceTx, SubjectAct, SubjectKeyBinding};
+use credex_types::lifecycle::{
+    ActBody, CaseId, GovAction, GovProposal, GovernanceTx, SubjectAct, SubjectKeyBinding, SubjectName,
+};
 use credex_types::{AgencyId, AttestationId, AttestationKind, ListKind, SubjectId, Timestamp};
 use serde_json::{Value, json};
 
@@ -79,6 +81,35 @@ pub(crate) fn bind_key(
     Ok(v)
 }
 
+/// `credex name`: the registrar publishes a legal entity's registered name
+/// (spec §11.10), checked here first so a refusal needs no round trip.
+pub(crate) fn publish_name(
+    client: &Client,
+    registrar: &Path,
+    subject: SubjectId,
+    name: String,
+    latin: Option<String>,
+    wait: bool,
+) -> anyhow::Result<Value> {
+    let (rfile, rkey) = KeyFile::read(registrar)?;
+    let record = SubjectName {
+        chain_id: client.chain_id()?,
+        subject: subject.clone(),
+        name: name.trim().to_string(),
+        latin: latin.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+        registrar: rfile.agency,
+        nonce: nonce()?,
+    };
+    record.check()?;
+    let mut v = serde_json::to_value(crate::issuer_cmd::submit_tx(
+        client,
+        &Transaction::SubjectName(record.sign(&rkey)),
+        wait,
+    )?)?;
+    v["subject"] = json!(subject);
+    Ok(v)
+}
+
 /// Files a subject act signed with the subject's key; prints the case id.
 pub(crate) fn file_act(client: &Client, subject_key: &Path, body: ActBody, wait: bool) -> anyhow::Result<Value> {
     let (sfile, skey) = SubjectKeyFile::read(subject_key)?;
@@ -133,6 +164,9 @@ pub(crate) fn profile_text(v: &types::Profile) -> String {
     let mut o = String::new();
     let opt = |t: Option<String>| t.unwrap_or_else(|| "-".into());
     let _ = writeln!(o, "{}  ({}, {})", v.subject, v.scheme, v.jurisdiction);
+    if let Some(n) = &v.name {
+        let _ = writeln!(o, "name         {}  (registered by {}, block {})", n.display, n.registrar, n.height);
+    }
     let g = &v.grade;
     let _ = writeln!(
         o,
@@ -300,6 +334,28 @@ pub enum LifecycleCommand {
         /// cn-identity-verified-in-person.
         #[arg(long)]
         recovery: Option<credex_types::LegalBasis>,
+        /// Wait until on chain.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A registrar publishes a legal entity's registered name (企业名称),
+    /// public on chain (spec §11.10); a later one replaces it.
+    Name {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+        /// Registrar issuer key file (needs the subject-key-binding permission).
+        #[arg(long)]
+        registrar_key: PathBuf,
+        /// The subject (a legal entity's id).
+        #[arg(long)]
+        subject: SubjectId,
+        /// The name as registered, e.g. 绥芬河市边贸进出口有限公司.
+        #[arg(long)]
+        name: String,
+        /// The registered name in Latin letters, if it has one.
+        #[arg(long)]
+        latin: Option<String>,
         /// Wait until on chain.
         #[arg(long)]
         wait: bool,
@@ -598,6 +654,10 @@ pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitC
                 (None, None) => Rebind::First,
             };
             print(&bind_key(&Client::with_key(&node, &registrar_key)?, &registrar_key, &subject_key, rebind, wait)?)
+        }
+        LifecycleCommand::Name { node, registrar_key, subject, name, latin, wait } => {
+            let client = Client::with_key(&node, &registrar_key)?;
+            print(&publish_name(&client, &registrar_key, subject, name, latin, wait)?)
         }
         LifecycleCommand::Commit { node, key, agency, text, due, wait } => {
             let body = ActBody::Commitment { agency, terms: document_hash(&text)?, due };

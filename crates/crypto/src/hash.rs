@@ -47,6 +47,8 @@ pub mod domain {
     pub const AUDIT_ENTRY: &str = "credex/audit-entry/v1";
     /// An audit log head anchored on chain.
     pub const AUDIT_ANCHOR: &str = "credex/audit-anchor/v1";
+    /// A subject's registered name, as its registrar publishes it.
+    pub const SUBJECT_NAME: &str = "credex/subject-name/v1";
 
     /// Every domain, for the distinctness check in tests and the spec.
     pub const ALL: &[&str] = &[
@@ -69,6 +71,7 @@ pub mod domain {
         AUTHORIZATION,
         AUDIT_ENTRY,
         AUDIT_ANCHOR,
+        SUBJECT_NAME,
     ];
 }
 

@@ -35,11 +35,13 @@ pub enum Purpose {
     SubjectKey,
     /// A node anchors its audit log head.
     AuditAnchor,
+    /// A registrar agency publishes a subject's registered name.
+    SubjectName,
 }
 
 impl Purpose {
     /// Every purpose, in tag order.
-    pub const ALL: [Purpose; 9] = [
+    pub const ALL: [Purpose; 10] = [
         Purpose::Attestation,
         Purpose::Vote,
         Purpose::Proposal,
@@ -49,6 +51,7 @@ impl Purpose {
         Purpose::Governance,
         Purpose::SubjectKey,
         Purpose::AuditAnchor,
+        Purpose::SubjectName,
     ];
 
     /// The tag prefixed to the message before signing.
@@ -63,6 +66,7 @@ impl Purpose {
             Purpose::Governance => "credex-sig/governance/v1",
             Purpose::SubjectKey => "credex-sig/subject-key/v1",
             Purpose::AuditAnchor => "credex-sig/audit-anchor/v1",
+            Purpose::SubjectName => "credex-sig/subject-name/v1",
         }
     }
 }

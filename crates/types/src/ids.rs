@@ -415,6 +415,19 @@ impl SubjectId {
         }
     }
 
+    /// True for identifiers of legal entities (and China's registered
+    /// 个体工商户, which carry a unified social credit code): those whose
+    /// registered names are public (spec §11.10). False for natural persons
+    /// (a 12-digit Russian INN, an OGRNIP) and for other jurisdictions'
+    /// schemes, whose kind this code cannot tell.
+    pub fn is_legal_entity(&self) -> bool {
+        match self {
+            SubjectId::Known { scheme: Scheme::CnUscc | Scheme::RuOgrn | Scheme::JpCn, .. } => true,
+            SubjectId::Known { scheme: Scheme::RuInn, value } => value.len() == 10,
+            SubjectId::Known { scheme: Scheme::RuOgrnip, .. } | SubjectId::Other { .. } => false,
+        }
+    }
+
     /// The value part of the text form.
     pub fn value(&self) -> &str {
         match self {

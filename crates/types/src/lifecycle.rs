@@ -9,6 +9,8 @@
 //!                 signed by the subject's bound key (purpose subject-act)
 //! proposal hash = H("credex/governance/v1", encode(GovProposal))
 //!                 signed by validators (purpose governance) holding more than 2/3 of the power
+//! name hash     = H("credex/subject-name/v1", encode(SubjectName))
+//!                 signed by the registrar (purpose subject-name)
 //! ```
 //!
 //! A subject act opens a [`CaseRecord`] in the state; the agency it is
@@ -116,6 +118,142 @@ impl SubjectKeyTx {
     pub fn with_consent(mut self, old: &SecretKey) -> SubjectKeyTx {
         self.consent = Some(old.sign(Purpose::SubjectAct, &self.binding.hash().0));
         self
+    }
+}
+
+/// Longest registered name, in bytes of UTF-8 (a Chinese enterprise name
+/// is at most 50 characters, 150 bytes; Russian full names run longer).
+pub const MAX_NAME_BYTES: usize = 300;
+
+/// 企业名称: a subject's registered name, as its registrar (an issuer
+/// with the `subject-key-binding` permission: the agency that registers
+/// enterprises) publishes it on chain, in plain text (spec §11.10). Only
+/// for legal entities ([`SubjectId::is_legal_entity`]): their names are
+/// public by law, as published lists show them; a natural person's name
+/// never goes on chain. A later record replaces an earlier one (a renamed
+/// enterprise).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct SubjectName {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The subject named.
+    pub subject: SubjectId,
+    /// The name as registered, in the registering jurisdiction's language
+    /// (统一社会信用代码 holders: the Chinese name).
+    pub name: String,
+    /// The registered name in Latin letters (the English or transliterated
+    /// name an enterprise registers for foreign dealings), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latin: Option<String>,
+    /// The registrar.
+    pub registrar: AgencyId,
+    /// 128 random bits.
+    #[serde(with = "hex::serde")]
+    pub nonce: [u8; 16],
+}
+
+/// Why a registered name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Names of natural persons do not go on chain.
+    #[error("{0} is not a legal entity's identifier: a natural person's name is not published")]
+    NotLegalEntity(SubjectId),
+    /// Empty, or only white space.
+    #[error("the name is empty")]
+    Empty,
+    /// Over [`MAX_NAME_BYTES`].
+    #[error("the name is {0} bytes long; at most {MAX_NAME_BYTES}")]
+    TooLong(usize),
+    /// A control character, or white space at either end.
+    #[error("the name holds a control character or white space at either end")]
+    BadCharacters,
+    /// The Latin-letter name holds letters of another script.
+    #[error("the Latin-letter name holds characters outside printable ASCII")]
+    NotLatin,
+}
+
+impl SubjectName {
+    /// `H("credex/subject-name/v1", encode(record))`.
+    pub fn hash(&self) -> Hash32 {
+        hash(domain::SUBJECT_NAME, &credex_codec::encode(self))
+    }
+
+    /// The shape rules (spec §11.10): a legal entity; each name 1 to
+    /// [`MAX_NAME_BYTES`] bytes, no control characters, no white space at
+    /// either end; the Latin name printable ASCII.
+    pub fn check(&self) -> Result<(), NameError> {
+        if !self.subject.is_legal_entity() {
+            return Err(NameError::NotLegalEntity(self.subject.clone()));
+        }
+        let shape = |n: &str| {
+            if n.trim().is_empty() {
+                return Err(NameError::Empty);
+            }
+            if n.len() > MAX_NAME_BYTES {
+                return Err(NameError::TooLong(n.len()));
+            }
+            if n.chars().any(char::is_control) || n.trim() != n {
+                return Err(NameError::BadCharacters);
+            }
+            Ok(())
+        };
+        shape(&self.name)?;
+        if let Some(l) = &self.latin {
+            shape(l)?;
+            if !l.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return Err(NameError::NotLatin);
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs as the registrar.
+    pub fn sign(self, registrar: &SecretKey) -> SubjectNameTx {
+        SubjectNameTx { signature: registrar.sign(Purpose::SubjectName, &self.hash().0), record: self }
+    }
+}
+
+/// The transaction publishing a registered name.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct SubjectNameTx {
+    /// The name.
+    pub record: SubjectName,
+    /// The registrar's signature (purpose `subject-name`) over its hash.
+    pub signature: Signature,
+}
+
+/// A subject's registered name in the state (spec §6, §11.10).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode, serde::Serialize, serde::Deserialize)]
+pub struct SubjectNameRecord {
+    /// The name as registered.
+    pub name: String,
+    /// In Latin letters, if registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latin: Option<String>,
+    /// Who published it.
+    pub registrar: AgencyId,
+    /// Height of the block that recorded it.
+    pub height: u64,
+    /// Hash of the record (a replayed one is refused).
+    pub record: Hash32,
+}
+
+impl SubjectNameRecord {
+    /// The name a reader of `lang` is shown: the registered name, or for a
+    /// Russian or English reader the Latin-letter one beside it.
+    pub fn display(&self, lang: crate::labels::Lang) -> String {
+        match (&self.latin, lang) {
+            (Some(l), crate::labels::Lang::Ru | crate::labels::Lang::En) if *l != self.name => {
+                format!("{} ({l})", self.name)
+            }
+            _ => self.name.clone(),
+        }
+    }
+
+    /// Whether `query` (already lower-cased) is part of either name.
+    pub fn matches(&self, query: &str) -> bool {
+        self.name.to_lowercase().contains(query)
+            || self.latin.as_ref().is_some_and(|l| l.to_lowercase().contains(query))
     }
 }
 

@@ -71,6 +71,8 @@ pub enum StateKey {
         /// `Authorization::hash()`.
         authorization: Hash32,
     },
+    /// A subject's registered name (spec §11.10).
+    SubjectName(SubjectId),
 }
 
 impl StateKey {
@@ -198,6 +200,8 @@ pub enum StateValue {
         /// Its time.
         time: crate::Timestamp,
     },
+    /// Under [`StateKey::SubjectName`].
+    SubjectName(crate::lifecycle::SubjectNameRecord),
 }
 
 /// A subject's records on every list it was ever on, in [`ListKind::ALL`]

@@ -222,22 +222,34 @@ impl Node {
     /// Where transaction `id` is (an attestation id, a case id, or another
     /// transaction's hash).
     pub fn standing(&self, id: &AttestationId) -> Result<Standing, StoreError> {
-        if let Some((h, _)) = self.store.anchor(id)? {
+        if let Some(h) = self.committed_height(id)? {
             return Ok(Standing::Anchored(h));
-        }
-        if let Some(h) = self.store.tx_height(&id.0)? {
-            return Ok(Standing::Anchored(h));
-        }
-        if let Some(c) = self.case(&CaseId(id.0)) {
-            return Ok(Standing::Anchored(c.history.first().map_or(0, |e| e.height)));
         }
         if self.mempool.lock().unwrap_or_else(lock_err).ids.contains_key(id) {
             return Ok(Standing::Pending);
+        }
+        // A block may have committed it between the two looks: a commit
+        // writes the store before it takes the transaction out of the pool,
+        // so a second look at the store settles it.
+        if let Some(h) = self.committed_height(id)? {
+            return Ok(Standing::Anchored(h));
         }
         Ok(match self.chain.read().unwrap_or_else(lock_err).rejected.get(id) {
             Some(e) => Standing::Rejected(e.clone()),
             None => Standing::Unknown,
         })
+    }
+
+    /// The height of the block holding `id` (an anchor, another transaction
+    /// or the act that opened a case), if committed.
+    fn committed_height(&self, id: &AttestationId) -> Result<Option<u64>, StoreError> {
+        if let Some((h, _)) = self.store.anchor(id)? {
+            return Ok(Some(h));
+        }
+        if let Some(h) = self.store.tx_height(&id.0)? {
+            return Ok(Some(h));
+        }
+        Ok(self.case(&CaseId(id.0)).map(|c| c.history.first().map_or(0, |e| e.height)))
     }
 
     /// Waits until a transaction arrives or `timeout` passes.

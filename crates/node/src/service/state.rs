@@ -38,6 +38,14 @@ impl Node {
         }
     }
 
+    /// The registered name of `subject` (spec §11.10), if its registrar published one.
+    pub fn subject_name(&self, subject: &SubjectId) -> Option<credex_types::lifecycle::SubjectNameRecord> {
+        match self.state_value(&StateKey::SubjectName(subject.clone())) {
+            Some(StateValue::SubjectName(n)) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The registry entry of `agency` (state, else genesis).
     pub fn issuer(&self, agency: &AgencyId) -> Option<IssuerRecord> {
         credex_chain::issuer(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis, agency)
