@@ -230,6 +230,26 @@ fn hostile_and_invalid_input_gets_typed_errors() {
     assert_eq!(get(u, "/v1/blocks/1").0, 404);
     assert_eq!(get(u, "/v1/nowhere").0, 404);
 
+    // typed field values, checked where they are: a negative amount, a
+    // score with decimals, a date that does not exist; refused by name
+    for (field, value) in [("amount", "-5"), ("score", "12.5"), ("decision-date", "2025-02-30")] {
+        let o = credex(&[
+            "attest",
+            "--node",
+            u,
+            "--key",
+            &amr,
+            "--subject",
+            "91350100M000100Y43",
+            "--kind",
+            "administrative-penalty",
+            "--field",
+            &format!("{field}={value}"),
+        ]);
+        refused(&o, "invalid-attestation");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(field), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
     // a well-formed attestation for another chain, by an unknown issuer, or forged
     let mut fx = credex_tests::Fixture::new("hostile");
     let foreign = fx.attest(

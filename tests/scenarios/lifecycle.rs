@@ -482,6 +482,36 @@ fn credit_lifecycle_from_the_cli() {
         json_out(&credex(&["grade", TRADER, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]));
     let first = get_as(&url, &format!("/v1/attestations/{}", issued["id"].as_str().unwrap()), &official).1;
     assert_eq!(first["state"], "superseded", "a new grade supersedes the issuer's previous one");
+    // a hand-made grade that contradicts the published model is refused,
+    // saying what the model gives; marked manual with a reason it is taken
+    let model = (grade["grade"].as_str().unwrap().to_string(), grade["score"].as_i64().unwrap());
+    let hand = |extra: &[&str]| {
+        let mut args = vec![
+            "attest",
+            "--node",
+            &url,
+            "--key",
+            &customs,
+            "--subject",
+            TRADER,
+            "--kind",
+            "credit-grade",
+            "--field",
+            "grade=A",
+            "--field",
+            "score=100",
+            "--field",
+            "sector=customs",
+        ];
+        args.extend_from_slice(extra);
+        credex(&args)
+    };
+    assert_ne!(model, ("A".to_string(), 100), "the trader's record is not spotless: {grade}");
+    let o = hand(&[]);
+    refused(&o, "grade-not-model");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("({} / {})", model.0, model.1)), "the refusal names the model's grade: {err}");
+    json_out(&hand(&["--field", "reason=on-site inspection 2026-03 found the breach remedied", "--wait"]));
     let gp = tmp.path().join("grade.txt");
     json_out(&credex(&[
         "--auth",

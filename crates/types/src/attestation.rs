@@ -210,6 +210,16 @@ pub enum AttestationError {
     /// Expiry not after the effective time.
     #[error("expires_at must be later than effective_at")]
     ExpiryBeforeEffective,
+    /// A typed field whose value is not of its type (spec §4.3).
+    #[error("field {field:?}: {value:?} is not {expected}")]
+    BadValue {
+        /// Field code.
+        field: String,
+        /// The value.
+        value: String,
+        /// What the field takes, in words.
+        expected: &'static str,
+    },
     /// A coded field whose value is not a code of its label category.
     #[error("field {field:?}: {value:?} is not a known code (see `credex labels show`)")]
     UnknownCode {
@@ -319,6 +329,11 @@ impl Attestation {
                 return Err(AttestationError::UnknownCode { field: f.code.to_string(), value: f.value.clone() });
             }
         }
+        for f in &self.claims {
+            if let Some(expected) = value_type_error(f.code.as_str(), &f.value) {
+                return Err(AttestationError::BadValue { field: f.code.to_string(), value: f.value.clone(), expected });
+            }
+        }
         Ok(())
     }
 
@@ -396,6 +411,52 @@ impl DisclosedAttestation {
     }
 }
 
+/// Whether `value` is of the type field `code` takes (spec §4.3); what it
+/// takes, in words, if not. Amounts are yuan, non-negative, at most two
+/// decimals; scores whole numbers (the grade model's 100 plus its lines,
+/// so below 0 or above 100 too); dates a calendar date
+/// (`2025-06-18`) or an RFC 3339 time; a related attestation its id (64
+/// hex digits). Single-line fields hold no control characters; `note`,
+/// `commitment-text`, `conditions`, `reason`, `licence-scope` and
+/// `scoring-inputs` may hold line breaks. Checked where the values are
+/// (the issuer's node, at submission): the chain sees only their hashes.
+pub fn value_type_error(code: &str, value: &str) -> Option<&'static str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match code {
+        "amount" => {
+            let (int, frac) = value.split_once('.').unwrap_or((value, "0"));
+            let ok = digits(int)
+                && int.len() <= 15
+                && (int == "0" || !int.starts_with('0'))
+                && digits(frac)
+                && frac.len() <= 2;
+            (!ok).then_some("an amount in yuan: digits, at most two decimals, not negative (e.g. 5000 or 1250.50)")
+        }
+        "score" => {
+            let n = value.strip_prefix('-').unwrap_or(value);
+            let ok = digits(n) && (n == "0" || !n.starts_with('0')) && n.len() <= 4 && value != "-0";
+            (!ok).then_some("a score: a whole number from -9999 to 9999 (the grade model's 100 plus its lines)")
+        }
+        "decision-date" | "valid-until" => {
+            let date = value.len() == 10
+                && format!("{value}T00:00:00Z")
+                    .parse::<crate::Timestamp>()
+                    .is_ok_and(|t| t.to_string().starts_with(value));
+            (!date && value.parse::<crate::Timestamp>().is_err())
+                .then_some("a date (2025-06-18) or an RFC 3339 time (2025-06-18T09:30:00Z)")
+        }
+        "target-attestation" => {
+            let ok = value.len() == 64 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            (!ok).then_some("an attestation id: 64 lowercase hex digits")
+        }
+        "note" | "commitment-text" | "conditions" | "reason" | "licence-scope" | "scoring-inputs" => value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            .then_some("text without control characters"),
+        _ => value.chars().any(char::is_control).then_some("one line of text without control characters"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +480,27 @@ mod tests {
 
     fn field(code: &str, v: &str, s: u8) -> ClaimField {
         ClaimField::new(code.parse().unwrap(), v.into(), [s; 16])
+    }
+
+    #[test]
+    fn typed_fields_refuse_values_of_another_type() {
+        let bad = |c: &str, v: &str| value_type_error(c, v).is_some();
+        for ok in ["0", "5000", "1250.5", "1250.50", "999999999999999"] {
+            assert!(!bad("amount", ok), "{ok}");
+        }
+        for no in ["-5", "5,000", "1.234", "01", "", "1e3", "5000元", ".5", "5."] {
+            assert!(bad("amount", no), "{no}");
+        }
+        assert!(!bad("score", "0") && !bad("score", "125") && !bad("score", "-20"));
+        assert!(bad("score", "12.5") && bad("score", "abc") && bad("score", "-0") && bad("score", "007"));
+        assert!(!bad("decision-date", "2025-06-18") && !bad("decision-date", "2025-06-18T09:30:00Z"));
+        assert!(bad("decision-date", "2025-02-30") && bad("decision-date", "18.06.2025") && bad("valid-until", "soon"));
+        assert!(!bad("target-attestation", &"ab".repeat(32)) && bad("target-attestation", &"AB".repeat(32)));
+        assert!(
+            !bad("note", "line one\nline two")
+                && bad("decision-no", "绥市监\n17号")
+                && !bad("decision-no", "绥市监〔2025〕17号")
+        );
     }
 
     #[test]

@@ -28,6 +28,26 @@ pub enum SubmitError {
     /// The mempool is full.
     #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
     Busy,
+    /// A `credit-grade` whose grade or score is not what the published
+    /// model gives (spec §11.6), with no `reason` marking it as manual.
+    #[error(
+        "grade {given} / score {given_score} is not what {model} gives for this subject in sector {sector} ({grade} / {score}); \
+         issue the model's grade (credex grade --key …), or add a `reason` field to record a manual grading"
+    )]
+    GradeNotModel {
+        /// The grade given.
+        given: String,
+        /// The score given.
+        given_score: String,
+        /// The model.
+        model: &'static str,
+        /// The sector.
+        sector: String,
+        /// The model's grade.
+        grade: char,
+        /// The model's score.
+        score: i64,
+    },
     /// The node is in read-only mode.
     #[error("this node is read-only: the free space of its disk is below its floor (--min-free-disk-mb); retry later")]
     ReadOnly,
@@ -119,6 +139,7 @@ impl Node {
         }
         att.check_shape()?;
         att.check_labels(&self.labels)?;
+        self.check_grade(att)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
         let admitted = self.check_tx(&tx)?;
         let id = admitted.id;
@@ -141,6 +162,41 @@ impl Node {
             let _ = out.send(tx);
         }
         Ok((id, standing))
+    }
+
+    /// A `credit-grade` must state what the published model computes from
+    /// the chain for its subject and sector as of its effective time, or
+    /// say why not (a `reason` field: a manual grading, shown as such).
+    fn check_grade(&self, att: &Attestation) -> Result<(), SubmitError> {
+        if att.header.kind != credex_types::AttestationKind::CreditGrade {
+            return Ok(());
+        }
+        let field = |code: &str| att.claims.iter().find(|f| f.code.as_str() == code).map(|f| f.value.clone());
+        if field("reason").is_some_and(|r| !r.trim().is_empty()) {
+            return Ok(());
+        }
+        let sector_text = field("sector").unwrap_or_else(|| "general".to_string());
+        let sector: credex_rules::Sector = sector_text.parse().map_err(|_| {
+            SubmitError::Attestation(AttestationError::BadValue {
+                field: "sector".into(),
+                value: sector_text.clone(),
+                expected: "a sector of the grade model",
+            })
+        })?;
+        let record = self.subject_record(&att.header.subject)?;
+        let model = credex_rules::grade(&record, sector, att.header.effective_at);
+        let (given, given_score) = (field("grade").unwrap_or_default(), field("score").unwrap_or_default());
+        if given == model.grade.to_string() && given_score == model.score.to_string() {
+            return Ok(());
+        }
+        Err(SubmitError::GradeNotModel {
+            given,
+            given_score,
+            model: model.model,
+            sector: sector_text,
+            grade: model.grade,
+            score: model.score,
+        })
     }
 
     /// Admits a transaction gossiped by another node (no fields, no raw record).
