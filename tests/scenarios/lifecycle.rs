@@ -34,9 +34,9 @@ fn case_status(url: &str, case: &str, official: &str) -> String {
 }
 
 /// A one-shot HTTP server for webhooks: answers 500 to the first request,
-/// 200 to the rest, and keeps every body.
-/// What the webhook server received.
-type Received = Arc<Mutex<Vec<Value>>>;
+/// 200 to the rest, and keeps every body with its request head.
+/// What the webhook server received: (head, body).
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 fn webhook() -> (String, Received, Arc<Mutex<u32>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -68,15 +68,15 @@ fn webhook() -> (String, Received, Arc<Mutex<u32>>) {
                         })
                         .unwrap_or(0);
                     if buf.len() >= end + 4 + len {
-                        break Some(buf[end + 4..end + 4 + len].to_vec());
+                        break Some((text[..end].to_string(), buf[end + 4..end + 4 + len].to_vec()));
                     }
                 }
             };
             let mut n = h.lock().unwrap();
             *n += 1;
             let status = if *n == 1 { "500 Internal Server Error" } else { "200 OK" };
-            if let (true, Some(body)) = (*n > 1, body) {
-                b.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+            if let (true, Some(got)) = (*n > 1, body) {
+                b.lock().unwrap().push(got);
             }
             let _ = stream
                 .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
@@ -100,9 +100,12 @@ fn credit_lifecycle_from_the_cli() {
     let doc = tmp.path().join("doc.txt");
     std::fs::write(&doc, "I undertake to file the 2025 annual report by March.").unwrap();
 
-    // webhook first, so it sees every event
-    let sub = post_as(&url, "/v1/warnings/subscriptions", format!("{{\"url\":\"{hook}\"}}").as_bytes(), &official);
-    assert_eq!(sub.0, 201, "{:?}", sub.1);
+    // webhook first, so it sees every event; its signing secret is shown once
+    let sub = json_out(&credex(&["--auth", &official, "webhook", "add", &hook, "--node", &url]));
+    let secret = hex::decode(sub["secret"].as_str().expect("the secret, once")).unwrap();
+    let listed = json_out(&credex(&["--auth", &official, "webhook", "list", "--node", &url]));
+    assert_eq!(listed["subscriptions"][0]["id"], sub["id"], "{listed}");
+    assert!(listed["subscriptions"][0].get("secret").is_none(), "never listed again: {listed}");
     let bad = post_as(&url, "/v1/warnings/subscriptions", b"{\"url\":\"ftp://x\"}", &official);
     assert_eq!((bad.0, bad.1["code"].as_str()), (400, Some("invalid-url")));
 
@@ -625,9 +628,34 @@ fn credit_lifecycle_from_the_cli() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(*hits.lock().unwrap() >= 2, "a retry after the 500");
-    let first = &bodies.lock().unwrap()[0];
+    let (head, body) = bodies.lock().unwrap()[0].clone();
+    let first: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(first[0]["seq"], 1);
     assert_eq!(first[0]["change"], "entered");
+    // signed: the HMAC of time and body under the subscription's secret
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+    };
+    let time: u64 = header("x-credex-webhook-time").parse().unwrap();
+    let signature = header("x-credex-webhook-signature");
+    assert!(credex_api_types::types::webhook_signature_matches(&secret, time, &body, &signature), "{head}");
+    assert!(
+        !credex_api_types::types::webhook_signature_matches(&secret, time + 1, &body, &signature),
+        "the time is signed"
+    );
+    let mut forged = body.clone();
+    forged[0] ^= 1;
+    assert!(!credex_api_types::types::webhook_signature_matches(&secret, time, &forged, &signature));
+    assert!(header("x-credex-webhook-id").starts_with(sub["id"].as_str().unwrap()), "{head}");
+    // removed with the CLI: gone from the list
+    let id = sub["id"].as_str().unwrap();
+    json_out(&credex(&["--auth", &official, "webhook", "remove", id, "--node", &url]));
+    let listed = json_out(&credex(&["--auth", &official, "webhook", "list", "--node", &url]));
+    assert_eq!(listed["subscriptions"], serde_json::json!([]), "{listed}");
 }
 
 fn json_out_raw(args: &[&str]) -> Vec<u8> {

@@ -255,6 +255,15 @@ impl Client {
         self.answer(&format!("POST {path}"), req.send(&bytes[..]))
     }
 
+    /// DELETE `path`, answer as `T`.
+    pub fn delete_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let mut req = self.agent.delete(format!("{}{path}", self.base));
+        for (k, v) in self.headers("DELETE", path, b"")? {
+            req = req.header(k, v);
+        }
+        self.answer(&format!("DELETE {path}"), req.call())
+    }
+
     /// POST `body` (JSON) to `path` with headers signed beforehand (the load
     /// generator signs everything before it starts the clock); the status.
     pub fn post_presigned(&self, path: &str, body: &[u8], headers: &[(&str, String)]) -> Result<u16, ClientError> {

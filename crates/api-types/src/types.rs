@@ -516,6 +516,26 @@ pub struct Subscription {
     pub url: String,
     /// Last event delivered.
     pub cursor: u64,
+    /// The key deliveries are signed with (64 hex digits): shown once, in
+    /// the answer to the subscription; never listed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The `X-Credex-Webhook-Signature` of a delivery (spec §11.7):
+/// `v1=` + hex `HMAC-SHA256(secret, time ‖ "." ‖ body)`, `time` the
+/// `X-Credex-Webhook-Time` header (milliseconds since the epoch, decimal).
+pub fn webhook_signature(secret: &[u8], time_ms: u64, body: &[u8]) -> String {
+    let mut msg = format!("{time_ms}.").into_bytes();
+    msg.extend_from_slice(body);
+    format!("v1={}", hex::encode(credex_crypto::hmac_sha256(secret, &msg)))
+}
+
+/// Whether `signature` is [`webhook_signature`] of the delivery (compared
+/// in constant time). A receiver also refuses a `time` far from its clock,
+/// and a delivery id it has seen.
+pub fn webhook_signature_matches(secret: &[u8], time_ms: u64, body: &[u8], signature: &str) -> bool {
+    credex_crypto::equal_in_constant_time(webhook_signature(secret, time_ms, body).as_bytes(), signature.as_bytes())
 }
 
 /// `GET /v1/warnings/subscriptions`.

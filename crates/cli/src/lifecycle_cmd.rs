@@ -480,6 +480,13 @@ pub enum LifecycleCommand {
         #[command(subcommand)]
         command: GovCommand,
     },
+    /// The caller's webhooks for the risk list's events (signed with
+    /// --auth, as an official, issuer or platform; spec §11.7).
+    Webhook {
+        /// What to do.
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// The risk list, or its events (with --after; --follow keeps long-polling).
     Warnings {
         /// Node URL.
@@ -503,6 +510,35 @@ pub enum LifecycleCommand {
         /// Label language.
         #[arg(long, default_value = "en")]
         lang: Lang,
+    },
+}
+
+/// `credex webhook …`.
+#[derive(clap::Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribes URL to the risk list's events; prints the subscription
+    /// with its signing secret (shown this once).
+    Add {
+        /// Where events are POSTed (http:// or https://, a public address
+        /// unless the node allows it with --webhook-allow).
+        url: String,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+    },
+    /// The caller's subscriptions (without secrets).
+    List {
+        /// Node URL.
+        #[arg(long)]
+        node: String,
+    },
+    /// Removes one of the caller's subscriptions.
+    Remove {
+        /// Subscription id.
+        id: String,
+        /// Node URL.
+        #[arg(long)]
+        node: String,
     },
 }
 
@@ -752,6 +788,21 @@ pub(crate) fn run(cmd: LifecycleCommand, now: Timestamp) -> anyhow::Result<ExitC
                 print(&approve(&file, &key, &genesis, &set)?)
             }
             GovCommand::Submit { file, node, wait } => print(&submit_proposal(&Client::new(&node), &file, wait)?),
+        },
+        LifecycleCommand::Webhook { command } => match command {
+            WebhookCommand::Add { url, node } => {
+                let sub: types::Subscription =
+                    Client::new(&node).post_as("/v1/warnings/subscriptions", &json!({ "url": url }))?;
+                eprintln!(
+                    "note: keep the secret: deliveries carry X-Credex-Webhook-Signature = v1=HMAC-SHA256(secret, time \".\" body); it is not shown again"
+                );
+                print(&serde_json::to_value(sub)?)
+            }
+            WebhookCommand::List { node } => print(&Client::new(&node).get("/v1/warnings/subscriptions")?),
+            WebhookCommand::Remove { id, node } => {
+                let v: types::Deleted = Client::new(&node).delete_as(&format!("/v1/warnings/subscriptions/{id}"))?;
+                print(&serde_json::to_value(v)?)
+            }
         },
         LifecycleCommand::Warnings { node, after, follow, lang } => {
             let client = Client::new(&node);

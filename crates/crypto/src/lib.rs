@@ -35,9 +35,11 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod hash;
+mod hmac;
 mod sig;
 
 pub use hash::{Hash32, HashError, domain, hash, hash_parts};
+pub use hmac::{equal_in_constant_time, hmac_sha256};
 pub use sig::{
     BatchItem, ParseError, PublicKey, Purpose, SecretKey, SigRule, Signature, SignatureError, admit, admit_raw,
     signing_input, verify, verify_batch, verify_raw,

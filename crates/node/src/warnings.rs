@@ -182,11 +182,14 @@ impl Warnings {
     pub fn subscribe(&self, owner: &str, url: &str) -> anyhow::Result<Subscription> {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         let sub = Subscription {
             id: hex::encode(id),
             owner: owner.to_string(),
             url: url.to_string(),
             cursor: self.last_seq(),
+            secret: Some(hex::encode(secret)),
         };
         self.node.store().put_subscription(&sub.id, Some(&serde_json::to_vec(&sub)?))?;
         Ok(sub)
@@ -203,9 +206,14 @@ impl Warnings {
             .collect())
     }
 
-    /// The webhooks of `owner`.
+    /// The webhooks of `owner`, without their secrets (shown once, at subscription).
     pub fn subscriptions_of(&self, owner: &str) -> anyhow::Result<Vec<Subscription>> {
-        Ok(self.subscriptions()?.into_iter().filter(|s| s.owner == owner).collect())
+        Ok(self
+            .subscriptions()?
+            .into_iter()
+            .filter(|s| s.owner == owner)
+            .map(|s| Subscription { secret: None, ..s })
+            .collect())
     }
 
     /// Removes `owner`'s webhook `id`; false if it has none of that id.
@@ -255,13 +263,33 @@ impl Warnings {
         self.policy.check(&url).await?;
         let body = serde_json::to_vec(&events)?;
         let tls = self.policy.tls.clone();
+        // signed (spec §11.7): the receiver checks the HMAC with the secret
+        // it was given at subscription, the time against its clock, and the
+        // delivery id (subscription and last event) against replays
+        let time = self.node.now().0;
+        let signature = match &sub.secret {
+            Some(s) => {
+                let key = hex::decode(s).map_err(|e| anyhow::anyhow!("subscription {} secret: {e}", sub.id))?;
+                Some(credex_api_types::types::webhook_signature(&key, time, &body))
+            }
+            None => None, // a subscription made before deliveries were signed
+        };
+        let delivery = format!("{}-{last}", sub.id);
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .timeout_global(Some(Duration::from_secs(10)))
                 .tls_config(tls)
                 .build()
                 .into();
-            agent.post(&url).content_type("application/json").send(&body[..])?;
+            let mut req = agent
+                .post(&url)
+                .content_type("application/json")
+                .header("X-Credex-Webhook-Id", &delivery)
+                .header("X-Credex-Webhook-Time", time.to_string());
+            if let Some(sig) = &signature {
+                req = req.header("X-Credex-Webhook-Signature", sig);
+            }
+            req.send(&body[..])?;
             Ok(())
         })
         .await??;
