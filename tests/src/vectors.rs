@@ -277,7 +277,7 @@ fn signatures() -> Value {
         .iter()
         .map(|(sk, msg)| {
             let key = SecretKey::from_seed(hex_array(sk));
-            let m = hex::decode(msg).unwrap_or_default();
+            let m = hex::decode(msg).expect("RFC 8032 message is hex");
             json!({ "seed": sk, "public_key": key.public().to_string(), "message": msg, "signature": key.sign_raw(&m).to_string() })
         })
         .collect();
@@ -295,14 +295,15 @@ fn signatures() -> Value {
         })
         .collect();
     let cases: Vec<Value> =
-        serde_json::from_str(include_str!("../vectors/ed25519-speccheck-cases.json")).unwrap_or_default();
+        serde_json::from_str(include_str!("../vectors/ed25519-speccheck-cases.json")).expect("the speccheck cases, a JSON array");
     let edge: Vec<Value> = cases
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let msg = hex::decode(c["message"].as_str().unwrap_or_default()).unwrap_or_default();
-            let pk: [u8; 32] = hex_array(c["pub_key"].as_str().unwrap_or_default());
-            let sig: [u8; 64] = hex_array(c["signature"].as_str().unwrap_or_default());
+            let field = |k: &str| c[k].as_str().unwrap_or_else(|| panic!("speccheck case {i}: no {k}"));
+            let msg = hex::decode(field("message")).expect("speccheck message is hex");
+            let pk: [u8; 32] = hex_array(field("pub_key"));
+            let sig: [u8; 64] = hex_array(field("signature"));
             let got = verdict(&pk, &msg, &sig);
             assert_eq!(got, EDGE_EXPECTED[i], "edge case {i}");
             let admitted = admission_verdict(&pk, &msg, &sig);
@@ -410,7 +411,7 @@ fn attestations() -> Value {
         "ru-inn:7707083893",
         AttestationKind::AdministrativePenalty,
         &[("amount", "20000"), ("severity", "ordinary")],
-        Some("2027-01-01T00:00:00Z".parse().unwrap_or_default()),
+        Some("2027-01-01T00:00:00Z".parse().expect("a time")),
     );
     [(a, "cn-sfh-amr", vec!["reason-code"]), (b, "cn-sfh-customs", vec!["amount"])]
         .iter()
@@ -533,7 +534,10 @@ pub fn run_case(case: &ProofCase, genesis: &Genesis) -> String {
             Err(e) => return format!("error:checkpoint-format: {e}"),
         },
     };
-    let bytes = hex::decode(&case.proof_hex).unwrap_or_default();
+    let bytes = match hex::decode(&case.proof_hex) {
+        Ok(b) => b,
+        Err(e) => return format!("proof_hex is not hex: {e}"),
+    };
     let from_text = verifier.verify_any(case.proof_text.as_bytes(), case.now);
     let from_bytes = verifier.verify_any(&bytes, case.now);
     let render = |r: &Result<credex_proof::Verdict, credex_proof::ProofError>| match r {
@@ -607,7 +611,7 @@ fn credit_proofs() -> (Value, String, String, String) {
         "ru-inn:7707083893",
         AttestationKind::AdministrativePenalty,
         &[("amount", "20000"), ("severity", "ordinary")],
-        Some("2026-04-01T00:00:00Z".parse().unwrap_or_default()),
+        Some("2026-04-01T00:00:00Z".parse().expect("a time")),
     );
     let licence = fx.attest(
         "cn-sfh-amr",
