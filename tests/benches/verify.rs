@@ -57,13 +57,7 @@ fn main() {
         rehash.as_secs_f64()
     );
 
-    let att = fx.attest(
-        "cn-sfh-amr",
-        "91350100M000100Y43",
-        AttestationKind::AbnormalOperationListing,
-        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
-        None,
-    );
+    let att = listing(&mut fx);
     fx.anchor(&att);
     let proof = fx.prove_attestation(&att, &["reason-code"], &[0, 1, 2]);
     let subject: SubjectId = "ru-inn:7707083893".parse().unwrap();
@@ -175,19 +169,25 @@ fn main() {
     );
 }
 
+/// The abnormal-operation listing both sections prove: three fields, one
+/// disclosed.
+fn listing(fx: &mut Fixture) -> credex_types::Attestation {
+    fx.attest(
+        "cn-sfh-amr",
+        "91350100M000100Y43",
+        AttestationKind::AbnormalOperationListing,
+        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
+        None,
+    )
+}
+
 /// The attestation and every-list proofs on a chain of 7 validators (a
 /// quorum of 5 signatures), in a map of `entries` entries.
 fn seven_validators(entries: usize, budget: Duration, one_sig: Duration) {
     let mut fx = Fixture::with_validators("bench-7", 7);
     fx.add_filler(entries);
     let quorum: Vec<u16> = (0..5).collect();
-    let att = fx.attest(
-        "cn-sfh-amr",
-        "91350100M000100Y43",
-        AttestationKind::AbnormalOperationListing,
-        &[("decision-no", "绥市监异〔2026〕17号"), ("note", "—"), ("reason-code", "annual-report")],
-        None,
-    );
+    let att = listing(&mut fx);
     fx.anchor(&att);
     let proof = fx.prove_attestation(&att, &["reason-code"], &quorum);
     let subject: SubjectId = "ru-inn:7707083893".parse().unwrap();
