@@ -22,6 +22,8 @@
 #   chromium            (--test) headless browser tests of the web UI
 #   fonts-wqy-zenhei    (--test) a CJK font, so the Chinese pages render in
 #                       the browser tests' screenshots
+#   jq                  (--test) the README's examples pick ids out of the
+#                       CLI's JSON with it; a test runs them as written
 #   schemathesis (PyPI) (--test) checks the API against its OpenAPI document
 #   cargo-fuzz (crates.io) (--test) runs the fuzz targets under libFuzzer
 #
@@ -57,6 +59,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
   if ((test_deps)); then
     want_pkg chromium "headless browser tests of the web UI"
     want_pkg fonts-wqy-zenhei "CJK font for the Chinese pages in the browser tests"
+    want_pkg jq "picks ids out of the CLI's JSON in the README's examples (run by a test)"
     command -v node >/dev/null 2>&1 || want_pkg nodejs "runs the WebAssembly verifier on every vector"
   fi
   optional=()

@@ -1,6 +1,6 @@
 //! The `credex` binary's command-line interface, run as a real process.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn credex(args: &[&str]) -> Output {
@@ -301,4 +301,60 @@ fn a_closed_pipe_ends_a_command_quietly() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(o.status.code(), Some(141), "{stderr}");
+}
+
+/// The README's command examples, as written: every block marked "run as
+/// written by the test cli::the_readmes_examples_run_as_written" is run,
+/// in order, by bash (`set -euo pipefail`) against a fresh `credex dev`,
+/// with the README's own variables pointed at it; every command must
+/// succeed (or exit as its comment says).
+#[test]
+fn the_readmes_examples_run_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let marker = "<!-- run as written by the test cli::the_readmes_examples_run_as_written";
+    let blocks: Vec<&str> = readme
+        .split(marker)
+        .skip(1)
+        .map(|rest| {
+            let body = rest.split_once("```sh\n").expect("a sh block after the marker").1;
+            body.split_once("\n```").expect("the block ends").0
+        })
+        .collect();
+    assert!(blocks.len() >= 2, "the README marks its example blocks");
+    let tmp = tempfile::tempdir().unwrap();
+    let node = credex_tests::harness::DevNode::start(&tmp.path().join("dev"), credex_tests::harness::free_port());
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let bin = credex_tests::harness::binary();
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let script = format!("set -euo pipefail\nset -x\n{}\n", blocks.join("\n"));
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&work)
+        .env("PATH", path)
+        .env("N", &node.url)
+        .env("K", node.dir.join("keys"))
+        .env("G", node.genesis())
+        .env_remove("CREDEX_AUTH")
+        .output()
+        .expect("bash runs");
+    let tail = |b: &[u8]| {
+        let t = String::from_utf8_lossy(b).to_string();
+        t.chars().rev().take(6000).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+    };
+    assert!(
+        o.status.success(),
+        "a README example failed:\n--- stderr (tail)\n{}\n--- stdout (tail)\n{}",
+        tail(&o.stderr),
+        tail(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ДЕЙСТВИТЕЛЬНО"), "the Russian verdict the README promises");
+    // every command of every block ran (bash -x traces each one)
+    let wanted = blocks.iter().flat_map(|b| b.lines()).filter(|l| l.trim_start().starts_with("credex ")).count();
+    let ran = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.trim_start_matches('+').trim_start().starts_with("credex "))
+        .count();
+    assert!(ran >= wanted, "{ran} of the README's {wanted} commands ran:\n{}", tail(&o.stderr));
 }

@@ -294,8 +294,8 @@ fn signatures() -> Value {
             })
         })
         .collect();
-    let cases: Vec<Value> =
-        serde_json::from_str(include_str!("../vectors/ed25519-speccheck-cases.json")).expect("the speccheck cases, a JSON array");
+    let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/ed25519-speccheck-cases.json"))
+        .expect("the speccheck cases, a JSON array");
     let edge: Vec<Value> = cases
         .iter()
         .enumerate()
