@@ -515,6 +515,14 @@ fn credit_lifecycle_from_the_cli() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("({} / {})", model.0, model.1)), "the refusal names the model's grade: {err}");
     json_out(&hand(&["--field", "reason=on-site inspection 2026-03 found the breach remedied", "--wait"]));
+    // a subject the chain knows nothing of is not rated, and cannot be graded by the model
+    let stranger = "91350100MA2YKQ3N69";
+    let unrated = get_as(&url, &format!("/v1/subjects/{stranger}/grade"), &official).1;
+    assert_eq!(unrated["no_record"], true, "{unrated}");
+    refused(
+        &credex(&["grade", stranger, "--node", &url, "--sector", "customs", "--key", &customs, "--wait"]),
+        "no-record",
+    );
     let gp = tmp.path().join("grade.txt");
     json_out(&credex(&[
         "--auth",

@@ -703,6 +703,10 @@ pub struct GradeAnswer {
     pub lines: Vec<GradeLine>,
     /// The inputs, as text.
     pub scoring_inputs: String,
+    /// The chain holds nothing about the subject: the grade is the model's
+    /// starting point, not an assessment (show it as "not rated").
+    #[serde(default)]
+    pub no_record: bool,
 }
 
 /// A grade attestation an agency issued.

@@ -254,6 +254,7 @@ fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<R
         }
         Err(SubmitError::Attestation(e)) => Err(ApiError::bad("invalid-attestation", e.to_string())),
         Err(e @ SubmitError::GradeNotModel { .. }) => Err(ApiError::bad("grade-not-model", e.to_string())),
+        Err(e @ SubmitError::GradeWithoutRecord(_)) => Err(ApiError::bad("no-record", e.to_string())),
         Err(SubmitError::Invalid(e)) => Err(tx_error(&e, false)),
         Err(SubmitError::Conflict(e)) => Err(tx_error(&e, true)),
         Err(e @ SubmitError::Erased(_)) => Err(ApiError::new(StatusCode::GONE, "erased", e.to_string())),

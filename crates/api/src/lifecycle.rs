@@ -113,6 +113,7 @@ fn grade_answer(g: &credex_rules::Grade, l: &Labels) -> types::GradeAnswer {
             })
             .collect(),
         scoring_inputs: g.inputs_text(),
+        no_record: g.no_record,
     }
 }
 

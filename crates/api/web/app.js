@@ -5,6 +5,7 @@
 
 const T = {
   en: {
+    "trader.norecord": "Not rated: the chain holds no record of this trader",
     "f.name": "Registered name",
     "access.list": "read a list status", "access.standing": "read the standing on every list",
     "node.dev": "development chain", "node.validator": "validator", "node.observer": "observer",
@@ -39,6 +40,7 @@ const T = {
     "error": "Error"
   },
   zh: {
+    "trader.norecord": "未评级：链上无该企业的任何记录",
     "f.name": "企业名称",
     "access.list": "查看名单状态", "access.standing": "查看全部名单状态",
     "node.dev": "开发链", "node.validator": "验证节点", "node.observer": "观察节点",
@@ -73,6 +75,7 @@ const T = {
     "error": "错误"
   },
   ru: {
+    "trader.norecord": "Без рейтинга: в цепочке нет записей об этой компании",
     "f.name": "Наименование",
     "access.list": "статус в списке", "access.standing": "статус во всех списках",
     "node.dev": "тестовая цепочка", "node.validator": "валидатор", "node.observer": "наблюдатель",
@@ -405,7 +408,9 @@ async function fullProfile(id) {
   try {
     const p = await api(`/v1/subjects/${encodeURIComponent(id)}`);
     const g = p.grade;
-    let h = `<h3>${esc(t("trader.grade"))}</h3><p id="grade"><b class="outcome-${g.grade === "A" || g.grade === "B" ? "valid" : "warn"}">${esc(g.grade_label)}</b> — ${esc(g.score)} <span class="muted">(${esc(g.sector_label)}, <span class="mono">${esc(g.model)}</span>)</span></p>`;
+    let h = g.no_record
+      ? `<h3>${esc(t("trader.grade"))}</h3><p id="grade" data-grade="none"><b class="outcome-warn">${esc(t("trader.norecord"))}</b></p>`
+      : `<h3>${esc(t("trader.grade"))}</h3><p id="grade" data-grade="${esc(g.grade)}"><b class="outcome-${g.grade === "A" || g.grade === "B" ? "valid" : "warn"}">${esc(g.grade_label)}</b> — ${esc(g.score)} <span class="muted">(${esc(g.sector_label)}, <span class="mono">${esc(g.model)}</span>)</span></p>`;
     h += `<table>${g.lines.map((l) => `<tr><td>${esc(l.label)}</td><td>×${esc(l.count)}</td><td>${l.points > 0 ? "+" : ""}${esc(l.points)}</td></tr>`).join("")}</table>`;
     if (p.warnings.length) h += `<h3>${esc(t("trader.warnings"))}</h3><ul>${p.warnings.map((w) => `<li class="listed">${esc(w.label)}</li>`).join("")}</ul>`;
     let rows = "";

@@ -168,11 +168,15 @@ pub(crate) fn profile_text(v: &types::Profile) -> String {
         let _ = writeln!(o, "name         {}  (registered by {}, block {})", n.display, n.registrar, n.height);
     }
     let g = &v.grade;
-    let _ = writeln!(
-        o,
-        "grade        {} — {} (score {}, {} / {})",
-        g.grade, g.grade_label, g.score, g.sector_label, g.model
-    );
+    if g.no_record {
+        let _ = writeln!(o, "grade        not rated: the chain holds no record of this subject ({})", g.model);
+    } else {
+        let _ = writeln!(
+            o,
+            "grade        {} — {} (score {}, {} / {})",
+            g.grade, g.grade_label, g.score, g.sector_label, g.model
+        );
+    }
     for line in &g.lines {
         let _ = writeln!(o, "  {:+4}  {} ×{} ({})", line.points, line.label, line.count, line.rule);
     }

@@ -87,6 +87,12 @@ pub struct Record {
 }
 
 impl Record {
+    /// Nothing on chain about the subject: no attestation, no list
+    /// record, no case.
+    pub fn is_empty(&self) -> bool {
+        self.attestations.is_empty() && self.listings.is_empty() && self.cases.is_empty()
+    }
+
     fn listed(&self, list: ListKind) -> Option<&ListingRecord> {
         self.listings.iter().find(|(l, r)| *l == list && r.current.is_some()).map(|(_, r)| r)
     }
@@ -196,6 +202,9 @@ pub struct Grade {
     pub veto: Option<ListKind>,
     /// Every line that counted something.
     pub lines: Vec<Line>,
+    /// The chain holds nothing about the subject: the score is the model's
+    /// starting point, not an assessment, and is shown as "not rated".
+    pub no_record: bool,
 }
 
 impl Grade {
@@ -283,7 +292,7 @@ pub fn grade(record: &Record, sector: Sector, now: Timestamp) -> Grade {
         s if s >= 60 => 'C',
         _ => 'D',
     };
-    Grade { model: GRADE_MODEL, sector, as_of: now, score, grade, veto, lines }
+    Grade { model: GRADE_MODEL, sector, as_of: now, score, grade, veto, lines, no_record: record.is_empty() }
 }
 
 /// A warning rule that fires.
@@ -438,6 +447,14 @@ mod tests {
         let c = grade(&r, Sector::Customs, NOW);
         assert_eq!(c.score, 100 - 10 - 22 - 10 + 2 + 1);
         assert_eq!(c.inputs_text().split(';').next(), Some(GRADE_MODEL));
+    }
+
+    #[test]
+    fn a_subject_with_nothing_on_chain_is_not_rated() {
+        let empty = Record { attestations: vec![], listings: vec![], cases: vec![] };
+        assert!(grade(&empty, Sector::General, NOW).no_record);
+        let one = Record { attestations: vec![entry(AttestationKind::AdministrativeLicence, 30)], ..empty };
+        assert!(!grade(&one, Sector::General, NOW).no_record);
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub enum SubmitError {
         /// The model's score.
         score: i64,
     },
+    /// A `credit-grade` of a subject the chain holds nothing about.
+    #[error(
+        "the chain holds nothing about {0}: the model's starting score is not an assessment; \
+         add a `reason` field to record a manual grading"
+    )]
+    GradeWithoutRecord(credex_types::SubjectId),
     /// The node is in read-only mode.
     #[error("this node is read-only: the free space of its disk is below its floor (--min-free-disk-mb); retry later")]
     ReadOnly,
@@ -185,6 +191,9 @@ impl Node {
         })?;
         let record = self.subject_record(&att.header.subject)?;
         let model = credex_rules::grade(&record, sector, att.header.effective_at);
+        if model.no_record {
+            return Err(SubmitError::GradeWithoutRecord(att.header.subject.clone()));
+        }
         let (given, given_score) = (field("grade").unwrap_or_default(), field("score").unwrap_or_default());
         if given == model.grade.to_string() && given_score == model.score.to_string() {
             return Ok(());
