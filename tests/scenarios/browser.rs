@@ -145,6 +145,7 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
         }
         let dom = verify_typed(&mut b, &node.url, lang, &listed);
         b.screenshot(&format!("verify-listed-{lang}"));
+        assert!(b.text("#verified-name").contains(NAME), "{lang} listed: the trader by name: {dom}");
         assert!(dom.contains("data-exit=\"1\"") && dom.contains("class=\"listed\""), "{lang} listed: {dom}");
         assert!(
             dom.contains(listed_word) && !dom.contains("class=\"outcome outcome-valid\""),

@@ -5,6 +5,7 @@
 
 const T = {
   en: {
+    "verify.namefrom": "registered name, as this node holds it; the proof itself binds the identifier",
     "trader.norecord": "Not rated: the chain holds no record of this trader",
     "f.name": "Registered name",
     "access.list": "read a list status", "access.standing": "read the standing on every list",
@@ -40,6 +41,7 @@ const T = {
     "error": "Error"
   },
   zh: {
+    "verify.namefrom": "企业名称取自本节点；证明本身绑定的是主体标识",
     "trader.norecord": "未评级：链上无该企业的任何记录",
     "f.name": "企业名称",
     "access.list": "查看名单状态", "access.standing": "查看全部名单状态",
@@ -75,6 +77,7 @@ const T = {
     "error": "错误"
   },
   ru: {
+    "verify.namefrom": "наименование по данным этого узла; само доказательство связано с номером",
     "trader.norecord": "Без рейтинга: в цепочке нет записей об этой компании",
     "f.name": "Наименование",
     "access.list": "статус в списке", "access.standing": "статус во всех списках",
@@ -246,7 +249,7 @@ function renderVerdict(v) {
   } else {
     if (v.summary && o !== "valid") h += `<p id="summary" class="summary">${esc(v.summary)}</p>`;
     h += "<table>";
-    h += `<tr><th>${esc(t("f.subject"))}</th><td class="mono">${esc(v.subject)}</td></tr>`;
+    h += `<tr><th>${esc(t("f.subject"))}</th><td data-subject="${esc(v.subject)}"><span class="mono">${esc(v.subject)}</span></td></tr>`;
     if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted mono">${esc(v.kind)}</span></td></tr>`;
     if (v.list && !(v.lists && v.lists.length)) h += `<tr><th>${esc(t("f.list"))}</th><td>${esc(v.list_label)}</td></tr>`;
     for (const x of v.lists || []) {
@@ -324,9 +327,21 @@ async function verify(data) {
       const v = await api(`/v1/verify?tz=${encodeURIComponent(zone())}`, { method: "POST", body: data });
       out.innerHTML = renderVerdict(v) + `<p class="muted" id="where" data-where="node">${esc(t("verify.node"))}</p>`;
     }
+    await addRegisteredName(out);
   } catch (e) {
     out.innerHTML = `<div class="outcome outcome-invalid">${esc(t("error"))}</div><p>${esc(e.message)}</p>`;
   }
+}
+
+// A proof binds the subject's identifier, not its name; online, the node
+// adds the registered name it holds (spec §11.10), said to be the node's.
+async function addRegisteredName(out) {
+  const cell = out.querySelector("td[data-subject]");
+  if (OFFLINE || !cell) return;
+  try {
+    const s = await api(`/v1/standing/${encodeURIComponent(cell.dataset.subject)}`);
+    if (s.name) cell.insertAdjacentHTML("afterbegin", `<span class="proper" id="verified-name">${esc(s.name.display)}</span> <span class="muted">(${esc(t("verify.namefrom"))})</span><br>`);
+  } catch (e) { /* the verdict stands without the name */ }
 }
 
 async function scan() {
