@@ -318,6 +318,10 @@ fn signed_in_with_a_key_file_an_official_and_the_trader_each_see_what_their_role
     assert!(!b.html().contains("forbidden"), "{}", b.html());
     assert_eq!(english_words(&mut b), Vec::<String>::new(), "untranslated words for the signed-in trader");
 
+    // an id with a wrong check digit: said in Russian, not as the node's English text
+    b.open(&format!("{}/?lang=ru#/trader/91350100M000100Y44", node.url));
+    assert!(b.text("#trader").contains("Неверный идентификатор субъекта"), "{}", b.html());
+    assert_eq!(english_words(&mut b), Vec::<String>::new(), "untranslated words in a refusal");
     // the trader may not see another subject's record: said in Russian
     b.open(&format!("{}/?lang=ru#/trader/ru-inn:7707083893", node.url));
     let refused = b.text("#full");

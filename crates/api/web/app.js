@@ -5,6 +5,10 @@
 
 const T = {
   en: {
+    "err.invalid-list": "No such list.", "err.unknown-attestation": "No such attestation on this chain.", "err.unknown-transaction": "This node does not know that transaction.",
+    "err.unknown-block": "No such block yet.", "err.no-block": "The chain has no block yet.", "err.invalid-height": "Not a block height.", "err.invalid-id": "Not a valid id (64 hex digits).",
+    "err.too-large": "Too large for the node to take.", "err.malformed-credentials": "The sign-in data sent was incomplete; sign in again.", "err.audit-unavailable": "The node could not record this access, so it answered nothing; try again later.",
+    "err.qr-too-large": "Too large for one QR code.", "err.not-anchored": "Not on the chain yet.", "err.empty-body": "Nothing to verify: paste a proof first.", "err.timeout": "The node took too long; try again.", "err.method-not-allowed": "Not allowed here.",
     "verify.namefrom": "registered name, as this node holds it; the proof itself binds the identifier",
     "trader.norecord": "Not rated: the chain holds no record of this trader",
     "f.name": "Registered name",
@@ -41,6 +45,10 @@ const T = {
     "error": "Error"
   },
   zh: {
+    "err.invalid-list": "无此名单。", "err.unknown-attestation": "本链无此信用记录。", "err.unknown-transaction": "本节点不知道该交易。",
+    "err.unknown-block": "尚无此区块。", "err.no-block": "链上尚无区块。", "err.invalid-height": "不是有效的区块高度。", "err.invalid-id": "编号无效（应为 64 位十六进制）。",
+    "err.too-large": "内容过大，节点无法接收。", "err.malformed-credentials": "登录信息不完整，请重新登录。", "err.audit-unavailable": "节点无法记录本次访问，因此未作答复；请稍后再试。",
+    "err.qr-too-large": "内容过大，无法放入一个二维码。", "err.not-anchored": "尚未上链。", "err.empty-body": "没有可验证的内容：请先粘贴证明。", "err.timeout": "节点响应超时，请重试。", "err.method-not-allowed": "此处不允许该操作。",
     "verify.namefrom": "企业名称取自本节点；证明本身绑定的是主体标识",
     "trader.norecord": "未评级：链上无该企业的任何记录",
     "f.name": "企业名称",
@@ -77,6 +85,10 @@ const T = {
     "error": "错误"
   },
   ru: {
+    "err.invalid-list": "Такого списка нет.", "err.unknown-attestation": "В этой цепочке нет такой записи.", "err.unknown-transaction": "Этот узел не знает такой транзакции.",
+    "err.unknown-block": "Такого блока ещё нет.", "err.no-block": "В цепочке ещё нет блоков.", "err.invalid-height": "Это не высота блока.", "err.invalid-id": "Неверный номер (64 шестнадцатеричные цифры).",
+    "err.too-large": "Слишком много данных для узла.", "err.malformed-credentials": "Данные входа неполны; войдите снова.", "err.audit-unavailable": "Узел не смог записать этот доступ и поэтому не ответил; повторите позже.",
+    "err.qr-too-large": "Слишком много для одного QR-кода.", "err.not-anchored": "Ещё не в цепочке.", "err.empty-body": "Нечего проверять: сначала вставьте доказательство.", "err.timeout": "Узел отвечал слишком долго; повторите.", "err.method-not-allowed": "Здесь это не разрешено.",
     "verify.namefrom": "наименование по данным этого узла; само доказательство связано с номером",
     "trader.norecord": "Без рейтинга: в цепочке нет записей об этой компании",
     "f.name": "Наименование",
@@ -175,12 +187,15 @@ async function api(path, opts) {
   if (!r.ok) {
     // the refusal in the reader's words; the node's own text stays beside it for support
     const code = body.code || String(r.status);
-    const e = new Error(T.en["err." + code] ? `${t("err." + code)} (${code})` : `${code}: ${body.message || ""}`);
+    const e = new Error(T.en["err." + code] ? t("err." + code) : body.message || code);
     e.code = code;
     throw e;
   }
   return body;
 }
+
+// an error as a reader sees it: the sentence, and the node's code for support
+const errHtml = (e) => esc(e.message) + (e.code ? ` <code>${esc(e.code)}</code>` : "");
 
 // agencies by id, with their names in the reader's language (GET /v1/issuers)
 let agencies = null;
@@ -329,7 +344,7 @@ async function verify(data) {
     }
     await addRegisteredName(out);
   } catch (e) {
-    out.innerHTML = `<div class="outcome outcome-invalid">${esc(t("error"))}</div><p>${esc(e.message)}</p>`;
+    out.innerHTML = `<div class="outcome outcome-invalid">${esc(t("error"))}</div><p>${errHtml(e)}</p>`;
   }
 }
 
@@ -414,7 +429,7 @@ async function pageTrader(subject) {
       <p><a href="/report/${encodeURIComponent(id)}?lang=${lang}">${esc(t("trader.report"))}</a></p>
       <div id="full">${keyFile ? "" : `<p class="muted">${esc(t("trader.signedout"))}</p>`}</div>`;
     if (keyFile) await fullProfile(id);
-  } catch (e) { box.innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
+  } catch (e) { box.innerHTML = `<p class="listed">${esc(t("error"))}: ${errHtml(e)}</p>`; }
 }
 
 // grade, warnings, attestations and cases: for signed-in callers whose role may see them
@@ -439,7 +454,7 @@ async function fullProfile(id) {
       h += `<h3>${esc(t("trader.cases"))}</h3><table id="cases">${rows}</table>`;
     }
     box.innerHTML = h;
-  } catch (e) { box.innerHTML = `<p class="muted" id="full-refused">${esc(e.message)}</p>`; return; }
+  } catch (e) { box.innerHTML = `<p class="muted" id="full-refused">${errHtml(e)}</p>`; return; }
   // who looked at this record: the trader itself and officials may see it
   if (keyFile.role !== "subject" && keyFile.role !== "official") return;
   try {
@@ -448,7 +463,7 @@ async function fullProfile(id) {
     box.insertAdjacentHTML("beforeend", `<h3>${esc(t("trader.access"))}</h3>` +
       (rows ? `<table id="access-log"><tr><th>${esc(t("f.time"))}</th><th>${esc(t("access.who"))}</th><th>${esc(t("access.role"))}</th><th>${esc(t("access.what"))}</th><th>${esc(t("access.basis"))}</th></tr>${rows}</table>`
         : `<p class="muted" id="access-log">${esc(t("access.none"))}</p>`));
-  } catch (e) { box.insertAdjacentHTML("beforeend", `<p class="muted" id="access-refused">${esc(e.message)}</p>`); }
+  } catch (e) { box.insertAdjacentHTML("beforeend", `<p class="muted" id="access-refused">${errHtml(e)}</p>`); }
 }
 
 // "GET /v1/subjects/…/grade" as the reader says it (HTML); a request the
@@ -552,7 +567,7 @@ const route = () => work(async () => {
     else if (path[0] === "block") await pageBlock(path[1]);
     else if (path[0] === "attestation") await pageAttestation(path[1]);
     else await pageVerify(query);
-  } catch (e) { main().innerHTML = `<p class="listed">${esc(t("error"))}: ${esc(e.message)}</p>`; }
+  } catch (e) { main().innerHTML = `<p class="listed">${esc(t("error"))}: ${errHtml(e)}</p>`; }
 });
 
 document.querySelectorAll("[data-lang]").forEach((e) => (e.onclick = (ev) => { ev.preventDefault(); setLang(e.dataset.lang); }));
