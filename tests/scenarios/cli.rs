@@ -99,11 +99,14 @@ fn verify_json_and_russian_labels() {
     assert!(text.contains("Таможня Суйфэньхэ [CN]"), "{text}");
     // the verdict itself is in the reader's language, and a list proof
     // says "not on the list" in words
-    assert!(text.starts_with("ДЕЙСТВИТЕЛЬНО\n  субъект"), "{text}");
+    assert!(text.starts_with("ДЕЙСТВИТЕЛЬНО\n  "), "{text}");
+    assert!(text.lines().nth(1).is_some_and(|l| l.contains("действует — на блок 1")), "the sentence: {text}");
+    assert!(text.contains("\n  субъект      "), "{text}");
     assert!(text.contains("\n  подписали    "), "{text}");
     let out = verify_case("list-never-listed", &["--lang", "zh"], false);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("有效：未列入该名单\n"), "{text}");
+    assert!(text.lines().nth(1).is_some_and(|l| l.starts_with("  未列入") && l.contains("截至区块")), "{text}");
     let out = verify_case("list-listed", &["--lang", "ru"], false);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("В СПИСКЕ с "), "{text}");

@@ -997,8 +997,9 @@ pub struct Verified {
     /// The outcome's name.
     pub outcome: String,
     /// The verdict in one sentence, in the reader's language and zone, in
-    /// words that cannot be misread ("VALID: NOT LISTED", "LISTED since …
-    /// by …"; `credex verify`'s first line).
+    /// words that cannot be misread, naming the list or record and as of
+    /// which block ("未列入严重违法失信名单，截至区块 23（2026-12-01 12:03
+    /// 北京时间）"; `credex verify`'s second line).
     pub summary: String,
     /// The outcome with its details.
     #[schema(value_type = Object)]

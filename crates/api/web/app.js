@@ -262,7 +262,7 @@ function renderVerdict(v) {
     h += `<p id="reason"><b>${esc(t("f.reason"))}:</b> ${esc(v.reason || v.error.code)}</p>`
       + `<p class="muted">${esc(t("f.detail"))}: <code>${esc(v.error.code)}</code> <code>${esc(v.error.message)}</code></p>`;
   } else {
-    if (v.summary && o !== "valid") h += `<p id="summary" class="summary">${esc(v.summary)}</p>`;
+    if (v.summary) h += `<p id="summary" class="summary">${esc(v.summary)}</p>`;
     h += "<table>";
     h += `<tr><th>${esc(t("f.subject"))}</th><td data-subject="${esc(v.subject)}"><span class="mono">${esc(v.subject)}</span></td></tr>`;
     if (v.kind) h += `<tr><th>${esc(t("f.kind"))}</th><td>${esc(v.kind_label)} <span class="muted mono">${esc(v.kind)}</span></td></tr>`;

@@ -8,7 +8,7 @@ use credex_proof::{ProofError, Verdict};
 use credex_types::Genesis;
 use credex_types::labels::{Category, LabelTable};
 
-use crate::render::{Reader, headline, policy_text, reason};
+use crate::render::{Reader, policy_text, reason, sentence};
 
 /// The answer for `result`, a verification against `genesis`, for
 /// `reader`: labels in their language from the built-in label table, when
@@ -43,7 +43,7 @@ pub fn answer(genesis: &Genesis, result: &Result<Verdict, ProofError>, reader: &
         valid: true,
         genesis: genesis_hash.clone(),
         outcome: v.outcome.name().to_string(),
-        summary: headline(v, reader),
+        summary: sentence(v, reader, pinned),
         detail,
         subject: f.subject.clone(),
         kind: f.kind,

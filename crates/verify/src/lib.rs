@@ -40,7 +40,7 @@ use credex_types::labels::Lang;
 use credex_types::{AgencyId, Genesis, Jurisdiction, Timestamp};
 
 pub use answer::answer;
-pub use render::{Reader, headline, reason, verdict_text};
+pub use render::{Reader, headline, reason, sentence, verdict_text};
 
 /// Largest input read: a proof is at most 64 KiB, its text form a third more.
 pub const MAX_INPUT: u64 = 1 << 20;

@@ -108,6 +108,11 @@ fn phrase(lang: Lang, key: &str) -> &'static str {
     table! {
         "invalid" => ["INVALID ({0}): {1}", "无效（{0}）：{1}", "НЕДЕЙСТВИТЕЛЬНО ({0}): {1}"],
         "detail" => ["detail", "详情", "подробно"],
+        "as-of" => [", as of block {0} ({1})", "，截至区块 {0}（{1}）", " — на блок {0} ({1})"],
+        "s-on-no-list" => ["On none of the lists", "未列入任何名单", "Ни в одном списке"],
+        "s-not-listed" => ["Not on the {0}", "未列入{0}", "Не в списке «{0}»"],
+        "s-listed" => ["On the {0} since {1}, listed by {2}", "已列入{0}：自 {1} 起，列入机关 {2}", "В списке «{0}» с {1}, внёс {2}"],
+        "s-in-force" => ["{0} of {1}, in force", "{1}的{0}，有效", "{0} ({1}) действует"],
         "effective" => ["in effect", "生效时间", "действует с"],
         "expires" => ["lapses", "失效时间", "истекает"],
         "tz-shanghai" => ["Beijing time", "北京时间", "пекинское время"],
@@ -260,6 +265,7 @@ pub fn verdict_text(
     };
     let f = &v.facts;
     let _ = writeln!(out, "{}", headline(v, reader));
+    let _ = writeln!(out, "  {}", sentence(v, reader, pins_labels));
     line(&mut out, lang, "subject", &f.subject.to_string());
     if let (Some(kind), Some(id)) = (f.kind, f.attestation) {
         line(&mut out, lang, "attestation", &format!("{} ({kind})", label(t, Category::Kind, kind.name(), lang)));
@@ -330,6 +336,37 @@ pub fn verdict_text(
     }
     let _ = writeln!(out, "  {}", say(lang, "checked", &[genesis, &f.chain_id, &when(&now)]));
     out
+}
+
+/// The verdict as one sentence a reader can repeat, naming the list or the
+/// record and as of which block and time: "未列入严重违法失信名单，截至区块 23
+/// （2026-12-01 12:03 北京时间）", "Not on the Serious-violation list, as of
+/// block 23 (2026-12-01 04:03 UTC)".
+pub fn sentence(v: &Verdict, reader: &Reader, pins_labels: bool) -> String {
+    let lang = reader.lang;
+    let table = LabelTable::builtin();
+    let t = pins_labels.then_some(&table);
+    let f = &v.facts;
+    let as_of = say(lang, "as-of", &[&f.height, &reader.when(f.block_time)]);
+    let list_name = |l: credex_types::ListKind| label(t, Category::List, l.name(), lang).to_string();
+    // names only: a sentence to repeat, the codes are on the lines below
+    let name_of =
+        |a: &credex_types::AgencyId| f.names.get(a).map_or_else(|| a.to_string(), |n| n.get(lang).to_string());
+    let what = match (&v.outcome, f.list, f.kind) {
+        (Outcome::Valid, _, _) if !f.lists.is_empty() => say(lang, "s-on-no-list", &[]),
+        (Outcome::Valid, Some(l), _) => say(lang, "s-not-listed", &[&list_name(l)]),
+        (Outcome::Listed { since, issuer, .. }, _, _) => {
+            let on: Vec<String> = f.lists.iter().filter(|x| x.listed.is_some()).map(|x| list_name(x.list)).collect();
+            let on = if on.is_empty() { f.list.map(list_name).unwrap_or_default() } else { on.join(", ") };
+            say(lang, "s-listed", &[&on, &reader.when(*since), &name_of(issuer)])
+        }
+        (Outcome::Valid, None, Some(k)) => {
+            let issuer = f.issuer.as_ref().map(name_of).unwrap_or_default();
+            say(lang, "s-in-force", &[&label(t, Category::Kind, k.name(), lang), &issuer])
+        }
+        _ => headline(v, reader),
+    };
+    format!("{what}{as_of}")
 }
 
 /// The verdict's first line, in words that cannot be misread: "VALID: NOT

@@ -66,6 +66,18 @@ fn the_text_names_the_policy_the_age_and_a_list_proof_says_not_listed() {
     let genesis = credex_verify::load_genesis(&dir().join(&c.genesis)).unwrap();
     let r = credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &args(c, false));
     assert!(r.text.starts_with("VALID: NOT LISTED\n"), "{}", r.text);
+    // the sentence a reader can repeat: which list, as of which block and time
+    let second = r.text.lines().nth(1).unwrap();
+    assert!(second.starts_with("  Not on the ") && second.contains(", as of block "), "{}", r.text);
+    let mut zh = args(c, false);
+    zh.lang = "zh".parse().unwrap();
+    let z = credex_verify::verify_bytes(genesis.clone(), None, c.proof_text.as_bytes(), c.now, &zh);
+    let second = z.text.lines().nth(1).unwrap();
+    assert!(
+        second.starts_with("  未列入") && second.contains("，截至区块 ") && second.ends_with("北京时间）"),
+        "{}",
+        z.text
+    );
     assert!(r.text.contains("\n  age          "), "{}", r.text);
     assert!(r.text.contains("\n  policy       no max age\n"), "{}", r.text);
     // the default policy: 90 days
