@@ -1030,7 +1030,8 @@ fn only_a_registrar_publishes_a_legal_entitys_registered_name() {
     let tx = w.name_record("cn-sfh-amr", "ru-inn:500100732259", "Иванов Иван").sign(&w.fx.issuer_keys["cn-sfh-amr"]);
     assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "not-a-legal-entity");
     // shapes: empty, control characters, too long, a "Latin" name in Cyrillic
-    for bad in ["  ", "绥芬河\n公司", &"企".repeat(101)] {
+    // (a name an export's spreadsheet would run as a formula included)
+    for bad in ["  ", "绥芬河\n公司", &"企".repeat(101), "=HYPERLINK(\"http://x\")", "@SUM(A1)"] {
         let tx = w.name_record("cn-sfh-amr", TRADER, bad).sign(&w.fx.issuer_keys["cn-sfh-amr"]);
         assert_eq!(w.apply_tx(&Transaction::SubjectName(tx)).unwrap_err().code(), "invalid-name", "{bad:?}");
     }

@@ -167,6 +167,10 @@ pub enum NameError {
     /// A control character, or white space at either end.
     #[error("the name holds a control character or white space at either end")]
     BadCharacters,
+    /// Starts with `=`, `+`, `-` or `@`: a spreadsheet opening an export
+    /// would run it as a formula; no registered name starts so.
+    #[error("the name starts with {0:?}, which a spreadsheet reads as a formula")]
+    FormulaStart(char),
     /// The Latin-letter name holds letters of another script.
     #[error("the Latin-letter name holds characters outside printable ASCII")]
     NotLatin,
@@ -180,7 +184,8 @@ impl SubjectName {
 
     /// The shape rules (spec §11.10): a legal entity; each name 1 to
     /// [`MAX_NAME_BYTES`] bytes, no control characters, no white space at
-    /// either end; the Latin name printable ASCII.
+    /// either end, not starting with `=`, `+`, `-` or `@`; the Latin name
+    /// printable ASCII.
     pub fn check(&self) -> Result<(), NameError> {
         if !self.subject.is_legal_entity() {
             return Err(NameError::NotLegalEntity(self.subject.clone()));
@@ -194,6 +199,9 @@ impl SubjectName {
             }
             if n.chars().any(char::is_control) || n.trim() != n {
                 return Err(NameError::BadCharacters);
+            }
+            if let Some(c) = n.chars().next().filter(|c| matches!(c, '=' | '+' | '-' | '@')) {
+                return Err(NameError::FormulaStart(c));
             }
             Ok(())
         };
