@@ -25,6 +25,13 @@ fn tampered(proof: &str) -> String {
     c.into_iter().collect()
 }
 
+/// The every-list proof of `subject` as text (`GET /v1/standing/{subject}`).
+fn standing_text(url: &str, subject: &str) -> String {
+    let (status, v) = crate::dev_node::get(url, &format!("/v1/standing/{subject}"));
+    assert_eq!(status, 200, "{v}");
+    v["proof_text"].as_str().expect("proof_text").to_string()
+}
+
 /// A proof as an e-mail wraps it: lines of 76 characters.
 fn wrapped(proof: &str) -> String {
     proof.chars().collect::<Vec<_>>().chunks(76).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
@@ -102,12 +109,8 @@ fn the_web_ui_verifies_proofs_and_shows_traders_in_three_languages() {
     let id = id.to_string();
     let id = id.as_str();
     let genesis = crate::dev_node::get(&node.url, "/v1/status").1["genesis"].as_str().unwrap().to_string();
-    let listed = crate::dev_node::get(&node.url, &format!("/v1/standing/{trader}")).1["proof_text"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let clean =
-        crate::dev_node::get(&node.url, "/v1/standing/ru-inn:7707083893").1["proof_text"].as_str().unwrap().to_string();
+    let listed = standing_text(&node.url, trader);
+    let clean = standing_text(&node.url, "ru-inn:7707083893");
     let mut b = Browser::launch();
 
     // verify, in Russian, from a link: valid, with the disclosed field's
@@ -401,12 +404,8 @@ fn the_offline_page_verifies_from_a_saved_file_with_no_node() {
         &["reason-code=annual-report"],
     );
     let proof = credex_tests::harness::attestation_proof_text(&node.url, &amr, &id, &tmp.path().join("p.txt"));
-    let listed = crate::dev_node::get(&node.url, &format!("/v1/standing/{trader}")).1["proof_text"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let clean =
-        crate::dev_node::get(&node.url, "/v1/standing/ru-inn:7707083893").1["proof_text"].as_str().unwrap().to_string();
+    let listed = standing_text(&node.url, trader);
+    let clean = standing_text(&node.url, "ru-inn:7707083893");
     let genesis = crate::dev_node::get(&node.url, "/v1/status").1["genesis"].as_str().unwrap().to_string();
     let mut r = crate::dev_node::agent().get(format!("{}/verify.html", node.url)).call().unwrap();
     let html = r.body_mut().with_config().limit(16 << 20).read_to_string().unwrap();

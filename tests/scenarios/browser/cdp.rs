@@ -161,7 +161,7 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("waited {WAIT:?} for `{js}` (last: {last}); the page:\n{}", self.html());
+        panic!("waited {WAIT:?} for `{js}` (last: {last}); the page:\n{}", self.dump());
     }
 
     /// Waits until the page's work is done (`data-idle="yes"`).
@@ -188,12 +188,21 @@ impl Browser {
         );
     }
 
-    /// The document as it is now.
+    /// The document as it is now; panics if the page cannot give it (an
+    /// empty string would let a "does not contain" assertion pass).
     pub fn html(&mut self) -> String {
-        self.try_eval("document.documentElement.outerHTML")
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
+        match self.eval("document.documentElement.outerHTML") {
+            Value::String(s) => s,
+            other => panic!("the page has no document: {other}"),
+        }
+    }
+
+    /// [`Browser::html`] for a failure message: what the page gives, or why not.
+    fn dump(&mut self) -> String {
+        match self.try_eval("document.documentElement.outerHTML") {
+            Ok(Value::String(s)) => s,
+            other => format!("(no document: {other:?})"),
+        }
     }
 
     /// The text a person sees in the element `selector` (its `innerText`).
@@ -204,7 +213,7 @@ impl Browser {
         );
         match self.eval(&js) {
             Value::String(s) => s,
-            _ => panic!("no element {selector} on the page:\n{}", self.html()),
+            _ => panic!("no element {selector} on the page:\n{}", self.dump()),
         }
     }
 
@@ -241,7 +250,7 @@ impl Browser {
             Value::Array(a) if a[2].as_f64().is_some_and(|area| area > 0.0) => {
                 (a[0].as_f64().unwrap(), a[1].as_f64().unwrap())
             }
-            _ => panic!("no visible element {selector} to click:\n{}", self.html()),
+            _ => panic!("no visible element {selector} to click:\n{}", self.dump()),
         }
     }
 
@@ -276,7 +285,7 @@ impl Browser {
     pub fn choose_file(&mut self, selector: &str, file: &Path) {
         let root = self.call("DOM.getDocument", json!({"depth": 0}))["root"]["nodeId"].clone();
         let node = self.call("DOM.querySelector", json!({"nodeId": root, "selector": selector}))["nodeId"].clone();
-        assert!(node.as_u64().is_some_and(|n| n > 0), "no file input {selector}:\n{}", self.html());
+        assert!(node.as_u64().is_some_and(|n| n > 0), "no file input {selector}:\n{}", self.dump());
         self.eval("document.body.dataset.idle = 'stale'");
         self.call("DOM.setFileInputFiles", json!({"nodeId": node, "files": [file.display().to_string()]}));
         self.wait_idle();
