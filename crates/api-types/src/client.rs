@@ -10,7 +10,9 @@ use credex_types::attestation::AttestationId;
 use serde_json::Value;
 
 use crate::FileError;
-use crate::types::{ErrorBody, NodeStatus};
+use credex_types::attestation::Attestation;
+
+use crate::types::{BulkResult, BulkSubmission, BulkSubmitted, ErrorBody, NodeStatus};
 
 /// Why a request to a node failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,42 @@ pub struct Client {
     agent: ureq::Agent,
     auth: Option<(String, credex_crypto::SecretKey)>,
     chain: std::sync::OnceLock<credex_types::access::Audience>,
+    patience: Duration,
+    retries: std::sync::atomic::AtomicU64,
+}
+
+/// How long a client waits in all, per request, on refusals that are only
+/// for now (503 or 429 with `Retry-After`) before it gives the refusal to
+/// its caller: [`Client::with_patience`].
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(120);
+
+/// The longest single wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The wait before attempt `attempt + 1` (from 0) after a refusal that said
+/// `Retry-After: retry_after`: at least what the node asked, doubling on
+/// repeats (capped at [`MAX_BACKOFF`]), plus up to a quarter more of jitter
+/// from `noise` so that refused clients do not come back together.
+pub fn backoff(retry_after: Duration, attempt: u32, noise: u64) -> Duration {
+    let doubled = Duration::from_millis(500).saturating_mul(1u32 << attempt.min(6));
+    let base = retry_after.max(doubled).min(MAX_BACKOFF);
+    let quarter = u64::try_from(base.as_millis() / 4).unwrap_or(u64::MAX);
+    base + Duration::from_millis(noise % quarter.max(1))
+}
+
+/// A little noise for the jitter of [`backoff`] (the clock's nanoseconds).
+fn noise() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()))
+}
+
+/// The `Retry-After` of a refusal that is only for now (503, 429), in
+/// seconds; `None` for anything else (or an HTTP date, which nodes never send).
+fn retry_after(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
+    if !matches!(resp.status().as_u16(), 429 | 503) {
+        return None;
+    }
+    let v = resp.headers().get("retry-after")?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 static DEFAULT_AUTH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
@@ -138,7 +176,78 @@ impl Client {
                     None
                 }
             });
-        Client { base: url.trim_end_matches('/').to_string(), agent, auth, chain: std::sync::OnceLock::new() }
+        Client {
+            base: url.trim_end_matches('/').to_string(),
+            agent,
+            auth,
+            chain: std::sync::OnceLock::new(),
+            patience: DEFAULT_PATIENCE,
+            retries: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Waits at most `patience` in all, per request, on busy (503) or
+    /// rate (429) refusals with `Retry-After`, resending (signed afresh)
+    /// after each; `Duration::ZERO` gives such refusals back at once.
+    #[must_use]
+    pub fn with_patience(mut self, patience: Duration) -> Client {
+        self.patience = patience;
+        self
+    }
+
+    /// How many times this client resent a request because the node said
+    /// "retry after" (busy, read-only or over the rate).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sends `method path` with `body` (signed afresh for every attempt),
+    /// resending after the node's `Retry-After` while the patience lasts.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
+        let what = format!("{method} {path}");
+        let url = format!("{}{path}", self.base);
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let headers = self.headers(method, path, body.unwrap_or(b""))?;
+            let sent = match body {
+                Some(bytes) => {
+                    let mut req = match method {
+                        "PUT" => self.agent.put(&url),
+                        _ => self.agent.post(&url),
+                    }
+                    .content_type("application/json");
+                    for (k, v) in &headers {
+                        req = req.header(*k, v);
+                    }
+                    req.send(bytes)
+                }
+                None => {
+                    let mut req = match method {
+                        "DELETE" => self.agent.delete(&url),
+                        _ => self.agent.get(&url),
+                    };
+                    for (k, v) in &headers {
+                        req = req.header(*k, v);
+                    }
+                    req.call()
+                }
+            };
+            let resp = sent.map_err(|e| self.unreachable(&what, e))?;
+            let Some(asked) = retry_after(&resp) else { return Ok(resp) };
+            let wait = backoff(asked, attempt, noise());
+            if started.elapsed() + wait > self.patience {
+                return Ok(resp);
+            }
+            self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
     }
 
     /// As [`Client::new`], signing with the key file `path` instead.
@@ -219,11 +328,8 @@ impl Client {
 
     /// GET `path` as `T` (`serde_json::Value` for any JSON).
     pub fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        for (k, v) in self.headers("GET", path, b"")? {
-            req = req.header(k, v);
-        }
-        self.answer(&format!("GET {path}"), req.call())
+        let resp = self.send("GET", path, None)?;
+        self.answer(&format!("GET {path}"), Ok(resp))
     }
 
     /// GET `path` as JSON.
@@ -233,11 +339,8 @@ impl Client {
 
     /// GET `path` as text (HTML pages).
     pub fn get_text(&self, path: &str) -> Result<String, ClientError> {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        for (k, v) in self.headers("GET", path, b"")? {
-            req = req.header(k, v);
-        }
-        self.text(&format!("GET {path}"), req.call())
+        let resp = self.send("GET", path, None)?;
+        self.text(&format!("GET {path}"), Ok(resp))
     }
 
     /// POST JSON to `path`.
@@ -248,20 +351,14 @@ impl Client {
     ) -> Result<T, ClientError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| ClientError::BadAnswer { what: format!("POST {path}"), reason: e.to_string() })?;
-        let mut req = self.agent.post(format!("{}{path}", self.base)).content_type("application/json");
-        for (k, v) in self.headers("POST", path, &bytes)? {
-            req = req.header(k, v);
-        }
-        self.answer(&format!("POST {path}"), req.send(&bytes[..]))
+        let resp = self.send("POST", path, Some(&bytes))?;
+        self.answer(&format!("POST {path}"), Ok(resp))
     }
 
     /// DELETE `path`, answer as `T`.
     pub fn delete_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let mut req = self.agent.delete(format!("{}{path}", self.base));
-        for (k, v) in self.headers("DELETE", path, b"")? {
-            req = req.header(k, v);
-        }
-        self.answer(&format!("DELETE {path}"), req.call())
+        let resp = self.send("DELETE", path, None)?;
+        self.answer(&format!("DELETE {path}"), Ok(resp))
     }
 
     /// POST `body` (JSON) to `path` with headers signed beforehand (the load
@@ -279,6 +376,64 @@ impl Client {
     /// POST JSON to `path`, answer as JSON.
     pub fn post(&self, path: &str, body: &impl serde::Serialize) -> Result<Value, ClientError> {
         self.post_as(path, body)
+    }
+
+    /// Submits `atts` (an issuer's, signed) through `POST
+    /// /v1/attestations/bulk`, in as many requests as
+    /// [`BulkSubmitted::chunks`] makes; attestations refused only for now
+    /// (busy, read-only) are resent after the node's `Retry-After` while
+    /// the patience lasts. One result per attestation, in order (`index`
+    /// into `atts`); `on_chunk` hears how many are answered so far.
+    pub fn submit_bulk(
+        &self,
+        atts: &[Attestation],
+        mut on_chunk: impl FnMut(usize),
+    ) -> Result<BulkSubmitted, ClientError> {
+        let mut results = Vec::with_capacity(atts.len());
+        let mut retry_after = None;
+        for chunk in BulkSubmitted::chunks(atts) {
+            let offset = results.len();
+            let answer = self.submit_chunk(chunk)?;
+            retry_after = retry_after.max(answer.retry_after_s);
+            results.extend(answer.results.into_iter().map(|r| BulkResult { index: r.index + offset, ..r }));
+            on_chunk(results.len());
+        }
+        Ok(BulkSubmitted::of(results, retry_after))
+    }
+
+    /// One bulk request, its retryable attestations resent while the patience lasts.
+    fn submit_chunk(&self, atts: &[Attestation]) -> Result<BulkSubmitted, ClientError> {
+        const PATH: &str = "/v1/attestations/bulk";
+        let started = Instant::now();
+        let all = BulkSubmission { attestations: atts.to_vec() };
+        let mut answer: BulkSubmitted = self.post_as(PATH, &all)?;
+        let mut attempt = 0u32;
+        while answer.retry > 0 {
+            let asked = Duration::from_secs(answer.retry_after_s.unwrap_or(1));
+            let wait = backoff(asked, attempt, noise());
+            if started.elapsed() + wait > self.patience {
+                break;
+            }
+            self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(wait);
+            attempt += 1;
+            let again: Vec<usize> = answer.results.iter().filter(|r| r.retryable()).map(|r| r.index).collect();
+            let resend = BulkSubmission { attestations: again.iter().filter_map(|i| atts.get(*i).cloned()).collect() };
+            let second: BulkSubmitted = match self.post_as(PATH, &resend) {
+                Ok(a) => a,
+                // none taken again (the whole request refused for now): keep waiting
+                Err(ClientError::Refused(r)) if r.status == 503 || r.status == 429 => continue,
+                Err(e) => return Err(e),
+            };
+            let retry_after = second.retry_after_s;
+            for r in second.results {
+                if let Some(slot) = again.get(r.index).and_then(|orig| answer.results.get_mut(*orig)) {
+                    *slot = BulkResult { index: slot.index, ..r };
+                }
+            }
+            answer = BulkSubmitted::of(std::mem::take(&mut answer.results), retry_after);
+        }
+        Ok(answer)
     }
 
     /// Polls until `id` is anchored or rejected (or `timeout`).
@@ -311,4 +466,25 @@ pub fn tls_roots(ca: Option<&Path>) -> Result<ureq::tls::TlsConfig, ClientError>
         return Err(err("no certificate in it".into()));
     }
     Ok(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_waits_at_least_what_the_node_asks_doubles_on_repeats_and_is_capped() {
+        let s = Duration::from_secs;
+        // what the node asked, plus at most a quarter of jitter
+        for noise in [0, 1, 999_999_999] {
+            let w = backoff(s(1), 0, noise);
+            assert!(w >= s(1) && w <= Duration::from_millis(1_250), "{w:?}");
+        }
+        // repeats double (0.5 s × 2^attempt) past what was asked
+        assert!(backoff(s(1), 3, 0) >= s(4));
+        assert!(backoff(s(1), 4, 0) >= s(8));
+        // never beyond the cap (plus its jitter), however many repeats
+        assert!(backoff(s(1), 40, 999_999_999) <= MAX_BACKOFF + MAX_BACKOFF / 4);
+        assert!(backoff(s(3_600), 0, 0) <= MAX_BACKOFF, "a node cannot park a client for an hour");
+    }
 }

@@ -116,6 +116,104 @@ pub struct Submitted {
     pub standing: Standing,
 }
 
+/// Most attestations in one bulk submission (`POST /v1/attestations/bulk`).
+pub const MAX_BULK_SUBMIT: usize = 1_000;
+
+/// Largest body of the bulk routes (`POST /v1/standing`: [`MAX_BULK`]
+/// subject ids; `POST /v1/attestations/bulk`: [`MAX_BULK_SUBMIT`]
+/// attestations); every other route takes 64 KiB.
+pub const BULK_BODY_LIMIT: usize = 1 << 20;
+
+/// `POST /v1/attestations/bulk`: an issuer's attestations, at most
+/// [`MAX_BULK_SUBMIT`] (and 1 MiB), each signed as for `POST /v1/attestations`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSubmission {
+    /// The attestations (JSON, spec §4).
+    #[schema(value_type = Vec<Object>)]
+    pub attestations: Vec<Attestation>,
+}
+
+/// The answer to a bulk submission: one result per attestation, in the
+/// order sent, each as `POST /v1/attestations` would have answered it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BulkSubmitted {
+    /// Admitted now (202 each).
+    pub admitted: usize,
+    /// On chain already (200 each).
+    pub already_on_chain: usize,
+    /// Refused for what they are or what the chain holds (4xx each): do not resend as they are.
+    pub refused: usize,
+    /// Refused because the node is busy or read-only (503 each): resend them after `retry_after_s`.
+    pub retry: usize,
+    /// When those may be resent, in seconds (the largest of theirs), if any.
+    pub retry_after_s: Option<u64>,
+    /// Per attestation, in order.
+    pub results: Vec<BulkResult>,
+}
+
+/// One attestation's result in a bulk submission.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    /// Its position in the request (from 0).
+    pub index: usize,
+    /// Its id (hex).
+    #[schema(value_type = String)]
+    pub id: AttestationId,
+    /// The HTTP status a single submission would have had (200, 202, 4xx, 503).
+    pub status: u16,
+    /// Where it stands, when admitted or on chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<Standing>,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl BulkResult {
+    /// Refused only for now (busy, read-only): send it again later.
+    pub fn retryable(&self) -> bool {
+        self.status == 503
+    }
+}
+
+impl BulkSubmitted {
+    /// The answer for `results` (in order), with its counts.
+    pub fn of(results: Vec<BulkResult>, retry_after_s: Option<u64>) -> BulkSubmitted {
+        let count = |f: &dyn Fn(&BulkResult) -> bool| results.iter().filter(|r| f(r)).count();
+        BulkSubmitted {
+            admitted: count(&|r| r.status == 202),
+            already_on_chain: count(&|r| r.status == 200),
+            refused: count(&|r| r.status >= 400 && !r.retryable()),
+            retry: count(&BulkResult::retryable),
+            retry_after_s: if results.iter().any(BulkResult::retryable) { retry_after_s } else { None },
+            results,
+        }
+    }
+
+    /// Splits `atts` into bulk requests: at most [`MAX_BULK_SUBMIT`] each,
+    /// and bodies within [`BULK_BODY_LIMIT`] (an attestation too large even
+    /// alone goes alone, and the node refuses it with 413).
+    pub fn chunks(atts: &[Attestation]) -> Vec<&[Attestation]> {
+        // room for `{"attestations":[` … `]}` and the commas
+        let budget = BULK_BODY_LIMIT - 64;
+        let mut out = Vec::new();
+        let (mut start, mut bytes) = (0usize, 0usize);
+        for (i, a) in atts.iter().enumerate() {
+            let size = serde_json::to_vec(a).map_or(budget, |v| v.len()) + 1;
+            if i > start && (i - start >= MAX_BULK_SUBMIT || bytes + size > budget) {
+                out.extend(atts.get(start..i));
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        if start < atts.len() {
+            out.extend(atts.get(start..));
+        }
+        out
+    }
+}
+
 /// A credit proof as the API hands it out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ProofAnswer {
@@ -1113,5 +1211,65 @@ mod tests {
         let sub: Submitted = serde_json::from_value(serde_json::json!({ "id": "00".repeat(32), "status": "pending" }))?;
         assert_eq!(sub.standing, Standing::Pending);
         Ok(())
+    }
+
+    fn attestation(n: u64, fields: usize) -> Attestation {
+        #![allow(clippy::unwrap_used)]
+        let key = credex_crypto::SecretKey::from_seed([3; 32]);
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&n.to_le_bytes());
+        let header = AttestationHeader::new(
+            "credex-unit".parse().unwrap(),
+            "cn-sfh-amr".parse().unwrap(),
+            "91350100M000100Y43".parse().unwrap(),
+            AttestationKind::AdministrativeLicence,
+            Timestamp(1_000),
+            nonce,
+        )
+        .unwrap();
+        let claims = (0..fields)
+            .map(|i| {
+                credex_types::attestation::ClaimField::new(
+                    format!("note-{i}").parse().unwrap(),
+                    "x".repeat(1_000),
+                    [0; 16],
+                )
+            })
+            .collect();
+        Attestation::sign(header, claims, &key).unwrap()
+    }
+
+    #[test]
+    fn bulk_requests_stay_within_the_count_and_the_body_limit() -> Result<(), serde_json::Error> {
+        let small: Vec<Attestation> = (0..2_500).map(|n| attestation(n, 0)).collect();
+        let sizes: Vec<usize> = BulkSubmitted::chunks(&small).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 2_500, "every attestation once");
+        assert!(sizes.iter().all(|n| *n <= MAX_BULK_SUBMIT), "{sizes:?}");
+        // large ones: the body limit decides
+        let large: Vec<Attestation> = (0..300).map(|n| attestation(n, 8)).collect();
+        let chunks = BulkSubmitted::chunks(&large);
+        assert!(chunks.len() > 1, "300 attestations of 8 KB need more than one MiB");
+        for c in &chunks {
+            let body = serde_json::to_vec(&BulkSubmission { attestations: c.to_vec() })?;
+            assert!(body.len() <= BULK_BODY_LIMIT, "{} bytes", body.len());
+        }
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 300);
+        assert!(BulkSubmitted::chunks(&[]).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn bulk_answers_count_what_to_resend() {
+        let r = |index, status| BulkResult {
+            index,
+            id: AttestationId(credex_crypto::Hash32([0; 32])),
+            status,
+            standing: None,
+            error: None,
+        };
+        let a = BulkSubmitted::of(vec![r(0, 202), r(1, 200), r(2, 409), r(3, 503), r(4, 503)], Some(2));
+        assert_eq!((a.admitted, a.already_on_chain, a.refused, a.retry, a.retry_after_s), (1, 1, 1, 2, Some(2)));
+        let b = BulkSubmitted::of(vec![r(0, 202)], Some(2));
+        assert_eq!(b.retry_after_s, None, "nothing to resend, no wait");
     }
 }

@@ -42,7 +42,9 @@ fn auth_error(e: &AuthError) -> Response {
         AuthError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNAUTHORIZED,
     };
-    ApiError::new(status, e.code(), e.to_string()).into_response()
+    let e = ApiError::new(status, e.code(), e.to_string());
+    // a rate refusal is for now: a token returns within a second at the lowest rate
+    if status == StatusCode::TOO_MANY_REQUESTS { e.retry_after(1) } else { e }.into_response()
 }
 
 /// Who may call a route: everyone, any authenticated caller, or these roles
@@ -104,6 +106,9 @@ pub const ROLE_TABLE: &[Row] = {
         ("GET", "/v1/transactions/{id}", Need::Public, || get(super::lifecycle::transaction)),
         ("POST", "/v1/verify", Need::Public, || post(super::public::verify)),
         ("POST", "/v1/attestations", Need::Roles(&[Issuer], false), || post(super::submit)),
+        ("POST", "/v1/attestations/bulk", Need::Roles(&[Issuer], false), || {
+            post(super::submit_bulk).layer(axum::extract::DefaultBodyLimit::max(super::public::BULK_BODY_LIMIT))
+        }),
         ("POST", "/v1/transactions", Need::Authenticated, || post(super::lifecycle::submit_tx)),
         ("GET", "/v1/attestations/{id}", READERS, || get(super::attestation)),
         ("GET", "/v1/attestations/{id}/proof", READERS, || get(super::attestation_proof)),
@@ -331,8 +336,13 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
             (Caller::public(), body)
         }
         (Some(client), Some(time), Some(nonce), Some(signature)) => {
-            // the bulk check takes up to 10,000 subject ids; every other route 64 KiB
-            let limit = if pattern == "/v1/standing" { super::public::BULK_BODY_LIMIT } else { BODY_LIMIT };
+            // the bulk check takes up to 10,000 subject ids, the bulk submission
+            // up to 1,000 attestations; every other route 64 KiB
+            let limit = if matches!(pattern, "/v1/standing" | "/v1/attestations/bulk") {
+                super::public::BULK_BODY_LIMIT
+            } else {
+                BODY_LIMIT
+            };
             let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
                 return ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

@@ -100,11 +100,17 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for `Retry-After` (a refusal that is only for now: 503, 429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+    /// With `Retry-After: seconds`.
+    fn retry_after(self, seconds: u64) -> Self {
+        ApiError { retry_after: Some(seconds), ..self }
     }
     fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -126,6 +132,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { code: self.code.to_string(), message: self.message };
         let mut r = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+        }
         r.extensions_mut().insert(ErrorCode(self.code));
         r
     }
@@ -186,7 +195,14 @@ async fn metrics(State(node): State<Arc<Node>>) -> Response {
         tracing::error!(target: "credex::storage", error = %e, "reading pending key destructions");
         usize::MAX
     });
-    let text = node.metrics().render(node.height(), node.mempool_len(), node.peers(), audit, purges, node.read_only());
+    let text = node.metrics().render(
+        node.height(),
+        (node.mempool_len(), node.mempool_bytes()),
+        node.peers(),
+        audit,
+        purges,
+        node.read_only(),
+    );
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -247,26 +263,40 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 
 /// The answer to an accepted submission (202 pending, 200 already anchored).
 fn submitted(result: Result<(AttestationId, Standing), SubmitError>) -> Result<Response, ApiError> {
-    match result {
-        Ok((id, standing)) => {
-            let code = if matches!(standing, Standing::Anchored(_)) { StatusCode::OK } else { StatusCode::ACCEPTED };
-            Ok((code, Json(types::Submitted { id, standing: self::standing(&standing) })).into_response())
-        }
-        Err(SubmitError::Attestation(e)) => Err(ApiError::bad("invalid-attestation", e.to_string())),
-        Err(e @ SubmitError::GradeNotModel { .. }) => Err(ApiError::bad("grade-not-model", e.to_string())),
-        Err(e @ SubmitError::GradeWithoutRecord(_)) => Err(ApiError::bad("no-record", e.to_string())),
-        Err(SubmitError::Invalid(e)) => Err(tx_error(&e, false)),
-        Err(SubmitError::Conflict(e)) => Err(tx_error(&e, true)),
-        Err(e @ SubmitError::Erased(_)) => Err(ApiError::new(StatusCode::GONE, "erased", e.to_string())),
-        Err(SubmitError::Busy) => {
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", SubmitError::Busy.to_string()))
-        }
-        Err(SubmitError::ReadOnly) => {
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only", SubmitError::ReadOnly.to_string()))
-        }
-        Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
-        Err(SubmitError::RawWrite(e)) => Err(ApiError::internal(e)),
+    let (id, standing) = result.map_err(submit_error)?;
+    let code = if matches!(standing, Standing::Anchored(_)) { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((code, Json(types::Submitted { id, standing: self::standing(&standing) })).into_response())
+}
+
+/// A refused submission as the API answers it: 4xx for what it is, 503
+/// with `Retry-After` when only the node's load or disk stands in the way.
+fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Attestation(e) => ApiError::bad("invalid-attestation", e.to_string()),
+        e @ SubmitError::GradeNotModel { .. } => ApiError::bad("grade-not-model", e.to_string()),
+        e @ SubmitError::GradeWithoutRecord(_) => ApiError::bad("no-record", e.to_string()),
+        SubmitError::Invalid(e) => tx_error(&e, false),
+        SubmitError::Conflict(e) => tx_error(&e, true),
+        e @ SubmitError::Erased(_) => ApiError::new(StatusCode::GONE, "erased", e.to_string()),
+        e @ SubmitError::Busy { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            .retry_after(credex_node::service::BUSY_RETRY_AFTER_S),
+        e @ SubmitError::ReadOnly => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only", e.to_string())
+            .retry_after(credex_node::service::READ_ONLY_RETRY_AFTER_S),
+        SubmitError::Store(e) => ApiError::internal(e),
+        SubmitError::RawWrite(e) => ApiError::internal(e),
     }
+}
+
+/// The caller may submit attestations of `issuer` only as that agency.
+fn own_agency(caller: &credex_node::access::Caller, issuer: &credex_types::AgencyId) -> Result<(), ApiError> {
+    if caller.agency.as_ref() == Some(issuer) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not-your-agency",
+        format!("{} may not submit attestations of {issuer}", caller.client),
+    ))
 }
 
 async fn submit(
@@ -277,15 +307,107 @@ async fn submit(
     let body = body_bytes(body)?;
     let att: Attestation =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed", format!("attestation JSON: {e}")))?;
-    if caller.agency.as_ref() != Some(&att.header.issuer) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not-your-agency",
-            format!("{} may not submit attestations of {}", caller.client, att.header.issuer),
-        ));
-    }
+    own_agency(&caller, &att.header.issuer)?;
     let n = node.clone();
     submitted(tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?)
+}
+
+/// `POST /v1/attestations/bulk`: an issuer's many attestations in one
+/// signed request (spec §12.4), each answered as a single submission would
+/// be; charged to the issuer's rate per attestation. 200 with the results,
+/// or 503 with `Retry-After` when none could be taken for the node's load.
+async fn submit_bulk(
+    State(app): State<AppState>,
+    axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("request body exceeds {} bytes", public::BULK_BODY_LIMIT),
+            )
+        } else {
+            ApiError::bad("bad-body", e.body_text())
+        }
+    })?;
+    let req: types::BulkSubmission = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad("malformed", format!("expected {{\"attestations\": [ … ]}}: {e}")))?;
+    let n = req.attestations.len();
+    if n == 0 || n > types::MAX_BULK_SUBMIT {
+        return Err(ApiError::bad(
+            "bulk-size",
+            format!("send 1 to {} attestations per call (got {n})", types::MAX_BULK_SUBMIT),
+        ));
+    }
+    app.access.admit_issuer_items(&caller.client, n, app.node.now()).map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("{n} attestations are over this agency's rate; retry in a few seconds"),
+        )
+        .retry_after(1)
+    })?;
+    // Another agency's attestations are refused one by one, the rest go in together.
+    let ids: Vec<AttestationId> = req.attestations.iter().map(Attestation::id).collect();
+    type Numbered = Vec<(usize, Attestation)>;
+    let (own, foreign): (Numbered, Numbered) =
+        req.attestations.into_iter().enumerate().partition(|(_, a)| caller.agency.as_ref() == Some(&a.header.issuer));
+    let node = app.node.clone();
+    let (positions, atts): (Vec<usize>, Vec<Attestation>) = own.into_iter().unzip();
+    let answers = tokio::task::spawn_blocking(move || node.submit_many(&atts)).await.map_err(ApiError::internal)?;
+    let mut outcomes: Vec<Option<Result<Standing, ApiError>>> = (0..n).map(|_| None).collect();
+    for (index, a) in foreign {
+        if let (Some(slot), Err(e)) = (outcomes.get_mut(index), own_agency(&caller, &a.header.issuer)) {
+            *slot = Some(Err(e));
+        }
+    }
+    let mut retry_after = None::<u64>;
+    for (index, answer) in positions.into_iter().zip(answers) {
+        let answer = answer.map(|(_, s)| s).map_err(|e| {
+            let e = submit_error(e);
+            retry_after = retry_after.max(e.retry_after);
+            e
+        });
+        if let Some(slot) = outcomes.get_mut(index) {
+            *slot = Some(answer);
+        }
+    }
+    // every position is filled: the attestations were split between the two loops
+    let results: Vec<types::BulkResult> = ids
+        .into_iter()
+        .zip(outcomes)
+        .enumerate()
+        .filter_map(|(index, (id, outcome))| {
+            outcome.map(|o| match o {
+                Ok(s) => types::BulkResult {
+                    index,
+                    id,
+                    status: if matches!(s, Standing::Anchored(_)) { 200 } else { 202 },
+                    standing: Some(standing(&s)),
+                    error: None,
+                },
+                Err(e) => types::BulkResult {
+                    index,
+                    id,
+                    status: e.status.as_u16(),
+                    standing: None,
+                    error: Some(ErrorBody { code: e.code.to_string(), message: e.message }),
+                },
+            })
+        })
+        .collect();
+    let answer = types::BulkSubmitted::of(results, retry_after);
+    if answer.retry == n {
+        // Nothing was taken: the request as a whole is to be sent again.
+        let first = answer.results.first().and_then(|r| r.error.clone());
+        let (code, message) = first
+            .map_or(("busy", String::new()), |e| (if e.code == "read-only" { "read-only" } else { "busy" }, e.message));
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            .retry_after(retry_after.unwrap_or(credex_node::service::BUSY_RETRY_AFTER_S)));
+    }
+    Ok((StatusCode::OK, Json(answer)).into_response())
 }
 
 pub(crate) fn status_name(s: &AttestationStatus) -> &'static str {

@@ -248,7 +248,11 @@ route!(
     ok(
         (status = 200, description = "already anchored", body = types::Submitted),
         (status = 202, description = "admitted", body = types::Submitted),
-        (status = 503, description = "mempool full", body = ErrorBody),
+        (
+            status = 503,
+            description = "busy (mempool full) or read-only; retry after the Retry-After seconds",
+            body = ErrorBody
+        ),
     )
 );
 route!(
@@ -262,7 +266,28 @@ route!(
     ok(
         (status = 200, description = "already anchored", body = types::Submitted),
         (status = 202, description = "admitted", body = types::Submitted),
-        (status = 503, description = "mempool full", body = ErrorBody),
+        (
+            status = 503,
+            description = "busy (mempool full) or read-only; retry after the Retry-After seconds",
+            body = ErrorBody
+        ),
+    )
+);
+route!(
+    submit_bulk,
+    post,
+    "/v1/attestations/bulk",
+    "attestations",
+    "Submits up to 1,000 signed attestations of the caller's agency in one request (1 MiB), each answered as a single submission would be",
+    params(),
+    body(request_body(content = types::BulkSubmission, description = "the attestations, JSON"),),
+    ok(
+        (status = 200, description = "one result per attestation", body = types::BulkSubmitted),
+        (
+            status = 503,
+            description = "none taken: busy (mempool full) or read-only; retry after the Retry-After seconds",
+            body = ErrorBody
+        ),
     )
 );
 route!(
@@ -390,6 +415,7 @@ route!(audit_anchors, get, "/v1/audit/anchors", "access", "The audit heads a nod
         transaction,
         submit_tx,
         submit,
+        submit_bulk,
         attestation,
         attestation_proof,
         record,

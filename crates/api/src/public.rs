@@ -93,8 +93,7 @@ pub(super) struct VerifyQuery {
     tz: Option<String>,
 }
 
-/// Largest body of `POST /v1/standing`: [`types::MAX_BULK`] subject ids.
-pub const BULK_BODY_LIMIT: usize = 1 << 20;
+pub use credex_api_types::types::BULK_BODY_LIMIT;
 
 /// `POST /v1/standing` `{"subjects": […]}`: every subject on every list at
 /// one height, with one anchor and a standing claim each (spec §8.7). For

@@ -324,19 +324,37 @@ pub(crate) fn import(args: &ImportArgs<'_>) -> anyhow::Result<(Value, bool)> {
         None => kind.default_legal_basis().parse()?,
     };
     let mut rejected = parsed.rejected.clone();
-    let (mut submitted, mut already) = (0u64, 0u64);
-    let mut ids = Vec::new();
     let total = parsed.records.len();
-    for (i, rec) in parsed.records.iter().enumerate() {
-        let att = attestation(rec, &key, &kf.agency, &chain_id, kind, &basis)?;
-        ids.push(json!({ "line": rec.line, "id": att.id().to_string() }));
-        match client.post_as::<types::Submitted>("/v1/attestations", &att) {
-            Ok(v) if matches!(v.standing, types::Standing::Anchored { .. }) => already += 1,
-            Ok(_) => submitted += 1,
-            Err(e) => rejected.push(Rejected { line: rec.line, reason: format!("{e:#}") }),
+    let atts: Vec<Attestation> = parsed
+        .records
+        .iter()
+        .map(|rec| attestation(rec, &key, &kf.agency, &chain_id, kind, &basis))
+        .collect::<anyhow::Result<_>>()?;
+    let ids: Vec<Value> = parsed
+        .records
+        .iter()
+        .zip(&atts)
+        .map(|(rec, att)| json!({ "line": rec.line, "id": att.id().to_string() }))
+        .collect();
+    // Bulk requests (up to 1,000 attestations each), each attestation answered on its own;
+    // those refused for the node's load are resent after its Retry-After.
+    progress(0, total, rejected.len());
+    let before = rejected.len();
+    let answer = client.submit_bulk(&atts, |done| progress(done, total, before))?;
+    for r in &answer.results {
+        if let (Some(e), Some(rec)) = (&r.error, parsed.records.get(r.index)) {
+            let reason = if r.retryable() {
+                format!(
+                    "{}: {} (the node stayed busy; import the file again later, it is idempotent)",
+                    e.code, e.message
+                )
+            } else {
+                format!("{}: {}", e.code, e.message)
+            };
+            rejected.push(Rejected { line: rec.line, reason });
         }
-        progress(i + 1, total, rejected.len());
     }
+    let (submitted, already) = (answer.admitted, answer.already_on_chain);
     let names =
         if args.publish_names { Some(publish_names(&client, key_path, &parsed.records, &mut rejected)?) } else { None };
     rejected.sort_by_key(|r| r.line);
@@ -344,6 +362,7 @@ pub(crate) fn import(args: &ImportArgs<'_>) -> anyhow::Result<(Value, bool)> {
     let mut report = json!({
         "read": read, "rows": parsed.rows, "records": total, "merged_rows": parsed.merged,
         "submitted": submitted, "already_on_chain": already, "rejected": rejected, "ids": ids,
+        "busy_retries": client.retries(),
     });
     if let Some(n) = names {
         report["names"] = n;

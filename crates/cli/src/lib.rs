@@ -186,6 +186,14 @@ pub enum Command {
         /// Concurrent submitters.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Open loop: offer this many attestations per second whatever the
+        /// node answers, counting what it refuses for now instead of
+        /// resending it (default: closed loop, refusals resent after backoff).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Attestations per request (more than 1: POST /v1/attestations/bulk, at most 1000).
+        #[arg(long, default_value_t = 1)]
+        bulk: usize,
     },
     /// Generates a key file.
     Keygen {
@@ -613,8 +621,9 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
         Command::Revoke { node, key, id, wait } => {
             print_json(&issuer_cmd::revoke(&Client::with_key(&node, &key)?, &key, id, Timestamp::system_now(), wait)?)
         }
-        Command::Load { node, key, count, concurrency } => {
-            let report = load::run(&node, &key, count, concurrency, Timestamp::system_now())?;
+        Command::Load { node, key, count, concurrency, rate, bulk } => {
+            let opts = load::LoadOptions { count, concurrency, rate, bulk };
+            let report = load::run(&node, &key, opts, Timestamp::system_now())?;
             print_json(&serde_json::to_value(report)?)
         }
         Command::Keygen { agency, client, subject, role, out, dev_warning } => {

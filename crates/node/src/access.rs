@@ -197,6 +197,21 @@ impl Access {
         }
     }
 
+    /// Charges the attestations of a bulk submission beyond the first (the
+    /// request itself was charged) to the issuer `agency`'s request budget:
+    /// one request of many costs what many requests would.
+    pub fn admit_issuer_items(&self, agency: &str, items: usize, now: Timestamp) -> Result<(), AuthError> {
+        #[allow(clippy::cast_precision_loss)] // at most a thousand
+        let cost = items.saturating_sub(1) as f64;
+        if cost == 0.0
+            || self.issuers_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take_n(agency, now.0, cost)
+        {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited)
+        }
+    }
+
     /// Charges `subjects` subjects of a bulk check to `client`'s budget.
     pub fn admit_bulk(&self, client: &str, subjects: usize, now: Timestamp) -> Result<(), AuthError> {
         #[allow(clippy::cast_precision_loss)] // at most a few thousand

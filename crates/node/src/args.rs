@@ -20,8 +20,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::service::MempoolLimits;
+
 /// The default floor of free disk below which a node refuses to start (MiB).
 pub const DEFAULT_MIN_FREE_DISK_MB: u64 = 1024;
+
+/// The default time a single validator lets submissions gather into a block (ms).
+pub const DEFAULT_BLOCK_GATHER_MS: u64 = 20;
 
 /// The default HTTP listen address.
 pub const DEFAULT_HTTP: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8080));
@@ -39,6 +44,9 @@ pub const CONFIG_KEYS: &[&str] = &[
     "http",
     "log_format",
     "min_free_disk_mb",
+    "mempool_max_txs",
+    "mempool_max_mb",
+    "block_gather_ms",
     "webhook_allow",
     "tls_cert",
     "tls_key",
@@ -135,6 +143,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CREDEX_MIN_FREE_DISK_MB")]
     #[serde(default)]
     pub min_free_disk_mb: Option<u64>,
+    /// Most transactions waiting for a block; beyond, submissions are
+    /// refused with 503 `busy` and `Retry-After` (default 20000).
+    #[arg(long, env = "CREDEX_MEMPOOL_MAX_TXS")]
+    #[serde(default)]
+    pub mempool_max_txs: Option<usize>,
+    /// Most MiB of transactions waiting for a block (default 64).
+    #[arg(long, env = "CREDEX_MEMPOOL_MAX_MB")]
+    #[serde(default)]
+    pub mempool_max_mb: Option<u64>,
+    /// How long a single validator lets submissions gather before it makes
+    /// a block, in ms (default 20; larger: fewer, fuller blocks).
+    #[arg(long, env = "CREDEX_BLOCK_GATHER_MS")]
+    #[serde(default)]
+    pub block_gather_ms: Option<u64>,
     /// A webhook target allowed although it is not a public address,
     /// `host:port` or `host` (repeatable; comma-separated in the environment),
     /// e.g. 127.0.0.1:9000.
@@ -154,6 +176,9 @@ impl ServeArgs {
             http: self.http.or(other.http),
             log_format: self.log_format.or(other.log_format),
             min_free_disk_mb: self.min_free_disk_mb.or(other.min_free_disk_mb),
+            mempool_max_txs: self.mempool_max_txs.or(other.mempool_max_txs),
+            mempool_max_mb: self.mempool_max_mb.or(other.mempool_max_mb),
+            block_gather_ms: self.block_gather_ms.or(other.block_gather_ms),
             webhook_allow: if self.webhook_allow.is_empty() { other.webhook_allow } else { self.webhook_allow },
             tls: self.tls.or(other.tls),
         }
@@ -172,6 +197,23 @@ impl ServeArgs {
     /// The free-disk floor in MiB (default 1024).
     pub fn min_free_disk_mb(&self) -> u64 {
         self.min_free_disk_mb.unwrap_or(DEFAULT_MIN_FREE_DISK_MB)
+    }
+
+    /// The mempool's bounds (defaults [`MempoolLimits::default`]); at least one transaction.
+    pub fn mempool(&self) -> MempoolLimits {
+        let d = MempoolLimits::default();
+        MempoolLimits {
+            txs: self.mempool_max_txs.unwrap_or(d.txs).max(1),
+            bytes: self
+                .mempool_max_mb
+                .map_or(d.bytes, |mb| usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
+                .max(1 << 20),
+        }
+    }
+
+    /// How long a single validator lets submissions gather (default 20 ms).
+    pub fn block_gather(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.block_gather_ms.unwrap_or(DEFAULT_BLOCK_GATHER_MS))
     }
 }
 
@@ -338,6 +380,7 @@ mod tests {
         let a = cli.node.resolve().unwrap();
         assert_eq!(a.serve.min_free_disk_mb(), DEFAULT_MIN_FREE_DISK_MB, "the default");
         assert_eq!(a.serve.http(), DEFAULT_HTTP, "the default");
+        assert_eq!(a.serve.mempool(), MempoolLimits::default(), "the default");
         // what was resolved reads back as the same options
         let again: NodeArgs = toml::from_str(&a.to_toml()).unwrap();
         assert_eq!(NodeArgs { config: a.config.clone(), print_config: a.print_config, ..again }, a);
@@ -356,6 +399,9 @@ mod tests {
                 http: Some(DEFAULT_HTTP),
                 log_format: Some("json".into()),
                 min_free_disk_mb: Some(1),
+                mempool_max_txs: Some(10),
+                mempool_max_mb: Some(2),
+                block_gather_ms: Some(30),
                 webhook_allow: vec!["x:1".into()],
                 tls: TlsArgs { tls_cert: Some("a".into()), tls_key: Some("b".into()), webhook_ca: Some("c".into()) },
             },

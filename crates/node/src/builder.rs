@@ -128,7 +128,7 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     let identity =
         genesis.validators.first().map(|v| (v.agency.clone(), credex_crypto::SecretKey::from_seed(key.seed())));
     let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
-    let wiring = Wiring { identity, touched: Some(touched_tx), ..Wiring::solo() };
+    let wiring = Wiring { identity, touched: Some(touched_tx), mempool: args.serve.mempool(), ..Wiring::solo() };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
     node.set_read_only(read_only);
     tokio::spawn(watch_disk(node.clone(), data.clone(), floor_mb));
@@ -137,7 +137,8 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<Running> {
     let access = Arc::new(Access::new(&node, clients, Rates::default())?);
     let guard = Arc::new(SignGuard::open(&data.join(SIGNED_STATE))?);
     let log = data.join(crate::bft::CONSENSUS_LOG);
-    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, SOLO_INTERVAL));
+    let timing = crate::service::SoloTiming { interval: SOLO_INTERVAL, gather: args.serve.block_gather() };
+    let engine = tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, timing));
     finish(node, access, policy, touched_rx, engine)
 }
 
@@ -227,6 +228,7 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         touched: Some(touched_tx),
         peers: Some(peers_rx),
         net: Some(handle.clone()),
+        mempool: args.serve.mempool(),
     };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
     // One validator in the set in force (not the genesis: governance may
@@ -254,7 +256,8 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     let engine = match (validator, guard) {
         (Some((_, key)), Some(guard)) if solo => {
             let log = data.join(crate::bft::CONSENSUS_LOG);
-            tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, SOLO_INTERVAL))
+            let timing = crate::service::SoloTiming { interval: SOLO_INTERVAL, gather: args.serve.block_gather() };
+            tokio::spawn(crate::service::run_solo(node.clone(), key, guard, log, timing))
         }
         (Some((_, key)), Some(guard)) => {
             let path = data.join(crate::bft::CONSENSUS_LOG);
@@ -269,32 +272,60 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
 /// durable before that answer) but that no block anchored before it
 /// stopped — a crash between admission and commit — go back into the pool
 /// at start: an acknowledged submission is not lost with the memory pool.
+/// Admission is bounded by the pool, so at most about a pool's worth waits
+/// on disk (twice the pool is read); what does not fit yet (the pool's
+/// bounds were lowered) goes in as blocks make room.
 async fn readmit(node: Arc<Node>) {
     // Not while read-only: they wait on disk until the node writes again.
     while node.read_only() {
         tokio::time::sleep(DISK_CHECK).await;
     }
     let n = node.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<(usize, usize), credex_storage::StoreError> {
-        let pending = n.store().unanchored_raws(crate::service::MEMPOOL_CAP)?;
+    let cap = node.mempool_limits().txs.saturating_mul(2);
+    let result = async move {
+        let m = n.clone();
+        let mut pending = tokio::task::spawn_blocking(move || m.store().unanchored_raws(cap)).await??;
         let total = pending.len();
         let mut back = 0;
-        for att in pending {
-            match n.submit(&att) {
-                Ok(_) => back += 1,
-                Err(e) => tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted"),
+        let mut height = n.height();
+        while !pending.is_empty() {
+            let m = n.clone();
+            let batch = std::mem::take(&mut pending);
+            let (admitted, busy) = tokio::task::spawn_blocking(move || {
+                let answers = m.submit_many(&batch);
+                let mut busy = Vec::new();
+                let mut admitted = 0;
+                for (att, answer) in batch.into_iter().zip(answers) {
+                    match answer {
+                        Ok(_) => admitted += 1,
+                        Err(crate::service::SubmitError::Busy { .. }) => busy.push(att),
+                        Err(e) => tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted"),
+                    }
+                }
+                (admitted, busy)
+            })
+            .await?;
+            back += admitted;
+            pending = busy;
+            if !pending.is_empty() {
+                // wait for a block to make room
+                while n.height() == height {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                height = n.height();
             }
         }
-        Ok((back, total))
-    })
+        anyhow::Ok((back, total))
+    }
     .await;
     match result {
-        Ok(Ok((0, 0))) => {}
-        Ok(Ok((back, total))) => {
+        Ok((0, 0)) => {}
+        Ok((back, total)) => {
             tracing::info!(target: "credex::node", back, total, "re-admitted attestations accepted but not anchored before the node stopped")
         }
-        Ok(Err(e)) => tracing::error!(target: "credex::node", error = %e, "reading unanchored raw records"),
-        Err(e) => tracing::error!(target: "credex::node", error = %e, "re-admission task failed"),
+        Err(e) => {
+            tracing::error!(target: "credex::node", error = %format!("{e:#}"), "re-admitting unanchored raw records")
+        }
     }
 }
 

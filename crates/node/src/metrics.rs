@@ -5,6 +5,7 @@
 //! | `credex_height` | gauge | committed height |
 //! | `credex_round` | gauge | consensus round of the height being decided (BFT validators) |
 //! | `credex_mempool_transactions` | gauge | transactions waiting |
+//! | `credex_mempool_bytes` | gauge | bytes of the transactions waiting (bounded by `--mempool-max-mb`) |
 //! | `credex_peers` | gauge | connected peers |
 //! | `credex_finality_seconds` | histogram | block time to local commit |
 //! | `credex_api_request_seconds` | histogram | API request latency, by method and status class |
@@ -92,7 +93,7 @@ impl Metrics {
     pub fn render(
         &self,
         height: u64,
-        mempool: usize,
+        mempool: (usize, usize),
         peers: usize,
         audit_entries: u64,
         purges: usize,
@@ -119,7 +120,13 @@ impl Metrics {
             &mut out,
             "credex_mempool_transactions",
             "Transactions waiting.",
-            u64::try_from(mempool).unwrap_or(u64::MAX),
+            u64::try_from(mempool.0).unwrap_or(u64::MAX),
+        );
+        gauge(
+            &mut out,
+            "credex_mempool_bytes",
+            "Bytes of the transactions waiting.",
+            u64::try_from(mempool.1).unwrap_or(u64::MAX),
         );
         gauge(&mut out, "credex_peers", "Connected peers.", u64::try_from(peers).unwrap_or(u64::MAX));
         gauge(&mut out, "credex_audit_entries", "Entries in this node's audit log.", audit_entries);
@@ -219,9 +226,11 @@ mod tests {
         m.reject("bad-signature");
         m.reject("bad-signature");
         m.set_round(2);
-        let t = m.render(7, 3, 4, 9, 1, true);
+        let t = m.render(7, (3, 900), 4, 9, 1, true);
         assert!(t.contains("credex_height 7\n"));
         assert!(t.contains("credex_read_only 1\n"));
+        assert!(t.contains("credex_mempool_transactions 3\n"));
+        assert!(t.contains("credex_mempool_bytes 900\n"));
         assert!(t.contains("credex_erasure_purges_pending 1\n"));
         assert!(t.contains("credex_round 2\n"));
         assert!(t.contains("credex_finality_seconds_bucket{le=\"0.25\"} 1\n"));

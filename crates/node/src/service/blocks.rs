@@ -119,6 +119,16 @@ pub fn solo_certificate(key: &SecretKey, index: u16, h: &BlockHeader) -> CommitC
     CommitCertificate::signed(h, 0, &[(index, key)])
 }
 
+/// When the single-validator engine makes blocks.
+#[derive(Debug, Clone, Copy)]
+pub struct SoloTiming {
+    /// Longest wait for a transaction before it looks for block work anyway
+    /// (expiries, scheduled list changes).
+    pub interval: Duration,
+    /// How long submissions gather once one arrived, before the block is made.
+    pub gather: Duration,
+}
+
 /// The single-validator engine: proposes whenever transactions wait, signs
 /// the precommit with the only validator key, commits. Runs until the
 /// process stops; a commit that fails in storage puts the node read-only
@@ -139,7 +149,7 @@ pub async fn run_solo(
     key: SecretKey,
     guard: Arc<SignGuard>,
     log: std::path::PathBuf,
-    interval: Duration,
+    timing: SoloTiming,
 ) -> anyhow::Result<()> {
     let index = node
         .validator_index(&key.public())
@@ -166,10 +176,10 @@ pub async fn run_solo(
     let mut first = true;
     loop {
         if !std::mem::take(&mut first) {
-            node.wait_for_tx(interval).await;
+            node.wait_for_tx(timing.interval).await;
         }
         // Let a burst of submissions gather into one block.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(timing.gather).await;
         // Admitted (answered) but in no block yet: only the raw records on disk hold them.
         credex_storage::crash::point("pool-before-block");
         if node.read_only() {
@@ -298,12 +308,8 @@ impl Node {
     pub fn propose_with(&self, proposer: u16, allow_empty: bool) -> Option<Proposal> {
         // A snapshot: transactions stay in the pool until a block holding
         // them is committed, so a proposal that is never decided loses nothing.
-        let (batch, verified): (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) = {
-            let pool = self.mempool.lock().unwrap_or_else(lock_err);
-            let batch: Vec<_> = pool.queue.iter().take(BLOCK_TXS).cloned().collect();
-            let verified = batch.iter().filter_map(|(id, _)| pool.ids.get(id).map(|k| (*id, k.clone()))).collect();
-            (batch, verified)
-        };
+        let (batch, verified): (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) =
+            { self.mempool.lock().unwrap_or_else(lock_err).batch(BLOCK_TXS) };
         // Built under the read lock: readers (API, proofs) go on meanwhile.
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let parent = chain.head.as_ref().map(|(h, _)| h);
@@ -453,12 +459,8 @@ impl Node {
         drop(chain);
         {
             // Whoever proposed the block, its transactions leave this node's pool.
-            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             let included: HashSet<&AttestationId> = proposal.included.iter().collect();
-            pool.queue.retain(|(id, _)| !included.contains(id));
-            for id in &proposal.included {
-                pool.ids.remove(id);
-            }
+            self.mempool.lock().unwrap_or_else(lock_err).remove(&included);
         }
         self.height_tx.send_replace(height);
         #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52

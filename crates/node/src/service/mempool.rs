@@ -4,8 +4,42 @@
 
 use super::*;
 
-/// Most transactions waiting in the mempool.
-pub const MEMPOOL_CAP: usize = 100_000;
+/// The mempool's bounds: how many transactions, and how many bytes of
+/// them (their canonical encoding), may wait for a block. A submission
+/// beyond either is refused with [`SubmitError::Busy`] (HTTP 503 with
+/// `Retry-After`, spec §12.4) before anything of it is written; so what is
+/// accepted waits at most about `txs / blocks-per-second × BLOCK_TXS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions waiting.
+    pub txs: usize,
+    /// Most bytes waiting (sum of the transactions' encoded sizes).
+    pub bytes: usize,
+}
+
+impl MempoolLimits {
+    /// The default count: four full blocks ([`super::BLOCK_TXS`]), a few
+    /// seconds of a single validator's work on a small machine.
+    pub const DEFAULT_TXS: usize = 4 * super::BLOCK_TXS;
+    /// The default size, 64 MiB (an anchor is about 300 bytes; the byte
+    /// bound matters for large governance and evidence transactions).
+    pub const DEFAULT_BYTES: usize = 64 << 20;
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits { txs: Self::DEFAULT_TXS, bytes: Self::DEFAULT_BYTES }
+    }
+}
+
+/// How long a client refused as busy should wait before it retries, in
+/// seconds (the `Retry-After` of a 503 `busy`): the time a block takes to
+/// drain, rounded up; clients add jitter and back off further on repeats.
+pub const BUSY_RETRY_AFTER_S: u64 = 1;
+
+/// How long a client refused because the node is read-only should wait
+/// (the disk check runs every 2 s; space rarely returns that fast).
+pub const READ_ONLY_RETRY_AFTER_S: u64 = 30;
 
 /// Remembered rejections (id → reason) of transactions dropped at block time.
 pub(super) const REJECTED_CAP: usize = 10_000;
@@ -25,9 +59,21 @@ pub enum SubmitError {
     /// The attestation was erased: it can never be stored, served or proven with fields again.
     #[error("attestation {0} was erased; it cannot be submitted again")]
     Erased(AttestationId),
-    /// The mempool is full.
-    #[error("mempool is full ({MEMPOOL_CAP} transactions); retry later")]
-    Busy,
+    /// The mempool is full (in count or in bytes): nothing of the
+    /// submission was kept; retry after [`BUSY_RETRY_AFTER_S`].
+    #[error(
+        "the node is busy: {waiting} transactions ({bytes} bytes) wait for a block, the most it holds is {limit_txs} ({limit_bytes} bytes); retry later"
+    )]
+    Busy {
+        /// Transactions waiting (with those being admitted).
+        waiting: usize,
+        /// Their bytes.
+        bytes: usize,
+        /// [`MempoolLimits::txs`].
+        limit_txs: usize,
+        /// [`MempoolLimits::bytes`].
+        limit_bytes: usize,
+    },
     /// A `credit-grade` whose grade or score is not what the published
     /// model gives (spec §11.6), with no `reason` marking it as manual.
     #[error(
@@ -65,14 +111,102 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+/// A submission checked and given room, or answered already.
+enum Prepared<'a> {
+    /// On chain already (an idempotent resubmission).
+    Done(AttestationId, Standing),
+    /// In the pool already: only its raw record is (re)written.
+    Pending { id: AttestationId },
+    /// To be queued in the room reserved for it.
+    Admit { id: AttestationId, tx: Box<Transaction>, keys: VerifiedKeys, room: Reservation<'a> },
+}
+
 /// The keys a transaction's signatures were verified under.
 pub(super) type VerifiedKeys = Vec<credex_crypto::PublicKey>;
 
-#[derive(Default)]
 pub(super) struct Mempool {
-    pub(super) queue: VecDeque<(AttestationId, Transaction)>,
-    /// Ids in the queue, with the keys their signatures were verified under at admission.
-    pub(super) ids: HashMap<AttestationId, VerifiedKeys>,
+    limits: MempoolLimits,
+    queue: VecDeque<(AttestationId, Transaction)>,
+    /// Ids in the queue, with the keys their signatures were verified under
+    /// at admission and their encoded size.
+    ids: HashMap<AttestationId, (VerifiedKeys, usize)>,
+    /// Bytes of the transactions in the queue.
+    bytes: usize,
+    /// Room promised to submissions being admitted (their raw records are
+    /// being written): count and bytes.
+    reserved: (usize, usize),
+}
+
+impl Mempool {
+    pub(super) fn new(limits: MempoolLimits) -> Mempool {
+        Mempool { limits, queue: VecDeque::new(), ids: HashMap::new(), bytes: 0, reserved: (0, 0) }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub(super) fn contains(&self, id: &AttestationId) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    /// Up to `limit` transactions with the keys each was verified under, oldest first.
+    pub(super) fn batch(
+        &self,
+        limit: usize,
+    ) -> (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) {
+        let batch: Vec<_> = self.queue.iter().take(limit).cloned().collect();
+        let verified = batch.iter().filter_map(|(id, _)| self.ids.get(id).map(|(k, _)| (*id, k.clone()))).collect();
+        (batch, verified)
+    }
+
+    /// Takes `ids` out of the pool.
+    pub(super) fn remove(&mut self, ids: &HashSet<&AttestationId>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.queue.retain(|(id, _)| !ids.contains(id));
+        for id in ids {
+            if let Some((_, size)) = self.ids.remove(*id) {
+                self.bytes = self.bytes.saturating_sub(size);
+            }
+        }
+    }
+
+    /// Promises room for one transaction of `size` bytes, or says the pool is full.
+    fn reserve(&mut self, size: usize) -> Result<(), SubmitError> {
+        let (n, b) = (self.queue.len() + self.reserved.0, self.bytes + self.reserved.1);
+        if n >= self.limits.txs || b.saturating_add(size) > self.limits.bytes {
+            return Err(SubmitError::Busy {
+                waiting: n,
+                bytes: b,
+                limit_txs: self.limits.txs,
+                limit_bytes: self.limits.bytes,
+            });
+        }
+        self.reserved = (self.reserved.0 + 1, self.reserved.1 + size);
+        Ok(())
+    }
+
+    fn release(&mut self, size: usize) {
+        self.reserved = (self.reserved.0.saturating_sub(1), self.reserved.1.saturating_sub(size));
+    }
+}
+
+/// Room in the pool promised to one submission: given back when dropped
+/// unless the transaction went in ([`Node::enqueue`] consumes it).
+pub(super) struct Reservation<'a> {
+    node: &'a Node,
+    size: usize,
+    live: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.live {
+            self.node.mempool.lock().unwrap_or_else(lock_err).release(self.size);
+        }
+    }
 }
 
 impl Node {
@@ -107,12 +241,8 @@ impl Node {
             return;
         }
         {
-            let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             let ids: HashSet<&AttestationId> = dead.iter().map(|(id, _)| id).collect();
-            pool.queue.retain(|(id, _)| !ids.contains(id));
-            for id in ids {
-                pool.ids.remove(id);
-            }
+            self.mempool.lock().unwrap_or_else(lock_err).remove(&ids);
         }
         for (id, e) in dead {
             self.metrics.reject(e.code());
@@ -129,17 +259,77 @@ impl Node {
 
     /// Up to `limit` waiting transactions with their ids, oldest first.
     pub fn pending(&self, limit: usize) -> Vec<(AttestationId, Transaction)> {
-        self.mempool.lock().unwrap_or_else(lock_err).queue.iter().take(limit).cloned().collect()
+        self.mempool.lock().unwrap_or_else(lock_err).batch(limit).0
     }
 
     /// Transactions waiting.
     pub fn mempool_len(&self) -> usize {
-        self.mempool.lock().unwrap_or_else(lock_err).queue.len()
+        self.mempool.lock().unwrap_or_else(lock_err).len()
+    }
+
+    /// Bytes of the transactions waiting.
+    pub fn mempool_bytes(&self) -> usize {
+        self.mempool.lock().unwrap_or_else(lock_err).bytes
+    }
+
+    /// The mempool's bounds.
+    pub fn mempool_limits(&self) -> MempoolLimits {
+        self.mempool.lock().unwrap_or_else(lock_err).limits
+    }
+
+    /// Promises room for `tx` in the pool, or refuses as busy (before
+    /// anything of the submission is written).
+    pub(super) fn reserve(&self, tx: &Transaction) -> Result<Reservation<'_>, SubmitError> {
+        let size = credex_codec::encode(tx).len();
+        self.mempool.lock().unwrap_or_else(lock_err).reserve(size)?;
+        Ok(Reservation { node: self, size, live: true })
     }
 
     /// Admits an attestation: checks it, keeps its full record, queues its
     /// anchor. Resubmitting is idempotent.
     pub fn submit(&self, att: &Attestation) -> Result<(AttestationId, Standing), SubmitError> {
+        let mut answers = self.submit_many(std::slice::from_ref(att));
+        answers.pop().unwrap_or(Err(SubmitError::RawWrite("no answer for the submission".into())))
+    }
+
+    /// Admits many attestations (an issuer's bulk submission), each
+    /// answered on its own and in order, as [`Node::submit`] would: the
+    /// checks run one by one, the raw records of every admitted one share
+    /// one durable write, and each is queued and gossiped. One that does not
+    /// fit in the pool is refused as busy and nothing of it is kept.
+    pub fn submit_many(&self, atts: &[Attestation]) -> Vec<Result<(AttestationId, Standing), SubmitError>> {
+        let prepared: Vec<Result<Prepared<'_>, SubmitError>> = atts.iter().map(|a| self.prepare(a)).collect();
+        // The issuer's node keeps the fields (durably) before anyone learns the ids.
+        let keep: Vec<Attestation> = atts
+            .iter()
+            .zip(&prepared)
+            .filter(|(_, p)| matches!(p, Ok(Prepared::Admit { .. } | Prepared::Pending { .. })))
+            .map(|(a, _)| a.clone())
+            .collect();
+        let written = if keep.is_empty() { Ok(()) } else { self.raw.put_many(keep) };
+        prepared
+            .into_iter()
+            .map(|p| match p? {
+                Prepared::Done(id, standing) => Ok((id, standing)),
+                Prepared::Pending { id } => {
+                    written.clone().map_err(SubmitError::RawWrite)?;
+                    Ok((id, Standing::Pending))
+                }
+                Prepared::Admit { id, tx, keys, room } => {
+                    written.clone().map_err(SubmitError::RawWrite)?;
+                    let standing = self.enqueue(id, (*tx).clone(), keys, room)?;
+                    if let Some(out) = self.wiring.gossip.as_ref() {
+                        // Other nodes get the anchor only (header, claims root, signature).
+                        let _ = out.send(*tx);
+                    }
+                    Ok((id, standing))
+                }
+            })
+            .collect()
+    }
+
+    /// Every check of a submitted attestation, and room in the pool for it.
+    fn prepare(&self, att: &Attestation) -> Result<Prepared<'_>, SubmitError> {
         if self.read_only() {
             return Err(SubmitError::ReadOnly);
         }
@@ -149,25 +339,24 @@ impl Node {
         let tx = Transaction::Anchor(AnchorTx::of(att));
         let admitted = self.check_tx(&tx)?;
         let id = admitted.id;
-        if let Standing::Anchored(h) = self.standing(&id)? {
-            // Erased means erased: the record is never stored again (spec §11.5).
-            if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
-                return Err(SubmitError::Erased(id));
+        match self.standing(&id)? {
+            Standing::Anchored(h) => {
+                // Erased means erased: the record is never stored again (spec §11.5).
+                if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+                    return Err(SubmitError::Erased(id));
+                }
+                if self.store.raw(&id)?.is_none() {
+                    self.store.put_raw(att)?;
+                }
+                return Ok(Prepared::Done(id, Standing::Anchored(h)));
             }
-            if self.store.raw(&id)?.is_none() {
-                self.store.put_raw(att)?;
-            }
-            return Ok((id, Standing::Anchored(h)));
+            // Queued already (gossiped, or submitted before): its fields are kept, no new room.
+            Standing::Pending => return Ok(Prepared::Pending { id }),
+            Standing::Rejected(_) | Standing::Unknown => {}
         }
         self.check_against_state(&tx, &admitted)?;
-        // The issuer's node keeps the fields (durably) before anyone learns the id.
-        self.raw.put(att.clone())?;
-        let standing = self.enqueue(id, tx.clone(), admitted.keys())?;
-        if let Some(out) = self.wiring.gossip.as_ref() {
-            // Other nodes get the anchor only (header, claims root, signature).
-            let _ = out.send(tx);
-        }
-        Ok((id, standing))
+        let room = self.reserve(&tx)?;
+        Ok(Prepared::Admit { id, keys: admitted.keys(), tx: Box::new(tx), room })
     }
 
     /// A `credit-grade` must state what the published model computes from
@@ -221,7 +410,8 @@ impl Node {
         }
         let admitted = self.check_tx(tx)?;
         self.check_against_state(tx, &admitted)?;
-        Ok((admitted.id, self.enqueue(admitted.id, tx.clone(), admitted.keys())?))
+        let room = self.reserve(tx)?;
+        Ok((admitted.id, self.enqueue(admitted.id, tx.clone(), admitted.keys(), room)?))
     }
 
     /// Admits a transaction a local client submitted (subject acts, key
@@ -261,6 +451,7 @@ impl Node {
         id: AttestationId,
         tx: Transaction,
         keys: Vec<credex_crypto::PublicKey>,
+        mut room: Reservation<'_>,
     ) -> Result<Standing, SubmitError> {
         {
             // The chain lock first (the order `reject` takes them in): a block
@@ -269,13 +460,14 @@ impl Node {
             // never erased and the transaction is never unknown.
             let mut chain = self.chain.write().unwrap_or_else(lock_err);
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
+            // The room reserved becomes the transaction's (or is given back).
+            room.live = false;
+            pool.release(room.size);
             if pool.ids.contains_key(&id) {
                 return Ok(Standing::Pending);
             }
-            if pool.queue.len() >= MEMPOOL_CAP {
-                return Err(SubmitError::Busy);
-            }
-            pool.ids.insert(id, keys);
+            pool.bytes += room.size;
+            pool.ids.insert(id, (keys, room.size));
             pool.queue.push_back((id, tx));
             chain.rejected.remove(&id);
         }
@@ -290,7 +482,7 @@ impl Node {
         if let Some(h) = self.committed_height(id)? {
             return Ok(Standing::Anchored(h));
         }
-        if self.mempool.lock().unwrap_or_else(lock_err).ids.contains_key(id) {
+        if self.mempool.lock().unwrap_or_else(lock_err).contains(id) {
             return Ok(Standing::Pending);
         }
         // A block may have committed it between the two looks: a commit

@@ -41,10 +41,10 @@ mod raw;
 mod state;
 
 pub use blocks::{
-    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, MAX_PAST_MS, Proposal, SyncError, run_solo, solo_certificate,
-    warn_if_behind,
+    BLOCK_TXS, BlockError, CommitError, MAX_FUTURE_MS, MAX_PAST_MS, Proposal, SoloTiming, SyncError, run_solo,
+    solo_certificate, warn_if_behind,
 };
-pub use mempool::{MEMPOOL_CAP, SubmitError};
+pub use mempool::{BUSY_RETRY_AFTER_S, MempoolLimits, READ_ONLY_RETRY_AFTER_S, SubmitError};
 use mempool::{Mempool, VerifiedKeys};
 pub use proofs::ProofError;
 use raw::RawWriter;
@@ -162,12 +162,22 @@ pub struct Wiring {
     pub peers: Option<tokio::sync::watch::Receiver<usize>>,
     /// The network (raw-record requests to other nodes).
     pub net: Option<credex_p2p::Handle>,
+    /// The mempool's bounds.
+    pub mempool: MempoolLimits,
 }
 
 impl Wiring {
     /// A node on its own: role `dev`, no identity, network or warnings.
     pub fn solo() -> Wiring {
-        Wiring { role: "dev", identity: None, gossip: None, touched: None, peers: None, net: None }
+        Wiring {
+            role: "dev",
+            identity: None,
+            gossip: None,
+            touched: None,
+            peers: None,
+            net: None,
+            mempool: MempoolLimits::default(),
+        }
     }
 }
 
@@ -213,7 +223,7 @@ impl Node {
             store,
             raw,
             chain: RwLock::new(Chain { state, smt, head, rejected: HashMap::new(), rejected_order: VecDeque::new() }),
-            mempool: Mutex::new(Mempool::default()),
+            mempool: Mutex::new(Mempool::new(wiring.mempool)),
             clock,
             new_tx: tokio::sync::Notify::new(),
             read_only: std::sync::atomic::AtomicBool::new(false),
@@ -371,9 +381,13 @@ mod tests {
     }
 
     fn node(dir: &std::path::Path, g: &Genesis) -> Node {
+        node_with(dir, g, MempoolLimits::default())
+    }
+
+    fn node_with(dir: &std::path::Path, g: &Genesis, mempool: MempoolLimits) -> Node {
         let store = Store::open(dir, g.hash()).unwrap();
-        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000))), Wiring::solo())
-            .unwrap()
+        let wiring = Wiring { mempool, ..Wiring::solo() };
+        Node::open(g.clone(), store, Box::new(Fixed(std::sync::atomic::AtomicU64::new(2_000_000))), wiring).unwrap()
     }
 
     fn att(g: &Genesis, key: &SecretKey, n: u8) -> Attestation {
@@ -466,6 +480,50 @@ mod tests {
         b.commit(b.validate_block(b2).unwrap(), c2).unwrap();
         assert_eq!(b.head(), a.head());
         assert_eq!(b.height(), 2);
+    }
+
+    /// Backpressure (issue #17): the pool is bounded in count and in bytes;
+    /// what does not fit is refused as busy before anything of it is
+    /// written, and room comes back when a block takes transactions out.
+    #[test]
+    fn a_full_mempool_refuses_as_busy_keeps_nothing_of_the_refused_and_takes_again_after_a_block() {
+        let (v, issuer) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&v, &issuer);
+        let dir = tempfile::tempdir().unwrap();
+        let a = node_with(dir.path(), &g, MempoolLimits { txs: 3, bytes: 1 << 20 });
+        for n in 1..=3 {
+            assert_eq!(a.submit(&att(&g, &issuer, n)).unwrap().1, Standing::Pending);
+        }
+        let fourth = att(&g, &issuer, 4);
+        let e = a.submit(&fourth).unwrap_err();
+        assert!(matches!(e, SubmitError::Busy { waiting: 3, limit_txs: 3, .. }), "{e}");
+        assert!(e.to_string().contains("retry later"), "{e}");
+        assert_eq!(a.store.raw(&fourth.id()).unwrap(), None, "nothing of a refused submission is kept");
+        assert_eq!(a.standing(&fourth.id()).unwrap(), Standing::Unknown);
+        // a resubmission of one already waiting is answered, not refused
+        assert_eq!(a.submit(&att(&g, &issuer, 2)).unwrap().1, Standing::Pending);
+        // in bulk: each answered on its own, in order
+        let answers = a.submit_many(&[att(&g, &issuer, 1), att(&g, &issuer, 5)]);
+        assert!(matches!(answers.as_slice(), [Ok((_, Standing::Pending)), Err(SubmitError::Busy { .. })]));
+        assert_eq!(a.mempool_len(), 3);
+        let bytes = a.mempool_bytes();
+        assert!(bytes > 3 * 100, "the pool counts its bytes: {bytes}");
+        // a block makes room, and the refused one goes in now
+        let p = a.propose(0).unwrap();
+        let cert = solo_certificate(&v, 0, p.header());
+        a.commit(p, cert).unwrap();
+        assert_eq!((a.mempool_len(), a.mempool_bytes()), (0, 0), "the block took them, and their bytes");
+        assert_eq!(a.submit(&fourth).unwrap().1, Standing::Pending);
+        assert!(a.store.raw(&fourth.id()).unwrap().is_some());
+
+        // the byte bound: room for two anchors, not three
+        let dir = tempfile::tempdir().unwrap();
+        let one = credex_codec::encode(&Transaction::Anchor(AnchorTx::of(&att(&g, &issuer, 1)))).len();
+        let b = node_with(dir.path(), &g, MempoolLimits { txs: 100, bytes: 2 * one + one / 2 });
+        let answers = b.submit_many(&[att(&g, &issuer, 1), att(&g, &issuer, 2), att(&g, &issuer, 3)]);
+        assert!(answers[0].is_ok() && answers[1].is_ok(), "{:?}", answers[1]);
+        assert!(matches!(&answers[2], Err(SubmitError::Busy { waiting: 2, .. })), "{:?}", answers[2]);
+        assert_eq!(b.mempool_bytes(), 2 * one);
     }
 
     #[test]

@@ -47,17 +47,23 @@ impl RawWriter {
         Ok(RawWriter { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
     }
 
-    pub(super) fn put(&self, att: Attestation) -> Result<(), SubmitError> {
-        let (reply, done) = std::sync::mpsc::sync_channel(1);
-        let sent = match self.tx.lock().unwrap_or_else(lock_err).as_ref() {
-            Some(tx) => tx.send((att, reply)).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(SubmitError::RawWrite("raw-record writer stopped".into()));
+    /// Writes the raw records of `atts` durably (one group commit for
+    /// those that arrive together); returns once all of them are on disk.
+    pub(super) fn put_many(&self, atts: Vec<Attestation>) -> Result<(), String> {
+        let stopped = || "raw-record writer stopped".to_string();
+        let mut waits = Vec::with_capacity(atts.len());
+        {
+            let tx = self.tx.lock().unwrap_or_else(lock_err);
+            let tx = tx.as_ref().ok_or_else(stopped)?;
+            for att in atts {
+                let (reply, done) = std::sync::mpsc::sync_channel(1);
+                tx.send((att, reply)).map_err(|_| stopped())?;
+                waits.push(done);
+            }
         }
-        done.recv()
-            .map_err(|_| SubmitError::RawWrite("raw-record writer stopped".into()))?
-            .map_err(SubmitError::RawWrite)
+        for done in waits {
+            done.recv().map_err(|_| stopped())??;
+        }
+        Ok(())
     }
 }
