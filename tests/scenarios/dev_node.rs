@@ -997,3 +997,106 @@ fn a_real_chain_gives_the_committed_chain_run_vectors() {
     let committed: Vec<ProofCase> = serde_json::from_value(committed["cases"].clone()).unwrap();
     assert_eq!(outcomes(&committed), want, "the committed chain-run vectors are the cases a fresh chain gives");
 }
+
+/// A signed `administrative-licence` of `subject` by the issuer key file `key`.
+fn licence(chain: &credex_types::ChainId, key: &str, subject: &str) -> credex_types::Attestation {
+    let (file, secret) = credex_api_types::KeyFile::read(std::path::Path::new(key)).unwrap();
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).unwrap();
+    let header = credex_types::attestation::AttestationHeader::new(
+        chain.clone(),
+        file.agency,
+        subject.parse().unwrap(),
+        credex_types::AttestationKind::AdministrativeLicence,
+        credex_types::Timestamp::system_now(),
+        nonce,
+    )
+    .unwrap();
+    credex_types::Attestation::sign(header, vec![], &secret).unwrap()
+}
+
+/// Backpressure (issue #17): a node whose pool is full refuses with 503
+/// `busy` and `Retry-After` and keeps nothing of what it refused; the
+/// typed client's bulk submission answers each attestation on its own,
+/// resends what was refused for now after the node's `Retry-After`, and
+/// everything it was given ends on chain.
+#[test]
+fn a_full_node_refuses_with_retry_after_and_a_backing_off_bulk_client_gets_everything_anchored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dev");
+    // ten waiting at most; a block every 2 s at the earliest
+    let node = DevNode::start_with(&dir, free_port(), &["--mempool-max-txs", "10", "--block-gather-ms", "2000"]);
+    let amr = node.key("cn-sfh-amr");
+    let chain = node.client(None).chain_id().unwrap();
+    let atts: Vec<credex_types::Attestation> =
+        (0..25).map(|i| licence(&chain, &amr, &format!("zz-busy:N{i}"))).collect();
+
+    // one by one, quickly: ten go in, the rest are refused for now
+    let agent = agent();
+    let (mut admitted, mut busy) = (0, Vec::new());
+    for a in &atts {
+        let body = serde_json::to_vec(a).unwrap();
+        let mut req = agent.post(format!("{}/v1/attestations", node.url)).content_type("application/json");
+        for (k, v) in sign(&node.url, "POST", "/v1/attestations", &body, &amr) {
+            req = req.header(k, v);
+        }
+        let mut resp = req.send(&body[..]).unwrap();
+        let status = resp.status().as_u16();
+        let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        let answer: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        match status {
+            202 => admitted += 1,
+            503 => {
+                assert_eq!(answer["code"], "busy", "{answer}");
+                let m = answer["message"].as_str().unwrap();
+                assert!(m.contains("busy: 10 transactions") && m.contains("the most it holds is 10 "), "{m}");
+                assert!(m.contains("retry later"), "{m}");
+                let secs: u64 = retry.expect("a busy answer says when to retry").parse().unwrap();
+                assert!((1..=30).contains(&secs), "Retry-After {secs}");
+                busy.push(a.id());
+            }
+            s => panic!("unexpected {s}: {answer}"),
+        }
+    }
+    // a block may have made room during the burst (blocks come at most every 2 s)
+    assert!(
+        admitted >= 10 && busy.len() >= 5 && admitted + busy.len() == 25,
+        "{admitted} admitted, {} busy",
+        busy.len()
+    );
+    let metrics = node.client(None).get_text("/metrics").unwrap();
+    let waiting: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("credex_mempool_transactions "))
+        .map(|v| v.parse().unwrap())
+        .expect("the pool's gauge");
+    assert!(waiting <= 10, "{waiting} waiting");
+    // nothing of a refused one is kept: the node does not know it
+    let (s, v) = get(&node.url, &format!("/v1/transactions/{}", busy[0]));
+    assert_eq!((s, v["code"].as_str()), (404, Some("unknown-transaction")), "{v}");
+
+    // now all of them in bulk, with another agency's and a forged one
+    let mut forged = licence(&chain, &amr, "zz-busy:forged");
+    forged.header.nonce[0] ^= 1; // the signature no longer covers the header
+    let foreign = licence(&chain, &node.key("cn-sfh-customs"), "zz-busy:foreign");
+    let mut all = atts.clone();
+    all.push(forged);
+    all.push(foreign);
+    let client = node.client(Some(&amr));
+    let answer = client.submit_bulk(&all, |_| {}).unwrap();
+    assert_eq!(answer.results.len(), 27);
+    assert_eq!(answer.retry, 0, "everything refused for now was resent until taken: {answer:?}");
+    assert_eq!(answer.admitted + answer.already_on_chain, 25, "{answer:?}");
+    assert_eq!(answer.refused, 2);
+    assert_eq!(answer.results[25].status, 400, "{:?}", answer.results[25]);
+    assert_eq!(answer.results[26].status, 403, "{:?}", answer.results[26]);
+    assert_eq!(answer.results[26].error.as_ref().unwrap().code, "not-your-agency");
+    assert!(answer.results.iter().enumerate().all(|(i, r)| r.index == i && r.id == all[i].id()));
+    assert!(client.retries() > 0, "the pool held ten: the client had to wait");
+    for a in &atts {
+        match client.wait(&a.id(), Duration::from_secs(60)).unwrap() {
+            credex_api_types::types::Standing::Anchored { .. } => {}
+            other => panic!("{} not anchored: {other:?}", a.id()),
+        }
+    }
+}

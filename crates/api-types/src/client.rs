@@ -379,7 +379,7 @@ impl Client {
     }
 
     /// Submits `atts` (an issuer's, signed) through `POST
-    /// /v1/attestations/bulk`, in as many requests as
+    /// /v1/bulk/attestations`, in as many requests as
     /// [`BulkSubmitted::chunks`] makes; attestations refused only for now
     /// (busy, read-only) are resent after the node's `Retry-After` while
     /// the patience lasts. One result per attestation, in order (`index`
@@ -403,7 +403,7 @@ impl Client {
 
     /// One bulk request, its retryable attestations resent while the patience lasts.
     fn submit_chunk(&self, atts: &[Attestation]) -> Result<BulkSubmitted, ClientError> {
-        const PATH: &str = "/v1/attestations/bulk";
+        const PATH: &str = "/v1/bulk/attestations";
         let started = Instant::now();
         let all = BulkSubmission { attestations: atts.to_vec() };
         let mut answer: BulkSubmitted = self.post_as(PATH, &all)?;

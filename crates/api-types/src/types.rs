@@ -116,15 +116,15 @@ pub struct Submitted {
     pub standing: Standing,
 }
 
-/// Most attestations in one bulk submission (`POST /v1/attestations/bulk`).
+/// Most attestations in one bulk submission (`POST /v1/bulk/attestations`).
 pub const MAX_BULK_SUBMIT: usize = 1_000;
 
 /// Largest body of the bulk routes (`POST /v1/standing`: [`MAX_BULK`]
-/// subject ids; `POST /v1/attestations/bulk`: [`MAX_BULK_SUBMIT`]
+/// subject ids; `POST /v1/bulk/attestations`: [`MAX_BULK_SUBMIT`]
 /// attestations); every other route takes 64 KiB.
 pub const BULK_BODY_LIMIT: usize = 1 << 20;
 
-/// `POST /v1/attestations/bulk`: an issuer's attestations, at most
+/// `POST /v1/bulk/attestations`: an issuer's attestations, at most
 /// [`MAX_BULK_SUBMIT`] (and 1 MiB), each signed as for `POST /v1/attestations`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -106,7 +106,7 @@ pub const ROLE_TABLE: &[Row] = {
         ("GET", "/v1/transactions/{id}", Need::Public, || get(super::lifecycle::transaction)),
         ("POST", "/v1/verify", Need::Public, || post(super::public::verify)),
         ("POST", "/v1/attestations", Need::Roles(&[Issuer], false), || post(super::submit)),
-        ("POST", "/v1/attestations/bulk", Need::Roles(&[Issuer], false), || {
+        ("POST", "/v1/bulk/attestations", Need::Roles(&[Issuer], false), || {
             post(super::submit_bulk).layer(axum::extract::DefaultBodyLimit::max(super::public::BULK_BODY_LIMIT))
         }),
         ("POST", "/v1/transactions", Need::Authenticated, || post(super::lifecycle::submit_tx)),
@@ -338,7 +338,7 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
         (Some(client), Some(time), Some(nonce), Some(signature)) => {
             // the bulk check takes up to 10,000 subject ids, the bulk submission
             // up to 1,000 attestations; every other route 64 KiB
-            let limit = if matches!(pattern, "/v1/standing" | "/v1/attestations/bulk") {
+            let limit = if matches!(pattern, "/v1/standing" | "/v1/bulk/attestations") {
                 super::public::BULK_BODY_LIMIT
             } else {
                 BODY_LIMIT

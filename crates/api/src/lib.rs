@@ -312,8 +312,8 @@ async fn submit(
     submitted(tokio::task::spawn_blocking(move || n.submit(&att)).await.map_err(ApiError::internal)?)
 }
 
-/// `POST /v1/attestations/bulk`: an issuer's many attestations in one
-/// signed request (spec §12.4), each answered as a single submission would
+/// `POST /v1/bulk/attestations`: an issuer's many attestations in one
+/// signed request (spec §12.5), each answered as a single submission would
 /// be; charged to the issuer's rate per attestation. 200 with the results,
 /// or 503 with `Retry-After` when none could be taken for the node's load.
 async fn submit_bulk(

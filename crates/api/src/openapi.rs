@@ -276,7 +276,7 @@ route!(
 route!(
     submit_bulk,
     post,
-    "/v1/attestations/bulk",
+    "/v1/bulk/attestations",
     "attestations",
     "Submits up to 1,000 signed attestations of the caller's agency in one request (1 MiB), each answered as a single submission would be",
     params(),

@@ -191,7 +191,7 @@ pub enum Command {
         /// resending it (default: closed loop, refusals resent after backoff).
         #[arg(long)]
         rate: Option<f64>,
-        /// Attestations per request (more than 1: POST /v1/attestations/bulk, at most 1000).
+        /// Attestations per request (more than 1: POST /v1/bulk/attestations, at most 1000).
         #[arg(long, default_value_t = 1)]
         bulk: usize,
     },

@@ -3,11 +3,11 @@
 //! Signs `count` attestations up front (distinct subjects, kind
 //! `administrative-licence`, which changes no list), submits them from
 //! `concurrency` threads — one per request, or `bulk` per request through
-//! `POST /v1/attestations/bulk` — and watches committed blocks to time
+//! `POST /v1/bulk/attestations` — and watches committed blocks to time
 //! each accepted attestation from the request that was accepted to the
 //! block that finalizes it.
 //!
-//! Two ways to load (spec §12.4, backpressure):
+//! Two ways to load (spec §12.5, backpressure):
 //! * **closed loop** (default): a refusal that is only for now (503 busy or
 //!   read-only, 429 rate, each with `Retry-After`) is resent after the
 //!   client's backoff ([`credex_api_types::client::backoff`]), signed
@@ -157,7 +157,7 @@ fn send(client: &Client, job: &Job) -> Result<Vec<Outcome>, credex_api_types::cl
         }]);
     }
     let body = BulkSubmission { attestations: job.atts.clone() };
-    match client.post_as::<BulkSubmitted>("/v1/attestations/bulk", &body) {
+    match client.post_as::<BulkSubmitted>("/v1/bulk/attestations", &body) {
         Ok(a) => {
             let after = Duration::from_secs(a.retry_after_s.unwrap_or(1));
             Ok(a.results

@@ -293,18 +293,25 @@ async fn readmit(node: Arc<Node>) {
             let batch = std::mem::take(&mut pending);
             let (admitted, busy) = tokio::task::spawn_blocking(move || {
                 let answers = m.submit_many(&batch);
-                let mut busy = Vec::new();
+                use crate::service::SubmitError;
+                let (mut busy, mut refused) = (Vec::new(), Vec::new());
                 let mut admitted = 0;
                 for (att, answer) in batch.into_iter().zip(answers) {
                     match answer {
                         Ok(_) => admitted += 1,
-                        Err(crate::service::SubmitError::Busy { .. }) => busy.push(att),
-                        Err(e) => tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted"),
+                        Err(SubmitError::Busy { .. }) => busy.push(att),
+                        Err(e) => {
+                            tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted");
+                            // refused for what it is (not for the node's state): not again at every start
+                            if !matches!(e, SubmitError::ReadOnly | SubmitError::Store(_) | SubmitError::RawWrite(_)) {
+                                refused.push(att.id());
+                            }
+                        }
                     }
                 }
-                (admitted, busy)
+                m.store().forget_unanchored(&refused).map(|()| (admitted, busy))
             })
-            .await?;
+            .await??;
             back += admitted;
             pending = busy;
             if !pending.is_empty() {

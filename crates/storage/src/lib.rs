@@ -62,7 +62,10 @@ const CF_KEYS: &str = "record_keys";
 const CF_AUDIT: &str = "audit";
 const CF_AUDIT_ANCHORS: &str = "audit_anchors";
 const CF_SET_CHANGES: &str = "set_changes";
-const FAMILIES: [&str; 14] = [
+/// Ids of raw records kept at admission whose anchor no block holds yet:
+/// what a restart re-admits, without reading the whole raw history.
+const CF_UNANCHORED: &str = "unanchored";
+const FAMILIES: [&str; 15] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXS,
@@ -77,6 +80,7 @@ const FAMILIES: [&str; 14] = [
     CF_AUDIT,
     CF_AUDIT_ANCHORS,
     CF_SET_CHANGES,
+    CF_UNANCHORED,
 ];
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
@@ -220,11 +224,11 @@ impl Store {
         // Families an earlier version kept and this one no longer has (such
         // as `signed_votes`, replaced by the consensus log) are opened, then
         // dropped: RocksDB refuses to open a database without all of them.
-        let retired: Vec<String> = DB::list_cf(&opts, path)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| n != "default" && !FAMILIES.contains(&n.as_str()))
-            .collect();
+        let existing = DB::list_cf(&opts, path).unwrap_or_default();
+        // a store from before the unanchored index gets it built once, below
+        let build_unanchored = !existing.is_empty() && !existing.iter().any(|n| n == CF_UNANCHORED);
+        let retired: Vec<String> =
+            existing.into_iter().filter(|n| n != "default" && !FAMILIES.contains(&n.as_str())).collect();
         let cfs = FAMILIES
             .iter()
             .map(|n| n.to_string())
@@ -249,6 +253,10 @@ impl Store {
                 b.put_cf(store.cf(CF_META), b"genesis", genesis_hash.0);
                 store.db.write_opt(b, &wo)?;
             }
+        }
+        if build_unanchored {
+            let n = store.build_unanchored_index()?;
+            tracing::info!(target: "credex::storage", unanchored = n, "built the index of raw records awaiting their anchor (once, for a store of an earlier version)");
         }
         tracing::info!(target: "credex::storage", path = %path.display(), height = store.height()?, "store opened");
         let pending = store.retry_purges()?;
@@ -304,6 +312,7 @@ impl Store {
         for a in c.anchors {
             let id = a.id();
             b.put_cf(self.cf(CF_ATTESTATIONS), id.0.0, credex_codec::encode(&(h, a.clone())));
+            b.delete_cf(self.cf(CF_UNANCHORED), id.0.0);
             let mut sk = credex_codec::encode(&a.header.subject);
             sk.extend_from_slice(&id.0.0);
             b.put_cf(self.cf(CF_SUBJECTS), sk, hk);
@@ -737,6 +746,9 @@ impl Store {
         for (slot, (id, ct)) in (first..).zip(sealed) {
             b.put_cf(self.cf(CF_KEYS), id.0.0, slot.to_be_bytes());
             b.put_cf(self.cf(CF_RAW), id.0.0, ct);
+            if self.db.get_cf(self.cf(CF_ATTESTATIONS), id.0.0)?.is_none() {
+                b.put_cf(self.cf(CF_UNANCHORED), id.0.0, []);
+            }
         }
         self.db.write_opt(b, &wo)?;
         Ok(())
@@ -770,8 +782,9 @@ impl Store {
     /// it answered "admitted") that no committed block anchors yet: what a
     /// crash between admission and commit left only on disk, at most `limit`.
     pub fn unanchored_raws(&self, limit: usize) -> Result<Vec<Attestation>, StoreError> {
+        // the index holds only what awaits its anchor: no scan of the raw history
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_RAW), IteratorMode::Start) {
+        for item in self.db.iterator_cf(self.cf(CF_UNANCHORED), IteratorMode::Start) {
             let (k, _) = item?;
             let Ok(id) = <[u8; 32]>::try_from(&k[..]) else { continue };
             let id = AttestationId(Hash32(id));
@@ -786,6 +799,46 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Raw records awaiting their anchor, in the index (see [`Store::unanchored_raws`]).
+    pub fn unanchored_count(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.db.iterator_cf(self.cf(CF_UNANCHORED), IteratorMode::Start) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Takes `ids` out of the index of raw records awaiting their anchor: a
+    /// re-admission found them refused by the chain for good (they stay
+    /// held as raw records, as any refused submission's would).
+    pub fn forget_unanchored(&self, ids: &[AttestationId]) -> Result<(), StoreError> {
+        let mut b = WriteBatch::default();
+        for id in ids {
+            b.delete_cf(self.cf(CF_UNANCHORED), id.0.0);
+        }
+        self.db.write(b)?;
+        Ok(())
+    }
+
+    /// Builds the index of raw records awaiting their anchor from the raw
+    /// records (a store of an earlier version, once); how many it holds.
+    fn build_unanchored_index(&self) -> Result<usize, StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut b = WriteBatch::default();
+        let mut n = 0;
+        for item in self.db.iterator_cf(self.cf(CF_RAW), IteratorMode::Start) {
+            let (k, _) = item?;
+            if self.db.get_cf(self.cf(CF_ATTESTATIONS), &k)?.is_none() {
+                b.put_cf(self.cf(CF_UNANCHORED), &k, []);
+                n += 1;
+            }
+        }
+        self.db.write_opt(b, &wo)?;
+        Ok(n)
     }
 
     /// Erasures whose key destruction has not completed yet (retried).

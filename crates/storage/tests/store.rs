@@ -267,3 +267,77 @@ fn a_subjects_audit_entries_come_newest_first_and_paging_drops_none() {
     assert!(store.audit_of(&trader, Some(1), 10).unwrap().is_empty());
     assert!(store.audit_of(&trader, Some(0), 10).unwrap().is_empty());
 }
+
+/// Start-up re-admits what was admitted but not anchored (issue #17: from
+/// an index, not a scan of every raw record ever kept): a raw record is in
+/// the index from its write until the block that anchors it.
+#[test]
+fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties() {
+    let mut fx = Fixture::new("store-unanchored");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), fx.genesis.hash()).unwrap();
+    let atts: Vec<_> = (0..3)
+        .map(|i| {
+            fx.attest(
+                "cn-sfh-amr",
+                &format!("zz-unanchored:N{i}"),
+                AttestationKind::AdministrativeLicence,
+                &[("note", "x")],
+                None,
+            )
+        })
+        .collect();
+    store.put_raws(&atts.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(store.unanchored_count().unwrap(), 3);
+    let ids = |v: &[credex_types::Attestation]| v.iter().map(|a| a.id()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(ids(&store.unanchored_raws(10).unwrap()), ids(&atts));
+    // a block anchoring the first two takes them out of the index, in the same write
+    let state = store.load_state().unwrap();
+    let b = block(&mut fx, 1, atts[..2].iter().map(|a| Transaction::Anchor(AnchorTx::of(a))).collect());
+    let o = outcome(&state, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+    let cert = CommitCertificate { round: 0, signatures: vec![] };
+    store
+        .commit_block(&BlockCommit {
+            block: &b,
+            certificate: &cert,
+            writes: &o.writes,
+            anchors: &o.anchors,
+            erased: &[],
+        })
+        .unwrap();
+    assert_eq!(store.unanchored_count().unwrap(), 1);
+    assert_eq!(ids(&store.unanchored_raws(10).unwrap()), ids(&atts[2..]));
+    drop(store);
+    // it lasts across a restart; a resubmission of an anchored one does not go back in
+    let store = Store::open(dir.path(), fx.genesis.hash()).unwrap();
+    assert_eq!(store.unanchored_count().unwrap(), 1);
+    store.put_raws(&[&atts[0]]).unwrap();
+    assert_eq!(store.unanchored_count().unwrap(), 1);
+    store.forget_unanchored(&[atts[2].id()]).unwrap();
+    assert!(store.unanchored_raws(10).unwrap().is_empty());
+    assert!(store.raw(&atts[2].id()).unwrap().is_some(), "forgetting is of the index only");
+}
+
+/// A store from before the unanchored index (no such column family) gets
+/// it built once at open, from its raw records and anchors.
+#[test]
+fn a_store_of_an_earlier_version_gets_its_unanchored_index_built_once() {
+    let mut fx = Fixture::new("store-unanchored-old");
+    let dir = tempfile::tempdir().unwrap();
+    let gh = fx.genesis.hash();
+    let att = fx.attest("cn-sfh-amr", "zz-old:N1", AttestationKind::AdministrativeLicence, &[("note", "x")], None);
+    {
+        let store = Store::open(dir.path(), gh).unwrap();
+        store.put_raw(&att).unwrap();
+    }
+    // what the earlier version left: the same data, no `unanchored` family
+    {
+        let opts = rocksdb::Options::default();
+        let names = rocksdb::DB::list_cf(&opts, dir.path()).unwrap();
+        let mut db = rocksdb::DB::open_cf(&opts, dir.path(), &names).unwrap();
+        db.drop_cf("unanchored").unwrap();
+    }
+    let store = Store::open(dir.path(), gh).unwrap();
+    assert_eq!(store.unanchored_count().unwrap(), 1);
+    assert_eq!(store.unanchored_raws(10).unwrap(), vec![att]);
+}

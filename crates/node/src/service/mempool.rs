@@ -7,7 +7,7 @@ use super::*;
 /// The mempool's bounds: how many transactions, and how many bytes of
 /// them (their canonical encoding), may wait for a block. A submission
 /// beyond either is refused with [`SubmitError::Busy`] (HTTP 503 with
-/// `Retry-After`, spec §12.4) before anything of it is written; so what is
+/// `Retry-After`, spec §12.5) before anything of it is written; so what is
 /// accepted waits at most about `txs / blocks-per-second × BLOCK_TXS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MempoolLimits {
