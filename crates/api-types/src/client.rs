@@ -209,12 +209,32 @@ impl Client {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
+        self.send_as(method, path, body, true)
+    }
+
+    /// As [`Client::send`], never signed (the audience itself, which signing needs).
+    fn send_unsigned(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
+        self.send_as(method, path, body, false)
+    }
+
+    fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        signed: bool,
+    ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
         let what = format!("{method} {path}");
         let url = format!("{}{path}", self.base);
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let headers = self.headers(method, path, body.unwrap_or(b""))?;
+            let headers = if signed { self.headers(method, path, body.unwrap_or(b""))? } else { Vec::new() };
             let sent = match body {
                 Some(bytes) => {
                     let mut req = match method {
@@ -308,8 +328,7 @@ impl Client {
             return Ok(c.clone());
         }
         // unsigned: the audience is what a signature needs
-        let status: NodeStatus =
-            self.answer("GET /v1/status", self.agent.get(format!("{}/v1/status", self.base)).call())?;
+        let status: NodeStatus = self.answer("GET /v1/status", Ok(self.send_unsigned("GET", "/v1/status", None)?))?;
         let audience = credex_types::access::Audience {
             chain_id: status.chain_id,
             genesis: status.genesis,

@@ -248,13 +248,15 @@ fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
 
 /// The request body, or the error for an oversized or unreadable one.
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body_within(body, BODY_LIMIT)
+}
+
+/// The request body of a route that takes up to `limit` bytes, or the error
+/// for an oversized or unreadable one.
+fn body_within(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("request body exceeds {BODY_LIMIT} bytes"),
-            )
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("request body exceeds {limit} bytes"))
         } else {
             ApiError::bad("bad-body", e.body_text())
         }
@@ -321,17 +323,7 @@ async fn submit_bulk(
     axum::Extension(caller): axum::Extension<credex_node::access::Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("request body exceeds {} bytes", public::BULK_BODY_LIMIT),
-            )
-        } else {
-            ApiError::bad("bad-body", e.body_text())
-        }
-    })?;
+    let body = body_within(body, public::BULK_BODY_LIMIT)?;
     let req: types::BulkSubmission = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad("malformed", format!("expected {{\"attestations\": [ … ]}}: {e}")))?;
     let n = req.attestations.len();

@@ -109,17 +109,7 @@ pub(super) async fn bulk_standing(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<types::BulkStanding> {
     let lang = lang(&headers, lq.lang.as_deref())?;
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("request body exceeds {BULK_BODY_LIMIT} bytes"),
-            )
-        } else {
-            ApiError::bad("bad-body", e.body_text())
-        }
-    })?;
+    let body = super::body_within(body, BULK_BODY_LIMIT)?;
     let q: types::BulkQuery = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad("malformed", format!("expected {{\"subjects\": [\"…\"]}}: {e}")))?;
     if q.subjects.is_empty() || q.subjects.len() > types::MAX_BULK {

@@ -59,6 +59,8 @@ pub(crate) struct LoadReport {
     /// Refused only for now (503 busy or read-only, 429): in the open loop
     /// not resent; in the closed loop given up after the client's patience.
     pub refused_for_now: usize,
+    /// Of those, refused by the issuer's request rate (429) rather than the pool (503).
+    pub rate_limited: usize,
     /// Busy or rate answers seen (each followed by a resend in the closed loop).
     pub busy_answers: u64,
     /// Requests that got no answer.
@@ -128,7 +130,10 @@ struct Tally {
     first_at: Mutex<HashMap<AttestationId, Instant>>,
     refused: AtomicUsize,
     for_now: AtomicUsize,
+    rate_limited: AtomicUsize,
     unreachable: AtomicUsize,
+    /// When the last request left (the open loop's offered rate).
+    last_sent: Mutex<Option<Instant>>,
     busy_answers: AtomicU64,
 }
 
@@ -137,7 +142,8 @@ struct Tally {
 enum Outcome {
     Accepted,
     Refused,
-    ForNow(Duration),
+    /// After this long; `true` when it was the rate (429), not the pool.
+    ForNow(Duration, bool),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -151,7 +157,9 @@ fn send(client: &Client, job: &Job) -> Result<Vec<Outcome>, credex_api_types::cl
     if let [att] = job.atts.as_slice() {
         return Ok(vec![match client.post_as::<credex_api_types::types::Submitted>("/v1/attestations", att) {
             Ok(_) => Outcome::Accepted,
-            Err(ClientError::Refused(r)) if for_now(r.status) => Outcome::ForNow(Duration::from_secs(1)),
+            Err(ClientError::Refused(r)) if for_now(r.status) => {
+                Outcome::ForNow(Duration::from_secs(1), r.status == 429)
+            }
             Err(ClientError::Refused(_)) => Outcome::Refused,
             Err(e) => return Err(e),
         }]);
@@ -164,13 +172,13 @@ fn send(client: &Client, job: &Job) -> Result<Vec<Outcome>, credex_api_types::cl
                 .iter()
                 .map(|r| match r.status {
                     200..=299 => Outcome::Accepted,
-                    s if for_now(s) => Outcome::ForNow(after),
+                    s if for_now(s) => Outcome::ForNow(after, s == 429),
                     _ => Outcome::Refused,
                 })
                 .collect())
         }
         Err(ClientError::Refused(r)) if for_now(r.status) => {
-            Ok(job.atts.iter().map(|_| Outcome::ForNow(Duration::from_secs(1))).collect())
+            Ok(job.atts.iter().map(|_| Outcome::ForNow(Duration::from_secs(1), r.status == 429)).collect())
         }
         Err(ClientError::Refused(_)) => Ok(job.atts.iter().map(|_| Outcome::Refused).collect()),
         Err(e) => Err(e),
@@ -201,6 +209,7 @@ fn worker(
         let mut attempt = 0u32;
         loop {
             let sent = Instant::now();
+            *lock(&tally.last_sent) = Some(sent);
             {
                 // Recorded before sending: the block may be seen before the answer arrives.
                 let mut first = lock(&tally.first_at);
@@ -232,8 +241,11 @@ fn worker(
                             accepted.remove(&a.id());
                             tally.refused.fetch_add(1, Ordering::Relaxed);
                         }
-                        Outcome::ForNow(after) => {
+                        Outcome::ForNow(after, rate) => {
                             accepted.remove(&a.id());
+                            if rate && schedule.is_some() {
+                                tally.rate_limited.fetch_add(1, Ordering::Relaxed);
+                            }
                             asked = asked.max(after);
                             again.push(a);
                         }
@@ -293,53 +305,75 @@ pub(crate) fn run(node: &str, key_path: &Path, opts: LoadOptions, now: Timestamp
         workers.push(std::thread::spawn(move || worker(&node, &key_path, &jobs, schedule, &tally)));
     }
 
-    // Watch blocks until every accepted attestation is final (or 60 s of no progress).
+    // When each height was first seen committed: a poller of /v1/status
+    // alone, so fetching the (large) blocks never delays the observation.
+    let observed: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = {
+        let (observed, stop, node, key_path) =
+            (observed.clone(), stop.clone(), node.to_string(), key_path.to_path_buf());
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let client = Client::with_key(&node, &key_path)?;
+            while !stop.load(Ordering::Relaxed) {
+                let height = client.status()?.height;
+                let now = Instant::now();
+                let mut seen = lock(&observed);
+                while start_height + (seen.len() as u64) < height {
+                    seen.push(now);
+                }
+                drop(seen);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(())
+        })
+    };
+    // Read the blocks in order until every accepted attestation is final (or 60 s of no progress).
     let mut latencies = Vec::with_capacity(opts.count);
     let mut from_first = Vec::with_capacity(opts.count);
-    let mut seen = start_height;
+    let mut next = start_height + 1;
     let mut last_progress = Instant::now();
     let mut last_final = t0;
-    let mut last_offer = t0;
     let mut blocks = 0u64;
     loop {
         let workers_done = workers.iter().all(std::thread::JoinHandle::is_finished);
-        if !workers_done {
-            last_offer = Instant::now();
-        }
         let accepted = lock(&tally.accepted_at).len();
         if workers_done && latencies.len() >= accepted {
             break;
         }
-        if last_progress.elapsed() > Duration::from_secs(60) {
+        if last_progress.elapsed() > Duration::from_secs(60) || poller.is_finished() {
             break;
         }
-        let height = client.status()?.height;
-        if height == seen {
+        let at = usize::try_from(next - start_height - 1).ok().and_then(|i| lock(&observed).get(i).copied());
+        let Some(at) = at else {
             std::thread::sleep(Duration::from_millis(5));
             continue;
-        }
-        let observed = Instant::now();
-        for h in seen + 1..=height {
-            // the load generator signs as the issuer, so blocks come whole; the ids suffice
-            let block: BlockAnswer = client.get_as(&format!("/v1/blocks/{h}"))?;
-            let mut mine = 0;
-            let (accepted, first) = (lock(&tally.accepted_at), lock(&tally.first_at));
-            for t in &block.transactions {
-                if let Some(sent) = accepted.get(&t.id) {
-                    latencies.push(observed.duration_since(*sent).as_secs_f64() * 1000.0);
-                    if let Some(f) = first.get(&t.id) {
-                        from_first.push(observed.duration_since(*f).as_secs_f64() * 1000.0);
-                    }
-                    mine += 1;
+        };
+        // the load generator signs as the issuer, so blocks come whole; the ids suffice
+        let block: BlockAnswer = client.get_as(&format!("/v1/blocks/{next}"))?;
+        let mut mine = 0;
+        // the workers' order: first attempts, then acceptances
+        let (first, accepted) = (lock(&tally.first_at), lock(&tally.accepted_at));
+        for t in &block.transactions {
+            if let Some(sent) = accepted.get(&t.id) {
+                latencies.push(at.saturating_duration_since(*sent).as_secs_f64() * 1000.0);
+                if let Some(f) = first.get(&t.id) {
+                    from_first.push(at.saturating_duration_since(*f).as_secs_f64() * 1000.0);
                 }
-            }
-            if mine > 0 {
-                blocks += 1;
+                mine += 1;
             }
         }
-        seen = height;
+        drop((first, accepted));
+        if mine > 0 {
+            blocks += 1;
+            last_final = last_final.max(at);
+        }
+        next += 1;
         last_progress = Instant::now();
-        last_final = observed;
+    }
+    stop.store(true, Ordering::Relaxed);
+    match poller.join() {
+        Ok(r) => r?,
+        Err(_) => anyhow::bail!("the height poller panicked"),
     }
     for w in workers {
         match w.join() {
@@ -353,13 +387,17 @@ pub(crate) fn run(node: &str, key_path: &Path, opts: LoadOptions, now: Timestamp
     #[allow(clippy::cast_precision_loss)]
     let per_second = if seconds > 0.0 { latencies.len() as f64 / seconds } else { 0.0 };
     #[allow(clippy::cast_precision_loss)]
-    let offered = opts.rate.map(|_| opts.count as f64 / last_offer.duration_since(t0).as_secs_f64().max(1e-9));
+    let offered = opts.rate.map(|_| {
+        let last = tally.last_sent.lock().map_or(t0, |l| l.unwrap_or(t0));
+        opts.count as f64 / last.duration_since(t0).as_secs_f64().max(1e-9)
+    });
     Ok(LoadReport {
         submitted: opts.count,
         accepted: lock(&tally.accepted_at).len(),
         finalized: latencies.len(),
         refused: tally.refused.load(Ordering::Relaxed),
         refused_for_now: tally.for_now.load(Ordering::Relaxed),
+        rate_limited: tally.rate_limited.load(Ordering::Relaxed),
         busy_answers: tally.busy_answers.load(Ordering::Relaxed),
         unreachable: tally.unreachable.load(Ordering::Relaxed),
         offered_per_second: offered,

@@ -198,13 +198,13 @@ impl Access {
     }
 
     /// Charges the attestations of a bulk submission beyond the first (the
-    /// request itself was charged) to the issuer `agency`'s request budget:
+    /// request itself was charged) to the request budget of `issuer` (its client id, the agency):
     /// one request of many costs what many requests would.
-    pub fn admit_issuer_items(&self, agency: &str, items: usize, now: Timestamp) -> Result<(), AuthError> {
+    pub fn admit_issuer_items(&self, issuer: &str, items: usize, now: Timestamp) -> Result<(), AuthError> {
         #[allow(clippy::cast_precision_loss)] // at most a thousand
         let cost = items.saturating_sub(1) as f64;
         if cost == 0.0
-            || self.issuers_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take_n(agency, now.0, cost)
+            || self.issuers_rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take_n(issuer, now.0, cost)
         {
             Ok(())
         } else {

@@ -331,10 +331,7 @@ impl Node {
         });
         drop(chain);
         let dropped = std::mem::take(&mut outcome.dropped);
-        if !dropped.is_empty() {
-            let mut chain = self.chain.write().unwrap_or_else(lock_err);
-            self.reject(&mut chain, dropped, "dropped at block time");
-        }
+        self.reject(dropped, "dropped at block time");
         if txs.is_empty() && outcome.escalated.is_empty() && !allow_empty {
             return None;
         }

@@ -135,11 +135,25 @@ pub(super) struct Mempool {
     /// Room promised to submissions being admitted (their raw records are
     /// being written): count and bytes.
     reserved: (usize, usize),
+    /// Remembered rejections (id → reason) of transactions dropped at block
+    /// time, oldest first in `rejected_order` (at most [`REJECTED_CAP`]).
+    /// Under the pool's lock with the queue: a transaction leaves the queue
+    /// and gets its rejection in one step, so it is never unknown between.
+    rejected: HashMap<AttestationId, TxError>,
+    rejected_order: VecDeque<AttestationId>,
 }
 
 impl Mempool {
     pub(super) fn new(limits: MempoolLimits) -> Mempool {
-        Mempool { limits, queue: VecDeque::new(), ids: HashMap::new(), bytes: 0, reserved: (0, 0) }
+        Mempool {
+            limits,
+            queue: VecDeque::new(),
+            ids: HashMap::new(),
+            bytes: 0,
+            reserved: (0, 0),
+            rejected: HashMap::new(),
+            rejected_order: VecDeque::new(),
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -173,8 +187,8 @@ impl Mempool {
         }
     }
 
-    /// Promises room for one transaction of `size` bytes, or says the pool is full.
-    fn reserve(&mut self, size: usize) -> Result<(), SubmitError> {
+    /// Whether a transaction of `size` bytes fits now (the count, and the bytes).
+    fn room(&self, size: usize) -> Result<(), SubmitError> {
         let (n, b) = (self.queue.len() + self.reserved.0, self.bytes + self.reserved.1);
         if n >= self.limits.txs || b.saturating_add(size) > self.limits.bytes {
             return Err(SubmitError::Busy {
@@ -184,6 +198,12 @@ impl Mempool {
                 limit_bytes: self.limits.bytes,
             });
         }
+        Ok(())
+    }
+
+    /// Promises room for one transaction of `size` bytes, or says the pool is full.
+    fn reserve(&mut self, size: usize) -> Result<(), SubmitError> {
+        self.room(size)?;
         self.reserved = (self.reserved.0 + 1, self.reserved.1 + size);
         Ok(())
     }
@@ -228,31 +248,29 @@ impl Node {
             }
         }
         let n = dead.len();
-        if n > 0 {
-            let mut chain = self.chain.write().unwrap_or_else(lock_err);
-            self.reject(&mut chain, dead, "dropped: refused by the committed state");
-        }
+        self.reject(dead, "dropped: refused by the committed state");
         n
     }
 
     /// Takes refused transactions out of the pool and remembers why (bounded).
-    pub(super) fn reject(&self, chain: &mut Chain, dead: Vec<(AttestationId, TxError)>, why: &'static str) {
+    pub(super) fn reject(&self, dead: Vec<(AttestationId, TxError)>, why: &'static str) {
         if dead.is_empty() {
             return;
         }
+        let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
         {
             let ids: HashSet<&AttestationId> = dead.iter().map(|(id, _)| id).collect();
-            self.mempool.lock().unwrap_or_else(lock_err).remove(&ids);
+            pool.remove(&ids);
         }
         for (id, e) in dead {
             self.metrics.reject(e.code());
             tracing::info!(target: "credex::mempool", %id, error = %e, "{why}");
-            chain.rejected.insert(id, e);
-            chain.rejected_order.push_back(id);
+            pool.rejected.insert(id, e);
+            pool.rejected_order.push_back(id);
         }
-        while chain.rejected_order.len() > REJECTED_CAP {
-            if let Some(old) = chain.rejected_order.pop_front() {
-                chain.rejected.remove(&old);
+        while pool.rejected_order.len() > REJECTED_CAP {
+            if let Some(old) = pool.rejected_order.pop_front() {
+                pool.rejected.remove(&old);
             }
         }
     }
@@ -275,6 +293,12 @@ impl Node {
     /// The mempool's bounds.
     pub fn mempool_limits(&self) -> MempoolLimits {
         self.mempool.lock().unwrap_or_else(lock_err).limits
+    }
+
+    /// Refuses as busy at once when not even one more transaction fits:
+    /// under overload a refusal costs no signature check.
+    pub(super) fn check_room(&self) -> Result<(), SubmitError> {
+        self.mempool.lock().unwrap_or_else(lock_err).room(0)
     }
 
     /// Promises room for `tx` in the pool, or refuses as busy (before
@@ -335,11 +359,16 @@ impl Node {
         }
         att.check_shape()?;
         att.check_labels(&self.labels)?;
-        self.check_grade(att)?;
         let tx = Transaction::Anchor(AnchorTx::of(att));
+        let id = tx.id();
+        let known = self.standing(&id)?;
+        if matches!(known, Standing::Rejected(_) | Standing::Unknown) {
+            // new to the pool: refused at once when full, before any signature work
+            self.check_room()?;
+        }
+        self.check_grade(att)?;
         let admitted = self.check_tx(&tx)?;
-        let id = admitted.id;
-        match self.standing(&id)? {
+        match known {
             Standing::Anchored(h) => {
                 // Erased means erased: the record is never stored again (spec §11.5).
                 if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
@@ -408,6 +437,7 @@ impl Node {
             s @ (Standing::Anchored(_) | Standing::Pending) => return Ok((known, s)),
             Standing::Rejected(_) | Standing::Unknown => {}
         }
+        self.check_room()?;
         let admitted = self.check_tx(tx)?;
         self.check_against_state(tx, &admitted)?;
         let room = self.reserve(tx)?;
@@ -454,11 +484,12 @@ impl Node {
         mut room: Reservation<'_>,
     ) -> Result<Standing, SubmitError> {
         {
-            // The chain lock first (the order `reject` takes them in): a block
-            // built meanwhile can only reject this transaction after it is in
-            // the pool and its old rejection is gone, so a fresh rejection is
-            // never erased and the transaction is never unknown.
-            let mut chain = self.chain.write().unwrap_or_else(lock_err);
+            // One lock for the queue and the rejections (`reject` takes the
+            // same): a block built meanwhile can only reject this transaction
+            // after it is in the pool and its old rejection is gone, so a
+            // fresh rejection is never erased and the transaction is never
+            // unknown. Not the chain lock: admission does not wait for a
+            // block being built or committed.
             let mut pool = self.mempool.lock().unwrap_or_else(lock_err);
             // The room reserved becomes the transaction's (or is given back).
             room.live = false;
@@ -469,7 +500,7 @@ impl Node {
             pool.bytes += room.size;
             pool.ids.insert(id, (keys, room.size));
             pool.queue.push_back((id, tx));
-            chain.rejected.remove(&id);
+            pool.rejected.remove(&id);
         }
         self.new_tx.notify_one();
         tracing::debug!(target: "credex::mempool", %id, "admitted");
@@ -491,7 +522,7 @@ impl Node {
         if let Some(h) = self.committed_height(id)? {
             return Ok(Standing::Anchored(h));
         }
-        Ok(match self.chain.read().unwrap_or_else(lock_err).rejected.get(id) {
+        Ok(match self.mempool.lock().unwrap_or_else(lock_err).rejected.get(id) {
             Some(e) => Standing::Rejected(e.clone()),
             None => Standing::Unknown,
         })

@@ -83,8 +83,6 @@ struct Chain {
     state: MemState,
     smt: SparseMerkleMap,
     head: Option<(BlockHeader, CommitCertificate)>,
-    rejected: HashMap<AttestationId, TxError>,
-    rejected_order: VecDeque<AttestationId>,
 }
 
 /// The node.
@@ -222,7 +220,7 @@ impl Node {
             labels,
             store,
             raw,
-            chain: RwLock::new(Chain { state, smt, head, rejected: HashMap::new(), rejected_order: VecDeque::new() }),
+            chain: RwLock::new(Chain { state, smt, head }),
             mempool: Mutex::new(Mempool::new(wiring.mempool)),
             clock,
             new_tx: tokio::sync::Notify::new(),
