@@ -97,7 +97,7 @@ pub struct Client {
 pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(120);
 
 /// The longest single wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The wait before attempt `attempt + 1` (from 0) after a refusal that said
 /// `Retry-After: retry_after`: at least what the node asked, doubling on
