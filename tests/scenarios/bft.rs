@@ -612,6 +612,7 @@ fn n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocati
 /// up and votes again: with another validator down, progress needs it.
 #[test]
 fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_returns() {
+    let _disk = credex_tests::harness::DiskFloorLock::take();
     let tmp = tempfile::tempdir().unwrap();
     let net = Net::new(tmp.path(), 4);
     // the floor 512 MiB below the free space now; a 1 GiB file crosses it

@@ -722,6 +722,7 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     };
     json_out(&attest(&node.url, "abnormal-operation-listing", &["reason-code=annual-report"]));
     drop(node);
+    let _disk = credex_tests::harness::DiskFloorLock::take();
     // take 1 GiB of the disk, and put the floor 512 MiB above what is left
     let filler = tmp.path().join("filler");
     credex_tests::harness::fill_one_gib(&filler);

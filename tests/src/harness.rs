@@ -133,8 +133,47 @@ impl Drop for DevNode {
 /// A port nobody listens on now, and never handed out before in this test
 /// process (the scenarios run in parallel in one process, and the kernel may
 /// hand the same free port to two quick `bind(0)` calls).
+/// Held by a test that sets a node's free-space floor relative to the free
+/// space it measures and then fills the disk: two such tests at once (in
+/// one `cargo test` process or in parallel processes under nextest) see
+/// each other's filler and cross each other's floors. The lock is a
+/// directory under the temporary directory, created atomically and removed
+/// on drop; one left by a killed test is taken over after 15 minutes.
+pub struct DiskFloorLock(PathBuf);
+
+impl DiskFloorLock {
+    /// Waits (up to 20 minutes) for the disk-floor tests before this one.
+    pub fn take() -> DiskFloorLock {
+        let path = std::env::temp_dir().join("credex-scenarios-disk-floor.lock");
+        let start = Instant::now();
+        loop {
+            match std::fs::create_dir(&path) {
+                Ok(()) => return DiskFloorLock(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(900)));
+                    if stale {
+                        let _ = std::fs::remove_dir(&path);
+                        continue;
+                    }
+                    assert!(start.elapsed() < Duration::from_secs(1200), "{} held for 20 minutes", path.display());
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+impl Drop for DiskFloorLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
 /// Writes a 1 GiB file at `path` (fsync'd): takes that much of the disk,
-/// for tests of a node's free-space floor.
+/// for tests of a node's free-space floor (hold a [`DiskFloorLock`]).
 pub fn fill_one_gib(path: &Path) {
     use std::io::Write as _;
     let mut f = std::fs::File::create(path).unwrap();
