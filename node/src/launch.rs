@@ -42,7 +42,10 @@ fn init_logging(format: &str) -> anyhow::Result<()> {
         // libp2p's gossipsub logs whole messages at WARN when a peer's queue
         // is full; under load that floods the disk, so it is kept to errors.
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p_gossipsub=error"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // colours only on a terminal: a log redirected to a file (systemd, a
+    // devnet script) stays plain text
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         "json" => builder.json().init(),
         "pretty" => builder.init(),

@@ -29,6 +29,24 @@ struct Net {
     http: Vec<u16>,
 }
 
+/// A failed test prints the end of every validator's log (the temporary
+/// directory, and the logs with it, is gone afterwards).
+impl Drop for Net {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for i in 0..self.p2p.len() {
+            let Ok(log) = std::fs::read_to_string(self.dir.join(format!("n{i}.log"))) else { continue };
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("---- validator {i}: the last lines of its log ----");
+            for l in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -612,17 +630,15 @@ fn n4_a_validator_crashed_at_its_consensus_log_steps_restarts_without_equivocati
 /// up and votes again: with another validator down, progress needs it.
 #[test]
 fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_returns() {
-    let _disk = credex_tests::harness::DiskFloorLock::take();
     let tmp = tempfile::tempdir().unwrap();
     let net = Net::new(tmp.path(), 4);
-    // the floor 512 MiB below the free space now; a 1 GiB file crosses it
-    let free = credex_storage::check_free_space(tmp.path(), 0).unwrap();
-    let floor = free.saturating_sub(512).to_string();
+    // the floor well below the free space now; the filler crosses it
+    let disk = credex_tests::harness::DiskSqueeze::take(tmp.path());
+    let floor = disk.floor_mb.to_string();
     let mut nodes: Vec<Option<Node>> = (0..3).map(|i| Some(net.start(i))).collect();
     nodes.push(Some(net.start_with(3, &["--min-free-disk-mb", &floor])));
     wait_height(node(&nodes, 3), 2, Duration::from_secs(60));
-    let filler = tmp.path().join("filler");
-    credex_tests::harness::fill_one_gib(&filler);
+    disk.fill();
     let low = node(&nodes, 3);
     let start = Instant::now();
     while get(&low.url, "/readyz").0 != 503 {
@@ -638,7 +654,7 @@ fn n4_a_validator_below_its_disk_floor_is_suspended_and_rejoins_when_space_retur
     assert_eq!(ready["read_only"].as_bool(), Some(true), "{ready}");
     status_proof(&low.url, &tmp.path().join("read-only.proof"));
     // space returns; validator 0 goes down: 1, 2 and 3 must agree to progress
-    std::fs::remove_file(&filler).unwrap();
+    disk.release();
     nodes[0] = None;
     let h = height(node(&nodes, 1));
     wait_height(node(&nodes, 3), h + 3, Duration::from_secs(90));

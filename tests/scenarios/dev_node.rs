@@ -722,12 +722,10 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     };
     json_out(&attest(&node.url, "abnormal-operation-listing", &["reason-code=annual-report"]));
     drop(node);
-    let _disk = credex_tests::harness::DiskFloorLock::take();
-    // take 1 GiB of the disk, and put the floor 512 MiB above what is left
-    let filler = tmp.path().join("filler");
-    credex_tests::harness::fill_one_gib(&filler);
-    let free = credex_storage::check_free_space(tmp.path(), 0).unwrap();
-    let floor = (free + 512).to_string();
+    // the floor well below the free space now; the filler crosses it
+    let disk = credex_tests::harness::DiskSqueeze::take(tmp.path());
+    disk.fill();
+    let floor = disk.floor_mb.to_string();
     let node = DevNode::start_with(&data, port, &["--min-free-disk-mb", &floor]);
     // read-only: reads and proofs served, nothing admitted, and it says so
     let (code, ready) = get(&node.url, "/readyz");
@@ -740,7 +738,7 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("read-only"), "{err}");
     // space returns: within the watcher's period it writes again
-    std::fs::remove_file(&filler).unwrap();
+    disk.release();
     let start = Instant::now();
     while get(&node.url, "/readyz").0 != 200 {
         assert!(start.elapsed() < Duration::from_secs(20), "still read-only after space returned");

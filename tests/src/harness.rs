@@ -130,60 +130,107 @@ impl Drop for DevNode {
     }
 }
 
-/// A port nobody listens on now, and never handed out before in this test
-/// process (the scenarios run in parallel in one process, and the kernel may
-/// hand the same free port to two quick `bind(0)` calls).
-/// Held by a test that sets a node's free-space floor relative to the free
-/// space it measures and then fills the disk: two such tests at once (in
-/// one `cargo test` process or in parallel processes under nextest) see
-/// each other's filler and cross each other's floors. The lock is a
-/// directory under the temporary directory, created atomically and removed
-/// on drop; one left by a killed test is taken over after 15 minutes.
-pub struct DiskFloorLock(PathBuf);
+/// Room on the temporary directory's disk for a test of a node's free-space
+/// floor. [`DiskSqueeze::take`] measures the free space and puts the floor
+/// [`DiskSqueeze::MARGIN_MB`] below it; [`DiskSqueeze::fill`] takes twice
+/// that (one `fallocate`, no data written), so the node is that margin
+/// below its floor while filled and that margin above it once
+/// [`DiskSqueeze::release`]d. The margin is wide because everything else on
+/// the disk moves too: each RocksDB preallocates its write-ahead log
+/// (≈ 70 MB per open store), and the other scenarios running at the same
+/// time start and remove nodes of their own — a 512 MiB margin was crossed
+/// in CI and left a validator read-only after its filler was gone.
+///
+/// It also holds a lock: two such tests at once (in one `cargo test`
+/// process, or in parallel processes under nextest) would see each other's
+/// filler. The lock is a directory under the temporary directory, created
+/// atomically and removed on drop; one left by a killed test is taken over
+/// after 15 minutes.
+pub struct DiskSqueeze {
+    lock: PathBuf,
+    filler: PathBuf,
+    /// The floor to give the node (`--min-free-disk-mb`).
+    pub floor_mb: u64,
+}
 
-impl DiskFloorLock {
-    /// Waits (up to 20 minutes) for the disk-floor tests before this one.
-    pub fn take() -> DiskFloorLock {
-        let path = std::env::temp_dir().join("credex-scenarios-disk-floor.lock");
+impl DiskSqueeze {
+    /// The distance from the floor, either way, in MiB.
+    pub const MARGIN_MB: u64 = 1536;
+
+    /// Waits (up to 20 minutes) for the disk-floor tests before this one,
+    /// then measures the free space of `dir`'s disk. Panics, saying so, when
+    /// the disk has too little room for the filler.
+    pub fn take(dir: &Path) -> DiskSqueeze {
+        let lock = std::env::temp_dir().join("credex-scenarios-disk-floor.lock");
         let start = Instant::now();
         loop {
-            match std::fs::create_dir(&path) {
-                Ok(()) => return DiskFloorLock(path),
+            match std::fs::create_dir(&lock) {
+                Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = std::fs::metadata(&path)
+                    let stale = std::fs::metadata(&lock)
                         .and_then(|m| m.modified())
                         .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(900)));
                     if stale {
-                        let _ = std::fs::remove_dir(&path);
+                        let _ = std::fs::remove_dir(&lock);
                         continue;
                     }
-                    assert!(start.elapsed() < Duration::from_secs(1200), "{} held for 20 minutes", path.display());
+                    assert!(start.elapsed() < Duration::from_secs(1200), "{} held for 20 minutes", lock.display());
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(e) => panic!("{}: {e}", path.display()),
+                Err(e) => panic!("{}: {e}", lock.display()),
             }
         }
+        let mut squeeze = DiskSqueeze { lock, filler: dir.join("filler"), floor_mb: 0 };
+        let free = free_mb(dir);
+        assert!(
+            free >= 3 * Self::MARGIN_MB,
+            "the disk of {} has {free} MiB free; this test needs {} MiB for its filler and the nodes",
+            dir.display(),
+            3 * Self::MARGIN_MB
+        );
+        squeeze.floor_mb = free - Self::MARGIN_MB;
+        squeeze
+    }
+
+    /// Takes twice the margin of the disk: the node is then below its floor.
+    pub fn fill(&self) {
+        use std::io::Write as _;
+        let len = (2 * Self::MARGIN_MB) << 20;
+        let mut f = std::fs::File::create(&self.filler).unwrap();
+        if rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, len).is_err() {
+            // a file system without fallocate: write it
+            let chunk = vec![0x5au8; 8 << 20];
+            for _ in 0..len / chunk.len() as u64 {
+                f.write_all(&chunk).unwrap();
+            }
+        }
+        f.sync_all().unwrap();
+        let free = free_mb(&self.filler);
+        assert!(free < self.floor_mb, "filled, the disk still has {free} MiB free, above the floor {}", self.floor_mb);
+    }
+
+    /// Gives the filler's space back: the node is then above its floor.
+    pub fn release(&self) {
+        std::fs::remove_file(&self.filler).unwrap();
     }
 }
 
-impl Drop for DiskFloorLock {
+impl Drop for DiskSqueeze {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
+        let _ = std::fs::remove_file(&self.filler);
+        let _ = std::fs::remove_dir(&self.lock);
     }
 }
 
-/// Writes a 1 GiB file at `path` (fsync'd): takes that much of the disk,
-/// for tests of a node's free-space floor (hold a [`DiskFloorLock`]).
-pub fn fill_one_gib(path: &Path) {
-    use std::io::Write as _;
-    let mut f = std::fs::File::create(path).unwrap();
-    let chunk = vec![0x5au8; 8 << 20];
-    for _ in 0..128 {
-        f.write_all(&chunk).unwrap();
-    }
-    f.sync_all().unwrap();
+/// Free MiB on the disk of `path` (what the node measures).
+fn free_mb(path: &Path) -> u64 {
+    let st = rustix::fs::statvfs(path).unwrap();
+    st.f_bavail.saturating_mul(st.f_frsize) / (1024 * 1024)
 }
 
+/// A port nobody listens on now, and never handed out before in this test
+/// process (the scenarios run in parallel in one process, and the kernel may
+/// hand the same free port to two quick `bind(0)` calls).
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
