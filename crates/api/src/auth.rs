@@ -241,19 +241,27 @@ pub fn route(method: &Method, path: &CanonicalPath) -> Route {
 
 /// The subject whose data the request is about, if any: the `{subject}`
 /// parameter (parsed, so every spelling of one subject is the same
-/// subject), or the subject of the attestation or case `{id}`.
-pub fn subject_of(node: &Node, pattern: &str, path: &CanonicalPath) -> Option<SubjectId> {
+/// subject), or the subject of the attestation or case `{id}` (an
+/// attestation's header is read from the store, which may fail).
+pub fn subject_of(
+    node: &Node,
+    pattern: &str,
+    path: &CanonicalPath,
+) -> Result<Option<SubjectId>, credex_node::StoreError> {
     let pat: Vec<&str> = pattern.split('/').skip(1).filter(|s| !s.is_empty()).collect();
     let param = |name: &str| pat.iter().position(|p| *p == name).and_then(|i| path.segments.get(i));
     if let Some(s) = param("{subject}") {
-        return s.parse().ok();
+        return Ok(s.parse().ok());
     }
-    let id = param("{id}")?;
-    match path.segments.get(1).map(String::as_str) {
-        Some("attestations") => id.parse().ok().and_then(|id| node.anchored_header(&id)).map(|h| h.subject),
+    let Some(id) = param("{id}") else { return Ok(None) };
+    Ok(match path.segments.get(1).map(String::as_str) {
+        Some("attestations") => match id.parse() {
+            Ok(id) => node.anchored_header(&id)?.map(|h| h.subject),
+            Err(_) => None,
+        },
         Some("cases") => id.parse::<CaseId>().ok().and_then(|id| node.case(&id)).map(|c| c.subject),
         _ => None,
-    }
+    })
 }
 
 /// Times every request and counts refusals by code (metrics), around [`middleware`].
@@ -363,7 +371,14 @@ pub async fn middleware(State(app): State<AppState>, req: Request, next: Next) -
         _ => return auth_error(&AuthError::Malformed("send all four X-Credex-* headers or none".into())),
     };
     // the role table
-    let subject = if caller.role == Role::Public { None } else { subject_of(&app.node, pattern, &canonical) };
+    let subject = if caller.role == Role::Public {
+        None
+    } else {
+        match subject_of(&app.node, pattern, &canonical) {
+            Ok(s) => s,
+            Err(e) => return ApiError::internal(e).into_response(),
+        }
+    };
     match need {
         Need::Public => {}
         Need::Authenticated | Need::Roles(..) if caller.role == Role::Public => {

@@ -285,6 +285,7 @@ fn submit_error(e: SubmitError) -> ApiError {
         e @ SubmitError::ReadOnly => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only", e.to_string())
             .retry_after(credex_node::service::READ_ONLY_RETRY_AFTER_S),
         SubmitError::Store(e) => ApiError::internal(e),
+        SubmitError::State(e) => ApiError::internal(e),
         SubmitError::RawWrite(e) => ApiError::internal(e),
     }
 }
@@ -423,7 +424,7 @@ async fn attestation(
     if s == Standing::Unknown {
         return Err(ApiError::not_found("unknown-attestation", format!("attestation {id} is not known to this node")));
     }
-    let header = node.anchored_header(&id);
+    let header = node.anchored_header(&id).map_err(ApiError::internal)?;
     let record = node.record(&id);
     Ok(Json(types::AttestationAnswer {
         id,
@@ -494,6 +495,7 @@ async fn attestation_proof(
     }
     let header = node
         .anchored_header(&id)
+        .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("not-anchored", format!("attestation {id} is not anchored")))?;
     let basis = credex_node::records::disclosure_basis(node, &caller, &header, q.legal_basis.as_ref())
         .map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))?;

@@ -312,6 +312,7 @@ pub(crate) fn report_html(
             Some(c) => {
                 let basis = node
                     .anchored_header(&c.by)
+                    .map_err(ApiError::internal)?
                     .map(|hd| {
                         let code = hd.legal_basis.to_string();
                         credex_types::AttestationKind::legal_basis_title(&code, lang).unwrap_or(code)

@@ -34,6 +34,10 @@ pub struct BlockContext {
 /// Why a transaction is refused. Each variant has a stable [`TxError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
+    /// The node could not read its state (a local storage fault, not a
+    /// fault of the transaction): nothing is decided on it, retry later.
+    #[error("{0}")]
+    State(#[from] StateError),
     /// Encoded transaction too large.
     #[error("transaction of {0} bytes exceeds {MAX_TX_BYTES}")]
     TooLarge(usize),
@@ -221,6 +225,7 @@ impl TxError {
             TxError::TooLarge(_) => "too-large",
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::Shape(_) => "invalid-attestation",
+            TxError::State(_) => "state-unreadable",
             TxError::UnknownIssuer(_) => "unknown-issuer",
             TxError::IssuerRemoved(_) => "issuer-removed",
             TxError::KindNotAllowed { .. } => "kind-not-allowed",
@@ -263,12 +268,21 @@ impl TxError {
     }
 }
 
+/// The state could not be read: a fault of the node's own storage. No
+/// verdict on a transaction or a block follows from it (execution stops
+/// with [`ExecError::State`], admission with [`TxError::State`]), so a
+/// failing disk never makes a validator call a good block bad.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the node could not read its state: {0}")]
+pub struct StateError(pub String);
+
 /// Read access to the chain state.
 pub trait StateRead {
     /// The value under `key`.
     fn get(&self, key: &StateKey) -> Option<StateValue>;
-    /// The header of an anchored attestation (chain data, not in the map).
-    fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader>;
+    /// The header of an anchored attestation (chain data, not in the map;
+    /// a node reads it from its store, hence the error).
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError>;
     /// Subjects whose abnormal-operation listing in force took effect at or
     /// before `cutoff`, oldest first, at most `limit` (the escalation index).
     fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId>;
@@ -304,8 +318,11 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
             None => self.base.get(key),
         }
     }
-    fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader> {
-        self.anchors.get(id).cloned().or_else(|| self.base.anchored(id))
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError> {
+        match self.anchors.get(id) {
+            Some(h) => Ok(Some(h.clone())),
+            None => self.base.anchored(id),
+        }
     }
     fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
         // Escalation runs first in a block, before any write of it.
@@ -313,13 +330,16 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
     }
 }
 
-/// An in-memory state: the node's working copy and the tests' state.
+/// The state map's values in memory, with the indexes the chain and the
+/// node's queries need: the node's working copy and the tests' state.
+/// Anchored attestation headers are not here: they are chain data, read
+/// through an [`AnchorRead`] (the node's store; a map in tests), so memory
+/// does not grow with every header ever anchored. [`MemState::with`] joins
+/// the two into a [`StateRead`].
 #[derive(Debug, Default, Clone)]
 pub struct MemState {
     /// Values by key hash.
     pub values: BTreeMap<Hash32, StateValue>,
-    /// Anchored headers.
-    pub anchors: BTreeMap<AttestationId, AttestationHeader>,
     /// Abnormal-operation listings in force, by effective time.
     abnormal: BTreeSet<(Timestamp, SubjectId)>,
     /// Issuers with a state record (changed by governance).
@@ -406,24 +426,61 @@ impl MemState {
         }
     }
 
-    /// Applies writes.
-    pub fn apply(&mut self, writes: Vec<(StateKey, StateValue)>, anchors: BTreeMap<AttestationId, AttestationHeader>) {
+    /// Applies a block's writes (its anchored headers go to the
+    /// [`AnchorRead`], which keeps them).
+    pub fn apply(&mut self, writes: Vec<(StateKey, StateValue)>) {
         for (k, v) in writes {
             self.insert(k, v);
         }
-        self.anchors.extend(anchors);
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.values.get(&key.hash()).cloned()
+    }
+
+    /// Subjects whose abnormal-operation listing in force took effect at or
+    /// before `cutoff`, oldest first, at most `limit`.
+    pub fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.abnormal.iter().take_while(|(t, _)| *t <= cutoff).take(limit).map(|(_, s)| s.clone()).collect()
+    }
+
+    /// This state with its anchored headers read from `anchors`.
+    pub fn with<'a, A: AnchorRead + ?Sized>(&'a self, anchors: &'a A) -> WithAnchors<'a, A> {
+        WithAnchors { state: self, anchors }
     }
 }
 
-impl StateRead for MemState {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
-        self.values.get(&key.hash()).cloned()
+/// Where anchored attestation headers are read from.
+pub trait AnchorRead {
+    /// The header of the attestation `id` if a committed block anchored it.
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError>;
+}
+
+/// Headers in memory (tests, fuzzing).
+impl AnchorRead for BTreeMap<AttestationId, AttestationHeader> {
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError> {
+        Ok(self.get(id).cloned())
     }
-    fn anchored(&self, id: &AttestationId) -> Option<AttestationHeader> {
-        self.anchors.get(id).cloned()
+}
+
+/// A [`MemState`] with its anchored headers: the state a block executes on.
+pub struct WithAnchors<'a, A: AnchorRead + ?Sized> {
+    /// Values and indexes.
+    pub state: &'a MemState,
+    /// Anchored headers.
+    pub anchors: &'a A,
+}
+
+impl<A: AnchorRead + ?Sized> StateRead for WithAnchors<'_, A> {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.state.get(key)
+    }
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError> {
+        self.anchors.anchored(id)
     }
     fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
-        self.abnormal.iter().take_while(|(t, _)| *t <= cutoff).take(limit).map(|(_, s)| s.clone()).collect()
+        self.state.due_escalations(cutoff, limit)
     }
 }
 
@@ -918,7 +975,7 @@ fn apply_subject_act<S: StateRead + ?Sized>(
             (CaseKind::Repair, current.issuer, Some(current.by), Some(*list), None)
         }
         ActBody::Objection { target, .. } => {
-            let header = state.anchored(target).ok_or(TxError::UnknownTarget(*target))?;
+            let header = state.anchored(target)?.ok_or(TxError::UnknownTarget(*target))?;
             if header.subject != act.subject {
                 return Err(TxError::SubjectMismatch(*target));
             }
@@ -1057,7 +1114,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
             (CaseKind::Objection, CaseStatus::Corrected) => {
                 // a correction restates the contested attestation: same kind
                 let target = case.target.ok_or_else(refused)?;
-                if state.anchored(&target).is_none_or(|t| t.kind != h.kind) {
+                if state.anchored(&target)?.is_none_or(|t| t.kind != h.kind) {
                     return Err(refused());
                 }
             }
@@ -1077,7 +1134,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
         let Some(StateValue::Attestation(mut rec)) = state.get(&StateKey::Attestation(target)) else {
             return Err(TxError::UnknownTarget(target));
         };
-        let theader = state.anchored(&target).ok_or(TxError::UnknownTarget(target))?;
+        let theader = state.anchored(&target)?.ok_or(TxError::UnknownTarget(target))?;
         if rec.status != AttestationStatus::Active {
             return Err(TxError::TargetNotActive(target));
         }
@@ -1124,9 +1181,10 @@ fn apply_anchor<S: StateRead + ?Sized>(
             if r.current.is_some() {
                 return Err(TxError::AlreadyListed { list, subject: h.subject.clone() });
             }
-            let replacing = h.supersedes.is_some_and(|t| {
-                state.anchored(&t).is_some_and(|th| th.kind.list_effect() == Some(ListEffect::Enter(list)))
-            });
+            let replacing = match h.supersedes {
+                Some(t) => state.anchored(&t)?.is_some_and(|th| th.kind.list_effect() == Some(ListEffect::Enter(list))),
+                None => false,
+            };
             r.current = Some(Listing { since: h.effective_at, by: id, issuer: h.issuer.clone(), escalated_from: None });
             if !replacing {
                 r.times_listed = r.times_listed.saturating_add(1);
@@ -1258,14 +1316,15 @@ pub struct Built<'a, S: StateRead + ?Sized> {
 /// (at admission, [`admit`]); a key rotated since admission is verified
 /// again. If the batch fails, the failing candidates are found one by one,
 /// dropped, and the block is built again (so a block never holds a bad
-/// signature).
+/// signature). A state that cannot be read stops the build
+/// ([`StateError`]): no candidate is dropped for it.
 pub fn build_block<'a, S: StateRead + ?Sized>(
     base: &'a S,
     genesis: &Genesis,
     ctx: BlockContext,
     candidates: Vec<(AttestationId, Transaction)>,
     verified: &dyn Fn(&AttestationId, &PublicKey) -> bool,
-) -> Built<'a, S> {
+) -> Result<Built<'a, S>, StateError> {
     let mut bad: BTreeSet<AttestationId> = BTreeSet::new();
     let mut refused: Vec<(AttestationId, TxError)> = Vec::new();
     loop {
@@ -1283,6 +1342,7 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
                     included.push((*id, tx.clone()));
                     checks.push(c.into_iter().filter(|c| !verified(id, &c.key)).collect());
                 }
+                Err(TxError::State(e)) => return Err(e),
                 Err(e) => dropped.push((*id, e)),
             }
         }
@@ -1296,7 +1356,7 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
         }
         if clean {
             end_block(&mut state);
-            return Built { state, included, dropped, escalated };
+            return Ok(Built { state, included, dropped, escalated });
         }
     }
 }
@@ -1307,6 +1367,9 @@ pub enum ExecError {
     /// Too many transactions.
     #[error("block has {0} transactions, at most {MAX_BLOCK_TXS} allowed")]
     TooManyTxs(usize),
+    /// The state could not be read: no verdict on the block.
+    #[error("{0}")]
+    State(StateError),
     /// A transaction fails.
     #[error("transaction {index}: {error}")]
     Tx {
@@ -1334,7 +1397,10 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     begin_block(&mut overlay, ctx);
     let mut checks = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
-        let (_, c) = apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| ExecError::Tx { index, error })?;
+        let (_, c) = apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| match error {
+            TxError::State(e) => ExecError::State(e),
+            error => ExecError::Tx { index, error },
+        })?;
         checks.push(c);
     }
     for (index, c) in checks.iter().enumerate() {

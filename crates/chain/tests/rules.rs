@@ -2,13 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
+
 use credex_chain::{
     AnchorTx, BlockContext, ExecError, MemState, Overlay, StateRead, Transaction, TxError, apply_tx, begin_block,
     execute_block,
 };
 use credex_crypto::SecretKey;
 use credex_tests::Fixture;
-use credex_types::attestation::{Attestation, AttestationId};
+use credex_types::attestation::{Attestation, AttestationHeader, AttestationId};
 use credex_types::genesis::Genesis;
 use credex_types::lifecycle::CaseId;
 use credex_types::state::{AttestationStatus, StateKey, StateValue};
@@ -17,9 +19,39 @@ use credex_types::{AttestationKind as K, ListKind, SubjectId, Timestamp};
 
 const TRADER: &str = "91350100M000100Y43";
 
+/// Values and anchored headers, both in memory.
+#[derive(Default)]
+struct Full {
+    values: MemState,
+    anchors: BTreeMap<AttestationId, AttestationHeader>,
+}
+
+impl Full {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.values.get(key)
+    }
+
+    fn apply(&mut self, writes: Vec<(StateKey, StateValue)>, anchors: BTreeMap<AttestationId, AttestationHeader>) {
+        self.values.apply(writes);
+        self.anchors.extend(anchors);
+    }
+}
+
+impl StateRead for Full {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.values.get(key)
+    }
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, credex_chain::StateError> {
+        self.values.with(&self.anchors).anchored(id)
+    }
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.values.due_escalations(cutoff, limit)
+    }
+}
+
 struct World {
     fx: Fixture,
-    state: MemState,
+    state: Full,
     height: u64,
     time: Timestamp,
 }
@@ -34,7 +66,7 @@ impl World {
             }
         }
         let time = fx.genesis.genesis_time.plus_ms(1_000);
-        World { fx, state: MemState::default(), height: 1, time }
+        World { fx, state: Full::default(), height: 1, time }
     }
 
     fn genesis(&self) -> &Genesis {
@@ -457,7 +489,7 @@ fn revoking_the_abnormal_listing_ends_the_escalated_listing_and_blocks_agree() {
     w.time = listing.header.effective_at.plus_ms(credex_chain::ESCALATION_AFTER_MS + 5);
     // proposer (build_block) and validator (execute_block) agree on an empty block's escalation
     let ctx = w.ctx();
-    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![], &|_, _| false);
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![], &|_, _| false).unwrap();
     assert_eq!(built.escalated.len(), 1);
     let (proposed, _) = built.state.into_writes();
     let (validated, _) = execute_block(&w.state, w.genesis(), ctx, &[]).unwrap().into_writes();
@@ -766,7 +798,7 @@ fn the_proposer_never_builds_a_block_with_a_bad_signature() {
         [&good, &forged].iter().map(|a| (a.id(), Transaction::Anchor(AnchorTx::of(a)))).collect();
     let ctx = w.ctx();
     // nothing verified before: the batch fails, the forged one is found and dropped
-    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, cands.clone(), &|_, _| false);
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, cands.clone(), &|_, _| false).unwrap();
     assert_eq!(built.included.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![good.id()]);
     assert_eq!(built.dropped.len(), 1);
     assert_eq!(built.dropped[0].1.code(), "bad-signature");
@@ -775,7 +807,7 @@ fn the_proposer_never_builds_a_block_with_a_bad_signature() {
     let admitted = credex_chain::admit(&w.state, w.genesis(), &cands[0].1).unwrap();
     assert_eq!(admitted.1, vec![amr]);
     let only_good = vec![cands[0].clone()];
-    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, only_good, &|_, k| *k == amr);
+    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, only_good, &|_, k| *k == amr).unwrap();
     let txs: Vec<Transaction> = built.included.into_iter().map(|(_, t)| t).collect();
     assert!(execute_block(&w.state, w.genesis(), ctx, &txs).is_ok());
     // after a rotation, "verified under the old key" does not count: re-verified and dropped
@@ -783,7 +815,8 @@ fn the_proposer_never_builds_a_block_with_a_bad_signature() {
     w.governance(GovAction::RotateKey { agency: "cn-sfh-amr".parse().unwrap(), key: new_key.public() }, &[0, 1, 2])
         .unwrap();
     let ctx = w.ctx();
-    let built = credex_chain::build_block(&w.state, w.genesis(), ctx, vec![cands[0].clone()], &|_, k| *k == amr);
+    let built =
+        credex_chain::build_block(&w.state, w.genesis(), ctx, vec![cands[0].clone()], &|_, k| *k == amr).unwrap();
     assert!(built.included.is_empty());
     assert_eq!(built.dropped[0].1.code(), "bad-signature");
 }
@@ -1052,4 +1085,46 @@ fn only_a_registrar_publishes_a_legal_entitys_registered_name() {
     r.nonce = [4; 16];
     w.apply_tx(&Transaction::SubjectName(r.sign(&w.fx.issuer_keys["cn-sfh-amr"]))).unwrap();
     assert_eq!(name_of(&w).as_deref(), Some("绥芬河市边贸进出口有限公司"));
+}
+
+/// A state whose store cannot be read.
+struct Unreadable<'a>(&'a Full);
+
+impl StateRead for Unreadable<'_> {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.0.get(key)
+    }
+    fn anchored(&self, _: &AttestationId) -> Result<Option<AttestationHeader>, credex_chain::StateError> {
+        Err(credex_chain::StateError("input/output error".into()))
+    }
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+        self.0.due_escalations(cutoff, limit)
+    }
+}
+
+/// A header the node cannot read gives no verdict: a block needing it is
+/// not called invalid, a candidate needing it is not dropped, a submission
+/// needing it is not refused as unknown — each stops with the state error.
+#[test]
+fn an_unreadable_state_gives_no_verdict_on_a_block_a_candidate_or_a_submission() {
+    let mut w = World::new();
+    let a = w.att("cn-sfh-amr", TRADER, K::AdministrativeLicence, None);
+    let aid = w.apply(&a).unwrap();
+    let b = w.att("cn-sfh-amr", TRADER, K::AdministrativeLicence, Some(aid));
+    let tx = Transaction::Anchor(AnchorTx::of(&b));
+    // readable: the correction applies
+    assert!(execute_block(&w.state, w.genesis(), w.ctx(), std::slice::from_ref(&tx)).is_ok());
+    let broken = Unreadable(&w.state);
+    match execute_block(&broken, w.genesis(), w.ctx(), std::slice::from_ref(&tx)) {
+        Err(ExecError::State(e)) => assert!(e.to_string().contains("input/output error"), "{e}"),
+        Err(e) => panic!("a state fault became a verdict on the block: {e}"),
+        Ok(_) => panic!("executed without the header it needs"),
+    }
+    let built = credex_chain::build_block(&broken, w.genesis(), w.ctx(), vec![(b.id(), tx.clone())], &|_, _| false);
+    assert!(built.is_err(), "the build stops instead of dropping the candidate");
+    let mut o = Overlay::new(&broken);
+    match apply_tx(&mut o, w.genesis(), w.ctx(), &tx) {
+        Err(e @ TxError::State(_)) => assert_eq!(e.code(), "state-unreadable"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -294,6 +294,6 @@ pub fn request_headers(data: &[u8]) {
 pub fn transaction(data: &[u8]) {
     let Some(tx) = canonical::<Transaction>(data, credex_chain::MAX_TX_BYTES + 64) else { return };
     let f = fixture();
-    let state = credex_chain::MemState::default();
-    let _ = credex_chain::check_tx(&state, &f.genesis, &tx);
+    let (state, anchors) = (credex_chain::MemState::default(), std::collections::BTreeMap::new());
+    let _ = credex_chain::check_tx(&state.with(&anchors), &f.genesis, &tx);
 }

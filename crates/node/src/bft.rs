@@ -367,6 +367,10 @@ impl Bft {
                 self.proposals.insert(p.header().id(), p);
                 Ok(true)
             }
+            // Our store failed, not the block: no nil prevote on it (that
+            // would be logged as this validator's verdict); step aside as
+            // after a failed write.
+            Err(e @ crate::service::BlockError::Storage { .. }) => Err(self.suspend(&e)),
             Err(e) => {
                 tracing::warn!(target: "credex::bft", error = %e, "proposed block is invalid");
                 Ok(false)

@@ -303,7 +303,7 @@ async fn readmit(node: Arc<Node>) {
                         Err(e) => {
                             tracing::warn!(target: "credex::node", id = %att.id(), error = %e, "accepted attestation not re-admitted");
                             // refused for what it is (not for the node's state): not again at every start
-                            if !matches!(e, SubmitError::ReadOnly | SubmitError::Store(_) | SubmitError::RawWrite(_)) {
+                            if !matches!(e, SubmitError::ReadOnly | SubmitError::Store(_) | SubmitError::State(_) | SubmitError::RawWrite(_)) {
                                 refused.push(att.id());
                             }
                         }

@@ -35,4 +35,5 @@ pub mod records;
 pub mod service;
 pub mod warnings;
 
+pub use credex_storage::StoreError;
 pub use service::Node;

@@ -33,7 +33,7 @@ use credex_consensus::ConsensusMsg;
 use credex_p2p::{Event, GossipId, Handle, PeerId, Topic, Verdict};
 use tokio::sync::Semaphore;
 
-use crate::service::Node;
+use crate::service::{BlockError, Node, SyncError};
 
 pub use credex_wire::MAX_MESSAGE;
 /// Byte budget of one blocks response.
@@ -342,7 +342,15 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
                         let _ = tokio::task::spawn_blocking(move || n.prune_pending()).await;
                     }
                     Ok(Err(e)) => {
-                        tracing::warn!(target: "credex::sync", %peer, error = %e, "peer sent a block that does not verify");
+                        let local = matches!(
+                            e.downcast_ref::<SyncError>(),
+                            Some(SyncError::Block(BlockError::Storage { .. }) | SyncError::Commit(_))
+                        );
+                        if local {
+                            tracing::error!(target: "credex::sync", error = %e, "sync stopped: this node's store failed");
+                        } else {
+                            tracing::warn!(target: "credex::sync", %peer, error = %e, "peer sent a block that does not verify");
+                        }
                         break;
                     }
                     Err(e) => {

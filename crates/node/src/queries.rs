@@ -48,7 +48,7 @@ impl Node {
         let mut withheld = 0usize;
         let mut out = Vec::new();
         for (id, height) in self.store().by_subject(subject)? {
-            let (Some(header), Some(record)) = (self.anchored_header(&id), self.record(&id)) else { continue };
+            let (Some(header), Some(record)) = (self.anchored_header(&id)?, self.record(&id)) else { continue };
             if header.kind.publication_window().is_some() && header.expires_at.is_some_and(|e| e <= now) {
                 withheld += 1;
                 continue;

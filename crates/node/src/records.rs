@@ -209,7 +209,11 @@ fn check_basis(
 /// the asking peer is trusted only for the agency its authenticated peer id
 /// has in the genesis, and for the officials and platforms it registered.
 pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: RawRequest) -> RawAnswer {
-    let Some(header) = node.anchored_header(&req.id) else { return RawAnswer::NotHeld };
+    let header = match node.anchored_header(&req.id) {
+        Ok(Some(h)) => h,
+        Ok(None) => return RawAnswer::NotHeld,
+        Err(e) => return RawAnswer::Refused { code: "internal".into(), message: e.to_string() },
+    };
     let Ok(Some(raw)) = node.store().raw(&req.id) else {
         if matches!(node.record(&req.id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
             return RawAnswer::Refused { code: "erased".into(), message: "the record was erased".into() };
@@ -262,8 +266,10 @@ pub async fn fetch(
     basis: Basis,
     request: ForwardedRequest,
 ) -> Result<(Attestation, String), Refusal> {
-    let header =
-        node.anchored_header(&id).ok_or_else(|| refuse(404, "not-anchored", format!("{id} is not anchored")))?;
+    let header = node
+        .anchored_header(&id)
+        .map_err(|e| refuse(500, "internal", e.to_string()))?
+        .ok_or_else(|| refuse(404, "not-anchored", format!("{id} is not anchored")))?;
     if matches!(node.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
         let r = refuse(410, "erased", "the record was erased; its key no longer exists");
         audit_fetch(&node, &access, &caller, &id, &header.subject, None, &format!("refused:{}", r.code))?;

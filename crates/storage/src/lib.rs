@@ -38,11 +38,11 @@ mod keyslab;
 pub mod signed;
 pub mod wal;
 
-use credex_chain::{AnchorTx, Block, MemState};
+use credex_chain::{AnchorRead, AnchorTx, Block, MemState, StateError};
 use credex_crypto::Hash32;
 use credex_types::SubjectId;
 use credex_types::access::AuditEntry;
-use credex_types::attestation::{Attestation, AttestationId};
+use credex_types::attestation::{Attestation, AttestationHeader, AttestationId};
 use credex_types::chain::{CommitCertificate, ValidatorSet};
 use credex_types::lifecycle::CaseId;
 use credex_types::state::{StateKey, StateValue};
@@ -459,8 +459,9 @@ impl Store {
         }
     }
 
-    /// The whole chain state (values and anchored headers), loaded at start:
-    /// the node executes blocks against it in memory and writes through here.
+    /// The state map's values, loaded at start: the node executes blocks
+    /// against them in memory and writes through here. Anchored headers
+    /// stay on disk and are read as blocks need them ([`AnchorRead`]).
     pub fn load_state(&self) -> Result<MemState, StoreError> {
         let mut state = MemState::default();
         for item in self.db.iterator_cf(self.cf(CF_STATE), IteratorMode::Start) {
@@ -474,11 +475,6 @@ impl Store {
                 });
             }
             state.insert(key, value);
-        }
-        for item in self.db.iterator_cf(self.cf(CF_ATTESTATIONS), IteratorMode::Start) {
-            let (_, v) = item?;
-            let (_, a): (u64, AnchorTx) = decode("attestation", &v)?;
-            state.anchors.insert(a.id(), a.header);
         }
         Ok(state)
     }
@@ -904,6 +900,14 @@ fn unreachable_cf(name: &str) -> ! {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Anchored headers are read from the store as a block needs them; a read
+/// that fails is a [`StateError`], never "not anchored".
+impl AnchorRead for Store {
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError> {
+        self.anchor(id).map(|a| a.map(|(_, tx)| tx.header)).map_err(|e| StateError(e.to_string()))
+    }
 }
 
 #[cfg(test)]

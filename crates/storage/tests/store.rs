@@ -28,9 +28,9 @@ fn block(fx: &mut Fixture, height: u64, txs: Vec<Transaction>) -> Block {
     }
 }
 
-/// What executing `b` on `state` did, as the chain derives it.
-fn outcome(state: &credex_chain::MemState, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
-    BlockOutcome::new(execute_block(state, &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
+/// What executing `b` on `state` (headers from `store`) did, as the chain derives it.
+fn outcome(state: &credex_chain::MemState, store: &Store, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
+    BlockOutcome::new(execute_block(&state.with(store), &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
         let store = Store::open(dir.path(), gh).unwrap();
         assert_eq!(store.height().unwrap(), 0);
         let state = store.load_state().unwrap();
-        let out = outcome(&state, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+        let out = outcome(&state, &store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
         let writes = out.writes.clone();
         let cert = CommitCertificate { round: 0, signatures: vec![] };
         store.put_raw(&att).unwrap();
@@ -78,6 +78,10 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     assert!(state.get(&StateKey::Attestation(att.id())).is_some());
     assert_eq!(state.values.len(), 3, "attestation record, listing record and the subject's standing");
     assert!(state.get(&StateKey::Standing(att.header.subject.clone())).is_some());
+    // the anchored header is read from the store, not loaded with the state
+    let view = state.with(&store);
+    assert_eq!(StateRead::anchored(&view, &att.id()).unwrap(), Some(att.header.clone()));
+    assert_eq!(StateRead::anchored(&view, &credex_types::attestation::AttestationId(Hash32([9; 32]))).unwrap(), None);
     assert_eq!(store.by_subject(&att.header.subject).unwrap(), vec![(att.id(), 1)]);
     drop(store);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
@@ -137,7 +141,7 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
     let state = store.load_state().unwrap();
     let b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
     let ctx = |h| BlockContext { height: h, time: Timestamp(h) };
-    let o1 = outcome(&state, &fx, ctx(1), &b1);
+    let o1 = outcome(&state, &store, &fx, ctx(1), &b1);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store.put_raw(&att).unwrap();
     let key = store.record_key(&att.id()).unwrap().expect("the record has a key");
@@ -155,12 +159,12 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
     assert!(!contains(&all_bytes(dir.path()), marker.as_bytes()));
     // the erasure tombstone's block destroys the record's key and ciphertext
     let mut state = state;
-    state.apply(o1.writes.clone(), o1.anchors.iter().map(|a| (a.id(), a.header.clone())).collect());
+    state.apply(o1.writes.clone());
     let mut tomb = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::ErasureTombstone, &[], None);
     tomb.header.supersedes = Some(att.id());
     let tomb = credex_types::Attestation::sign(tomb.header, tomb.claims, &fx.issuer_keys["cn-sfh-amr"]).unwrap();
     let b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
-    let o2 = outcome(&state, &fx, ctx(2), &b2);
+    let o2 = outcome(&state, &store, &fx, ctx(2), &b2);
     assert_eq!(o2.erased, vec![att.id()], "the chain says what the block erases");
     store
         .commit_block(&BlockCommit {
@@ -294,7 +298,7 @@ fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties()
     // a block anchoring the first two takes them out of the index, in the same write
     let state = store.load_state().unwrap();
     let b = block(&mut fx, 1, atts[..2].iter().map(|a| Transaction::Anchor(AnchorTx::of(a))).collect());
-    let o = outcome(&state, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+    let o = outcome(&state, &store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store
         .commit_block(&BlockCommit {

@@ -89,6 +89,14 @@ pub enum BlockError {
         /// Which check failed.
         what: &'static str,
     },
+    /// This node could not read its own state: no verdict on the block.
+    #[error("block {height}: {error}")]
+    Storage {
+        /// Height.
+        height: u64,
+        /// The storage fault.
+        error: credex_chain::StateError,
+    },
     /// A transaction does not apply.
     #[error("block {height}: {error}")]
     Execution {
@@ -314,17 +322,24 @@ impl Node {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let parent = chain.head.as_ref().map(|(h, _)| h);
         let ctx = credex_chain::next_context(parent, self.genesis.genesis_time, self.clock.now());
-        if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&chain.state, ctx.time) {
+        let view = self.state_of(&chain);
+        if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&view, ctx.time) {
             return None;
         }
         let already =
             |id: &AttestationId, key: &credex_crypto::PublicKey| verified.get(id).is_some_and(|k| k.contains(key));
-        let built = credex_chain::build_block(&chain.state, &self.genesis, ctx, batch, &already);
+        let built = match credex_chain::build_block(&view, &self.genesis, ctx, batch, &already) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(target: "credex::chain", error = %e, "no proposal: the state could not be read");
+                return None;
+            }
+        };
         let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
         let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
         let state_root = chain.smt.root_with(&outcome.map_updates());
-        let set = credex_chain::validator_set(&chain.state, &self.genesis);
+        let set = credex_chain::validator_set(&view, &self.genesis);
         let header = state_root.map(|root| {
             let next = outcome.next_set();
             credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, root)
@@ -351,11 +366,14 @@ impl Node {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let height = block.header.height;
         let parent = chain.head.as_ref().map(|(h, _)| h);
-        let set = credex_chain::validator_set(&chain.state, &self.genesis);
+        let view = self.state_of(&chain);
+        let set = credex_chain::validator_set(&view, &self.genesis);
         let ctx = credex_chain::check_header(&self.identity, &set, parent, &block)
             .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
-        let state = credex_chain::execute_block(&chain.state, &self.genesis, ctx, &block.txs)
-            .map_err(|e| BlockError::Execution { height, error: e.to_string() })?;
+        let state = credex_chain::execute_block(&view, &self.genesis, ctx, &block.txs).map_err(|e| match e {
+            credex_chain::ExecError::State(error) => BlockError::Storage { height, error },
+            e => BlockError::Execution { height, error: e.to_string() },
+        })?;
         let outcome = BlockOutcome::new(state, &block.txs, Vec::new(), Vec::new());
         outcome
             .check_next_validators(&block.header, &set)
@@ -435,9 +453,8 @@ impl Node {
             tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
         }
         credex_storage::crash::point("commit-after-store");
-        // durable: now apply to memory
-        let new_anchors: BTreeMap<AttestationId, AttestationHeader> =
-            outcome.anchors.iter().map(|a| (a.id(), a.header.clone())).collect();
+        // durable (the anchored headers with it, read from the store from
+        // now on): now apply to memory
         for (k, v) in &outcome.writes {
             chain.smt.insert(k.hash(), v.hash());
         }
@@ -448,7 +465,7 @@ impl Node {
             return Err(CommitError::StateRoot { ours: root, header: proposal.block.header.state_root });
         }
         let touched = outcome.touched;
-        chain.state.apply(outcome.writes, new_anchors);
+        chain.state.apply(outcome.writes);
         let height = proposal.block.header.height;
         let block_time = proposal.block.header.time;
         let txs = proposal.block.txs.len();

@@ -56,6 +56,9 @@ pub enum SubmitError {
     /// The current state forbids it (already listed, target not active, …).
     #[error("{0}")]
     Conflict(TxError),
+    /// The node could not read its own state: nothing is decided, retry.
+    #[error("{0}")]
+    State(credex_chain::StateError),
     /// The attestation was erased: it can never be stored, served or proven with fields again.
     #[error("attestation {0} was erased; it cannot be submitted again")]
     Erased(AttestationId),
@@ -229,6 +232,17 @@ impl Drop for Reservation<'_> {
     }
 }
 
+impl SubmitError {
+    /// `kind` of a transaction's refusal, or [`SubmitError::State`] when
+    /// the node could not read its state (no verdict on the transaction).
+    fn of(e: TxError, kind: fn(TxError) -> SubmitError) -> SubmitError {
+        match e {
+            TxError::State(e) => SubmitError::State(e),
+            e => kind(e),
+        }
+    }
+}
+
 impl Node {
     /// Drops waiting transactions that the committed state now refuses (a
     /// conflicting transaction was committed first), remembering why; a
@@ -240,10 +254,17 @@ impl Node {
         {
             let chain = self.chain.read().unwrap_or_else(lock_err);
             let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
+            let view = self.state_of(&chain);
             for (id, tx) in &pending {
-                let mut overlay = Overlay::new(&chain.state);
-                if let Err(e) = apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
-                    dead.push((*id, e));
+                let mut overlay = Overlay::new(&view);
+                match apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
+                    Ok(_) => {}
+                    // a fault of our store says nothing about the transaction: it stays
+                    Err(TxError::State(e)) => {
+                        tracing::error!(target: "credex::chain", error = %e, "pending transactions not checked");
+                        break;
+                    }
+                    Err(e) => dead.push((*id, e)),
                 }
             }
         }
@@ -458,7 +479,8 @@ impl Node {
     /// committed state; the id and the keys the signatures verified under.
     pub(super) fn check_tx(&self, tx: &Transaction) -> Result<credex_chain::Admitted, SubmitError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        credex_chain::admit_checked(&chain.state, &self.genesis, tx).map_err(SubmitError::Invalid)
+        credex_chain::admit_checked(&self.state_of(&chain), &self.genesis, tx)
+            .map_err(|e| SubmitError::of(e, SubmitError::Invalid))
     }
 
     pub(super) fn check_against_state(
@@ -468,10 +490,12 @@ impl Node {
     ) -> Result<(), SubmitError> {
         // The committed state's verdict (pending transactions are checked again at block time).
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let mut overlay = Overlay::new(&chain.state);
+        let view = self.state_of(&chain);
+        let mut overlay = Overlay::new(&view);
         let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
         // Structure and signatures were checked by `check_tx` just before: only the state rules run.
-        credex_chain::apply_rules_of(&mut overlay, &self.genesis, ctx, tx, admitted).map_err(SubmitError::Conflict)?;
+        credex_chain::apply_rules_of(&mut overlay, &self.genesis, ctx, tx, admitted)
+            .map_err(|e| SubmitError::of(e, SubmitError::Conflict))?;
         drop(overlay);
         Ok(())
     }

@@ -15,12 +15,12 @@
 //! writer), `state` (queries of the committed state), `blocks` (propose,
 //! validate, commit, the single-validator engine) and `proofs` (credit proofs).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use credex_chain::{
-    AnchorTx, Block, BlockContext, BlockOutcome, MemState, Overlay, StateRead, Transaction, TxError, apply_admitted,
+    AnchorTx, Block, BlockContext, BlockOutcome, MemState, Overlay, Transaction, TxError, apply_admitted,
 };
 use credex_crypto::{Hash32, SecretKey};
 use credex_merkle::smt::SparseMerkleMap;
@@ -231,6 +231,12 @@ impl Node {
         })
     }
 
+    /// The committed state of `chain` with its anchored headers read from
+    /// the store: what blocks execute and admission checks run on.
+    fn state_of<'a>(&'a self, chain: &'a Chain) -> credex_chain::WithAnchors<'a, Store> {
+        chain.state.with(&*self.store)
+    }
+
     /// The genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
@@ -264,7 +270,7 @@ impl Node {
     /// The validator set in force for the next block: the genesis set, or
     /// the one the last validator-set change left (spec §9.6).
     pub fn validator_set(&self) -> ValidatorSet {
-        credex_chain::validator_set(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis)
+        credex_chain::validator_set(&self.state_of(&self.chain.read().unwrap_or_else(lock_err)), &self.genesis)
     }
 
     /// The head header, if any.

@@ -63,7 +63,7 @@ impl Node {
     pub fn checkpoint(&self) -> Result<credex_proof::Checkpoint, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let anchor = self.anchor_of(&chain)?;
-        let next_set = credex_chain::validator_set(&chain.state, &self.genesis);
+        let next_set = credex_chain::validator_set(&self.state_of(&chain), &self.genesis);
         Ok(credex_proof::Checkpoint { version: credex_proof::CHECKPOINT_VERSION, anchor, next_set })
     }
 

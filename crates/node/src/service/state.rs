@@ -12,9 +12,10 @@ impl Node {
         }
     }
 
-    /// The anchored header of `id`.
-    pub fn anchored_header(&self, id: &AttestationId) -> Option<AttestationHeader> {
-        self.chain.read().unwrap_or_else(lock_err).state.anchored(id)
+    /// The anchored header of `id` (read from the store: headers are not
+    /// kept in memory).
+    pub fn anchored_header(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StoreError> {
+        Ok(self.store.anchor(id)?.map(|(_, tx)| tx.header))
     }
 
     /// The committed state value under `key`.
@@ -48,7 +49,7 @@ impl Node {
 
     /// The registry entry of `agency` (state, else genesis).
     pub fn issuer(&self, agency: &AgencyId) -> Option<IssuerRecord> {
-        credex_chain::issuer(&self.chain.read().unwrap_or_else(lock_err).state, &self.genesis, agency)
+        credex_chain::issuer(&self.state_of(&self.chain.read().unwrap_or_else(lock_err)), &self.genesis, agency)
     }
 
     /// The whole issuer registry: genesis issuers and those governance added.
@@ -56,22 +57,26 @@ impl Node {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let mut ids: BTreeSet<AgencyId> = self.genesis.issuers.iter().map(|i| i.agency.clone()).collect();
         ids.extend(chain.state.governed_issuers().cloned());
-        ids.into_iter().filter_map(|a| credex_chain::issuer(&chain.state, &self.genesis, &a).map(|r| (a, r))).collect()
+        let view = self.state_of(&chain);
+        ids.into_iter().filter_map(|a| credex_chain::issuer(&view, &self.genesis, &a).map(|r| (a, r))).collect()
     }
 
     /// What the chain knows about `subject`, as the grading and warning rules read it.
     pub fn subject_record(&self, subject: &SubjectId) -> Result<credex_rules::Record, StoreError> {
         let ids = self.store.by_subject(subject)?;
         let cases = self.store.cases_of(subject)?;
+        let mut headers = Vec::with_capacity(ids.len());
+        for (id, _) in &ids {
+            if let Some(h) = self.anchored_header(id)? {
+                headers.push((*id, h));
+            }
+        }
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        let attestations = ids
-            .iter()
-            .filter_map(|(id, _)| {
-                let header = chain.state.anchored(id)?;
-                match chain.state.get(&StateKey::Attestation(*id)) {
-                    Some(StateValue::Attestation(r)) => Some(credex_rules::Entry { header, status: r.status }),
-                    _ => None,
-                }
+        let attestations = headers
+            .into_iter()
+            .filter_map(|(id, header)| match chain.state.get(&StateKey::Attestation(id)) {
+                Some(StateValue::Attestation(r)) => Some(credex_rules::Entry { header, status: r.status }),
+                _ => None,
             })
             .collect();
         let listings = ListKind::ALL
