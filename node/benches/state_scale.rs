@@ -126,7 +126,7 @@ fn main() {
         let mut child = std::process::Command::new(binary())
             .args(["dev", "--data", data.to_str().unwrap(), "--http", &format!("127.0.0.1:{port}")])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(tmp.path().join("node.log")).unwrap())
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}");
@@ -138,6 +138,22 @@ fn main() {
         let up = t.elapsed().as_secs_f64();
         let rss = rss_mib(child.id());
         println!("  start-up {run}: /healthz after {up:.2} s, resident memory {rss:.0} MiB");
+        // where the time went: the node logs reading the state and building the map
+        let log = std::fs::read_to_string(tmp.path().join("node.log")).unwrap();
+        let field = |line: &str, name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+                .to_string()
+        };
+        if let Some(l) = log.lines().find(|l| l.contains("state loaded")) {
+            println!(
+                "    {} state entries: read and decoded in {} ms, map rebuilt in {} ms",
+                field(l, "entries="),
+                field(l, "load_ms="),
+                field(l, "map_ms=")
+            );
+        }
         let _ = child.kill();
         let _ = child.wait();
     }

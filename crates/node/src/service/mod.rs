@@ -194,11 +194,14 @@ impl Node {
         }
         let started = std::time::Instant::now();
         let state = store.load_state()?;
+        let loaded = started.elapsed();
         let mut smt = SparseMerkleMap::new();
         for (k, v) in &state.values {
             smt.insert(*k, v.hash());
         }
         let root = smt.root();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let (load_ms, map_ms) = (ms(loaded), ms(started.elapsed().saturating_sub(loaded)));
         let height = store.height()?;
         let head = if height == 0 {
             None
@@ -210,7 +213,7 @@ impl Node {
             }
             Some((block.header, cert))
         };
-        tracing::info!(target: "credex::node", height, entries = state.values.len(), ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "state loaded");
+        tracing::info!(target: "credex::node", height, entries = state.values.len(), load_ms, map_ms, "state loaded");
         let (height_tx, _) = tokio::sync::watch::channel(height);
         let store = Arc::new(store);
         let raw = RawWriter::spawn(store.clone()).map_err(OpenError::RawWriter)?;
