@@ -13,4 +13,5 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod smt;
+pub mod stored;
 pub mod tree;

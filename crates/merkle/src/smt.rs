@@ -128,7 +128,7 @@ impl SmtProof {
         Ok(out)
     }
 
-    fn compress(siblings: &[Hash32], terminal: Terminal) -> SmtProof {
+    pub(crate) fn compress(siblings: &[Hash32], terminal: Terminal) -> SmtProof {
         let mut bitmap = vec![0u8; siblings.len().div_ceil(8)];
         let mut hashes = Vec::new();
         for (i, s) in siblings.iter().enumerate() {
