@@ -69,12 +69,12 @@ pub struct Fixture {
 
 /// Fixtures build proofs the way the node does ([`build`]).
 impl build::ProofSource for Fixture {
-    fn value(&self, key: &StateKey) -> Option<StateValue> {
-        self.values.get(&key.hash()).cloned()
+    fn value(&self, key: &StateKey) -> Result<Option<StateValue>, build::BuildError> {
+        Ok(self.values.get(&key.hash()).cloned())
     }
 
-    fn map_proof(&self, key: &StateKey) -> Option<credex_merkle::smt::SmtProof> {
-        self.map.proof(&key.hash())
+    fn map_proof(&self, key: &StateKey) -> Result<credex_merkle::smt::SmtProof, build::BuildError> {
+        self.map.proof(&key.hash()).ok_or(build::BuildError::NoRoot)
     }
 }
 
@@ -352,7 +352,7 @@ impl Fixture {
             .iter()
             .filter_map(|l| {
                 match build::ProofSource::value(&*self, &StateKey::Listing { list: *l, subject: subject.clone() }) {
-                    Some(StateValue::Listing(r)) => Some((*l, r)),
+                    Ok(Some(StateValue::Listing(r))) => Some((*l, r)),
                     _ => None,
                 }
             })

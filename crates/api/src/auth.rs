@@ -40,6 +40,7 @@ fn auth_error(e: &AuthError) -> Response {
     let status = match e {
         AuthError::Replay => StatusCode::CONFLICT,
         AuthError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AuthError::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNAUTHORIZED,
     };
     let e = ApiError::new(status, e.code(), e.to_string());
@@ -259,7 +260,10 @@ pub fn subject_of(
             Ok(id) => node.anchored_header(&id)?.map(|h| h.subject),
             Err(_) => None,
         },
-        Some("cases") => id.parse::<CaseId>().ok().and_then(|id| node.case(&id)).map(|c| c.subject),
+        Some("cases") => match id.parse::<CaseId>() {
+            Ok(id) => node.case(&id)?.map(|c| c.subject),
+            Err(_) => None,
+        },
         _ => None,
     })
 }

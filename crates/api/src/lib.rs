@@ -124,6 +124,13 @@ impl ApiError {
     }
 }
 
+/// The node could not read its own store: a 500, the detail in the log.
+impl From<credex_node::StoreError> for ApiError {
+    fn from(e: credex_node::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 /// The error code of an error response (the middleware counts it in the metrics).
 #[derive(Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
@@ -425,7 +432,7 @@ async fn attestation(
         return Err(ApiError::not_found("unknown-attestation", format!("attestation {id} is not known to this node")));
     }
     let header = node.anchored_header(&id).map_err(ApiError::internal)?;
-    let record = node.record(&id);
+    let record = node.record(&id)?;
     Ok(Json(types::AttestationAnswer {
         id,
         standing: standing(&s),
@@ -451,6 +458,7 @@ pub(crate) fn proof_error(e: ProofError) -> ApiError {
         ProofError::NoBlock => ApiError::not_found("no-block", "no block committed yet"),
         e @ ProofError::NoCase(_) => ApiError::not_found("unknown-case", e.to_string()),
         ProofError::Store(e) => ApiError::internal(e),
+        e @ ProofError::Unreadable(_) => ApiError::internal(e),
     }
 }
 
@@ -541,13 +549,13 @@ async fn list_status(
     let list = parse_list(&list)?;
     let subject = parse_subject(&subject)?;
     let p = node.listing_proof(list, &subject).map_err(proof_error)?;
-    let record = node.listing(list, &subject);
+    let record = node.listing(list, &subject)?;
     let listing = record.as_ref().and_then(|r| r.current.clone());
     Ok(Json(types::ListStatus {
         proof: proof_answer(&p)?,
         list,
         list_label: l.get(Category::List, list.name()),
-        name: node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, l.lang)),
+        name: node.subject_name(&subject)?.map(|n| types::RegisteredName::from_record(n, l.lang)),
         subject,
         listed: listing.is_some(),
         listing,
@@ -575,7 +583,7 @@ async fn all_lists(
         _ => Vec::new(),
     };
     let listed_on = lists.iter().filter(|l| l.record.current.is_some()).map(|l| l.list).collect();
-    let name = node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, lang));
+    let name = node.subject_name(&subject)?.map(|n| types::RegisteredName::from_record(n, lang));
     Ok(Json(types::AllLists { proof: proof_answer(&p)?, subject, name, listed_on, lists }))
 }
 

@@ -163,10 +163,10 @@ fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<types::Profil
         .collect();
     let lists = ListKind::ALL
         .iter()
-        .map(|list| {
-            let r = node.listing(*list, subject);
+        .map(|list| -> Result<types::ProfileList, ApiError> {
+            let r = node.listing(*list, subject)?;
             let current = r.as_ref().and_then(|r| r.current.clone());
-            types::ProfileList {
+            Ok(types::ProfileList {
                 list: *list,
                 label: l.get(Category::List, list.name()),
                 listed: current.is_some(),
@@ -177,21 +177,21 @@ fn profile(node: &Node, subject: &SubjectId, l: &Labels) -> Result<types::Profil
                 last_removed: r.as_ref().and_then(|r| r.last_removed),
                 times_listed: r.as_ref().map_or(0, |r| r.times_listed),
                 repair_conditions: current.is_some().then(|| l.get(Category::Condition, list.name())),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let cases =
         node.cases_of(subject).map_err(ApiError::internal)?.iter().map(|(id, c)| case_answer(id, c, l)).collect();
     let record = node.subject_record(subject).map_err(ApiError::internal)?;
     let grade = credex_rules::grade(&record, Sector::General, now);
     let warnings = credex_rules::warnings(&record, now);
     Ok(types::Profile {
-        name: node.subject_name(subject).map(|n| types::RegisteredName::from_record(n, l.lang)),
+        name: node.subject_name(subject)?.map(|n| types::RegisteredName::from_record(n, l.lang)),
         subject: subject.clone(),
         jurisdiction: subject.jurisdiction(),
         scheme: subject.scheme_name().to_string(),
         lang: l.lang.to_string(),
-        key: node.subject_key(subject).map(|k| types::ProfileKey {
+        key: node.subject_key(subject)?.map(|k| types::ProfileKey {
             public_key: k.key,
             registrar: k.registrar,
             height: k.height,
@@ -277,7 +277,7 @@ pub(super) async fn case(
 ) -> ApiResult<types::CaseOrStanding> {
     let id: CaseId = id.parse().map_err(|e| ApiError::bad("invalid-id", format!("case id: {e}")))?;
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
-    let Some(c) = node.case(&id) else {
+    let Some(c) = node.case(&id)? else {
         let pending = node.standing(&credex_types::AttestationId(id.0)).map_err(ApiError::internal)?;
         return match pending {
             s @ (Standing::Pending | Standing::Rejected(_)) => {
@@ -304,7 +304,7 @@ pub(super) async fn issuers(
 ) -> ApiResult<types::Issuers> {
     let l = Labels::new(lang(&headers, q.lang.as_deref())?);
     let issuers = node
-        .issuers()
+        .issuers()?
         .into_iter()
         .map(|(agency, r)| types::IssuerAnswer {
             agency,

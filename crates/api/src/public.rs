@@ -37,7 +37,7 @@ pub(super) async fn members(
     let after = q.after.as_deref().filter(|a| !a.is_empty()).map(parse_subject).transpose()?;
     let limit = super::page_limit(q.limit, 50)?;
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let page = node.members(list, after.as_ref(), query, limit);
+    let page = node.members(list, after.as_ref(), query, limit)?;
     let (entries, total) = (page.entries, page.total);
     let next = page.more.then(|| entries.last().map(|(s, _)| s.to_string())).flatten();
     Ok(Json(types::Members {
@@ -46,15 +46,17 @@ pub(super) async fn members(
         total,
         entries: entries
             .iter()
-            .map(|(s, x)| types::Member {
-                name: node.subject_name(s).map(|n| types::RegisteredName::from_record(n, l.lang)),
-                subject: s.clone(),
-                since: x.since,
-                issuer: x.issuer.clone(),
-                by: x.by.to_string(),
-                escalated_from: x.escalated_from,
+            .map(|(s, x)| -> Result<types::Member, ApiError> {
+                Ok(types::Member {
+                    name: node.subject_name(s)?.map(|n| types::RegisteredName::from_record(n, l.lang)),
+                    subject: s.clone(),
+                    since: x.since,
+                    issuer: x.issuer.clone(),
+                    by: x.by.to_string(),
+                    escalated_from: x.escalated_from,
+                })
             })
-            .collect(),
+            .collect::<Result<_, _>>()?,
         next,
     }))
 }
@@ -153,7 +155,7 @@ pub(super) async fn bulk_standing(
                     }
                     _ => Vec::new(),
                 };
-                let name = app.node.subject_name(&subject).map(|n| types::RegisteredName::from_record(n, lang));
+                let name = app.node.subject_name(&subject)?.map(|n| types::RegisteredName::from_record(n, lang));
                 types::BulkEntry {
                     input,
                     subject: Some(subject),

@@ -252,9 +252,11 @@ pub(crate) fn report_html(
     let lang = reader.lang;
     let l = Labels::new(lang);
     let w = words(lang);
-    let agency_name = |a: &credex_types::AgencyId| match node.issuer(a) {
-        Some(r) => format!("{} <span class=\"muted mono\">{}</span>", esc(r.names.get(lang)), esc(a.as_str())),
-        None => format!("<span class=\"mono\">{}</span>", esc(a.as_str())),
+    let agency_name = |a: &credex_types::AgencyId| -> Result<String, ApiError> {
+        Ok(match node.issuer(a)? {
+            Some(r) => format!("{} <span class=\"muted mono\">{}</span>", esc(r.names.get(lang)), esc(a.as_str())),
+            None => format!("<span class=\"mono\">{}</span>", esc(a.as_str())),
+        })
     };
     // the proof first: the report states what it proves, at its height
     let proof = node.standing_proof(subject).map_err(proof_error)?;
@@ -267,14 +269,14 @@ pub(crate) fn report_html(
         esc(&subject.to_string())
     );
     let _ = write!(h, "<h1>{}</h1>", esc(w.title));
-    if let Some(n) = node.subject_name(subject) {
+    if let Some(n) = node.subject_name(subject)? {
         let _ = write!(
             h,
             "<p><b>{}:</b> <span id=\"name\" class=\"proper\">{}</span> <span class=\"muted\">({} {})</span></p>",
             esc(w.name),
             esc(&n.display(lang)),
             esc(w.registered_by),
-            agency_name(&n.registrar)
+            agency_name(&n.registrar)?
         );
     }
     let _ = write!(
@@ -306,7 +308,7 @@ pub(crate) fn report_html(
     let mut recent = Vec::new();
     let recent_from = block.time.0.saturating_sub(RECENT_MS);
     for list in ListKind::ALL {
-        let record = node.listing(*list, subject);
+        let record = node.listing(*list, subject)?;
         let name = l.get(Category::List, list.name());
         let row = match record.as_ref().and_then(|r| r.current.as_ref()) {
             Some(c) => {
@@ -325,7 +327,7 @@ pub(crate) fn report_html(
                     "<td><span class=\"listed\">{} {}</span></td><td>{}</td><td>{}</td>",
                     esc(w.listed),
                     esc(&reader.when(c.since)),
-                    agency_name(&c.issuer),
+                    agency_name(&c.issuer)?,
                     esc(&basis)
                 )
             }

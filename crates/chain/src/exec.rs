@@ -15,6 +15,7 @@ use credex_types::state::{
 };
 use credex_types::{AgencyId, AttestationKind, ChainId, ListKind, SubjectId, Timestamp};
 
+use crate::index::{IndexEntry, index_changes};
 use crate::tx::{MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction};
 
 /// An abnormal-operation listing unresolved this long escalates (spec §11.2).
@@ -279,13 +280,13 @@ pub struct StateError(pub String);
 /// Read access to the chain state.
 pub trait StateRead {
     /// The value under `key`.
-    fn get(&self, key: &StateKey) -> Option<StateValue>;
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError>;
     /// The header of an anchored attestation (chain data, not in the map;
     /// a node reads it from its store, hence the error).
     fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError>;
     /// Subjects whose abnormal-operation listing in force took effect at or
     /// before `cutoff`, oldest first, at most `limit` (the escalation index).
-    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId>;
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, StateError>;
 }
 
 /// Uncommitted writes over a base state.
@@ -312,9 +313,9 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
 }
 
 impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
         match self.writes.get(&key.hash()) {
-            Some((_, v)) => Some(v.clone()),
+            Some((_, v)) => Ok(Some(v.clone())),
             None => self.base.get(key),
         }
     }
@@ -324,7 +325,7 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
             None => self.base.anchored(id),
         }
     }
-    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, StateError> {
         // Escalation runs first in a block, before any write of it.
         self.base.due_escalations(cutoff, limit)
     }
@@ -344,36 +345,48 @@ pub struct MemState {
     abnormal: BTreeSet<(Timestamp, SubjectId)>,
     /// Issuers with a state record (changed by governance).
     governed: BTreeSet<AgencyId>,
-    /// Subjects on each list now.
-    members: BTreeMap<ListKind, BTreeSet<SubjectId>>,
-    /// Registered names, lower-cased (both forms), for searching lists.
+    /// Subjects on each list now, by their text form (the order of pages).
+    members: BTreeMap<ListKind, BTreeMap<String, SubjectId>>,
+    /// Registered names, folded ([`IndexEntry::Name`]), for searching lists.
     names: BTreeMap<SubjectId, String>,
 }
 
 impl MemState {
-    /// Sets one value, keeping the indexes.
+    /// Sets one value, keeping the indexes ([`crate::index_changes`]).
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
-        if let StateKey::Issuer(agency) = &key {
-            self.governed.insert(agency.clone());
-        }
-        if let (StateKey::SubjectName(subject), StateValue::SubjectName(n)) = (&key, &value) {
-            let folded = format!("{}\n{}", n.name, n.latin.as_deref().unwrap_or("")).to_lowercase();
-            self.names.insert(subject.clone(), folded);
-        }
-        if let (StateKey::Listing { list, subject }, StateValue::Listing(r)) = (&key, &value) {
-            let members = self.members.entry(*list).or_default();
-            if r.current.is_some() {
-                members.insert(subject.clone());
-            } else {
-                members.remove(subject);
+        let (removed, added) = index_changes(&key, self.values.get(&key.hash()), &value);
+        for e in removed {
+            match e {
+                IndexEntry::Abnormal(t, s) => {
+                    self.abnormal.remove(&(t, s));
+                }
+                IndexEntry::Governed(a) => {
+                    self.governed.remove(&a);
+                }
+                IndexEntry::Member(l, s) => {
+                    if let Some(m) = self.members.get_mut(&l) {
+                        m.remove(&s.to_string());
+                    }
+                }
+                IndexEntry::Name(s, _) => {
+                    self.names.remove(&s);
+                }
             }
         }
-        if let StateKey::Listing { list: ListKind::AbnormalOperation, subject } = &key {
-            if let Some(StateValue::Listing(ListingRecord { current: Some(old), .. })) = self.values.get(&key.hash()) {
-                self.abnormal.remove(&(old.since, subject.clone()));
-            }
-            if let StateValue::Listing(ListingRecord { current: Some(new), .. }) = &value {
-                self.abnormal.insert((new.since, subject.clone()));
+        for e in added {
+            match e {
+                IndexEntry::Abnormal(t, s) => {
+                    self.abnormal.insert((t, s));
+                }
+                IndexEntry::Governed(a) => {
+                    self.governed.insert(a);
+                }
+                IndexEntry::Member(l, s) => {
+                    self.members.entry(l).or_default().insert(s.to_string(), s);
+                }
+                IndexEntry::Name(s, n) => {
+                    self.names.insert(s, n);
+                }
             }
         }
         self.values.insert(key.hash(), value);
@@ -385,7 +398,7 @@ impl MemState {
         self.governed.iter()
     }
 
-    /// Subjects on `list` now, in subject order, after `after`, whose text
+    /// Subjects on `list` now, in the order of their text form, after `after`, whose text
     /// form or registered name contains `query` (case aside), at most `limit`.
     pub fn members(
         &self,
@@ -396,22 +409,23 @@ impl MemState {
     ) -> Vec<SubjectId> {
         let Some(set) = self.members.get(&list) else { return Vec::new() };
         let range = match after {
-            Some(a) => set.range((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
-            None => set.range::<SubjectId, _>(..),
+            Some(a) => set.range((std::ops::Bound::Excluded(a.to_string()), std::ops::Bound::Unbounded)),
+            None => set.range::<String, _>(..),
         };
         let query = query.map(str::to_lowercase);
-        range.filter(|s| query.as_deref().is_none_or(|q| self.matches(s, q))).take(limit).cloned().collect()
-    }
-
-    /// Whether `query` (lower-cased) is part of the subject's id or of its
-    /// registered name (spec §11.10), case aside.
-    fn matches(&self, subject: &SubjectId, query: &str) -> bool {
-        subject.to_string().to_lowercase().contains(query) || self.names.get(subject).is_some_and(|n| n.contains(query))
+        range
+            .map(|(_, s)| s)
+            .filter(|s| {
+                query.as_deref().is_none_or(|q| crate::index::matches(s, self.names.get(*s).map(String::as_str), q))
+            })
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// How many subjects are on `list` now.
     pub fn member_count(&self, list: ListKind) -> usize {
-        self.members.get(&list).map_or(0, BTreeSet::len)
+        self.members.get(&list).map_or(0, BTreeMap::len)
     }
 
     /// How many subjects on `list` match `query` (a part of the id or of
@@ -421,7 +435,11 @@ impl MemState {
             None => self.member_count(list),
             Some(q) => {
                 let q = q.to_lowercase();
-                self.members.get(&list).map_or(0, |set| set.iter().filter(|s| self.matches(s, &q)).count())
+                self.members.get(&list).map_or(0, |set| {
+                    set.values()
+                        .filter(|s| crate::index::matches(s, self.names.get(*s).map(String::as_str), &q))
+                        .count()
+                })
             }
         }
     }
@@ -473,33 +491,40 @@ pub struct WithAnchors<'a, A: AnchorRead + ?Sized> {
 }
 
 impl<A: AnchorRead + ?Sized> StateRead for WithAnchors<'_, A> {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
-        self.state.get(key)
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        Ok(self.state.get(key))
     }
     fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, StateError> {
         self.anchors.anchored(id)
     }
-    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
-        self.state.due_escalations(cutoff, limit)
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, StateError> {
+        Ok(self.state.due_escalations(cutoff, limit))
     }
 }
 
 /// The validator set in force for the next block: the state's if
 /// governance changed it, else the genesis set (spec §9.6).
-pub fn validator_set(state: &(impl StateRead + ?Sized), genesis: &Genesis) -> credex_types::chain::ValidatorSet {
-    match state.get(&StateKey::Validators) {
+pub fn validator_set(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+) -> Result<credex_types::chain::ValidatorSet, StateError> {
+    Ok(match state.get(&StateKey::Validators)? {
         Some(StateValue::Validators(set)) => set,
         _ => genesis.validator_set(),
-    }
+    })
 }
 
 /// The issuer registry entry of `agency`: the state's record if governance
 /// changed it, else the genesis entry (spec §11.8).
-pub fn issuer(state: &(impl StateRead + ?Sized), genesis: &Genesis, agency: &AgencyId) -> Option<IssuerRecord> {
-    match state.get(&StateKey::Issuer(agency.clone())) {
+pub fn issuer(
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    agency: &AgencyId,
+) -> Result<Option<IssuerRecord>, StateError> {
+    Ok(match state.get(&StateKey::Issuer(agency.clone()))? {
         Some(StateValue::Issuer(r)) => Some(r),
         _ => genesis.issuer(agency).map(IssuerRecord::from_genesis),
-    }
+    })
 }
 
 /// The key of an active issuer allowed `kind` (no record is built: this
@@ -510,7 +535,7 @@ fn issuer_for(
     agency: &AgencyId,
     kind: AttestationKind,
 ) -> Result<PublicKey, TxError> {
-    let (key, active, allowed) = match state.get(&StateKey::Issuer(agency.clone())) {
+    let (key, active, allowed) = match state.get(&StateKey::Issuer(agency.clone()))? {
         Some(StateValue::Issuer(r)) => (r.key, r.active, r.kinds.contains(&kind)),
         _ => {
             let i = genesis.issuer(agency).ok_or_else(|| TxError::UnknownIssuer(agency.clone()))?;
@@ -576,7 +601,7 @@ fn check_structure(
     let id = tx.id();
     match tx {
         Transaction::Evidence(e) => {
-            e.admit(&validator_set(state, genesis), &genesis.chain_id)
+            e.admit(&validator_set(state, genesis)?, &genesis.chain_id)
                 .map_err(|e| TxError::BadEvidence(e.to_string()))?;
             Ok((id, Vec::new()))
         }
@@ -585,7 +610,7 @@ fn check_structure(
             if g.proposal.action.new_key().is_some_and(|k| k.check_admissible().is_err()) {
                 return Err(TxError::WeakKey(g.proposal.action.agency().to_string()));
             }
-            verify_approvals(&validator_set(state, genesis), &g.proposal.hash(), &g.approvals)
+            verify_approvals(&validator_set(state, genesis)?, &g.proposal.hash(), &g.approvals)
                 .map_err(TxError::Approvals)?;
             Ok((id, Vec::new()))
         }
@@ -599,7 +624,7 @@ fn check_structure(
             let msg = b.hash();
             // Replacing a bound key needs the bound key's consent, or a
             // recovery recorded on a legal basis (spec §11.3).
-            let current = match state.get(&StateKey::SubjectKey(b.subject.clone())) {
+            let current = match state.get(&StateKey::SubjectKey(b.subject.clone()))? {
                 Some(StateValue::SubjectKey(r)) => Some(r.key),
                 _ => None,
             };
@@ -679,7 +704,7 @@ fn check_structure(
         Transaction::SubjectAct(t) => {
             let a = &t.act;
             check_chain(genesis, &a.chain_id)?;
-            let Some(StateValue::SubjectKey(k)) = state.get(&StateKey::SubjectKey(a.subject.clone())) else {
+            let Some(StateValue::SubjectKey(k)) = state.get(&StateKey::SubjectKey(a.subject.clone()))? else {
                 return Err(TxError::NoSubjectKey(a.subject.clone()));
             };
             Ok((
@@ -794,11 +819,15 @@ pub fn apply_rules_of<S: StateRead + ?Sized>(
     apply_rules(state, genesis, ctx, tx, admitted.id, &admitted.checks)
 }
 
-fn listing(state: &(impl StateRead + ?Sized), list: ListKind, subject: &SubjectId) -> ListingRecord {
-    match state.get(&StateKey::Listing { list, subject: subject.clone() }) {
+fn listing(
+    state: &(impl StateRead + ?Sized),
+    list: ListKind,
+    subject: &SubjectId,
+) -> Result<ListingRecord, StateError> {
+    Ok(match state.get(&StateKey::Listing { list, subject: subject.clone() })? {
         Some(StateValue::Listing(r)) => r,
         _ => ListingRecord { current: None, last_removed: None, times_listed: 0 },
-    }
+    })
 }
 
 /// Admission plus the stateful rules, signatures verified one by one; on
@@ -850,7 +879,7 @@ fn apply_rules<S: StateRead + ?Sized>(
                 round: v.vote.round,
                 kind: v.vote.kind,
             };
-            if state.get(&key).is_some() {
+            if state.get(&key)?.is_some() {
                 return Err(TxError::AlreadyRecorded);
             }
             state.put(key, StateValue::Equivocation { evidence: tx.hash(), height: ctx.height });
@@ -860,7 +889,7 @@ fn apply_rules<S: StateRead + ?Sized>(
             let b = &t.binding;
             let key = StateKey::SubjectKey(b.subject.clone());
             let binding = b.hash();
-            let before = match state.get(&key) {
+            let before = match state.get(&key)? {
                 Some(StateValue::SubjectKey(r)) if r.binding == binding => return Err(TxError::AlreadyApplied),
                 Some(StateValue::SubjectKey(r)) => Some(r),
                 _ => None,
@@ -903,7 +932,7 @@ fn apply_rules<S: StateRead + ?Sized>(
             let r = &t.record;
             let key = StateKey::SubjectName(r.subject.clone());
             let record = r.hash();
-            if matches!(state.get(&key), Some(StateValue::SubjectName(n)) if n.record == record) {
+            if matches!(state.get(&key)?, Some(StateValue::SubjectName(n)) if n.record == record) {
                 return Err(TxError::AlreadyApplied);
             }
             state.put(
@@ -921,7 +950,7 @@ fn apply_rules<S: StateRead + ?Sized>(
         Transaction::AuditAnchor(t) => {
             let a = &t.anchor;
             let key = StateKey::AuditHead(a.node.clone());
-            let last = match state.get(&key) {
+            let last = match state.get(&key)? {
                 Some(StateValue::AuditHead { seq, .. }) => seq,
                 _ => 0,
             };
@@ -950,14 +979,14 @@ fn apply_subject_act<S: StateRead + ?Sized>(
     if let ActBody::RevokeAuthorization { authorization } = &act.body {
         // the subject's own grant only: the key names the subject
         let key = StateKey::AuthorizationRevoked { subject: act.subject.clone(), authorization: *authorization };
-        if state.get(&key).is_some() {
+        if state.get(&key)?.is_some() {
             return Err(TxError::AlreadyApplied);
         }
         state.put(key, StateValue::AuthorizationRevoked { height: ctx.height, time: ctx.time });
         return Ok(());
     }
     let case_id = act.case_id();
-    if state.get(&StateKey::Case(case_id)).is_some() {
+    if state.get(&StateKey::Case(case_id))?.is_some() {
         return Err(TxError::AlreadyFiled(case_id));
     }
     let (kind, agency, target, list, due) = match &act.body {
@@ -969,7 +998,7 @@ fn apply_subject_act<S: StateRead + ?Sized>(
             (CaseKind::Commitment, agency.clone(), None, None, *due)
         }
         ActBody::RepairApplication { list, .. } => {
-            let Some(current) = listing(state, *list, &act.subject).current else {
+            let Some(current) = listing(state, *list, &act.subject)?.current else {
                 return Err(TxError::NotListed { list: *list, subject: act.subject.clone() });
             };
             (CaseKind::Repair, current.issuer, Some(current.by), Some(*list), None)
@@ -979,7 +1008,7 @@ fn apply_subject_act<S: StateRead + ?Sized>(
             if header.subject != act.subject {
                 return Err(TxError::SubjectMismatch(*target));
             }
-            match state.get(&StateKey::Attestation(*target)) {
+            match state.get(&StateKey::Attestation(*target))? {
                 Some(StateValue::Attestation(r)) if r.status == AttestationStatus::Active => {}
                 _ => return Err(TxError::TargetNotActive(*target)),
             }
@@ -1011,16 +1040,16 @@ fn apply_governance<S: StateRead + ?Sized>(
     g: &credex_types::lifecycle::GovernanceTx,
 ) -> Result<(), TxError> {
     let gkey = StateKey::Governance(g.proposal.hash());
-    if state.get(&gkey).is_some() {
+    if state.get(&gkey)?.is_some() {
         return Err(TxError::AlreadyApplied);
     }
     // Approvals were verified at admission against the set then in force;
     // the set may have changed since (an earlier transaction of this
     // block): they must carry more than 2/3 of the set in force now.
-    let set = validator_set(state, genesis);
+    let set = validator_set(state, genesis)?;
     verify_approvals(&set, &g.proposal.hash(), &g.approvals).map_err(TxError::Approvals)?;
     let agency = g.proposal.action.agency().clone();
-    let existing = issuer(state, genesis, &agency);
+    let existing = issuer(state, genesis, &agency)?;
     let active = || match &existing {
         Some(r) if r.active => Ok(r.clone()),
         Some(_) => Err(TxError::IssuerRemoved(agency.clone())),
@@ -1079,7 +1108,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
 ) -> Result<(), TxError> {
     let h = &a.header;
     let akey = StateKey::Attestation(id);
-    if state.get(&akey).is_some() {
+    if state.get(&akey)?.is_some() {
         return Err(TxError::AlreadyAnchored(id));
     }
     let effect = h.kind.list_effect();
@@ -1087,7 +1116,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
 
     // 0. the case it answers (spec §11.3–11.5)
     if let Some(case_id) = h.case {
-        let Some(StateValue::Case(mut case)) = state.get(&StateKey::Case(case_id)) else {
+        let Some(StateValue::Case(mut case)) = state.get(&StateKey::Case(case_id))? else {
             return Err(TxError::UnknownCase(case_id));
         };
         if case.subject != h.subject {
@@ -1106,7 +1135,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
                 if effect != Some(ListEffect::Leave(list)) {
                     return Err(refused());
                 }
-                let current = listing(state, list, &h.subject).current;
+                let current = listing(state, list, &h.subject)?.current;
                 if current.is_none_or(|l| Some(l.by) != case.target) {
                     return Err(TxError::CaseTargetChanged(case_id));
                 }
@@ -1131,7 +1160,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
     // 1. supersession
     let mut lists: BTreeMap<ListKind, ListingRecord> = BTreeMap::new();
     if let Some(target) = h.supersedes {
-        let Some(StateValue::Attestation(mut rec)) = state.get(&StateKey::Attestation(target)) else {
+        let Some(StateValue::Attestation(mut rec)) = state.get(&StateKey::Attestation(target))? else {
             return Err(TxError::UnknownTarget(target));
         };
         let theader = state.anchored(&target)?.ok_or(TxError::UnknownTarget(target))?;
@@ -1162,7 +1191,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
                 affected.push(ListKind::SeriousViolation);
             }
             for l in affected {
-                let mut r = listing(state, l, &h.subject);
+                let mut r = listing(state, l, &h.subject)?;
                 if r.current.as_ref().is_some_and(|c| c.by == target) {
                     r.current = None;
                     if effect != Some(ListEffect::Enter(l)) {
@@ -1177,7 +1206,10 @@ fn apply_anchor<S: StateRead + ?Sized>(
     // 2. list effect
     match effect {
         Some(ListEffect::Enter(list)) => {
-            let mut r = lists.remove(&list).unwrap_or_else(|| listing(state, list, &h.subject));
+            let mut r = match lists.remove(&list) {
+                Some(r) => r,
+                None => listing(state, list, &h.subject)?,
+            };
             if r.current.is_some() {
                 return Err(TxError::AlreadyListed { list, subject: h.subject.clone() });
             }
@@ -1192,7 +1224,10 @@ fn apply_anchor<S: StateRead + ?Sized>(
             lists.insert(list, r);
         }
         Some(ListEffect::Leave(list)) => {
-            let mut r = lists.remove(&list).unwrap_or_else(|| listing(state, list, &h.subject));
+            let mut r = match lists.remove(&list) {
+                Some(r) => r,
+                None => listing(state, list, &h.subject)?,
+            };
             let Some(current) = &r.current else {
                 return Err(TxError::NotListed { list, subject: h.subject.clone() });
             };
@@ -1233,7 +1268,7 @@ fn apply_anchor<S: StateRead + ?Sized>(
 /// subject whose standing on some list changed in the block gets its
 /// [`StateKey::Standing`] leaf rewritten from its `Listing` records, so one
 /// state proof shows its standing on every list.
-pub fn end_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>) {
+pub fn end_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>) -> Result<(), StateError> {
     let subjects: BTreeSet<SubjectId> = state
         .writes
         .values()
@@ -1243,15 +1278,20 @@ pub fn end_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>) {
         })
         .collect();
     for subject in subjects {
-        let lists = ListKind::ALL
-            .iter()
-            .filter_map(|list| match state.get(&StateKey::Listing { list: *list, subject: subject.clone() }) {
-                Some(StateValue::Listing(r)) => Some((*list, r)),
-                _ => None,
-            })
-            .collect();
-        state.put(StateKey::Standing(subject), StateValue::Standing(StandingRecord { lists }));
+        let mut lists = Vec::new();
+        for list in ListKind::ALL {
+            if let Some(StateValue::Listing(r)) =
+                state.get(&StateKey::Listing { list: *list, subject: subject.clone() })?
+            {
+                lists.push((*list, r));
+            }
+        }
+        state.put(
+            StateKey::Standing(subject),
+            StateValue::Standing(StandingRecord { lists: lists.into_iter().collect() }),
+        );
     }
+    Ok(())
 }
 
 /// The chain's own step at the start of every block (spec §11.2): each
@@ -1260,16 +1300,19 @@ pub fn end_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>) {
 /// [`MAX_ESCALATIONS_PER_BLOCK`], oldest first). The serious-violation
 /// listing keeps the abnormal-operation listing's attestation and agency,
 /// so only that agency can remove it. Returns the subjects escalated.
-pub fn begin_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>, ctx: BlockContext) -> Vec<SubjectId> {
+pub fn begin_block<S: StateRead + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    ctx: BlockContext,
+) -> Result<Vec<SubjectId>, StateError> {
     let Some(cutoff) = ctx.time.0.checked_sub(ESCALATION_AFTER_MS).map(Timestamp) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    let due = state.due_escalations(cutoff, MAX_ESCALATIONS_PER_BLOCK);
+    let due = state.due_escalations(cutoff, MAX_ESCALATIONS_PER_BLOCK)?;
     for subject in &due {
-        let mut abnormal = listing(state, ListKind::AbnormalOperation, subject);
+        let mut abnormal = listing(state, ListKind::AbnormalOperation, subject)?;
         let Some(current) = abnormal.current.take() else { continue };
         abnormal.last_removed = Some(ctx.time);
-        let mut serious = listing(state, ListKind::SeriousViolation, subject);
+        let mut serious = listing(state, ListKind::SeriousViolation, subject)?;
         if serious.current.is_none() {
             serious.current = Some(Listing {
                 since: ctx.time,
@@ -1288,13 +1331,16 @@ pub fn begin_block<S: StateRead + ?Sized>(state: &mut Overlay<'_, S>, ctx: Block
             StateValue::Listing(abnormal),
         );
     }
-    due
+    Ok(due)
 }
 
 /// True if the next block at `time` has chain work of its own (escalations)
 /// even without transactions.
-pub fn has_block_work(state: &(impl StateRead + ?Sized), time: Timestamp) -> bool {
-    time.0.checked_sub(ESCALATION_AFTER_MS).is_some_and(|c| !state.due_escalations(Timestamp(c), 1).is_empty())
+pub fn has_block_work(state: &(impl StateRead + ?Sized), time: Timestamp) -> Result<bool, StateError> {
+    match time.0.checked_sub(ESCALATION_AFTER_MS) {
+        Some(c) => Ok(!state.due_escalations(Timestamp(c), 1)?.is_empty()),
+        None => Ok(false),
+    }
 }
 
 /// A block built from candidate transactions.
@@ -1329,7 +1375,7 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
     let mut refused: Vec<(AttestationId, TxError)> = Vec::new();
     loop {
         let mut state = Overlay::new(base);
-        let escalated = begin_block(&mut state, ctx);
+        let escalated = begin_block(&mut state, ctx)?;
         let mut included = Vec::new();
         let mut dropped = refused.clone();
         let mut checks: Vec<Vec<SigCheck>> = Vec::new();
@@ -1355,7 +1401,7 @@ pub fn build_block<'a, S: StateRead + ?Sized>(
             }
         }
         if clean {
-            end_block(&mut state);
+            end_block(&mut state)?;
             return Ok(Built { state, included, dropped, escalated });
         }
     }
@@ -1394,7 +1440,7 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
         return Err(ExecError::TooManyTxs(txs.len()));
     }
     let mut overlay = Overlay::new(base);
-    begin_block(&mut overlay, ctx);
+    begin_block(&mut overlay, ctx).map_err(ExecError::State)?;
     let mut checks = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
         let (_, c) = apply_admitted(&mut overlay, genesis, ctx, tx).map_err(|error| match error {
@@ -1406,6 +1452,6 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     for (index, c) in checks.iter().enumerate() {
         verify_single(c).map_err(|error| ExecError::Tx { index, error })?;
     }
-    end_block(&mut overlay);
+    end_block(&mut overlay).map_err(ExecError::State)?;
     Ok(overlay)
 }

@@ -31,6 +31,7 @@
 
 mod block;
 mod exec;
+mod index;
 mod tx;
 
 pub use block::{BlockOutcome, HeaderError, check_header, next_context, next_header};
@@ -41,4 +42,5 @@ pub use exec::{
     apply_rules_of, apply_tx, begin_block, build_block, check_tx, end_block, execute_block, has_block_work, issuer,
     validator_set,
 };
+pub use index::{IndexEntry, index_changes, index_entries, matches};
 pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};

@@ -38,14 +38,14 @@ impl Full {
 }
 
 impl StateRead for Full {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
-        self.values.get(key)
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, credex_chain::StateError> {
+        Ok(self.values.get(key))
     }
     fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, credex_chain::StateError> {
         self.values.with(&self.anchors).anchored(id)
     }
-    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
-        self.values.due_escalations(cutoff, limit)
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, credex_chain::StateError> {
+        Ok(self.values.due_escalations(cutoff, limit))
     }
 }
 
@@ -111,7 +111,7 @@ impl World {
         let ctx = self.ctx();
         let genesis = self.fx.genesis.clone();
         let mut o = Overlay::new(&self.state);
-        begin_block(&mut o, ctx);
+        begin_block(&mut o, ctx)?;
         let r = apply_tx(&mut o, &genesis, ctx, &tx);
         if r.is_ok() {
             let (w, anchors) = o.into_writes();
@@ -461,7 +461,7 @@ fn abnormal_operation_unresolved_for_three_years_escalates_to_serious_violation(
     // at three years the block's own step moves the subject, even in a block
     // whose only transaction is unrelated
     w.time = since.plus_ms(credex_chain::ESCALATION_AFTER_MS);
-    assert!(credex_chain::has_block_work(&w.state, w.time));
+    assert!(credex_chain::has_block_work(&w.state, w.time).unwrap());
     let filler = w.att("cn-sfh-amr", OTHER, K::AdministrativeLicence, None);
     w.apply(&filler).unwrap();
     let abnormal = w.listing(TRADER).unwrap();
@@ -472,7 +472,7 @@ fn abnormal_operation_unresolved_for_three_years_escalates_to_serious_violation(
         (current.by, current.issuer.as_str(), current.escalated_from),
         (lid, "cn-sfh-amr", Some(ListKind::AbnormalOperation))
     );
-    assert!(!credex_chain::has_block_work(&w.state, w.time.plus_ms(1)), "escalated once");
+    assert!(!credex_chain::has_block_work(&w.state, w.time.plus_ms(1)).unwrap(), "escalated once");
     // only the listing agency removes it (谁认定、谁修复)
     let removal = w.att("cn-sfh-customs", TRADER, K::SeriousViolationRemoval, None);
     assert!(matches!(w.apply(&removal), Err(TxError::KindNotAllowed { .. })));
@@ -924,7 +924,7 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     use credex_chain::{BlockOutcome, validator_set};
     let mut w = World::new();
     let genesis_set = w.genesis().validator_set();
-    assert_eq!(validator_set(&w.state, w.genesis()), genesis_set, "the genesis set until a change");
+    assert_eq!(validator_set(&w.state, w.genesis()).unwrap(), genesis_set, "the genesis set until a change");
     let agency = |i: usize| genesis_set.validators[i].agency.clone();
     // a block removing validator 3 names the new set in its header; executing it
     // does not change the set of the block itself
@@ -957,7 +957,7 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     assert!(outcome.check_next_validators(&header, &genesis_set).is_err(), "a header hiding the change");
     // applied: the set in force is the new one
     w.governance(remove.clone(), &[0, 1, 2]).unwrap();
-    let set = validator_set(&w.state, w.genesis());
+    let set = validator_set(&w.state, w.genesis()).unwrap();
     assert_eq!(set, next);
     // approvals now count against the three: 2 of 3 is not more than 2/3, and
     // the removed validator's index is out of the set
@@ -965,7 +965,7 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     assert_eq!(w.governance(power.clone(), &[0, 1]).unwrap_err().code(), "insufficient-approvals");
     assert_eq!(w.governance(power.clone(), &[0, 1, 3]).unwrap_err().code(), "insufficient-approvals");
     w.governance(power, &[0, 1, 2]).unwrap();
-    assert_eq!(validator_set(&w.state, w.genesis()).validators[0].power, 2);
+    assert_eq!(validator_set(&w.state, w.genesis()).unwrap().validators[0].power, 2);
     // a rotated key no longer approves; the new one does
     let new_key = SecretKey::from_seed([77; 32]);
     w.governance(GovAction::RotateValidatorKey { agency: agency(1), key: new_key.public() }, &[0, 1, 2]).unwrap();
@@ -994,7 +994,7 @@ fn validator_set_changes_need_two_thirds_of_the_set_in_force_and_name_the_next_s
     // and a removed validator can be added back
     let back = genesis_set.validators[3].clone();
     w.governance(GovAction::AddValidator(back), &[0, 1, 2]).unwrap();
-    assert_eq!(validator_set(&w.state, w.genesis()).validators.len(), 4);
+    assert_eq!(validator_set(&w.state, w.genesis()).unwrap().validators.len(), 4);
 }
 
 /// A key outside the prime-order subgroup is never registered: not as a
@@ -1091,14 +1091,14 @@ fn only_a_registrar_publishes_a_legal_entitys_registered_name() {
 struct Unreadable<'a>(&'a Full);
 
 impl StateRead for Unreadable<'_> {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
-        self.0.get(key)
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, credex_chain::StateError> {
+        StateRead::get(self.0, key)
     }
     fn anchored(&self, _: &AttestationId) -> Result<Option<AttestationHeader>, credex_chain::StateError> {
         Err(credex_chain::StateError("input/output error".into()))
     }
-    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Vec<SubjectId> {
-        self.0.due_escalations(cutoff, limit)
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, credex_chain::StateError> {
+        StateRead::due_escalations(self.0, cutoff, limit)
     }
 }
 

@@ -244,7 +244,9 @@ pub fn prove<R: NodeRead>(r: &R, key: &Hash32) -> Result<SmtProof, NodeError<R::
                 if next == Hash32::ZERO {
                     break Terminal::Empty;
                 }
-                at = at.child(bit).ok_or(NodeError::Inconsistent { depth: at.depth, what: "an inner node at depth 256" })?;
+                at = at
+                    .child(bit)
+                    .ok_or(NodeError::Inconsistent { depth: at.depth, what: "an inner node at depth 256" })?;
                 node = Some(read_checked(r, &at, &next)?);
             }
         }
@@ -361,7 +363,10 @@ fn join<R: NodeRead>(r: &R, at: &Position, l: Sub, rt: Sub, w: &mut NodeWrites) 
         (l, rt) => {
             for (sub, right) in [(&l, false), (&rt, true)] {
                 if let Sub::Leaf(key, value) = sub {
-                    w.insert(at.child(right).ok_or_else(too_deep)?, Some(StoredNode::Leaf { key: *key, value: *value }));
+                    w.insert(
+                        at.child(right).ok_or_else(too_deep)?,
+                        Some(StoredNode::Leaf { key: *key, value: *value }),
+                    );
                 }
             }
             let node = StoredNode::Inner { left: l.hash(), right: rt.hash() };

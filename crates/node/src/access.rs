@@ -73,6 +73,10 @@ pub enum AuthError {
     /// Over the client's rate.
     #[error("rate limit exceeded; retry later")]
     RateLimited,
+    /// The node could not read its state to resolve the client (its own
+    /// storage failed; no verdict on the caller).
+    #[error("the node could not read its state: {0}")]
+    Unreadable(String),
 }
 
 impl AuthError {
@@ -85,6 +89,7 @@ impl AuthError {
             AuthError::Skewed(_) | AuthError::BeforeStart => "stale-request",
             AuthError::Replay => "replay",
             AuthError::RateLimited => "rate-limited",
+            AuthError::Unreadable(_) => "internal",
         }
     }
 }
@@ -232,7 +237,9 @@ impl Access {
                 Caller { client: c.id.clone(), role: c.role, agency: Some(c.agency.clone()), subject: None },
             ));
         }
-        on_chain(node, client).ok_or_else(|| AuthError::UnknownClient(client.to_string()))
+        on_chain(node, client)
+            .map_err(|e| AuthError::Unreadable(e.to_string()))?
+            .ok_or_else(|| AuthError::UnknownClient(client.to_string()))
     }
 
     /// Checks a signed request: key, signature, clock skew, replay, rate.
@@ -311,7 +318,12 @@ impl Access {
         use crate::records::Refusal;
         let refuse = |code: &'static str, message: String| Refusal { status: 403, code, message };
         let f = &req.request;
-        let (key, caller) = match on_chain(node, &f.client) {
+        let found = on_chain(node, &f.client).map_err(|e| Refusal {
+            status: 500,
+            code: "internal",
+            message: format!("the node could not read its state: {e}"),
+        })?;
+        let (key, caller) = match found {
             // the relay's agency is the grantee a subject's own authorizations name
             Some((key, c)) => {
                 let agency = if c.role == Role::Subject { Some(relay.clone()) } else { c.agency };
@@ -379,18 +391,18 @@ impl Access {
 
 /// The key and identity `client` has on chain: an active issuer agency
 /// (its registry key, §11.8) or a subject with a bound key (§11.3).
-fn on_chain(node: &Node, client: &str) -> Option<(PublicKey, Caller)> {
+fn on_chain(node: &Node, client: &str) -> Result<Option<(PublicKey, Caller)>, crate::StoreError> {
     if let Ok(agency) = client.parse::<AgencyId>()
-        && let Some(r) = node.issuer(&agency).filter(|r| r.active)
+        && let Some(r) = node.issuer(&agency)?.filter(|r| r.active)
     {
-        return Some((
+        return Ok(Some((
             r.key,
             Caller { client: client.into(), role: Role::Issuer, agency: Some(agency), subject: None },
-        ));
+        )));
     }
-    let subject = client.parse::<SubjectId>().ok()?;
-    let k = node.subject_key(&subject)?;
-    Some((k.key, Caller { client: subject.to_string(), role: Role::Subject, agency: None, subject: Some(subject) }))
+    let Ok(subject) = client.parse::<SubjectId>() else { return Ok(None) };
+    let Some(k) = node.subject_key(&subject)? else { return Ok(None) };
+    Ok(Some((k.key, Caller { client: subject.to_string(), role: Role::Subject, agency: None, subject: Some(subject) })))
 }
 
 /// The audience of requests to `node`: its chain id, genesis hash and agency.
@@ -445,8 +457,12 @@ pub async fn anchor_loop(node: std::sync::Arc<Node>) {
             }
         };
         let anchored = match node.state_value(&credex_types::state::StateKey::AuditHead(agency.clone())) {
-            Some(credex_types::state::StateValue::AuditHead { seq, .. }) => seq,
-            _ => 0,
+            Ok(Some(credex_types::state::StateValue::AuditHead { seq, .. })) => seq,
+            Ok(_) => 0,
+            Err(e) => {
+                tracing::warn!(target: "credex::audit", error = %e, "reading the anchored audit head");
+                continue;
+            }
         };
         if seq <= anchored {
             continue;

@@ -48,7 +48,7 @@ impl Node {
         let mut withheld = 0usize;
         let mut out = Vec::new();
         for (id, height) in self.store().by_subject(subject)? {
-            let (Some(header), Some(record)) = (self.anchored_header(&id)?, self.record(&id)) else { continue };
+            let (Some(header), Some(record)) = (self.anchored_header(&id)?, self.record(&id)?) else { continue };
             if header.kind.publication_window().is_some() && header.expires_at.is_some_and(|e| e <= now) {
                 withheld += 1;
                 continue;
@@ -60,7 +60,13 @@ impl Node {
 
     /// The subject's cases (commitments, repair applications, objections).
     pub fn cases_of(&self, subject: &SubjectId) -> Result<Vec<(CaseId, CaseRecord)>, StoreError> {
-        Ok(self.store().cases_of(subject)?.iter().filter_map(|(id, _)| self.case(id).map(|c| (*id, c))).collect())
+        let mut out = Vec::new();
+        for (id, _) in self.store().cases_of(subject)? {
+            if let Some(c) = self.case(&id)? {
+                out.push((id, c));
+            }
+        }
+        Ok(out)
     }
 
     /// The risk list: each subject with the codes of the rules it meets.

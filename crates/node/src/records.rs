@@ -36,7 +36,14 @@ fn may_invoke(node: &Node, caller: &Caller, code: &LegalBasis) -> bool {
         Some((country, _)) if country.len() == 2 && code != "cross-border-mutual-assistance" => caller
             .agency
             .as_ref()
-            .and_then(|a| node.jurisdiction_of(a))
+            .and_then(|a| match node.jurisdiction_of(a) {
+                Ok(j) => j,
+                Err(e) => {
+                    // no jurisdiction read: the basis is not allowed (refused, never granted)
+                    tracing::error!(target: "credex::records", agency = %a, error = %e, "reading an agency's jurisdiction");
+                    None
+                }
+            })
             .is_some_and(|j| j.as_str().eq_ignore_ascii_case(country)),
         _ => true,
     }
@@ -168,11 +175,15 @@ fn check_basis(
     match basis {
         _ if caller.role == Role::Subject && caller.subject.as_ref() == Some(subject) => Ok("own-record".into()),
         Basis::Authorization(a) => {
-            let key = node.subject_key(subject).map(|k| k.key);
-            let revoked = node.state_value(&credex_types::state::StateKey::AuthorizationRevoked {
-                subject: a.authorization.subject.clone(),
-                authorization: a.authorization.hash(),
-            });
+            let internal =
+                |e: crate::StoreError| refuse(500, "internal", format!("the node could not read its state: {e}"));
+            let key = node.subject_key(subject).map_err(internal)?.map(|k| k.key);
+            let revoked = node
+                .state_value(&credex_types::state::StateKey::AuthorizationRevoked {
+                    subject: a.authorization.subject.clone(),
+                    authorization: a.authorization.hash(),
+                })
+                .map_err(internal)?;
             let facts = RecordFacts {
                 chain_id: &node.genesis().chain_id,
                 id,
@@ -215,10 +226,13 @@ pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: R
         Err(e) => return RawAnswer::Refused { code: "internal".into(), message: e.to_string() },
     };
     let Ok(Some(raw)) = node.store().raw(&req.id) else {
-        if matches!(node.record(&req.id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
-            return RawAnswer::Refused { code: "erased".into(), message: "the record was erased".into() };
-        }
-        return RawAnswer::NotHeld;
+        return match node.record(&req.id) {
+            Ok(Some(r)) if matches!(r.status, AttestationStatus::Erased { .. }) => {
+                RawAnswer::Refused { code: "erased".into(), message: "the record was erased".into() }
+            }
+            Ok(_) => RawAnswer::NotHeld,
+            Err(e) => RawAnswer::Refused { code: "internal".into(), message: e.to_string() },
+        };
     };
     let relay = peer_agency.as_ref().map_or("unknown-node", AgencyId::as_str).to_string();
     let verified = match &peer_agency {
@@ -252,9 +266,9 @@ pub fn serve(node: &Node, access: &Access, peer_agency: Option<AgencyId>, req: R
 }
 
 /// Checks that `att` is the anchored attestation `id`.
-fn matches_anchor(node: &Node, id: &AttestationId, att: &Attestation) -> bool {
-    let Some(record) = node.record(id) else { return false };
-    att.id() == *id && att.verify_signature(&record.issuer_key).is_ok()
+fn matches_anchor(node: &Node, id: &AttestationId, att: &Attestation) -> Result<bool, crate::StoreError> {
+    let Some(record) = node.record(id)? else { return Ok(false) };
+    Ok(att.id() == *id && att.verify_signature(&record.issuer_key).is_ok())
 }
 
 /// The requesting side: the record for `caller`, from this node or a peer.
@@ -270,7 +284,8 @@ pub async fn fetch(
         .anchored_header(&id)
         .map_err(|e| refuse(500, "internal", e.to_string()))?
         .ok_or_else(|| refuse(404, "not-anchored", format!("{id} is not anchored")))?;
-    if matches!(node.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+    let record = node.record(&id).map_err(|e| refuse(500, "internal", e.to_string()))?;
+    if matches!(record.map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
         let r = refuse(410, "erased", "the record was erased; its key no longer exists");
         audit_fetch(&node, &access, &caller, &id, &header.subject, None, &format!("refused:{}", r.code))?;
         return Err(r);
@@ -320,7 +335,7 @@ pub async fn fetch(
             }
         }
     };
-    if !matches_anchor(&node, &id, &att) {
+    if !matches_anchor(&node, &id, &att).map_err(|e| refuse(500, "internal", e.to_string()))? {
         let r = refuse(502, "record-mismatch", "the record served does not match the anchored attestation");
         audit_fetch(&node, &access, &caller, &id, &header.subject, Some(basis_text), &format!("refused:{}", r.code))?;
         return Err(r);

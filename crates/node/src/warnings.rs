@@ -104,7 +104,10 @@ impl Warnings {
         };
         let now = self.node.now();
         if let Some(cutoff) = now.0.checked_sub(IMMINENT_MS) {
-            out.extend(self.node.abnormal_since(Timestamp(cutoff), 10_000));
+            match self.node.abnormal_since(Timestamp(cutoff), 10_000) {
+                Ok(s) => out.extend(s),
+                Err(e) => tracing::warn!(target: "credex::warnings", error = %e, "reading the escalation index"),
+            }
         }
         out
     }

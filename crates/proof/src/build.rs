@@ -14,11 +14,12 @@ use crate::{Anchor, Claim, CreditProof, PROOF_VERSION};
 
 /// Where a proof's claim comes from: the state values and their map.
 pub trait ProofSource {
-    /// The value under `key`.
-    fn value(&self, key: &StateKey) -> Option<StateValue>;
+    /// The value under `key` ([`BuildError::Unreadable`] if the source
+    /// cannot be read).
+    fn value(&self, key: &StateKey) -> Result<Option<StateValue>, BuildError>;
     /// The map proof of `key` against the root the anchor commits to
-    /// (`None` if the map is not at a committed root).
-    fn map_proof(&self, key: &StateKey) -> Option<SmtProof>;
+    /// ([`BuildError::NoRoot`] if the map is not at a committed root).
+    fn map_proof(&self, key: &StateKey) -> Result<SmtProof, BuildError>;
 }
 
 /// Why a claim cannot be built.
@@ -36,10 +37,13 @@ pub enum BuildError {
     /// A field to disclose is not in the attestation.
     #[error("{0}")]
     Disclose(AttestationError),
+    /// The state could not be read (the node's own storage failed).
+    #[error("the state could not be read: {0}")]
+    Unreadable(String),
 }
 
 fn proof_of(src: &impl ProofSource, key: &StateKey) -> Result<SmtProof, BuildError> {
-    src.map_proof(key).ok_or(BuildError::NoRoot)
+    src.map_proof(key)
 }
 
 fn attestation_record(
@@ -47,7 +51,7 @@ fn attestation_record(
     id: AttestationId,
 ) -> Result<(credex_types::state::AttestationRecord, SmtProof), BuildError> {
     let key = StateKey::Attestation(id);
-    let Some(StateValue::Attestation(record)) = src.value(&key) else {
+    let Some(StateValue::Attestation(record)) = src.value(&key)? else {
         return Err(BuildError::NotAnchored(id));
     };
     Ok((record, proof_of(src, &key)?))
@@ -80,7 +84,7 @@ pub fn status_claim(
 /// The claim of `subject`'s standing on `list` (membership or non-membership).
 pub fn list_claim(src: &impl ProofSource, list: ListKind, subject: &SubjectId) -> Result<Claim, BuildError> {
     let key = StateKey::Listing { list, subject: subject.clone() };
-    let record = match src.value(&key) {
+    let record = match src.value(&key)? {
         Some(StateValue::Listing(r)) => Some(r),
         _ => None,
     };
@@ -90,7 +94,7 @@ pub fn list_claim(src: &impl ProofSource, list: ListKind, subject: &SubjectId) -
 /// The claim of `subject`'s standing on every list (one state proof).
 pub fn standing_claim(src: &impl ProofSource, subject: &SubjectId) -> Result<Claim, BuildError> {
     let key = StateKey::Standing(subject.clone());
-    let record = match src.value(&key) {
+    let record = match src.value(&key)? {
         Some(StateValue::Standing(r)) => Some(r),
         _ => None,
     };
@@ -100,7 +104,7 @@ pub fn standing_claim(src: &impl ProofSource, subject: &SubjectId) -> Result<Cla
 /// The claim of case `case`.
 pub fn case_claim(src: &impl ProofSource, case: CaseId) -> Result<Claim, BuildError> {
     let key = StateKey::Case(case);
-    let Some(StateValue::Case(record)) = src.value(&key) else {
+    let Some(StateValue::Case(record)) = src.value(&key)? else {
         return Err(BuildError::NoCase(case));
     };
     Ok(Claim::Case { case, record, proof: proof_of(src, &key)? })

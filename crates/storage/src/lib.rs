@@ -10,9 +10,11 @@
 //! | `attestations` | attestation id | (height, [`AnchorTx`]) |
 //! | `subjects` | encode(subject) ‖ attestation id | height (u64 BE) |
 //! | `state` | state-key hash | ([`StateKey`], [`StateValue`]) |
+//! | `state_map` | depth (u16 BE) ‖ key prefix (⌈depth/8⌉ bytes) | the map node there: tag (0 leaf, 1 inner) ‖ two hashes |
+//! | `state_index` | `a`/`g`/`m`/`n`/`c` ‖ … (see module `state`) | the list, escalation, issuer and name indexes |
 //! | `raw` | attestation id | XChaCha20-Poly1305 ciphertext of the full [`Attestation`] (field values and salts; issuer-side only): 24-byte nonce ‖ ciphertext, the id as associated data |
 //! | `record_keys` | attestation id | the slot (u64 BE) of the record's own 256-bit key in the key file `RECORD_KEYS` (`keyslab`: outside RocksDB, so destroying a key leaves no copy in a log or table file); the slot is zeroed when an erasure tombstone for it is committed |
-//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
+//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `state-map`: the map nodes and indexes are complete; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
 //! | `audit` | `e` ‖ seq (u64 BE) → [`AuditEntry`]; `s` ‖ encode(subject) ‖ seq → (index); `h` → (seq, head hash) — this node's query audit log |
@@ -24,9 +26,12 @@
 //! leaves no part of the block. A store remembers its genesis hash and
 //! refuses to open for another genesis.
 //!
-//! The state map's Merkle nodes are not persisted: the node loads the state
-//! ([`Store::load_state`]) and rebuilds the in-memory map at start
-//! (≈2 s per 10⁶ entries, see the README benchmark).
+//! The state lives here and nowhere else (module `state`, ADR 0002): the
+//! values in `state`, the state map's nodes in `state_map`, the derived
+//! indexes in `state_index`, written with the block; [`Store`] is the
+//! [`StateRead`](credex_chain::StateRead) blocks execute on, and a commit
+//! whose writes miss the header's state root is refused. Memory is bounded
+//! by one block cache and one write-buffer budget for every family.
 
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -36,9 +41,10 @@ use std::path::Path;
 pub mod crash;
 mod keyslab;
 pub mod signed;
+mod state;
 pub mod wal;
 
-use credex_chain::{AnchorRead, AnchorTx, Block, MemState, StateError};
+use credex_chain::{AnchorRead, AnchorTx, Block, StateError};
 use credex_crypto::Hash32;
 use credex_types::SubjectId;
 use credex_types::access::AuditEntry;
@@ -65,7 +71,9 @@ const CF_SET_CHANGES: &str = "set_changes";
 /// Ids of raw records kept at admission whose anchor no block holds yet:
 /// what a restart re-admits, without reading the whole raw history.
 const CF_UNANCHORED: &str = "unanchored";
-const FAMILIES: [&str; 15] = [
+const FAMILIES: [&str; 17] = [
+    state::CF_STATE_MAP,
+    state::CF_STATE_INDEX,
     CF_BLOCKS,
     CF_CERTS,
     CF_TXS,
@@ -82,6 +90,22 @@ const FAMILIES: [&str; 15] = [
     CF_SET_CHANGES,
     CF_UNANCHORED,
 ];
+
+/// RocksDB's block cache, shared by every family.
+const BLOCK_CACHE_BYTES: usize = 256 << 20;
+/// All memtables together.
+const WRITE_BUFFERS_BYTES: usize = 128 << 20;
+
+fn family_options(cache: &rocksdb::Cache) -> Options {
+    let mut t = rocksdb::BlockBasedOptions::default();
+    t.set_block_cache(cache);
+    t.set_bloom_filter(10.0, false);
+    t.set_cache_index_and_filter_blocks(true);
+    t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut o = Options::default();
+    o.set_block_based_table_factory(&t);
+    o
+}
 
 /// Largest stored value decoded (a block of 10,000 transactions fits).
 const MAX_VALUE: usize = 64 << 20;
@@ -146,6 +170,18 @@ pub enum StoreError {
     /// A raw record does not decrypt under its key.
     #[error("raw record {0} does not decrypt: its key or ciphertext is damaged")]
     Decrypt(AttestationId),
+    /// A block's writes do not lead to the state root its header states
+    /// (execution is deterministic: a bug, and nothing was written).
+    #[error("state root after the block's writes is {ours}, the header says {header}")]
+    StateRoot {
+        /// What the writes give.
+        ours: Hash32,
+        /// What the header says.
+        header: Hash32,
+    },
+    /// The state could not be read through the chain's [`StateRead`](credex_chain::StateRead).
+    #[error("{0}")]
+    State(#[from] StateError),
     /// A commit out of order.
     #[error("block {got} does not follow committed height {have}")]
     OutOfOrder {
@@ -174,6 +210,9 @@ pub struct BlockCommit<'a> {
     pub anchors: &'a [AnchorTx],
     /// Attestations erased by this block: their raw records and keys are destroyed with it.
     pub erased: &'a [AttestationId],
+    /// The state root the block's header states: the commit is refused
+    /// ([`StoreError::StateRoot`]) if the writes do not lead to it.
+    pub state_root: Hash32,
 }
 
 fn decode<T: credex_codec::Decode<()> + credex_codec::Encode>(
@@ -221,6 +260,11 @@ impl Store {
         // RocksDB's own info log: a few small files, not an ever-growing pile
         opts.set_max_log_file_size(4 * 1024 * 1024);
         opts.set_keep_log_file_num(4);
+        // Memory is bounded by what is sized here, not by the chain's
+        // length: one block cache for every family (index and filter blocks
+        // in it too) and one budget for all write buffers.
+        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        opts.set_db_write_buffer_size(WRITE_BUFFERS_BYTES);
         // Families an earlier version kept and this one no longer has (such
         // as `signed_votes`, replaced by the consensus log) are opened, then
         // dropped: RocksDB refuses to open a database without all of them.
@@ -233,7 +277,7 @@ impl Store {
             .iter()
             .map(|n| n.to_string())
             .chain(retired.iter().cloned())
-            .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+            .map(|n| ColumnFamilyDescriptor::new(n, family_options(&cache)));
         let mut db = DB::open_cf_descriptors(&opts, path, cfs)?;
         for name in &retired {
             tracing::info!(target: "credex::storage", family = %name, "dropping a column family this version no longer uses");
@@ -252,6 +296,14 @@ impl Store {
                 let mut b = WriteBatch::default();
                 b.put_cf(store.cf(CF_META), b"genesis", genesis_hash.0);
                 store.db.write_opt(b, &wo)?;
+            }
+        }
+        // A store from before the state map on disk (or whose build was
+        // cut short) gets its nodes and indexes built from the values, once.
+        if store.meta(state::STATE_MAP_BUILT)?.is_none() {
+            let n = store.build_state_map_and_indexes()?;
+            if n > 0 {
+                tracing::info!(target: "credex::storage", entries = n, "built the state map's nodes and indexes on disk (once, for a store of an earlier version)");
             }
         }
         if build_unanchored {
@@ -359,8 +411,9 @@ impl Store {
             b.delete_cf(self.cf(CF_KEYS), id.0.0);
             b.delete_cf(self.cf(CF_RAW), id.0.0);
         }
-        for (k, v) in c.writes {
-            b.put_cf(self.cf(CF_STATE), k.hash().0, credex_codec::encode(&(k.clone(), v.clone())));
+        let root = self.state_batch(&mut b, c.writes)?;
+        if root != c.state_root {
+            return Err(StoreError::StateRoot { ours: root, header: c.state_root });
         }
         b.put_cf(self.cf(CF_META), b"height", hk);
         let mut wo = WriteOptions::default();
@@ -457,26 +510,6 @@ impl Store {
             Some(b) => Ok(Some(decode::<(StateKey, StateValue)>("state entry", &b)?.1)),
             None => Ok(None),
         }
-    }
-
-    /// The state map's values, loaded at start: the node executes blocks
-    /// against them in memory and writes through here. Anchored headers
-    /// stay on disk and are read as blocks need them ([`AnchorRead`]).
-    pub fn load_state(&self) -> Result<MemState, StoreError> {
-        let mut state = MemState::default();
-        for item in self.db.iterator_cf(self.cf(CF_STATE), IteratorMode::Start) {
-            let (k, v) = item?;
-            let (key, value): (StateKey, StateValue) = decode("state entry", &v)?;
-            let kh = key.hash();
-            if kh.0.as_slice() != &*k {
-                return Err(StoreError::Corrupt {
-                    what: "state entry",
-                    error: credex_codec::CodecError::Malformed("key does not match its hash".into()),
-                });
-            }
-            state.insert(key, value);
-        }
-        Ok(state)
     }
 
     /// Attestation ids about `subject`, with their anchoring heights, in id order.

@@ -28,9 +28,9 @@ fn block(fx: &mut Fixture, height: u64, txs: Vec<Transaction>) -> Block {
     }
 }
 
-/// What executing `b` on `state` (headers from `store`) did, as the chain derives it.
-fn outcome(state: &credex_chain::MemState, store: &Store, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
-    BlockOutcome::new(execute_block(&state.with(store), &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
+/// What executing `b` on the store's committed state did, as the chain derives it.
+fn outcome(store: &Store, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
+    BlockOutcome::new(execute_block(store, &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
 }
 
 #[test]
@@ -50,8 +50,7 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     {
         let store = Store::open(dir.path(), gh).unwrap();
         assert_eq!(store.height().unwrap(), 0);
-        let state = store.load_state().unwrap();
-        let out = outcome(&state, &store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+        let out = outcome(&store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
         let writes = out.writes.clone();
         let cert = CommitCertificate { round: 0, signatures: vec![] };
         store.put_raw(&att).unwrap();
@@ -62,10 +61,18 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
                 writes: &writes,
                 anchors: &out.anchors,
                 erased: &[],
+                state_root: store.state_root_with(&writes).unwrap(),
             })
             .unwrap();
         // out of order
-        let again = BlockCommit { block: &b, certificate: &cert, writes: &writes, anchors: &[], erased: &[] };
+        let again = BlockCommit {
+            block: &b,
+            certificate: &cert,
+            writes: &writes,
+            anchors: &[],
+            erased: &[],
+            state_root: Hash32::ZERO,
+        };
         assert!(matches!(store.commit_block(&again), Err(StoreError::OutOfOrder { have: 1, got: 1 })));
     }
     let store = Store::open(dir.path(), gh).unwrap();
@@ -74,14 +81,11 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
     assert!(store.certificate(1).unwrap().is_some());
     assert_eq!(store.anchor(&att.id()).unwrap().unwrap().0, 1);
     assert_eq!(store.raw(&att.id()).unwrap().unwrap(), att);
-    let state = store.load_state().unwrap();
-    assert!(state.get(&StateKey::Attestation(att.id())).is_some());
-    assert_eq!(state.values.len(), 3, "attestation record, listing record and the subject's standing");
-    assert!(state.get(&StateKey::Standing(att.header.subject.clone())).is_some());
+    assert!(StateRead::get(&store, &StateKey::Attestation(att.id())).unwrap().is_some());
+    assert!(StateRead::get(&store, &StateKey::Standing(att.header.subject.clone())).unwrap().is_some());
     // the anchored header is read from the store, not loaded with the state
-    let view = state.with(&store);
-    assert_eq!(StateRead::anchored(&view, &att.id()).unwrap(), Some(att.header.clone()));
-    assert_eq!(StateRead::anchored(&view, &credex_types::attestation::AttestationId(Hash32([9; 32]))).unwrap(), None);
+    assert_eq!(StateRead::anchored(&store, &att.id()).unwrap(), Some(att.header.clone()));
+    assert_eq!(StateRead::anchored(&store, &credex_types::attestation::AttestationId(Hash32([9; 32]))).unwrap(), None);
     assert_eq!(store.by_subject(&att.header.subject).unwrap(), vec![(att.id(), 1)]);
     drop(store);
     assert!(matches!(Store::open(dir.path(), Hash32([1; 32])), Err(StoreError::WrongGenesis { .. })));
@@ -138,10 +142,9 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
         None,
     );
     let store = Store::open(dir.path(), gh).unwrap();
-    let state = store.load_state().unwrap();
     let b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
     let ctx = |h| BlockContext { height: h, time: Timestamp(h) };
-    let o1 = outcome(&state, &store, &fx, ctx(1), &b1);
+    let o1 = outcome(&store, &fx, ctx(1), &b1);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store.put_raw(&att).unwrap();
     let key = store.record_key(&att.id()).unwrap().expect("the record has a key");
@@ -152,19 +155,18 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
             writes: &o1.writes,
             anchors: &o1.anchors,
             erased: &[],
+            state_root: store.state_root_with(&o1.writes).unwrap(),
         })
         .unwrap();
     assert_eq!(store.raw(&att.id()).unwrap().unwrap(), att);
     // nowhere on disk (tables, write-ahead log) in the clear
     assert!(!contains(&all_bytes(dir.path()), marker.as_bytes()));
     // the erasure tombstone's block destroys the record's key and ciphertext
-    let mut state = state;
-    state.apply(o1.writes.clone());
     let mut tomb = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::ErasureTombstone, &[], None);
     tomb.header.supersedes = Some(att.id());
     let tomb = credex_types::Attestation::sign(tomb.header, tomb.claims, &fx.issuer_keys["cn-sfh-amr"]).unwrap();
     let b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
-    let o2 = outcome(&state, &store, &fx, ctx(2), &b2);
+    let o2 = outcome(&store, &fx, ctx(2), &b2);
     assert_eq!(o2.erased, vec![att.id()], "the chain says what the block erases");
     store
         .commit_block(&BlockCommit {
@@ -173,6 +175,7 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
             writes: &o2.writes,
             anchors: &o2.anchors,
             erased: &o2.erased,
+            state_root: store.state_root_with(&o2.writes).unwrap(),
         })
         .unwrap();
     assert!(store.raw(&att.id()).unwrap().is_none());
@@ -296,9 +299,8 @@ fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties()
     let ids = |v: &[credex_types::Attestation]| v.iter().map(|a| a.id()).collect::<std::collections::BTreeSet<_>>();
     assert_eq!(ids(&store.unanchored_raws(10).unwrap()), ids(&atts));
     // a block anchoring the first two takes them out of the index, in the same write
-    let state = store.load_state().unwrap();
     let b = block(&mut fx, 1, atts[..2].iter().map(|a| Transaction::Anchor(AnchorTx::of(a))).collect());
-    let o = outcome(&state, &store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+    let o = outcome(&store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store
         .commit_block(&BlockCommit {
@@ -307,6 +309,7 @@ fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties()
             writes: &o.writes,
             anchors: &o.anchors,
             erased: &[],
+            state_root: store.state_root_with(&o.writes).unwrap(),
         })
         .unwrap();
     assert_eq!(store.unanchored_count().unwrap(), 1);
@@ -344,4 +347,109 @@ fn a_store_of_an_earlier_version_gets_its_unanchored_index_built_once() {
     let store = Store::open(dir.path(), gh).unwrap();
     assert_eq!(store.unanchored_count().unwrap(), 1);
     assert_eq!(store.unanchored_raws(10).unwrap(), vec![att]);
+}
+
+/// The state on disk (values, map nodes, indexes) gives what the in-memory
+/// reference gives — roots, proofs, members, counts, escalation index —
+/// block after block, after a reopen, and after a rebuild from the values
+/// (a store of an earlier version); a commit whose writes miss the
+/// header's root writes nothing.
+#[test]
+fn the_state_on_disk_matches_the_in_memory_reference_across_reopen_and_rebuild() {
+    use credex_chain::MemState;
+    use credex_merkle::smt::{SparseMerkleMap, verify};
+    use credex_types::ListKind;
+    let mut fx = Fixture::new("store-state-on-disk");
+    let dir = tempfile::tempdir().unwrap();
+    let gh = fx.genesis.hash();
+    let cert = CommitCertificate { round: 0, signatures: vec![] };
+    let mut mem = MemState::default();
+    let mut smt = SparseMerkleMap::new();
+    let subjects: Vec<String> = (0..12).map(|i| format!("zz-disk:N{i:02}")).collect();
+    let store = Store::open(dir.path(), gh).unwrap();
+    let mut listings = Vec::new();
+    for i in 1..=4usize {
+        let h = i as u64;
+        // three listings a block, and from block 3 on the repair of an earlier one
+        let mut txs = Vec::new();
+        for s in &subjects[(i - 1) * 3..i * 3] {
+            let att = fx.attest("cn-sfh-amr", s, AttestationKind::AbnormalOperationListing, &[("note", "x")], None);
+            txs.push(Transaction::Anchor(AnchorTx::of(&att)));
+            listings.push(att);
+        }
+        if h >= 3 {
+            let target = &listings[(i - 3) * 3];
+            let rm = fx.attest(
+                "cn-sfh-amr",
+                &target.header.subject.to_string(),
+                AttestationKind::AbnormalOperationRemoval,
+                &[("note", "repaired")],
+                None,
+            );
+            txs.push(Transaction::Anchor(AnchorTx::of(&rm)));
+        }
+        let b = block(&mut fx, h, txs);
+        let ctx = BlockContext { height: h, time: Timestamp(h) };
+        let out = outcome(&store, &fx, ctx, &b);
+        // the reference executes the same block on memory
+        let view = mem.with(&store);
+        let (ref_writes, _) = execute_block(&view, &fx.genesis, ctx, &b.txs).unwrap().into_writes();
+        assert_eq!(ref_writes, out.writes);
+        for (k, v) in &out.writes {
+            smt.insert(k.hash(), v.hash());
+        }
+        mem.apply(out.writes.clone());
+        let root = smt.root();
+        assert_eq!(store.state_root_with(&out.writes).unwrap(), root);
+        let commit = |state_root| BlockCommit {
+            block: &b,
+            certificate: &cert,
+            writes: &out.writes,
+            anchors: &out.anchors,
+            erased: &[],
+            state_root,
+        };
+        assert!(matches!(store.commit_block(&commit(Hash32([7; 32]))), Err(StoreError::StateRoot { .. })));
+        assert_eq!(store.height().unwrap(), h - 1, "a refused commit writes nothing");
+        store.commit_block(&commit(root)).unwrap();
+        assert_eq!(store.state_root().unwrap(), root);
+    }
+    let check = |store: &Store, mem: &MemState, smt: &mut SparseMerkleMap| {
+        let root = smt.root();
+        assert_eq!(store.state_root().unwrap(), root);
+        let list = ListKind::AbnormalOperation;
+        assert_eq!(store.member_count(list).unwrap(), mem.member_count(list));
+        assert_eq!(store.member_count(list).unwrap(), 12 - 2, "two repaired");
+        assert_eq!(store.members(list, None, None, 100).unwrap(), mem.members(list, None, None, 100));
+        let first = store.members(list, None, None, 4).unwrap();
+        assert_eq!(store.members(list, first.last(), None, 3).unwrap(), mem.members(list, first.last(), None, 3));
+        assert_eq!(store.members(list, None, Some("N1"), 100).unwrap(), mem.members(list, None, Some("N1"), 100));
+        assert_eq!(store.member_count_matching(list, Some("n1")).unwrap(), mem.member_count_matching(list, Some("n1")));
+        assert_eq!(store.abnormal_since(Timestamp(2), 100).unwrap(), mem.due_escalations(Timestamp(2), 100));
+        for s in &subjects {
+            let key = StateKey::Listing { list, subject: s.parse().unwrap() };
+            let proof = store.state_proof(&key).unwrap();
+            assert_eq!(proof, smt.prove(&key.hash()));
+            let value = StateRead::get(store, &key).unwrap().map(|v| v.hash());
+            assert!(verify(&root, &key.hash(), value.as_ref(), &proof).is_ok());
+        }
+        let absent = StateKey::Listing { list, subject: "zz-disk:NONE".parse().unwrap() };
+        assert!(verify(&root, &absent.hash(), None, &store.state_proof(&absent).unwrap()).is_ok());
+    };
+    check(&store, &mem, &mut smt);
+    drop(store);
+    let store = Store::open(dir.path(), gh).unwrap();
+    check(&store, &mem, &mut smt);
+    drop(store);
+    // a store of an earlier version: values only, no map nodes, no indexes
+    {
+        let opts = rocksdb::Options::default();
+        let names = rocksdb::DB::list_cf(&opts, dir.path()).unwrap();
+        let mut db = rocksdb::DB::open_cf(&opts, dir.path(), &names).unwrap();
+        db.drop_cf("state_map").unwrap();
+        db.drop_cf("state_index").unwrap();
+        db.delete_cf(db.cf_handle("meta").unwrap(), b"state-map").unwrap();
+    }
+    let store = Store::open(dir.path(), gh).unwrap();
+    check(&store, &mem, &mut smt);
 }

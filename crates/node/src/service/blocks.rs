@@ -52,12 +52,12 @@ pub enum CommitError {
     /// Storage failed (the block is not committed).
     #[error("storage: {0}")]
     Store(#[from] StoreError),
-    /// The block is durable, but applying it in memory gives another state
-    /// root than its header: execution is deterministic, so this is a bug,
-    /// and serving on would hand out proofs that do not verify.
-    #[error("state root after commit {ours} differs from the header's {header}")]
+    /// The block's writes give another state root than its header:
+    /// execution is deterministic, so this is a bug; nothing is written,
+    /// as serving on would hand out proofs that do not verify.
+    #[error("state root after the block's writes {ours} differs from the header's {header}")]
     StateRoot {
-        /// What memory gives.
+        /// What the writes give.
         ours: Hash32,
         /// What the header says.
         header: Hash32,
@@ -323,12 +323,19 @@ impl Node {
         let parent = chain.head.as_ref().map(|(h, _)| h);
         let ctx = credex_chain::next_context(parent, self.genesis.genesis_time, self.clock.now());
         let view = self.state_of(&chain);
-        if batch.is_empty() && !allow_empty && !credex_chain::has_block_work(&view, ctx.time) {
-            return None;
+        if batch.is_empty() && !allow_empty {
+            match credex_chain::has_block_work(view, ctx.time) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::error!(target: "credex::chain", error = %e, "no proposal: the state could not be read");
+                    return None;
+                }
+            }
         }
         let already =
             |id: &AttestationId, key: &credex_crypto::PublicKey| verified.get(id).is_some_and(|k| k.contains(key));
-        let built = match credex_chain::build_block(&view, &self.genesis, ctx, batch, &already) {
+        let built = match credex_chain::build_block(view, &self.genesis, ctx, batch, &already) {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(target: "credex::chain", error = %e, "no proposal: the state could not be read");
@@ -338,24 +345,29 @@ impl Node {
         let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
         let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
-        let state_root = chain.smt.root_with(&outcome.map_updates());
-        let set = credex_chain::validator_set(&view, &self.genesis);
-        let header = state_root.map(|root| {
-            let next = outcome.next_set();
-            credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, root)
-        });
+        let header = match (
+            self.store.state_root_with(&outcome.writes),
+            credex_chain::validator_set(view, &self.genesis),
+        ) {
+            (Ok(root), Ok(set)) => {
+                let next = outcome.next_set();
+                credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, root)
+            }
+            (Err(e), _) => {
+                tracing::error!(target: "credex::chain", error = %e, "no proposal: the state map could not be read");
+                return None;
+            }
+            (_, Err(e)) => {
+                tracing::error!(target: "credex::chain", error = %e, "no proposal: the state could not be read");
+                return None;
+            }
+        };
         drop(chain);
         let dropped = std::mem::take(&mut outcome.dropped);
         self.reject(dropped, "dropped at block time");
         if txs.is_empty() && outcome.escalated.is_empty() && !allow_empty {
             return None;
         }
-        // The map is clean between commits (each ends with its root); a
-        // dirty map here is a bug, and no block is better than a wrong root.
-        let Some(header) = header else {
-            tracing::error!(target: "credex::chain", "state map not rehashed since the last commit; no proposal");
-            return None;
-        };
         Some(Proposal { block: Block { header, txs }, outcome, included })
     }
 
@@ -367,10 +379,11 @@ impl Node {
         let height = block.header.height;
         let parent = chain.head.as_ref().map(|(h, _)| h);
         let view = self.state_of(&chain);
-        let set = credex_chain::validator_set(&view, &self.genesis);
+        let set =
+            credex_chain::validator_set(view, &self.genesis).map_err(|error| BlockError::Storage { height, error })?;
         let ctx = credex_chain::check_header(&self.identity, &set, parent, &block)
             .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
-        let state = credex_chain::execute_block(&view, &self.genesis, ctx, &block.txs).map_err(|e| match e {
+        let state = credex_chain::execute_block(view, &self.genesis, ctx, &block.txs).map_err(|e| match e {
             credex_chain::ExecError::State(error) => BlockError::Storage { height, error },
             e => BlockError::Execution { height, error: e.to_string() },
         })?;
@@ -378,7 +391,11 @@ impl Node {
         outcome
             .check_next_validators(&block.header, &set)
             .map_err(|_| BlockError::Header { height, what: "next validators hash" })?;
-        if chain.smt.root_with(&outcome.map_updates()) != Some(block.header.state_root) {
+        let root = self
+            .store
+            .state_root_with(&outcome.writes)
+            .map_err(|e| BlockError::Storage { height, error: credex_chain::StateError(e.to_string()) })?;
+        if root != block.header.state_root {
             return Err(BlockError::Header { height, what: "state root" });
         }
         drop(chain);
@@ -442,30 +459,33 @@ impl Node {
             return Err(CommitError::OutOfOrder { got: proposal.block.header.height, expected });
         }
         let outcome = proposal.outcome;
-        self.store.commit_block(&BlockCommit {
-            block: &proposal.block,
-            certificate: &cert,
-            writes: &outcome.writes,
-            anchors: &outcome.anchors,
-            erased: &outcome.erased,
-        })?;
+        self.store
+            .commit_block(&BlockCommit {
+                block: &proposal.block,
+                certificate: &cert,
+                writes: &outcome.writes,
+                anchors: &outcome.anchors,
+                erased: &outcome.erased,
+                state_root: proposal.block.header.state_root,
+            })
+            .map_err(|e| match e {
+                // Execution is deterministic; this would be a bug, and
+                // committing would serve proofs that do not verify.
+                StoreError::StateRoot { ours, header } => CommitError::StateRoot { ours, header },
+                e => CommitError::Store(e),
+            })?;
         for id in &outcome.erased {
             tracing::info!(target: "credex::chain", %id, "erased: raw record and its key destroyed");
         }
         credex_storage::crash::point("commit-after-store");
-        // durable (the anchored headers with it, read from the store from
-        // now on): now apply to memory
-        for (k, v) in &outcome.writes {
-            chain.smt.insert(k.hash(), v.hash());
-        }
-        let root = chain.smt.root();
-        if root != proposal.block.header.state_root {
-            // Execution is deterministic; this would be a bug, and continuing
-            // would serve proofs that do not verify.
-            return Err(CommitError::StateRoot { ours: root, header: proposal.block.header.state_root });
+        // durable: the state, its map and indexes are the store's from now on
+        if let Some(set) = outcome.writes.iter().rev().find_map(|(k, v)| match (k, v) {
+            (StateKey::Validators, StateValue::Validators(set)) => Some(set.clone()),
+            _ => None,
+        }) {
+            chain.validators = set;
         }
         let touched = outcome.touched;
-        chain.state.apply(outcome.writes);
         let height = proposal.block.header.height;
         let block_time = proposal.block.header.time;
         let txs = proposal.block.txs.len();

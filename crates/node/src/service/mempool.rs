@@ -256,7 +256,7 @@ impl Node {
             let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
             let view = self.state_of(&chain);
             for (id, tx) in &pending {
-                let mut overlay = Overlay::new(&view);
+                let mut overlay = Overlay::new(view);
                 match apply_admitted(&mut overlay, &self.genesis, ctx, tx) {
                     Ok(_) => {}
                     // a fault of our store says nothing about the transaction: it stays
@@ -392,7 +392,7 @@ impl Node {
         match known {
             Standing::Anchored(h) => {
                 // Erased means erased: the record is never stored again (spec §11.5).
-                if matches!(self.record(&id).map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
+                if matches!(self.record(&id)?.map(|r| r.status), Some(AttestationStatus::Erased { .. })) {
                     return Err(SubmitError::Erased(id));
                 }
                 if self.store.raw(&id)?.is_none() {
@@ -479,7 +479,7 @@ impl Node {
     /// committed state; the id and the keys the signatures verified under.
     pub(super) fn check_tx(&self, tx: &Transaction) -> Result<credex_chain::Admitted, SubmitError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
-        credex_chain::admit_checked(&self.state_of(&chain), &self.genesis, tx)
+        credex_chain::admit_checked(self.state_of(&chain), &self.genesis, tx)
             .map_err(|e| SubmitError::of(e, SubmitError::Invalid))
     }
 
@@ -491,7 +491,7 @@ impl Node {
         // The committed state's verdict (pending transactions are checked again at block time).
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let view = self.state_of(&chain);
-        let mut overlay = Overlay::new(&view);
+        let mut overlay = Overlay::new(view);
         let ctx = BlockContext { height: self.height() + 1, time: self.clock.now() };
         // Structure and signatures were checked by `check_tx` just before: only the state rules run.
         credex_chain::apply_rules_of(&mut overlay, &self.genesis, ctx, tx, admitted)
@@ -561,7 +561,7 @@ impl Node {
         if let Some(h) = self.store.tx_height(&id.0)? {
             return Ok(Some(h));
         }
-        Ok(self.case(&CaseId(id.0)).map(|c| c.history.first().map_or(0, |e| e.height)))
+        Ok(self.case(&CaseId(id.0))?.map(|c| c.history.first().map_or(0, |e| e.height)))
     }
 
     /// Waits until a transaction arrives or `timeout` passes.

@@ -19,11 +19,8 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use credex_chain::{
-    AnchorTx, Block, BlockContext, BlockOutcome, MemState, Overlay, Transaction, TxError, apply_admitted,
-};
+use credex_chain::{AnchorTx, Block, BlockContext, BlockOutcome, Overlay, Transaction, TxError, apply_admitted};
 use credex_crypto::{Hash32, SecretKey};
-use credex_merkle::smt::SparseMerkleMap;
 use credex_proof::{Anchor, Claim, CreditProof, build};
 use credex_storage::{BlockCommit, Store, StoreError};
 use credex_types::attestation::{Attestation, AttestationError, AttestationHeader, AttestationId};
@@ -79,10 +76,15 @@ pub enum Standing {
     Unknown,
 }
 
+/// The committed chain: its head, and the state as the store holds it
+/// (values, map nodes and indexes on disk, ADR 0002). Whoever holds the
+/// lock on it reads one committed state: a commit takes the write lock.
 struct Chain {
-    state: MemState,
-    smt: SparseMerkleMap,
+    store: Arc<Store>,
     head: Option<(BlockHeader, CommitCertificate)>,
+    /// The validator set in force for the next block (state, else genesis;
+    /// read at open and kept at each commit: consensus reads it often).
+    validators: ValidatorSet,
 }
 
 /// The node.
@@ -186,22 +188,17 @@ fn lock_err<T>(e: std::sync::PoisonError<T>) -> T {
 }
 
 impl Node {
-    /// Opens the store and rebuilds the in-memory state and map.
+    /// Opens the node on its store (the state stays on disk; start-up reads
+    /// the head and checks the map's root against it).
     pub fn open(genesis: Genesis, store: Store, clock: Box<dyn Clock>, wiring: Wiring) -> Result<Node, OpenError> {
         let labels = LabelTable::builtin();
         if !genesis.pins_labels(&labels) {
             return Err(OpenError::Labels { pinned: genesis.labels_hash, have: labels.hash() });
         }
         let started = std::time::Instant::now();
-        let state = store.load_state()?;
-        let loaded = started.elapsed();
-        let mut smt = SparseMerkleMap::new();
-        for (k, v) in &state.values {
-            smt.insert(*k, v.hash());
-        }
-        let root = smt.root();
-        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let (load_ms, map_ms) = (ms(loaded), ms(started.elapsed().saturating_sub(loaded)));
+        // Nothing is loaded: the state lives on disk. Only the root is read,
+        // to check the store against its head.
+        let root = store.state_root()?;
         let height = store.height()?;
         let head = if height == 0 {
             None
@@ -213,7 +210,9 @@ impl Node {
             }
             Some((block.header, cert))
         };
-        tracing::info!(target: "credex::node", height, entries = state.values.len(), load_ms, map_ms, "state loaded");
+        let validators = credex_chain::validator_set(&store, &genesis).map_err(StoreError::State)?;
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(target: "credex::node", height, %root, ms, "state opened");
         let (height_tx, _) = tokio::sync::watch::channel(height);
         let store = Arc::new(store);
         let raw = RawWriter::spawn(store.clone()).map_err(OpenError::RawWriter)?;
@@ -221,9 +220,9 @@ impl Node {
             identity: genesis.identity(),
             genesis,
             labels,
+            chain: RwLock::new(Chain { store: store.clone(), head, validators }),
             store,
             raw,
-            chain: RwLock::new(Chain { state, smt, head }),
             mempool: Mutex::new(Mempool::new(wiring.mempool)),
             clock,
             new_tx: tokio::sync::Notify::new(),
@@ -236,8 +235,8 @@ impl Node {
 
     /// The committed state of `chain` with its anchored headers read from
     /// the store: what blocks execute and admission checks run on.
-    fn state_of<'a>(&'a self, chain: &'a Chain) -> credex_chain::WithAnchors<'a, Store> {
-        chain.state.with(&*self.store)
+    fn state_of<'a>(&'a self, chain: &'a Chain) -> &'a Store {
+        &chain.store
     }
 
     /// The genesis.
@@ -273,7 +272,7 @@ impl Node {
     /// The validator set in force for the next block: the genesis set, or
     /// the one the last validator-set change left (spec §9.6).
     pub fn validator_set(&self) -> ValidatorSet {
-        credex_chain::validator_set(&self.state_of(&self.chain.read().unwrap_or_else(lock_err)), &self.genesis)
+        self.chain.read().unwrap_or_else(lock_err).validators.clone()
     }
 
     /// The head header, if any.
@@ -302,14 +301,18 @@ impl Node {
     }
 
     /// The jurisdiction of an agency: a genesis validator's or observer's, or an issuer's.
-    pub fn jurisdiction_of(&self, agency: &AgencyId) -> Option<credex_types::Jurisdiction> {
+    pub fn jurisdiction_of(&self, agency: &AgencyId) -> Result<Option<credex_types::Jurisdiction>, StoreError> {
         let g = &self.genesis;
-        g.validators
+        if let Some(j) = g
+            .validators
             .iter()
             .find(|v| &v.agency == agency)
             .map(|v| v.jurisdiction)
             .or_else(|| g.observers.iter().find(|o| &o.agency == agency).map(|o| o.jurisdiction))
-            .or_else(|| self.issuer(agency).map(|r| r.jurisdiction))
+        {
+            return Ok(Some(j));
+        }
+        Ok(self.issuer(agency)?.map(|r| r.jurisdiction))
     }
 
     /// The agency of a genesis peer id (validator or observer).

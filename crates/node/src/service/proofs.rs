@@ -25,6 +25,9 @@ pub enum ProofError {
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The state could not be read.
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 impl From<build::BuildError> for ProofError {
@@ -34,18 +37,20 @@ impl From<build::BuildError> for ProofError {
             build::BuildError::NoCase(id) => ProofError::NoCase(id),
             build::BuildError::NoRoot => ProofError::NoBlock,
             build::BuildError::Disclose(e) => ProofError::Disclose(e),
+            build::BuildError::Unreadable(e) => ProofError::Unreadable(e),
         }
     }
 }
 
-/// Proofs are built from the committed state and its map ([`build`]).
+/// Proofs are built from the committed state and its map on disk
+/// ([`build`]), read under the chain lock, so no commit interleaves.
 impl build::ProofSource for Chain {
-    fn value(&self, key: &StateKey) -> Option<StateValue> {
-        self.state.get(key)
+    fn value(&self, key: &StateKey) -> Result<Option<StateValue>, build::BuildError> {
+        self.store.state(key).map_err(|e| build::BuildError::Unreadable(e.to_string()))
     }
 
-    fn map_proof(&self, key: &StateKey) -> Option<credex_merkle::smt::SmtProof> {
-        self.smt.proof(&key.hash())
+    fn map_proof(&self, key: &StateKey) -> Result<credex_merkle::smt::SmtProof, build::BuildError> {
+        self.store.state_proof(key).map_err(|e| build::BuildError::Unreadable(e.to_string()))
     }
 }
 
@@ -63,7 +68,7 @@ impl Node {
     pub fn checkpoint(&self) -> Result<credex_proof::Checkpoint, ProofError> {
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let anchor = self.anchor_of(&chain)?;
-        let next_set = credex_chain::validator_set(&self.state_of(&chain), &self.genesis);
+        let next_set = chain.validators.clone();
         Ok(credex_proof::Checkpoint { version: credex_proof::CHECKPOINT_VERSION, anchor, next_set })
     }
 
