@@ -708,8 +708,11 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     let port = free_port();
     let node = DevNode::start(&data, port);
     let amr = node.key("cn-sfh-amr");
+    // `--patience 0`: a refusal for now (read-only) is given back at once,
+    // not resent for the default two minutes
     let attest = |url: &str, kind: &str, fields: &[&str]| {
-        let mut args = vec!["attest", "--node", url, "--key", &amr, "--subject", "91350100M000100Y43", "--kind", kind];
+        let mut args = vec!["--patience", "0", "attest", "--node", url, "--key", &amr];
+        args.extend(["--subject", "91350100M000100Y43", "--kind", kind]);
         for f in fields {
             args.extend(["--field", f]);
         }
@@ -733,8 +736,11 @@ fn a_node_below_its_disk_floor_serves_reads_admits_nothing_and_resumes_when_spac
     assert_eq!(read_only_gauge(&node.url), "1");
     let (code, status) = get(&node.url, "/v1/lists/abnormal-operation/91350100M000100Y43");
     assert_eq!(code, 200, "a status proof is served: {status}");
+    let asked = Instant::now();
     let refused = attest(&node.url, "administrative-licence", &[]);
     assert!(!refused.status.success());
+    // a resend would come after the node's Retry-After of 30 s at the earliest
+    assert!(asked.elapsed() < Duration::from_secs(25), "--patience 0 resent the read-only refusal");
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("read-only"), "{err}");
     // space returns: within the watcher's period it writes again

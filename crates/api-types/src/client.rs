@@ -136,6 +136,14 @@ pub fn set_default_ca(ca: &Path) -> Result<(), ClientError> {
     Ok(())
 }
 
+static DEFAULT_PATIENCE_SET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// Makes `patience` the patience of every client made after (instead of
+/// [`DEFAULT_PATIENCE`]); [`Client::with_patience`] still overrides it.
+pub fn set_default_patience(patience: Duration) {
+    let _ = DEFAULT_PATIENCE_SET.set(patience);
+}
+
 /// Makes `path` the credentials of every client without its own.
 pub fn set_default_auth(path: std::path::PathBuf) {
     let _ = DEFAULT_AUTH.set(path);
@@ -181,7 +189,7 @@ impl Client {
             agent,
             auth,
             chain: std::sync::OnceLock::new(),
-            patience: DEFAULT_PATIENCE,
+            patience: DEFAULT_PATIENCE_SET.get().copied().unwrap_or(DEFAULT_PATIENCE),
             retries: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -264,6 +272,14 @@ impl Client {
             if started.elapsed() + wait > self.patience {
                 return Ok(resp);
             }
+            // the caller waits: say why, and how to wait less
+            eprintln!(
+                "{what}: the node answered {} (retry after {} s); resending in {:.1} s, for at most {} s in all (--patience)",
+                resp.status().as_u16(),
+                asked.as_secs(),
+                wait.as_secs_f64(),
+                self.patience.as_secs()
+            );
             self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             std::thread::sleep(wait);
             attempt += 1;
@@ -433,6 +449,14 @@ impl Client {
             if started.elapsed() + wait > self.patience {
                 break;
             }
+            eprintln!(
+                "POST {PATH}: the node took {} of {} for now (busy or read-only); resending {} in {:.1} s, for at most {} s in all (--patience)",
+                answer.results.len().saturating_sub(answer.retry),
+                answer.results.len(),
+                answer.retry,
+                wait.as_secs_f64(),
+                self.patience.as_secs()
+            );
             self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             std::thread::sleep(wait);
             attempt += 1;

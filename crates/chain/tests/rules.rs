@@ -1128,3 +1128,46 @@ fn an_unreadable_state_gives_no_verdict_on_a_block_a_candidate_or_a_submission()
         other => panic!("{other:?}"),
     }
 }
+
+/// A state whose values cannot be read (the store fails on every value).
+struct NoValues<'a>(&'a Full);
+
+impl StateRead for NoValues<'_> {
+    fn get(&self, _: &StateKey) -> Result<Option<StateValue>, credex_chain::StateError> {
+        Err(credex_chain::StateError("input/output error".into()))
+    }
+    fn anchored(&self, id: &AttestationId) -> Result<Option<AttestationHeader>, credex_chain::StateError> {
+        StateRead::anchored(self.0, id)
+    }
+    fn due_escalations(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<SubjectId>, credex_chain::StateError> {
+        StateRead::due_escalations(self.0, cutoff, limit)
+    }
+}
+
+/// A value the node cannot read (the state lives on disk) gives no verdict
+/// either: not "unknown issuer", not "not listed", not a dropped candidate.
+#[test]
+fn an_unreadable_value_gives_no_verdict_on_a_block_a_candidate_or_a_submission() {
+    let mut w = World::new();
+    let listing = w.att("cn-sfh-amr", TRADER, K::AbnormalOperationListing, None);
+    w.apply(&listing).unwrap();
+    let removal = w.att("cn-sfh-amr", TRADER, K::AbnormalOperationRemoval, None);
+    let tx = Transaction::Anchor(AnchorTx::of(&removal));
+    assert!(execute_block(&w.state, w.genesis(), w.ctx(), std::slice::from_ref(&tx)).is_ok());
+    let broken = NoValues(&w.state);
+    match execute_block(&broken, w.genesis(), w.ctx(), std::slice::from_ref(&tx)) {
+        Err(ExecError::State(e)) => assert!(e.to_string().contains("input/output error"), "{e}"),
+        Err(e) => panic!("a state fault became a verdict on the block: {e}"),
+        Ok(_) => panic!("executed without reading the state"),
+    }
+    let built =
+        credex_chain::build_block(&broken, w.genesis(), w.ctx(), vec![(removal.id(), tx.clone())], &|_, _| false);
+    assert!(built.is_err(), "the build stops instead of dropping the candidate");
+    let mut o = Overlay::new(&broken);
+    match apply_tx(&mut o, w.genesis(), w.ctx(), &tx) {
+        Err(e @ TxError::State(_)) => assert_eq!(e.code(), "state-unreadable"),
+        other => panic!("{other:?}"),
+    }
+    assert!(credex_chain::has_block_work(&broken, w.time).is_ok(), "the escalation index is another read");
+    assert!(credex_chain::validator_set(&broken, w.genesis()).is_err(), "no set in force from an unreadable state");
+}

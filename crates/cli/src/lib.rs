@@ -81,6 +81,11 @@ pub struct Global {
     /// URLs (a partner's private CA). Default: the Web PKI roots.
     #[arg(long, global = true, env = "CREDEX_CA")]
     pub ca: Option<PathBuf>,
+    /// How long, in seconds, to keep resending a request the node refused
+    /// only for now (503 busy or read-only, 429) before giving up with its
+    /// refusal; 0 gives up at once. Default 120.
+    #[arg(long, global = true, env = "CREDEX_PATIENCE", value_name = "SECONDS")]
+    pub patience: Option<u64>,
 }
 
 /// The commands that are not a running node.
@@ -517,6 +522,9 @@ pub fn run(global: Global, command: Command) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = global.auth {
         credex_api_types::client::set_default_auth(path);
+    }
+    if let Some(s) = global.patience {
+        credex_api_types::client::set_default_patience(std::time::Duration::from_secs(s));
     }
     match command {
         Command::Id { command: IdCommand::Check { id, json } } => Ok(id_check(&id, json)),

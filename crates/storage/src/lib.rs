@@ -210,9 +210,11 @@ pub struct BlockCommit<'a> {
     pub anchors: &'a [AnchorTx],
     /// Attestations erased by this block: their raw records and keys are destroyed with it.
     pub erased: &'a [AttestationId],
-    /// The state root the block's header states: the commit is refused
-    /// ([`StoreError::StateRoot`]) if the writes do not lead to it.
-    pub state_root: Hash32,
+    /// The state map's new root and node writes for `writes`, from
+    /// [`Store::state_update`] on the committed state this block follows:
+    /// the commit is refused ([`StoreError::StateRoot`], nothing written)
+    /// if that root is not the header's.
+    pub map: &'a credex_merkle::stored::Update,
 }
 
 fn decode<T: credex_codec::Decode<()> + credex_codec::Encode>(
@@ -411,10 +413,10 @@ impl Store {
             b.delete_cf(self.cf(CF_KEYS), id.0.0);
             b.delete_cf(self.cf(CF_RAW), id.0.0);
         }
-        let root = self.state_batch(&mut b, c.writes)?;
-        if root != c.state_root {
-            return Err(StoreError::StateRoot { ours: root, header: c.state_root });
+        if c.map.root != c.block.header.state_root {
+            return Err(StoreError::StateRoot { ours: c.map.root, header: c.block.header.state_root });
         }
+        self.state_batch(&mut b, c.writes, &c.map.writes)?;
         b.put_cf(self.cf(CF_META), b"height", hk);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);

@@ -85,17 +85,16 @@ fn subject_of(bytes: &[u8]) -> Result<SubjectId, StoreError> {
 }
 
 impl Store {
-    /// Adds to `b` the map nodes and index entries of a block's state
-    /// `writes` (keys distinct, as execution gives them) and returns the map
-    /// root after them.
+    /// Adds to `b` a block's state `writes` (keys distinct, as execution
+    /// gives them), the map nodes `nodes` computed for them
+    /// ([`Store::state_update`]) and their index entries.
     pub(crate) fn state_batch(
         &self,
         b: &mut WriteBatch,
         writes: &[(StateKey, StateValue)],
-    ) -> Result<Hash32, StoreError> {
-        let updates: Vec<(Hash32, Option<Hash32>)> = writes.iter().map(|(k, v)| (k.hash(), Some(v.hash()))).collect();
-        let up = stored::update(self, &updates).map_err(map_err)?;
-        put_nodes(self, b, &up.writes);
+        nodes: &NodeWrites,
+    ) -> Result<(), StoreError> {
+        put_nodes(self, b, nodes);
         let mut counts: BTreeMap<ListKind, i64> = BTreeMap::new();
         for (k, v) in writes {
             b.put_cf(self.cf(CF_STATE), k.hash().0, credex_codec::encode(&(k.clone(), v.clone())));
@@ -120,7 +119,7 @@ impl Store {
             let now = u64::try_from(now).map_err(|_| corrupt("state index", "member count below zero"))?;
             b.put_cf(self.cf(CF_STATE_INDEX), count_key(list), now.to_be_bytes());
         }
-        Ok(up.root)
+        Ok(())
     }
 
     /// The committed state map's root.
@@ -128,10 +127,12 @@ impl Store {
         stored::root(self).map_err(map_err)
     }
 
-    /// The root the state map would have after `writes`, without writing.
-    pub fn state_root_with(&self, writes: &[(StateKey, StateValue)]) -> Result<Hash32, StoreError> {
+    /// The root the state map would have after `writes` and the node
+    /// writes that make it so, without writing: computed once for a block
+    /// (its header's root) and committed with it ([`crate::BlockCommit::map`]).
+    pub fn state_update(&self, writes: &[(StateKey, StateValue)]) -> Result<stored::Update, StoreError> {
         let updates: Vec<(Hash32, Option<Hash32>)> = writes.iter().map(|(k, v)| (k.hash(), Some(v.hash()))).collect();
-        Ok(stored::update(self, &updates).map_err(map_err)?.root)
+        stored::update(self, &updates).map_err(map_err)
     }
 
     /// A proof of `key`'s value (or absence) against [`Store::state_root`].

@@ -28,6 +28,13 @@ fn block(fx: &mut Fixture, height: u64, txs: Vec<Transaction>) -> Block {
     }
 }
 
+/// The map update of `out` on the store's committed state, its root put in `b`'s header.
+fn seal(store: &Store, b: &mut Block, out: &BlockOutcome) -> credex_merkle::stored::Update {
+    let map = store.state_update(&out.writes).unwrap();
+    b.header.state_root = map.root;
+    map
+}
+
 /// What executing `b` on the store's committed state did, as the chain derives it.
 fn outcome(store: &Store, fx: &Fixture, ctx: BlockContext, b: &Block) -> BlockOutcome {
     BlockOutcome::new(execute_block(store, &fx.genesis, ctx, &b.txs).unwrap(), &b.txs, vec![], vec![])
@@ -46,11 +53,12 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
         None,
     );
     let tx = Transaction::Anchor(AnchorTx::of(&att));
-    let b = block(&mut fx, 1, vec![tx]);
+    let mut b = block(&mut fx, 1, vec![tx]);
     {
         let store = Store::open(dir.path(), gh).unwrap();
         assert_eq!(store.height().unwrap(), 0);
         let out = outcome(&store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+        let map = seal(&store, &mut b, &out);
         let writes = out.writes.clone();
         let cert = CommitCertificate { round: 0, signatures: vec![] };
         store.put_raw(&att).unwrap();
@@ -61,18 +69,12 @@ fn commit_persists_across_reopen_and_refuses_other_genesis() {
                 writes: &writes,
                 anchors: &out.anchors,
                 erased: &[],
-                state_root: store.state_root_with(&writes).unwrap(),
+                map: &map,
             })
             .unwrap();
         // out of order
-        let again = BlockCommit {
-            block: &b,
-            certificate: &cert,
-            writes: &writes,
-            anchors: &[],
-            erased: &[],
-            state_root: Hash32::ZERO,
-        };
+        let again =
+            BlockCommit { block: &b, certificate: &cert, writes: &writes, anchors: &[], erased: &[], map: &map };
         assert!(matches!(store.commit_block(&again), Err(StoreError::OutOfOrder { have: 1, got: 1 })));
     }
     let store = Store::open(dir.path(), gh).unwrap();
@@ -142,9 +144,10 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
         None,
     );
     let store = Store::open(dir.path(), gh).unwrap();
-    let b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
+    let mut b1 = block(&mut fx, 1, vec![Transaction::Anchor(AnchorTx::of(&att))]);
     let ctx = |h| BlockContext { height: h, time: Timestamp(h) };
     let o1 = outcome(&store, &fx, ctx(1), &b1);
+    let m1 = seal(&store, &mut b1, &o1);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store.put_raw(&att).unwrap();
     let key = store.record_key(&att.id()).unwrap().expect("the record has a key");
@@ -155,7 +158,7 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
             writes: &o1.writes,
             anchors: &o1.anchors,
             erased: &[],
-            state_root: store.state_root_with(&o1.writes).unwrap(),
+            map: &m1,
         })
         .unwrap();
     assert_eq!(store.raw(&att.id()).unwrap().unwrap(), att);
@@ -165,8 +168,9 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
     let mut tomb = fx.attest("cn-sfh-amr", "91350100M000100Y43", AttestationKind::ErasureTombstone, &[], None);
     tomb.header.supersedes = Some(att.id());
     let tomb = credex_types::Attestation::sign(tomb.header, tomb.claims, &fx.issuer_keys["cn-sfh-amr"]).unwrap();
-    let b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
+    let mut b2 = block(&mut fx, 2, vec![Transaction::Anchor(AnchorTx::of(&tomb))]);
     let o2 = outcome(&store, &fx, ctx(2), &b2);
+    let m2 = seal(&store, &mut b2, &o2);
     assert_eq!(o2.erased, vec![att.id()], "the chain says what the block erases");
     store
         .commit_block(&BlockCommit {
@@ -175,7 +179,7 @@ fn raw_records_are_encrypted_and_erasure_destroys_key_and_ciphertext_in_every_fi
             writes: &o2.writes,
             anchors: &o2.anchors,
             erased: &o2.erased,
-            state_root: store.state_root_with(&o2.writes).unwrap(),
+            map: &m2,
         })
         .unwrap();
     assert!(store.raw(&att.id()).unwrap().is_none());
@@ -299,8 +303,9 @@ fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties()
     let ids = |v: &[credex_types::Attestation]| v.iter().map(|a| a.id()).collect::<std::collections::BTreeSet<_>>();
     assert_eq!(ids(&store.unanchored_raws(10).unwrap()), ids(&atts));
     // a block anchoring the first two takes them out of the index, in the same write
-    let b = block(&mut fx, 1, atts[..2].iter().map(|a| Transaction::Anchor(AnchorTx::of(a))).collect());
+    let mut b = block(&mut fx, 1, atts[..2].iter().map(|a| Transaction::Anchor(AnchorTx::of(a))).collect());
     let o = outcome(&store, &fx, BlockContext { height: 1, time: Timestamp(1) }, &b);
+    let map = seal(&store, &mut b, &o);
     let cert = CommitCertificate { round: 0, signatures: vec![] };
     store
         .commit_block(&BlockCommit {
@@ -309,7 +314,7 @@ fn raw_records_await_their_anchor_in_an_index_that_the_anchoring_block_empties()
             writes: &o.writes,
             anchors: &o.anchors,
             erased: &[],
-            state_root: store.state_root_with(&o.writes).unwrap(),
+            map: &map,
         })
         .unwrap();
     assert_eq!(store.unanchored_count().unwrap(), 1);
@@ -388,9 +393,10 @@ fn the_state_on_disk_matches_the_in_memory_reference_across_reopen_and_rebuild()
             );
             txs.push(Transaction::Anchor(AnchorTx::of(&rm)));
         }
-        let b = block(&mut fx, h, txs);
+        let mut b = block(&mut fx, h, txs);
         let ctx = BlockContext { height: h, time: Timestamp(h) };
         let out = outcome(&store, &fx, ctx, &b);
+        let map = seal(&store, &mut b, &out);
         // the reference executes the same block on memory
         let view = mem.with(&store);
         let (ref_writes, _) = execute_block(&view, &fx.genesis, ctx, &b.txs).unwrap().into_writes();
@@ -400,18 +406,19 @@ fn the_state_on_disk_matches_the_in_memory_reference_across_reopen_and_rebuild()
         }
         mem.apply(out.writes.clone());
         let root = smt.root();
-        assert_eq!(store.state_root_with(&out.writes).unwrap(), root);
-        let commit = |state_root| BlockCommit {
+        assert_eq!(map.root, root);
+        let wrong = credex_merkle::stored::Update { root: Hash32([7; 32]), writes: map.writes.clone() };
+        let commit = |map| BlockCommit {
             block: &b,
             certificate: &cert,
             writes: &out.writes,
             anchors: &out.anchors,
             erased: &[],
-            state_root,
+            map,
         };
-        assert!(matches!(store.commit_block(&commit(Hash32([7; 32]))), Err(StoreError::StateRoot { .. })));
+        assert!(matches!(store.commit_block(&commit(&wrong)), Err(StoreError::StateRoot { .. })));
         assert_eq!(store.height().unwrap(), h - 1, "a refused commit writes nothing");
-        store.commit_block(&commit(root)).unwrap();
+        store.commit_block(&commit(&map)).unwrap();
         assert_eq!(store.state_root().unwrap(), root);
     }
     let check = |store: &Store, mem: &MemState, smt: &mut SparseMerkleMap| {

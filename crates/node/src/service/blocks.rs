@@ -20,6 +20,9 @@ pub const BLOCK_TXS: usize = 5_000;
 pub struct Proposal {
     block: Block,
     outcome: BlockOutcome,
+    /// The state map's update for the outcome's writes, on the committed
+    /// state the block follows (computed once, committed with it).
+    map: credex_merkle::stored::Update,
     included: Vec<AttestationId>,
 }
 
@@ -345,13 +348,13 @@ impl Node {
         let (txs, included): (Vec<Transaction>, Vec<AttestationId>) =
             built.included.into_iter().map(|(id, tx)| (tx, id)).unzip();
         let mut outcome = BlockOutcome::new(built.state, &txs, built.escalated, built.dropped);
-        let header = match (
-            self.store.state_root_with(&outcome.writes),
+        let (header, map) = match (
+            self.store.state_update(&outcome.writes),
             credex_chain::validator_set(view, &self.genesis),
         ) {
-            (Ok(root), Ok(set)) => {
+            (Ok(map), Ok(set)) => {
                 let next = outcome.next_set();
-                credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, root)
+                (credex_chain::next_header(&self.identity, &set, next, parent, ctx, proposer, &txs, map.root), map)
             }
             (Err(e), _) => {
                 tracing::error!(target: "credex::chain", error = %e, "no proposal: the state map could not be read");
@@ -368,7 +371,7 @@ impl Node {
         if txs.is_empty() && outcome.escalated.is_empty() && !allow_empty {
             return None;
         }
-        Some(Proposal { block: Block { header, txs }, outcome, included })
+        Some(Proposal { block: Block { header, txs }, outcome, map, included })
     }
 
     /// Checks another node's block against the committed head and re-executes
@@ -391,16 +394,16 @@ impl Node {
         outcome
             .check_next_validators(&block.header, &set)
             .map_err(|_| BlockError::Header { height, what: "next validators hash" })?;
-        let root = self
+        let map = self
             .store
-            .state_root_with(&outcome.writes)
+            .state_update(&outcome.writes)
             .map_err(|e| BlockError::Storage { height, error: credex_chain::StateError(e.to_string()) })?;
-        if root != block.header.state_root {
+        if map.root != block.header.state_root {
             return Err(BlockError::Header { height, what: "state root" });
         }
         drop(chain);
         let included = block.txs.iter().map(Transaction::id).collect();
-        Ok(Proposal { block, outcome, included })
+        Ok(Proposal { block, outcome, map, included })
     }
 
     /// Checks a proposed (not yet certified) block's time against this
@@ -466,7 +469,7 @@ impl Node {
                 writes: &outcome.writes,
                 anchors: &outcome.anchors,
                 erased: &outcome.erased,
-                state_root: proposal.block.header.state_root,
+                map: &proposal.map,
             })
             .map_err(|e| match e {
                 // Execution is deterministic; this would be a bug, and
