@@ -7,7 +7,10 @@
 //! * start-up of a real `credex dev` on that data directory until
 //!   `/healthz` answers, and its resident memory then;
 //! * the data directory's size on disk;
-//! * an attestation proof's size and its offline verification time.
+//! * an attestation proof's size and its offline verification time;
+//! * a state sync of that state into a fresh store (spec §10.6, in
+//!   process: everything checked, no network) against a replay of every
+//!   block from genesis (up to 2·10⁶ attestations).
 //!
 //! `cargo bench -p credex --bench state_scale` (release);
 //! `CREDEX_BENCH_ATTESTATIONS=10000000` for 10⁷ (hours on 2 cores).
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use credex_node::service::{Node, SystemClock, Wiring, solo_certificate};
+use credex_node::statesync::NodeSource;
 use credex_tests::harness::{binary, free_port, try_get};
 use credex_types::attestation::{Attestation, AttestationHeader};
 use credex_types::{AttestationKind, Timestamp};
@@ -58,7 +62,15 @@ fn main() {
     let (genesis, validator) = credex_node::dev::init_or_load(&data, Timestamp::system_now()).unwrap();
     let (file, issuer) = credex_api_types::KeyFile::read(&data.join("keys/cn-sfh-amr.json")).unwrap();
     let store = credex_storage::Store::open(&data.join("db"), genesis.hash()).unwrap();
-    let node = Arc::new(Node::open(genesis.clone(), store, Box::new(SystemClock), Wiring::solo()).unwrap());
+    let node = Arc::new(
+        Node::open(
+            genesis.clone(),
+            store,
+            Box::new(SystemClock),
+            Wiring { snapshot_dir: Some(data.join("snapshot")), ..Wiring::solo() },
+        )
+        .unwrap(),
+    );
     let effective = Timestamp(Timestamp::system_now().0 - 60_000);
     println!("state scale: {total} attestations through the node's state transition, blocks of 5,000");
     let started = Instant::now();
@@ -106,7 +118,7 @@ fn main() {
     let id = first_id.unwrap();
     let proof = node.attestation_proof(&id, &[]).unwrap();
     let bytes = proof.to_bytes().len();
-    let verifier = credex_proof::Verifier::new(genesis, credex_proof::Policy::default()).unwrap();
+    let verifier = credex_proof::Verifier::new(genesis.clone(), credex_proof::Policy::default()).unwrap();
     let now = Timestamp::system_now();
     let t = Instant::now();
     let rounds = 1_000;
@@ -114,8 +126,45 @@ fn main() {
         verifier.verify(&proof, now).unwrap();
     }
     let verify_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
-    drop(node);
     println!("  attestation proof: {bytes} bytes, verify {verify_us:.1} µs");
+    // state sync (spec §10.6): a fresh store takes this state's snapshot,
+    // checked in full (root, records, issuer signatures), in process
+    let synced_dir = tmp.path().join("synced");
+    let synced_store = credex_storage::Store::open(&synced_dir, genesis.hash()).unwrap();
+    let t = Instant::now();
+    let s = credex_node::statesync::import(&synced_store, &genesis, &mut NodeSource(&node), &mut || Ok(())).unwrap();
+    let sync_s = t.elapsed().as_secs_f64();
+    let sync_rate = s.attestations as f64 / sync_s;
+    println!(
+        "  state sync: {} values and {} attestations ({:.0} MiB) checked and stored in {sync_s:.1} s = {sync_rate:.0} attestations/s, {:.1}× the build rate",
+        s.values,
+        s.attestations,
+        s.bytes as f64 / (1 << 20) as f64,
+        sync_rate / (total as f64 / build)
+    );
+    drop(synced_store);
+    std::fs::remove_dir_all(&synced_dir).unwrap();
+    // replay from genesis, block by block as a follower does (not at 10⁷: hours)
+    if total <= 2_000_000 {
+        let replay_dir = tmp.path().join("replay");
+        let store = credex_storage::Store::open(&replay_dir, genesis.hash()).unwrap();
+        let replay = Node::open(genesis.clone(), store, Box::new(SystemClock), Wiring::solo()).unwrap();
+        let t = Instant::now();
+        for h in 1..=node.height() {
+            let (b, c) = node.block_with_certificate(h).unwrap().unwrap();
+            replay.apply_certified(b, c).unwrap();
+        }
+        let replay_s = t.elapsed().as_secs_f64();
+        println!(
+            "  replay from genesis: {} blocks in {replay_s:.1} s = {:.0} attestations/s; state sync is {:.1}× faster",
+            node.height(),
+            total as f64 / replay_s,
+            replay_s / sync_s
+        );
+        drop(replay);
+        std::fs::remove_dir_all(&replay_dir).unwrap();
+    }
+    drop(node);
     println!("  data directory: {:.0} MiB", dir_size(&data) as f64 / (1 << 20) as f64);
 
     // start-up of the real node on it

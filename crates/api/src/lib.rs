@@ -617,6 +617,14 @@ async fn block(
                 certificate: c,
             }))
         }
-        None => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
+        None => match node.snapshot_base().map_err(ApiError::internal)? {
+            Some(base) if height < base => Err(ApiError::not_found(
+                "unknown-block",
+                format!(
+                    "no block at height {height}: this node started from a state snapshot at height {base} and holds no block below it; ask a node that replayed from genesis"
+                ),
+            )),
+            _ => Err(ApiError::not_found("unknown-block", format!("no block at height {height}"))),
+        },
     }
 }

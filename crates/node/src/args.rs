@@ -40,6 +40,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "peers",
     "validator_key",
     "clients",
+    "state_sync",
     "data",
     "http",
     "log_format",
@@ -269,6 +270,13 @@ pub struct NodeArgs {
     #[arg(long, env = "CREDEX_CLIENTS")]
     #[serde(default)]
     pub clients: Option<PathBuf>,
+    /// Start from a peer's state snapshot (spec §10.6) when this node has
+    /// no block yet, instead of replaying every block from genesis; the
+    /// snapshot is verified from the genesis before anything is kept.
+    /// Blocks below the snapshot's height are then not held here.
+    #[arg(long, env = "CREDEX_STATE_SYNC")]
+    #[serde(default)]
+    pub state_sync: bool,
     /// What every serving node takes.
     #[command(flatten)]
     #[serde(flatten)]
@@ -292,6 +300,7 @@ impl NodeArgs {
             peers: if self.peers.is_empty() { file.peers } else { self.peers },
             validator_key: self.validator_key.or(file.validator_key),
             clients: self.clients.or(file.clients),
+            state_sync: self.state_sync || file.state_sync,
             serve: self.serve.or(file.serve),
         };
         for (present, flag, env, key) in [
@@ -394,6 +403,7 @@ mod tests {
             peers: vec!["/ip4/127.0.0.1/tcp/2".parse().unwrap()],
             validator_key: Some("v".into()),
             clients: Some("c".into()),
+            state_sync: true,
             serve: ServeArgs {
                 data: Some("d".into()),
                 http: Some(DEFAULT_HTTP),

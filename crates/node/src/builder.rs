@@ -25,6 +25,10 @@ use crate::warnings::{Warnings, WebhookPolicy};
 /// (not inside) the block store `db/` (`credex_storage::signed`).
 pub const SIGNED_STATE: &str = "signed-state";
 
+/// Where, under the data directory, the state snapshot served to syncing
+/// nodes is made (spec §10.6); replaced as it is refreshed.
+pub const SNAPSHOT_DIR: &str = "snapshot";
+
 /// How often blocks are made by a single validator.
 pub const SOLO_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -216,6 +220,13 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         genesis: genesis.hash(),
         max_message: crate::net::MAX_MESSAGE,
     })?;
+    // A node with no block may start from a peer's snapshot (spec §10.6)
+    // before it is opened on the store.
+    let (store, events) = if args.state_sync && store.height()? == 0 {
+        crate::statesync::from_peers(&handle, events, store, &genesis, &data, floor_mb).await?
+    } else {
+        (store, events)
+    };
     let (gossip_tx, gossip_rx) = tokio::sync::mpsc::unbounded_channel();
     let (touched_tx, touched_rx) = tokio::sync::mpsc::unbounded_channel();
     let (peers_tx, peers_rx) = tokio::sync::watch::channel(0);
@@ -229,6 +240,7 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         peers: Some(peers_rx),
         net: Some(handle.clone()),
         mempool: args.serve.mempool(),
+        snapshot_dir: Some(data.join(SNAPSHOT_DIR)),
     };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
     // One validator in the set in force (not the genesis: governance may

@@ -11,6 +11,8 @@
 //! * [`bft`]: the multi-validator engine driving `credex-consensus`;
 //! * [`net`]: gossip, block sync and raw-record requests over `credex-p2p`
 //!   (spec §10);
+//! * [`statesync`]: starting from a peer's snapshot at a certified height
+//!   (spec §10.6), every part checked before the height is written;
 //! * [`access`], [`records`]: who is calling, raw records across nodes
 //!   and the audit log (spec §12);
 //! * [`warnings`]: the risk list and its webhooks;
@@ -33,6 +35,7 @@ pub mod net;
 pub mod queries;
 pub mod records;
 pub mod service;
+pub mod statesync;
 pub mod warnings;
 
 pub use credex_storage::StoreError;

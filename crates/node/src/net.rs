@@ -8,6 +8,9 @@
 //! * request [`SyncRequest::Status`] → [`SyncResponse::Status`] (height);
 //! * request [`SyncRequest::Blocks`] `{from, max}` → [`SyncResponse::Blocks`]:
 //!   consecutive blocks with their certificates, at most [`SYNC_BYTES`];
+//! * request [`SyncRequest::Snapshot`] → [`SyncResponse::Snapshot`] and
+//!   [`SyncRequest::SnapshotChunk`] → [`SyncResponse::SnapshotChunk`]: the
+//!   state snapshot this node serves (`crate::statesync`, spec §10.6);
 //! * request [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
 //!   record for a client of the asking node (`crate::records`).
 //!
@@ -238,6 +241,16 @@ fn serve(node: &Node, access: &crate::access::Access, peer: PeerId, data: &[u8])
             *req,
         ))),
         Ok(SyncRequest::Status) => SyncResponse::Status { height: node.height() },
+        Ok(SyncRequest::Snapshot) => match node.snapshot_offer() {
+            Ok(offer) => SyncResponse::Snapshot(offer.map(Box::new)),
+            Err(e) => SyncResponse::Error(e.to_string()),
+        },
+        Ok(SyncRequest::SnapshotChunk { height, part, after }) => {
+            match node.snapshot_chunk(height, part, after.as_deref()) {
+                Ok(chunk) => SyncResponse::SnapshotChunk(chunk),
+                Err(e) => SyncResponse::Error(e.to_string()),
+            }
+        }
         Ok(SyncRequest::Blocks { from, max }) => {
             let mut out = Vec::new();
             let mut bytes = 0usize;

@@ -14,7 +14,7 @@
 //! | `state_index` | `a`/`g`/`m`/`n`/`c` ‖ … (see module `state`) | the list, escalation, issuer and name indexes |
 //! | `raw` | attestation id | XChaCha20-Poly1305 ciphertext of the full [`Attestation`] (field values and salts; issuer-side only): 24-byte nonce ‖ ciphertext, the id as associated data |
 //! | `record_keys` | attestation id | the slot (u64 BE) of the record's own 256-bit key in the key file `RECORD_KEYS` (`keyslab`: outside RocksDB, so destroying a key leaves no copy in a log or table file); the slot is zeroed when an erasure tombstone for it is committed |
-//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `state-map`: the map nodes and indexes are complete; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
+//! | `meta` | name | value (`genesis`: genesis hash; `height`: last committed height; `state-map`: the map nodes and indexes are complete; `import`: a snapshot import under way (module `snapshot`); `base`: the height a state sync started the store from; `purge` ‖ slot (u64 BE): a key destruction still to do, written with the erasing block and removed once the slot is zeroed) |
 //! | `cases` | encode(subject) ‖ case id | height (u64 BE) of the filing |
 //! | `warnings` | `e` ‖ seq (u64 BE) → early-warning event (JSON); `r` ‖ encode(subject) → the rules it triggers now (JSON); `s` ‖ id → webhook subscription (JSON) — node-local, not chain state |
 //! | `audit` | `e` ‖ seq (u64 BE) → [`AuditEntry`]; `s` ‖ encode(subject) ‖ seq → (index); `h` → (seq, head hash) — this node's query audit log |
@@ -41,8 +41,11 @@ use std::path::Path;
 pub mod crash;
 mod keyslab;
 pub mod signed;
+mod snapshot;
 mod state;
 pub mod wal;
+
+pub use snapshot::{Chunk, SetChangeBlock, Snapshot};
 
 use credex_chain::{AnchorRead, AnchorTx, Block, StateError};
 use credex_crypto::Hash32;
@@ -161,6 +164,21 @@ pub enum StoreError {
         /// Why.
         error: String,
     },
+    /// An import was asked of a store that already holds blocks.
+    #[error("the store already holds blocks (height {height}); a snapshot is imported into an empty one")]
+    NotEmpty {
+        /// Its height.
+        height: u64,
+    },
+    /// An import step without [`Store::begin_import`].
+    #[error("no snapshot import under way")]
+    NotImporting,
+    /// A snapshot entry from a peer is not what the spec says (§10.6).
+    #[error("snapshot refused: {0}")]
+    BadSnapshot(String),
+    /// A snapshot could not be made or opened.
+    #[error("snapshot: {0}")]
+    Snapshot(String),
     /// The record-key file failed.
     #[error("record-key file: {0}")]
     Keys(String),

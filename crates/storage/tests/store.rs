@@ -460,3 +460,73 @@ fn the_state_on_disk_matches_the_in_memory_reference_across_reopen_and_rebuild()
     let store = Store::open(dir.path(), gh).unwrap();
     check(&store, &mem, &mut smt);
 }
+
+#[test]
+fn a_snapshot_stays_at_its_height_while_the_store_commits_and_reads_back_in_chunks_of_any_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fx = Fixture::new("snapshot");
+    let store = Store::open(&dir.path().join("db"), fx.genesis.hash()).unwrap();
+    let commit = |fx: &mut Fixture, height: u64, n: usize| {
+        let txs: Vec<Transaction> = (0..n)
+            .map(|i| {
+                let subject = format!("zz-snap:H{height}N{i}");
+                let att = fx.attest("cn-sfh-amr", &subject, AttestationKind::AdministrativeLicence, &[], None);
+                Transaction::Anchor(AnchorTx::of(&att))
+            })
+            .collect();
+        let mut b = block(fx, height, txs);
+        let out = outcome(&store, fx, BlockContext { height, time: Timestamp(height) }, &b);
+        let map = seal(&store, &mut b, &out);
+        let cert = CommitCertificate { round: 0, signatures: vec![] };
+        let c = BlockCommit {
+            block: &b,
+            certificate: &cert,
+            writes: &out.writes,
+            anchors: &out.anchors,
+            erased: &[],
+            map: &map,
+        };
+        store.commit_block(&c).unwrap();
+    };
+    commit(&mut fx, 1, 40);
+    let snap_dir = dir.path().join("snapshot");
+    let snap = store.snapshot(&snap_dir).unwrap();
+    assert_eq!(snap.height(), 1);
+    let root_then = store.state_root().unwrap();
+    // the live store moves on; the snapshot does not
+    commit(&mut fx, 2, 25);
+    assert!(snap.block_with_certificate(2).unwrap().is_none());
+    assert!(snap.block_with_certificate(1).unwrap().is_some());
+    let read_all = |budget: usize, anchors: bool| {
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let c = if anchors {
+                snap.anchor_chunk(after.as_deref(), budget).unwrap()
+            } else {
+                snap.state_chunk(after.as_deref(), budget).unwrap()
+            };
+            assert!(!c.entries.is_empty() || !c.more, "an empty chunk with more to follow");
+            after = c.entries.last().map(|(k, _)| k.clone());
+            out.extend(c.entries);
+            if !c.more {
+                return out;
+            }
+        }
+    };
+    let whole = read_all(usize::MAX, false);
+    for budget in [1, 200, 5_000] {
+        assert_eq!(read_all(budget, false), whole, "chunks of {budget} bytes");
+    }
+    assert!(whole.windows(2).all(|w| w[0].0 < w[1].0), "strictly increasing keys");
+    assert_eq!(read_all(300, true).len(), 40, "the anchors at height 1 only");
+    // the snapshot's values are the state at height 1: importing them gives its root
+    let other = Store::open(&dir.path().join("other"), fx.genesis.hash()).unwrap();
+    assert!(matches!(other.import_values(&whole), Err(StoreError::NotImporting)));
+    other.begin_import().unwrap();
+    other.import_values(&whole).unwrap();
+    assert_eq!(other.import_values_done().unwrap(), root_then);
+    assert!(matches!(store.begin_import(), Err(StoreError::NotEmpty { height: 2 })));
+    drop(snap);
+    assert!(!snap_dir.exists(), "the snapshot's directory is removed with it");
+}

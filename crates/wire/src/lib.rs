@@ -1,4 +1,4 @@
-//! The node-to-node request and response messages of credex (block sync, raw records) in their canonical encoding.
+//! The node-to-node request and response messages of credex (block sync, state sync, raw records) in their canonical encoding.
 //!
 //! Every message travels over the request-response protocol of
 //! `credex-p2p` (spec §10) as one canonical encoding (`credex-codec`,
@@ -10,7 +10,10 @@
 //! * [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
 //!   record for a client of the asking node (spec §12.3). The request
 //!   carries the caller's own signed request ([`ForwardedRequest`]); the
-//!   holder trusts nothing the asking peer merely states about its caller.
+//!   holder trusts nothing the asking peer merely states about its caller;
+//! * [`SyncRequest::Snapshot`] → [`SyncResponse::Snapshot`] and
+//!   [`SyncRequest::SnapshotChunk`] → [`SyncResponse::SnapshotChunk`]:
+//!   state sync (spec §10.6), a certified height's state in chunks.
 //!
 //! The types live in a library of their own so that the node, the tests
 //! (which play hostile peers with them) and a partner's implementation
@@ -43,7 +46,59 @@ pub enum SyncRequest {
     },
     /// A raw record, for a client of the asking node (spec §12.3).
     RawRecord(Box<RawRequest>),
+    /// Your state snapshot (spec §10.6)?
+    Snapshot,
+    /// A part of the snapshot at `height`: the entries of `part` after the
+    /// key `after` (from the first with `None`), in key order.
+    SnapshotChunk {
+        /// The snapshot's height (its offer's checkpoint height).
+        height: u64,
+        /// Which entries.
+        part: SnapshotPart,
+        /// The last key of the previous chunk.
+        after: Option<Vec<u8>>,
+    },
 }
+
+/// The two parts of a state snapshot (spec §10.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum SnapshotPart {
+    /// The state's values: key = the state key's hash (32 bytes), value =
+    /// `encode((StateKey, StateValue))`; checked all together against the
+    /// checkpoint header's `state_root`.
+    State,
+    /// The anchored attestations: key = the attestation id (32 bytes),
+    /// value = `encode((anchored_height, Attestation))`; each checked
+    /// against its record in the checked state and its issuer signature.
+    Attestations,
+}
+
+/// What a peer offers to a node that syncs from a snapshot (spec §10.6).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct SnapshotOffer {
+    /// The certified block the snapshot is the state after: header,
+    /// certificate, the set changes from genesis and the set in force
+    /// after it — verified from the genesis like a partner's checkpoint
+    /// (spec §8.5) before anything else is asked.
+    pub checkpoint: credex_proof::Checkpoint,
+    /// How many state values (for progress; not trusted).
+    pub values: u64,
+    /// How many anchored attestations (for progress; not trusted).
+    pub attestations: u64,
+}
+
+/// One chunk of a snapshot part.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct SnapshotChunk {
+    /// Entries in strictly increasing key order, all after the request's
+    /// `after`; at most [`SNAPSHOT_CHUNK_BYTES`] of them in all.
+    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether entries of the part follow this chunk.
+    pub more: bool,
+}
+
+/// The byte budget of one snapshot chunk's entries (keys and values).
+pub const SNAPSHOT_CHUNK_BYTES: usize = 4 << 20;
 
 /// A sync response.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -59,6 +114,11 @@ pub enum SyncResponse {
     Error(String),
     /// The answer to [`SyncRequest::RawRecord`].
     RawRecord(Box<RawAnswer>),
+    /// The answer to [`SyncRequest::Snapshot`]: none when the peer has no
+    /// block yet.
+    Snapshot(Option<Box<SnapshotOffer>>),
+    /// The answer to [`SyncRequest::SnapshotChunk`].
+    SnapshotChunk(SnapshotChunk),
 }
 
 /// On what grounds a record is asked for.

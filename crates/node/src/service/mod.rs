@@ -35,6 +35,7 @@ mod blocks;
 mod mempool;
 mod proofs;
 mod raw;
+mod snapshot;
 mod state;
 
 pub use blocks::{
@@ -45,6 +46,7 @@ pub use mempool::{BUSY_RETRY_AFTER_S, MempoolLimits, READ_ONLY_RETRY_AFTER_S, Su
 use mempool::{Mempool, VerifiedKeys};
 pub use proofs::ProofError;
 use raw::RawWriter;
+pub use snapshot::{SNAPSHOT_IDLE, SNAPSHOT_REFRESH, SnapshotError};
 pub use state::MembersPage;
 
 /// Where the node reads the time: behind a trait so that tests and
@@ -106,6 +108,8 @@ pub struct Node {
     height_tx: tokio::sync::watch::Sender<u64>,
     wiring: Wiring,
     metrics: crate::metrics::Metrics,
+    /// The state snapshot served to syncing nodes (module `snapshot`).
+    snapshot: Mutex<Option<snapshot::Served>>,
 }
 
 /// Why a node cannot open its data directory.
@@ -164,6 +168,9 @@ pub struct Wiring {
     pub net: Option<credex_p2p::Handle>,
     /// The mempool's bounds.
     pub mempool: MempoolLimits,
+    /// Where the state snapshot served to syncing nodes is made (on the
+    /// store's file system); `None`: none served.
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 impl Wiring {
@@ -177,6 +184,7 @@ impl Wiring {
             peers: None,
             net: None,
             mempool: MempoolLimits::default(),
+            snapshot_dir: None,
         }
     }
 }
@@ -194,6 +202,11 @@ impl Node {
         let labels = LabelTable::builtin();
         if !genesis.pins_labels(&labels) {
             return Err(OpenError::Labels { pinned: genesis.labels_hash, have: labels.hash() });
+        }
+        if store.import_unfinished()? {
+            // nothing of a cut-short state sync was checked: it goes
+            tracing::warn!(target: "credex::node", "a state sync was cut short: its partial state is removed");
+            store.abort_import()?;
         }
         let started = std::time::Instant::now();
         // Nothing is loaded: the state lives on disk. Only the root is read,
@@ -230,6 +243,7 @@ impl Node {
             height_tx,
             wiring,
             metrics: crate::metrics::Metrics::default(),
+            snapshot: Mutex::new(None),
         })
     }
 
