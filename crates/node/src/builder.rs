@@ -210,6 +210,11 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
     };
     let listen = args.listen.clone().ok_or_else(|| anyhow::anyhow!("no listen address (resolve the options first)"))?;
     let store = credex_storage::Store::open(&data.join("db"), genesis.hash())?;
+    // a snapshot a stopped process served holds disk and nothing else
+    let snapshot_dir = data.join(SNAPSHOT_DIR);
+    if snapshot_dir.exists() {
+        std::fs::remove_dir_all(&snapshot_dir).with_context(|| format!("removing {}", snapshot_dir.display()))?;
+    }
     let role = if validator.is_some() { "validator" } else { "observer" };
     // The channels first ...
     let (handle, events) = credex_p2p::spawn(credex_p2p::Config {
@@ -240,7 +245,7 @@ pub async fn node(args: &NodeArgs) -> anyhow::Result<Running> {
         peers: Some(peers_rx),
         net: Some(handle.clone()),
         mempool: args.serve.mempool(),
-        snapshot_dir: Some(data.join(SNAPSHOT_DIR)),
+        snapshot_dir: Some(snapshot_dir),
     };
     let node = Arc::new(Node::open(genesis, store, Box::new(SystemClock), wiring)?);
     // One validator in the set in force (not the genesis: governance may
