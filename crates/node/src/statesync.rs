@@ -193,63 +193,68 @@ fn import_parts(
     announced: u64,
 ) -> Result<(u64, u64, u64), StateSyncError> {
     let mut bytes = 0u64;
-    let mut values = 0u64;
-    let mut records = 0u64;
-    let mut last_log = Instant::now();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        check()?;
-        let chunk = source.chunk(height, SnapshotPart::State, after.clone())?;
-        let last = ordered(&chunk, after.as_deref())?;
-        bytes += chunk.entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
-        store.import_values(&chunk.entries)?;
-        values += chunk.entries.len() as u64;
+    let (mut values, mut records) = (0u64, 0u64);
+    each_chunk(source, height, SnapshotPart::State, check, &mut bytes, &mut |entries| {
         // how many attestation records: exactly as many anchors must follow
-        for (_, v) in &chunk.entries {
-            if let Ok((StateKey::Attestation(_), _)) = credex_codec::decode::<(StateKey, StateValue)>(v, v.len()) {
-                records += 1;
-            }
-        }
-        if last_log.elapsed() > Duration::from_secs(5) {
-            tracing::info!(target: "credex::sync", values, of = announced, mib = bytes >> 20, "state sync: values");
-            last_log = Instant::now();
-        }
-        if !chunk.more {
-            break;
-        }
-        after = last;
-    }
+        records += store.import_values(entries)?;
+        values += entries.len() as u64;
+        Ok((values, announced))
+    })?;
     let ours = store.import_values_done()?;
     if ours != root {
         return Err(StateSyncError::Root { ours, header: root });
     }
     tracing::info!(target: "credex::sync", values, "state sync: the state's root is the certified one; fetching the anchored attestations");
     let mut anchors = 0u64;
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        check()?;
-        let chunk = source.chunk(height, SnapshotPart::Attestations, after.clone())?;
-        let last = ordered(&chunk, after.as_deref())?;
-        bytes += chunk.entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
-        let checked = check_anchors(store, &chunk.entries)?;
+    each_chunk(source, height, SnapshotPart::Attestations, check, &mut bytes, &mut |entries| {
+        let checked = check_anchors(store, entries)?;
         anchors += checked.len() as u64;
         if anchors > records {
             return Err(StateSyncError::Chunk(format!("more anchored attestations than the {records} records")));
         }
         store.import_anchors(&checked)?;
-        if last_log.elapsed() > Duration::from_secs(5) {
-            tracing::info!(target: "credex::sync", anchors, of = records, "state sync: anchored attestations");
-            last_log = Instant::now();
-        }
-        if !chunk.more {
-            break;
-        }
-        after = last;
-    }
+        Ok((anchors, records))
+    })?;
     if anchors != records {
         return Err(StateSyncError::Chunk(format!("{anchors} anchored attestations for {records} records")));
     }
     Ok((values, anchors, bytes))
+}
+
+/// A chunk's entries: (key, value).
+type Entries = [(Vec<u8>, Vec<u8>)];
+
+/// What takes a chunk's entries and answers (done, of) for the progress log.
+type Take<'a> = dyn FnMut(&Entries) -> Result<(u64, u64), StateSyncError> + 'a;
+
+/// Asks for every chunk of `part` in order, checks their order, counts
+/// their bytes into `bytes` and hands each to `take`, which answers
+/// (done, of) for the progress log (every 5 s).
+fn each_chunk(
+    source: &mut dyn SnapshotSource,
+    height: u64,
+    part: SnapshotPart,
+    check: &mut dyn FnMut() -> Result<(), StateSyncError>,
+    bytes: &mut u64,
+    take: &mut Take<'_>,
+) -> Result<(), StateSyncError> {
+    let mut last_log = Instant::now();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        check()?;
+        let chunk = source.chunk(height, part, after.clone())?;
+        let last = ordered(&chunk, after.as_deref())?;
+        *bytes += chunk.entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        let (done, of) = take(&chunk.entries)?;
+        if last_log.elapsed() > Duration::from_secs(5) {
+            tracing::info!(target: "credex::sync", ?part, done, of, mib = *bytes >> 20, "state sync: progress");
+            last_log = Instant::now();
+        }
+        if !chunk.more {
+            return Ok(());
+        }
+        after = last;
+    }
 }
 
 /// Checks that a chunk's keys strictly increase from `after` and that a

@@ -221,8 +221,10 @@ impl Store {
     /// Each must decode, be in canonical encoding and sit under its state
     /// key's hash; the first that does not is [`StoreError::BadSnapshot`]
     /// and nothing of the chunk is written. Not yet checked against any root.
-    pub fn import_values(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
+    /// Returns how many of them are attestation records.
+    pub fn import_values(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
         self.importing()?;
+        let mut records = 0;
         let mut b = WriteBatch::default();
         for (i, (k, v)) in entries.iter().enumerate() {
             let bad = |why: &str| StoreError::BadSnapshot(format!("state entry {i}: {why}"));
@@ -234,10 +236,13 @@ impl Store {
             if key.hash().0.as_slice() != k.as_slice() {
                 return Err(bad("not under its key's hash"));
             }
+            if matches!(key, StateKey::Attestation(_)) {
+                records += 1;
+            }
             b.put_cf(self.cf(CF_STATE), k, v);
         }
         self.db.write(b)?;
-        Ok(())
+        Ok(records)
     }
 
     /// After the last value: builds the state map's nodes and the indexes
