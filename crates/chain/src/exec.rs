@@ -1436,6 +1436,22 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
     ctx: BlockContext,
     txs: &[Transaction],
 ) -> Result<Overlay<'a, S>, ExecError> {
+    execute_block_with(base, genesis, ctx, txs, &|_, _| false)
+}
+
+/// As [`execute_block`], skipping the signatures `verified(index, key)`
+/// says this validator already verified under that very key on the very
+/// same transaction bytes (spec §10.7: a transaction of its pool, admitted
+/// under the same rule, whose hash equals the block's transaction at
+/// `index`). The verdict is the same as [`execute_block`]'s: the rule is
+/// deterministic, so a signature it admitted once it admits again.
+pub fn execute_block_with<'a, S: StateRead + ?Sized>(
+    base: &'a S,
+    genesis: &Genesis,
+    ctx: BlockContext,
+    txs: &[Transaction],
+    verified: &dyn Fn(usize, &PublicKey) -> bool,
+) -> Result<Overlay<'a, S>, ExecError> {
     if txs.len() > MAX_BLOCK_TXS {
         return Err(ExecError::TooManyTxs(txs.len()));
     }
@@ -1450,7 +1466,8 @@ pub fn execute_block<'a, S: StateRead + ?Sized>(
         checks.push(c);
     }
     for (index, c) in checks.iter().enumerate() {
-        verify_single(c).map_err(|error| ExecError::Tx { index, error })?;
+        let left: Vec<SigCheck> = c.iter().filter(|c| !verified(index, &c.key)).cloned().collect();
+        verify_single(&left).map_err(|error| ExecError::Tx { index, error })?;
     }
     end_block(&mut overlay).map_err(ExecError::State)?;
     Ok(overlay)

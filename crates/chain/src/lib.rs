@@ -39,8 +39,8 @@ pub use block::{BlockOutcome, HeaderError, check_header, next_context, next_head
 pub use exec::{
     Admitted, AnchorRead, BlockContext, Built, ESCALATION_AFTER_MS, ExecError, MAX_ESCALATIONS_PER_BLOCK, MemState,
     Overlay, SigCheck, StateError, StateRead, TxError, WithAnchors, admit, admit_checked, apply_admitted,
-    apply_rules_of, apply_tx, begin_block, build_block, check_tx, end_block, execute_block, has_block_work, issuer,
-    validator_set,
+    apply_rules_of, apply_tx, begin_block, build_block, check_tx, end_block, execute_block, execute_block_with,
+    has_block_work, issuer, validator_set,
 };
 pub use index::{IndexEntry, index_changes, index_entries, matches};
-pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root};
+pub use tx::{AnchorTx, Block, MAX_BLOCK_TXS, MAX_TX_BYTES, Transaction, tx_root, tx_root_of_hashes};

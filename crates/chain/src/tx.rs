@@ -91,7 +91,14 @@ impl Transaction {
 
 /// RFC 6962 root over the transactions' hashes, in block order.
 pub fn tx_root(txs: &[Transaction]) -> Hash32 {
-    let leaves: Vec<Hash32> = txs.iter().map(|t| credex_merkle::tree::leaf_hash(&t.hash().0)).collect();
+    let hashes: Vec<Hash32> = txs.iter().map(Transaction::hash).collect();
+    tx_root_of_hashes(&hashes)
+}
+
+/// [`tx_root`] from the transactions' hashes ([`Transaction::hash`]), in
+/// block order: what a compact proposal is checked against (spec §10.7).
+pub fn tx_root_of_hashes(hashes: &[Hash32]) -> Hash32 {
+    let leaves: Vec<Hash32> = hashes.iter().map(|h| credex_merkle::tree::leaf_hash(&h.0)).collect();
     credex_merkle::tree::root(&leaves)
 }
 

@@ -386,19 +386,7 @@ impl Verifier {
     pub fn check(&self, msg: &ConsensusMsg) -> Result<(), MsgError> {
         match msg {
             ConsensusMsg::Proposal { height, round, pol_round, proposer, block, signature } => {
-                if *proposer != self.proposer(*height, *round) {
-                    return Err(MsgError::NotProposer(*proposer));
-                }
-                // The header names who built the block, not who proposes it
-                // now: a later round's proposer re-proposes its valid value
-                // (Tendermint line 16), a block another validator built.
-                if block.header.height != *height {
-                    return Err(MsgError::BlockMismatch);
-                }
-                if pol_round.is_some_and(|p| p >= *round) {
-                    return Err(MsgError::BlockMismatch);
-                }
-                self.check_proposal_signature(*height, *round, *pol_round, *proposer, block.header.id(), signature)
+                self.check_proposal(*height, *round, *pol_round, *proposer, &block.header, signature)
             }
             ConsensusMsg::Polka { height, round, block, votes } => {
                 let vote = credex_types::Vote {
@@ -439,6 +427,34 @@ impl Verifier {
                     .map_err(|_| MsgError::BadSignature)
             }
         }
+    }
+
+    /// A proposal's checks on its header alone (what a compact proposal
+    /// carries, spec §10.7): proposer of the round, header height, a
+    /// proof-of-lock round below the round, and the proposer's signature
+    /// over the header's id.
+    pub fn check_proposal(
+        &self,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        proposer: u16,
+        header: &credex_types::chain::BlockHeader,
+        signature: &Signature,
+    ) -> Result<(), MsgError> {
+        if proposer != self.proposer(height, round) {
+            return Err(MsgError::NotProposer(proposer));
+        }
+        // The header names who built the block, not who proposes it
+        // now: a later round's proposer re-proposes its valid value
+        // (Tendermint line 16), a block another validator built.
+        if header.height != height {
+            return Err(MsgError::BlockMismatch);
+        }
+        if pol_round.is_some_and(|p| p >= round) {
+            return Err(MsgError::BlockMismatch);
+        }
+        self.check_proposal_signature(height, round, pol_round, proposer, header.id(), signature)
     }
 
     fn check_proposal_signature(

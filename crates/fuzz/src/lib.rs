@@ -28,7 +28,7 @@ use credex_proof::{CreditProof, Policy, Verifier};
 use credex_types::attestation::{Attestation, DisclosedAttestation};
 use credex_types::chain::{BlockHeader, CommitCertificate};
 use credex_types::{Genesis, Timestamp};
-use credex_wire::{MAX_MESSAGE, SyncRequest, SyncResponse};
+use credex_wire::{ConsensusGossip, MAX_MESSAGE, SyncRequest, SyncResponse};
 
 /// A fuzz target.
 pub type Target = fn(&[u8]);
@@ -40,6 +40,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("attestation", attestation),
     ("block", block),
     ("consensus_msg", consensus_msg),
+    ("consensus_gossip", consensus_gossip),
     ("consensus_inbox", consensus_inbox),
     ("certificate", certificate),
     ("credit_proof", credit_proof),
@@ -118,6 +119,35 @@ pub fn consensus_msg(data: &[u8]) {
         drive(&mut engine, actions);
     }
     feed(&mut engine, msg);
+}
+
+/// One message of the consensus gossip topic (spec §10.7): decode; a vote
+/// or polka through the verifier; a compact proposal through its own
+/// checks, the proposer's signature, and assembly from the transactions it
+/// names (which must then give the same header) and from none.
+pub fn consensus_gossip(data: &[u8]) {
+    let Some(gossip) = canonical::<ConsensusGossip>(data, MAX_MESSAGE) else { return };
+    let f = fixture();
+    let verifier = credex_consensus::Verifier::new(f.genesis.chain_id.clone(), &f.set);
+    match gossip {
+        ConsensusGossip::Message(msg) => {
+            let _ = verifier.check(&msg);
+        }
+        ConsensusGossip::Proposal(c) => {
+            let checked = c.check();
+            let _ = verifier.check_proposal(c.height, c.round, c.pol_round, c.proposer, &c.header, &c.signature);
+            match c.clone().assemble(Vec::new()) {
+                Ok(ConsensusMsg::Proposal { block, .. }) => {
+                    assert!(c.txs.is_empty(), "a compact proposal naming transactions was assembled from none");
+                    if checked.is_ok() {
+                        assert_eq!(credex_chain::tx_root(&block.txs), c.header.tx_root, "checked, yet another root");
+                    }
+                }
+                Ok(other) => panic!("assembled into a non-proposal: {other:?}"),
+                Err(_) => {}
+            }
+        }
+    }
 }
 
 fn key(i: usize) -> SecretKey {

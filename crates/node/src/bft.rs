@@ -4,6 +4,10 @@
 //! * `GetValue` → [`Node::propose_with`] (waits up to [`EMPTY_BLOCK_WAIT`]
 //!   for transactions, then proposes, possibly an empty block: a heartbeat
 //!   that keeps certificates fresh);
+//! * proposals leave in their compact form (header and transaction
+//!   hashes, `credex_wire::CompactProposal`, spec §10.7) and arrive
+//!   assembled by `crate::net` from the pool and from peers; the bodies of
+//!   this height's proposals are held for peers that lack transactions;
 //! * messages from the network → [`Engine::on_message`], which checks
 //!   signer, signature and proposer and bounds what it keeps (one proposal
 //!   per height and round, rounds and heights not far ahead, future-height
@@ -221,6 +225,7 @@ async fn run_until_suspended(
         for b in bodies.into_iter().filter(|b| b.header.height == height) {
             let n = bft.node.clone();
             if let Ok(p) = tokio::task::spawn_blocking(move || n.validate_block(b)).await? {
+                bft.node.hold_block(p.block());
                 bft.proposals.insert(p.header().id(), p);
             }
         }
@@ -364,6 +369,7 @@ impl Bft {
         match tokio::task::spawn_blocking(move || n.validate_block(b)).await? {
             Ok(p) => {
                 self.log(&WalRecord::Block(block.clone()))?;
+                self.node.hold_block(p.block());
                 self.proposals.insert(p.header().id(), p);
                 Ok(true)
             }
@@ -390,8 +396,14 @@ impl Bft {
         }
     }
 
+    /// Sends a consensus message on gossip: a proposal in its compact form
+    /// (header and transaction hashes, spec §10.7), anything else as is.
     async fn publish(&self, msg: &ConsensusMsg) {
-        if let Err(e) = self.net.publish(Topic::Consensus, credex_codec::encode(msg)).await {
+        let gossip = match credex_wire::CompactProposal::of(msg) {
+            Some(compact) => credex_wire::ConsensusGossip::Proposal(compact),
+            None => credex_wire::ConsensusGossip::Message(msg.clone()),
+        };
+        if let Err(e) = self.net.publish(Topic::Consensus, credex_codec::encode(&gossip)).await {
             tracing::debug!(target: "credex::bft", error = %e, "consensus message not sent");
         }
     }
@@ -470,6 +482,7 @@ impl Bft {
                         let id = p.header().id();
                         // The body first, so a restart can send the same proposal again.
                         self.log(&WalRecord::Block(p.block().clone()))?;
+                        self.node.hold_block(p.block());
                         self.proposals.insert(id, p);
                         queue.extend(self.engine.propose(round, id)?);
                     }

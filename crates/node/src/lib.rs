@@ -9,6 +9,8 @@
 //!   consensus seam `propose` / `validate_block` / `commit`);
 //! * [`queries`]: what the API reads besides the state, and read policies;
 //! * [`bft`]: the multi-validator engine driving `credex-consensus`;
+//! * [`compact`]: proposals gossiped as header and transaction hashes,
+//!   assembled from the pool and fetched from peers (spec §10.7);
 //! * [`net`]: gossip, block sync and raw-record requests over `credex-p2p`
 //!   (spec §10);
 //! * [`statesync`]: starting from a peer's snapshot at a certified height
@@ -29,6 +31,7 @@ pub mod access;
 pub mod args;
 pub mod bft;
 pub mod builder;
+pub mod compact;
 pub mod dev;
 pub mod metrics;
 pub mod net;

@@ -11,6 +11,13 @@
 //! * request [`SyncRequest::Snapshot`] → [`SyncResponse::Snapshot`] and
 //!   [`SyncRequest::SnapshotChunk`] → [`SyncResponse::SnapshotChunk`]: the
 //!   state snapshot this node serves (`crate::statesync`, spec §10.6);
+//! * gossip [`Topic::Consensus`]: one `ConsensusGossip`, a vote, a polka or
+//!   a compact proposal (header and transaction hashes), assembled by
+//!   validators from their pool and from peers (`crate::compact`, spec
+//!   §10.7); a full proposal on gossip is malformed;
+//! * request [`SyncRequest::Transactions`] → [`SyncResponse::Transactions`]:
+//!   the named transactions this node holds, at most
+//!   `credex_wire::TRANSACTIONS_BYTES`;
 //! * request [`SyncRequest::RawRecord`] → [`SyncResponse::RawRecord`]: a raw
 //!   record for a client of the asking node (`crate::records`).
 //!
@@ -34,6 +41,7 @@ use std::time::Duration;
 use credex_chain::{MAX_TX_BYTES, Transaction};
 use credex_consensus::ConsensusMsg;
 use credex_p2p::{Event, GossipId, Handle, PeerId, Topic, Verdict};
+use credex_wire::{CompactProposal, ConsensusGossip};
 use tokio::sync::Semaphore;
 
 use crate::service::{BlockError, Node, SyncError};
@@ -46,8 +54,9 @@ const SYNC_BLOCKS: u32 = 256;
 
 pub use credex_wire::{SyncRequest, SyncResponse};
 
-/// Largest request (a raw-record request carries an authorization).
-const MAX_REQUEST: usize = 16 * 1024;
+/// Largest request: a transactions request names up to `MAX_BLOCK_TXS`
+/// hashes of 32 bytes (a raw-record request carries an authorization).
+const MAX_REQUEST: usize = credex_chain::MAX_BLOCK_TXS * 32 + 16 * 1024;
 
 /// The ends of the channels the network side of a node serves, created by
 /// the builder before the node (whose ends it holds).
@@ -67,6 +76,7 @@ pub struct NetPorts {
 /// Starts the network side of `node`; followers also run the sync loop.
 pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPorts, follow: bool) {
     let NetPorts { handle, mut events, gossip: mut tx_in, peers, consensus } = ports;
+    let grace = if consensus.is_some() { VALIDATOR_SYNC_GRACE } else { Duration::ZERO };
     // local submissions → gossip
     let h = handle.clone();
     tokio::spawn(async move {
@@ -104,6 +114,7 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
     let (n, h) = (node.clone(), handle.clone());
     tokio::spawn(async move {
         let all = Arc::new(Semaphore::new(REQUESTS));
+        let assembling = Arc::new(Semaphore::new(ASSEMBLING));
         let mut serving: HashMap<PeerId, Arc<Semaphore>> = HashMap::new();
         while let Some(ev) = events.recv().await {
             match ev {
@@ -117,18 +128,47 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
                     }
                 }
                 Event::Gossip { topic: Topic::Consensus, source, data, id } => {
-                    let verdict = match credex_codec::decode::<ConsensusMsg>(&data, MAX_MESSAGE) {
+                    let verdict = match credex_codec::decode::<ConsensusGossip>(&data, MAX_MESSAGE) {
                         Err(e) => {
                             tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed consensus message");
                             Verdict::Reject
                         }
-                        Ok(msg) => {
-                            let verdict = consensus_verdict(&n, &msg);
+                        Ok(ConsensusGossip::Message(ConsensusMsg::Proposal { .. })) => {
+                            tracing::warn!(target: "credex::net", peer = %source, "full proposal on gossip (proposals travel compact)");
+                            Verdict::Reject
+                        }
+                        Ok(ConsensusGossip::Message(msg)) => {
+                            let verdict = consensus_verdict(&n, msg.height(), |v| v.check(&msg));
                             if verdict == Verdict::Accept
                                 && let Some(tx) = &consensus
                                 && tx.try_send(msg).is_err()
                             {
                                 tracing::debug!(target: "credex::net", peer = %source, "consensus queue full; dropped");
+                            }
+                            verdict
+                        }
+                        Ok(ConsensusGossip::Proposal(compact)) => {
+                            let verdict = match compact.check() {
+                                Err(e) => {
+                                    tracing::warn!(target: "credex::net", peer = %source, error = %e, "malformed compact proposal");
+                                    Verdict::Reject
+                                }
+                                Ok(()) => consensus_verdict(&n, compact.height, |v| {
+                                    let c = &compact;
+                                    v.check_proposal(
+                                        c.height,
+                                        c.round,
+                                        c.pol_round,
+                                        c.proposer,
+                                        &c.header,
+                                        &c.signature,
+                                    )
+                                }),
+                            };
+                            if verdict == Verdict::Accept
+                                && let Some(tx) = &consensus
+                            {
+                                assemble_in_background(&n, &h, &assembling, tx, compact, source);
                             }
                             verdict
                         }
@@ -173,7 +213,7 @@ pub fn start(node: Arc<Node>, access: Arc<crate::access::Access>, ports: NetPort
     });
     if follow {
         tokio::spawn(regossip_loop(node.clone(), handle.clone()));
-        tokio::spawn(follow_loop(node, handle));
+        tokio::spawn(follow_loop(node, handle, grace));
     }
 }
 
@@ -205,18 +245,22 @@ fn admit_gossip(node: &Node, source: PeerId, data: &[u8]) -> Verdict {
     }
 }
 
-/// Whether gossip forwards a consensus message: checked against the
-/// validator set in force (signature, proposer, quorum) before anyone else
-/// sees it from us; heights already committed here, or far ahead, are not
-/// forwarded (spec §10.5).
-fn consensus_verdict(node: &Node, msg: &ConsensusMsg) -> Verdict {
+/// Whether gossip forwards a consensus message of `height`: checked
+/// against the validator set in force (`check`: signature, proposer,
+/// quorum) before anyone else sees it from us; heights already committed
+/// here, or far ahead, are not forwarded (spec §10.5).
+fn consensus_verdict(
+    node: &Node,
+    height: u64,
+    check: impl FnOnce(&credex_consensus::Verifier) -> Result<(), credex_consensus::MsgError>,
+) -> Verdict {
     let committed = node.height();
-    if msg.height() <= committed || msg.height() > committed + 1 + credex_consensus::FUTURE_HEIGHTS {
+    if height <= committed || height > committed + 1 + credex_consensus::FUTURE_HEIGHTS {
         return Verdict::Ignore;
     }
     // The set in force for the next height (a later height's may differ).
     let verifier = credex_consensus::Verifier::new(node.genesis().chain_id.clone(), &node.validator_set());
-    match verifier.check(msg) {
+    match check(&verifier) {
         Ok(()) => Verdict::Accept,
         Err(e) if credex_consensus::Verifier::is_malformed(&e) => {
             tracing::warn!(target: "credex::net", error = %e, "malformed consensus message");
@@ -231,6 +275,57 @@ fn consensus_verdict(node: &Node, msg: &ConsensusMsg) -> Verdict {
     }
 }
 
+/// Compact proposals assembled at a time; one more is dropped (its round
+/// times out as for a proposal never received).
+const ASSEMBLING: usize = 4;
+
+/// Assembles a compact proposal off the event loop (`crate::compact`),
+/// fetching what the pool lacks from the author first, then from the other
+/// peers, and hands the full proposal to the engine.
+fn assemble_in_background(
+    node: &Arc<Node>,
+    handle: &Handle,
+    permits: &Arc<Semaphore>,
+    engine: &tokio::sync::mpsc::Sender<ConsensusMsg>,
+    compact: CompactProposal,
+    author: PeerId,
+) {
+    let Ok(permit) = permits.clone().try_acquire_owned() else {
+        tracing::warn!(target: "credex::net", height = compact.height, round = compact.round,
+            "compact proposal dropped: too many being assembled");
+        return;
+    };
+    let (node, handle, engine) = (node.clone(), handle.clone(), engine.clone());
+    tokio::spawn(async move {
+        let _permit = permit;
+        let (height, round) = (compact.height, compact.round);
+        let mut sources = vec![crate::compact::PeerTxSource { handle: handle.clone(), peer: author }];
+        if let Ok(peers) = handle.peers().await {
+            sources.extend(
+                peers
+                    .into_iter()
+                    .filter(|p| *p != author)
+                    .map(|peer| crate::compact::PeerTxSource { handle: handle.clone(), peer }),
+            );
+        }
+        let assembled =
+            tokio::time::timeout(crate::compact::ASSEMBLE_WAIT, crate::compact::assemble(&node, compact, &mut sources))
+                .await;
+        match assembled {
+            Ok(Ok(msg)) => {
+                if engine.send(msg).await.is_err() {
+                    tracing::debug!(target: "credex::net", "consensus engine gone; proposal dropped");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(target: "credex::net", height, round, error = %e, "compact proposal not assembled")
+            }
+            Err(_) => tracing::warn!(target: "credex::net", height, round,
+                "compact proposal not assembled within {} s", crate::compact::ASSEMBLE_WAIT.as_secs()),
+        }
+    });
+}
+
 fn serve(node: &Node, access: &crate::access::Access, peer: PeerId, data: &[u8]) -> SyncResponse {
     match credex_codec::decode::<SyncRequest>(data, MAX_REQUEST) {
         Err(e) => SyncResponse::Error(format!("malformed request: {e}")),
@@ -241,6 +336,13 @@ fn serve(node: &Node, access: &crate::access::Access, peer: PeerId, data: &[u8])
             *req,
         ))),
         Ok(SyncRequest::Status) => SyncResponse::Status { height: node.height() },
+        Ok(SyncRequest::Transactions(hashes)) => {
+            if hashes.len() > credex_chain::MAX_BLOCK_TXS {
+                SyncResponse::Error(format!("at most {} hashes per request", credex_chain::MAX_BLOCK_TXS))
+            } else {
+                SyncResponse::Transactions(node.transactions_by_hash(&hashes, credex_wire::TRANSACTIONS_BYTES))
+            }
+        }
         Ok(SyncRequest::Snapshot) => match node.snapshot_offer() {
             Ok(offer) => SyncResponse::Snapshot(offer.map(Box::new)),
             Err(e) => SyncResponse::Error(e.to_string()),
@@ -310,14 +412,28 @@ async fn regossip_loop(node: Arc<Node>, handle: Handle) {
     }
 }
 
-/// Fetches and applies blocks from peers that are ahead.
-async fn follow_loop(node: Arc<Node>, handle: Handle) {
+/// How long a validator's height may stay behind a peer's before it
+/// fetches blocks: its own consensus usually commits the same block a
+/// moment later, and executing it twice (once from sync, once decided)
+/// costs a block's execution and, worse, misreads the loser of the race
+/// as a peer's bad block.
+pub const VALIDATOR_SYNC_GRACE: Duration = Duration::from_secs(2);
+
+/// Fetches and applies blocks from peers that are ahead: at once when
+/// they are two or more blocks ahead, after this node's height has stayed
+/// the same for `grace` (zero for a node without consensus) when one.
+async fn follow_loop(node: Arc<Node>, handle: Handle, grace: Duration) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
+    // This node's height, and since when it is that.
+    let mut stayed = (node.height(), tokio::time::Instant::now());
     loop {
         tick.tick().await;
         if node.read_only() {
             // Nothing is stored below the disk floor; sync resumes with space.
             continue;
+        }
+        if node.height() != stayed.0 {
+            stayed = (node.height(), tokio::time::Instant::now());
         }
         let Ok(peers) = handle.peers().await else { return };
         for peer in peers {
@@ -332,6 +448,10 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
                     continue;
                 }
             };
+            // One block behind, only for a moment: the engine is deciding it.
+            if theirs <= node.height() + 1 && stayed.1.elapsed() < grace {
+                continue;
+            }
             while node.height() < theirs {
                 let from = node.height() + 1;
                 let blocks = match ask(&handle, peer, &SyncRequest::Blocks { from, max: SYNC_BLOCKS }).await {
@@ -342,6 +462,10 @@ async fn follow_loop(node: Arc<Node>, handle: Handle) {
                 let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                     let mut count = 0;
                     for (block, cert) in blocks {
+                        // Committed meanwhile by this node's own consensus.
+                        if block.header.height <= n.height() {
+                            continue;
+                        }
                         n.apply_certified(block, cert)?;
                         count += 1;
                     }

@@ -1,8 +1,12 @@
-//! The node-to-node request and response messages of credex (block sync, state sync, raw records) in their canonical encoding.
+//! The node-to-node messages of credex (compact proposals, block sync, state sync, transaction fetch, raw records) in their canonical encoding.
 //!
-//! Every message travels over the request-response protocol of
-//! `credex-p2p` (spec §10) as one canonical encoding (`credex-codec`,
-//! spec §1), size-limited by the receiver before it is decoded:
+//! Every message travels over `credex-p2p` (spec §10) as one canonical
+//! encoding (`credex-codec`, spec §1), size-limited by the receiver before
+//! it is decoded. On the consensus gossip topic, one [`ConsensusGossip`]:
+//! a vote or a polka as the engine made it, or a proposal in its compact
+//! form ([`CompactProposal`], spec §10.7): the header and the hashes of
+//! the block's transactions, which every validator already holds from
+//! transaction gossip. Over request-response:
 //!
 //! * [`SyncRequest::Status`] → [`SyncResponse::Status`]: the peer's height;
 //! * [`SyncRequest::Blocks`] → [`SyncResponse::Blocks`]: consecutive blocks
@@ -13,7 +17,10 @@
 //!   holder trusts nothing the asking peer merely states about its caller;
 //! * [`SyncRequest::Snapshot`] → [`SyncResponse::Snapshot`] and
 //!   [`SyncRequest::SnapshotChunk`] → [`SyncResponse::SnapshotChunk`]:
-//!   state sync (spec §10.6), a certified height's state in chunks.
+//!   state sync (spec §10.6), a certified height's state in chunks;
+//! * [`SyncRequest::Transactions`] → [`SyncResponse::Transactions`]: the
+//!   transactions of a compact proposal that the asking node misses, by
+//!   hash (spec §10.7).
 //!
 //! The types live in a library of their own so that the node, the tests
 //! (which play hostile peers with them) and a partner's implementation
@@ -22,10 +29,11 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
-use credex_chain::Block;
-use credex_crypto::{PublicKey, Signature};
+use credex_chain::{Block, MAX_BLOCK_TXS, Transaction};
+use credex_consensus::ConsensusMsg;
+use credex_crypto::{Hash32, PublicKey, Signature};
 use credex_types::access::{Role, SignedAuthorization};
-use credex_types::chain::CommitCertificate;
+use credex_types::chain::{BlockHeader, CommitCertificate};
 use credex_types::{Attestation, AttestationId, LegalBasis, Timestamp};
 
 /// The largest message a node sends or accepts over the network (gossip
@@ -58,6 +66,9 @@ pub enum SyncRequest {
         /// The last key of the previous chunk.
         after: Option<Vec<u8>>,
     },
+    /// The transactions with these hashes (`Transaction::hash`), for a
+    /// compact proposal (spec §10.7); at most [`MAX_BLOCK_TXS`] hashes.
+    Transactions(Vec<Hash32>),
 }
 
 /// The two parts of a state snapshot (spec §10.6).
@@ -119,6 +130,132 @@ pub enum SyncResponse {
     Snapshot(Option<Box<SnapshotOffer>>),
     /// The answer to [`SyncRequest::SnapshotChunk`].
     SnapshotChunk(SnapshotChunk),
+    /// The answer to [`SyncRequest::Transactions`]: those of the asked
+    /// transactions the peer holds, in the order asked, at most
+    /// [`TRANSACTIONS_BYTES`] of them (the asker asks again for the rest).
+    /// The asker keeps only those whose hash it asked for.
+    Transactions(Vec<Transaction>),
+}
+
+/// The byte budget of one [`SyncResponse::Transactions`].
+pub const TRANSACTIONS_BYTES: usize = 4 << 20;
+
+/// One message on the consensus gossip topic (spec §10.7).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[allow(clippy::large_enum_variant)] // one message at a time
+pub enum ConsensusGossip {
+    /// A vote or a polka. A [`ConsensusMsg::Proposal`] here is malformed:
+    /// proposals travel compact.
+    Message(ConsensusMsg),
+    /// A proposal, its block named by header and transaction hashes.
+    Proposal(CompactProposal),
+}
+
+/// A proposal in its compact form (spec §10.7): everything of
+/// [`ConsensusMsg::Proposal`] but the block's transactions, which it names
+/// by their hashes in block order. The header's `tx_root` is the RFC 6962
+/// root of exactly these hashes, and the proposer's signature covers the
+/// header's id: the compact form binds the same block as the full one,
+/// byte for byte. A receiver takes the transactions with those hashes from
+/// its pool, fetches those it lacks ([`SyncRequest::Transactions`]) and
+/// hands the engine the full proposal ([`CompactProposal::assemble`]).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct CompactProposal {
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Proof-of-lock round.
+    pub pol_round: Option<u32>,
+    /// Proposer index.
+    pub proposer: u16,
+    /// The block's header.
+    pub header: BlockHeader,
+    /// The hashes of the block's transactions, in block order.
+    pub txs: Vec<Hash32>,
+    /// The proposer's signature over the proposal bytes (the header's id).
+    pub signature: Signature,
+}
+
+/// Why a compact proposal or its transactions were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompactError {
+    /// More transactions than a block may hold.
+    #[error("compact proposal names {0} transactions, at most {MAX_BLOCK_TXS} allowed")]
+    TooManyTxs(usize),
+    /// The header is for another height than the proposal.
+    #[error("compact proposal for height {proposal} carries a header of height {header}")]
+    Height {
+        /// The proposal's height.
+        proposal: u64,
+        /// The header's.
+        header: u64,
+    },
+    /// The hashes are not the ones the header commits to.
+    #[error("the transaction hashes do not give the header's transaction root")]
+    TxRoot,
+    /// A transaction is not the one named at its position.
+    #[error("transaction {index} is not the one the proposal names")]
+    WrongTx {
+        /// Position in the block.
+        index: usize,
+    },
+    /// Fewer or more transactions than named.
+    #[error("the proposal names {named} transactions, {given} given")]
+    Count {
+        /// Named.
+        named: usize,
+        /// Given.
+        given: usize,
+    },
+}
+
+impl CompactProposal {
+    /// The compact form of a full proposal; `None` for a vote or a polka.
+    pub fn of(msg: &ConsensusMsg) -> Option<CompactProposal> {
+        match msg {
+            ConsensusMsg::Proposal { height, round, pol_round, proposer, block, signature } => Some(CompactProposal {
+                height: *height,
+                round: *round,
+                pol_round: *pol_round,
+                proposer: *proposer,
+                header: block.header.clone(),
+                txs: block.txs.iter().map(Transaction::hash).collect(),
+                signature: *signature,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The checks that need nothing but the message: at most
+    /// [`MAX_BLOCK_TXS`] hashes, the header's height the proposal's, and
+    /// the hashes' RFC 6962 root the header's `tx_root` (spec §10.7). The
+    /// signature is the consensus verifier's.
+    pub fn check(&self) -> Result<(), CompactError> {
+        if self.txs.len() > MAX_BLOCK_TXS {
+            return Err(CompactError::TooManyTxs(self.txs.len()));
+        }
+        if self.header.height != self.height {
+            return Err(CompactError::Height { proposal: self.height, header: self.header.height });
+        }
+        if credex_chain::tx_root_of_hashes(&self.txs) != self.header.tx_root {
+            return Err(CompactError::TxRoot);
+        }
+        Ok(())
+    }
+
+    /// The full proposal, from the transactions named, in block order:
+    /// each must hash to the name at its position.
+    pub fn assemble(self, txs: Vec<Transaction>) -> Result<ConsensusMsg, CompactError> {
+        if txs.len() != self.txs.len() {
+            return Err(CompactError::Count { named: self.txs.len(), given: txs.len() });
+        }
+        if let Some(index) = txs.iter().zip(&self.txs).position(|(t, h)| t.hash() != *h) {
+            return Err(CompactError::WrongTx { index });
+        }
+        let CompactProposal { height, round, pol_round, proposer, header, signature, .. } = self;
+        Ok(ConsensusMsg::Proposal { height, round, pol_round, proposer, block: Block { header, txs }, signature })
+    }
 }
 
 /// On what grounds a record is asked for.

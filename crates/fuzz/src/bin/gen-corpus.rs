@@ -13,7 +13,7 @@ use credex_consensus::{ConsensusMsg, ProposalBytes};
 use credex_crypto::{Hash32, Purpose};
 use credex_types::chain::{CommitSig, Evidence, SignedVote, VoteKind};
 use credex_types::{AttestationKind as K, Vote};
-use credex_wire::{SyncRequest, SyncResponse};
+use credex_wire::{CompactProposal, ConsensusGossip, SyncRequest, SyncResponse};
 
 fn main() -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fuzz/corpus");
@@ -123,6 +123,16 @@ fn main() -> anyhow::Result<()> {
             "consensus_msg",
             vec![credex_codec::encode(&proposal), credex_codec::encode(&cv), credex_codec::encode(&polka)],
         ),
+        (
+            "consensus_gossip",
+            vec![
+                credex_codec::encode(&ConsensusGossip::Proposal(
+                    CompactProposal::of(&proposal).context("the proposal has a compact form")?,
+                )),
+                credex_codec::encode(&ConsensusGossip::Message(cv.clone())),
+                credex_codec::encode(&ConsensusGossip::Message(polka.clone())),
+            ],
+        ),
         ("consensus_inbox", vec![inbox]),
         ("certificate", vec![credex_codec::encode(&(header.clone(), cert.clone()))]),
         ("credit_proof", vec![proof.to_bytes(), status.to_bytes(), proof.to_text().into_bytes()]),
@@ -134,6 +144,8 @@ fn main() -> anyhow::Result<()> {
                 credex_codec::encode(&SyncRequest::Blocks { from: 1, max: 16 }),
                 credex_codec::encode(&SyncResponse::Status { height: 7 }),
                 credex_codec::encode(&SyncResponse::Blocks(vec![(block.clone(), cert.clone())])),
+                credex_codec::encode(&SyncRequest::Transactions(vec![tx.hash()])),
+                credex_codec::encode(&SyncResponse::Transactions(vec![tx.clone()])),
             ],
         ),
         ("genesis_toml", vec![genesis]),

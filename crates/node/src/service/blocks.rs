@@ -376,7 +376,13 @@ impl Node {
 
     /// Checks another node's block against the committed head and re-executes
     /// it; the result can be committed with its certificate.
+    /// Signatures this node's pool verified at admission on the very same
+    /// transaction bytes are not verified again (spec §10.7).
     pub fn validate_block(&self, block: Block) -> Result<Proposal, BlockError> {
+        let known = self.pool_verified(&block.txs);
+        let verified = |i: usize, key: &credex_crypto::PublicKey| {
+            known.get(i).and_then(Option::as_ref).is_some_and(|k| k.contains(key))
+        };
         // Executed under the read lock: readers go on meanwhile.
         let chain = self.chain.read().unwrap_or_else(lock_err);
         let height = block.header.height;
@@ -386,10 +392,11 @@ impl Node {
             credex_chain::validator_set(view, &self.genesis).map_err(|error| BlockError::Storage { height, error })?;
         let ctx = credex_chain::check_header(&self.identity, &set, parent, &block)
             .map_err(|e| BlockError::Header { height, what: header_rule(e) })?;
-        let state = credex_chain::execute_block(view, &self.genesis, ctx, &block.txs).map_err(|e| match e {
-            credex_chain::ExecError::State(error) => BlockError::Storage { height, error },
-            e => BlockError::Execution { height, error: e.to_string() },
-        })?;
+        let state =
+            credex_chain::execute_block_with(view, &self.genesis, ctx, &block.txs, &verified).map_err(|e| match e {
+                credex_chain::ExecError::State(error) => BlockError::Storage { height, error },
+                e => BlockError::Execution { height, error: e.to_string() },
+            })?;
         let outcome = BlockOutcome::new(state, &block.txs, Vec::new(), Vec::new());
         outcome
             .check_next_validators(&block.header, &set)

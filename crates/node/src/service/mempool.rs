@@ -129,10 +129,13 @@ pub(super) type VerifiedKeys = Vec<credex_crypto::PublicKey>;
 
 pub(super) struct Mempool {
     limits: MempoolLimits,
-    queue: VecDeque<(AttestationId, Transaction)>,
+    queue: VecDeque<(AttestationId, Arc<Transaction>)>,
     /// Ids in the queue, with the keys their signatures were verified under
-    /// at admission and their encoded size.
-    ids: HashMap<AttestationId, (VerifiedKeys, usize)>,
+    /// at admission, their encoded size and their hash.
+    ids: HashMap<AttestationId, (VerifiedKeys, usize, Hash32)>,
+    /// The queue's transactions by hash (spec §10.7: a proposal names its
+    /// transactions by hash).
+    by_hash: HashMap<Hash32, Arc<Transaction>>,
     /// Bytes of the transactions in the queue.
     bytes: usize,
     /// Room promised to submissions being admitted (their raw records are
@@ -152,6 +155,7 @@ impl Mempool {
             limits,
             queue: VecDeque::new(),
             ids: HashMap::new(),
+            by_hash: HashMap::new(),
             bytes: 0,
             reserved: (0, 0),
             rejected: HashMap::new(),
@@ -172,9 +176,21 @@ impl Mempool {
         &self,
         limit: usize,
     ) -> (Vec<(AttestationId, Transaction)>, HashMap<AttestationId, VerifiedKeys>) {
-        let batch: Vec<_> = self.queue.iter().take(limit).cloned().collect();
-        let verified = batch.iter().filter_map(|(id, _)| self.ids.get(id).map(|(k, _)| (*id, k.clone()))).collect();
+        let batch: Vec<_> = self.queue.iter().take(limit).map(|(id, tx)| (*id, Transaction::clone(tx))).collect();
+        let verified = batch.iter().filter_map(|(id, _)| self.ids.get(id).map(|(k, ..)| (*id, k.clone()))).collect();
         (batch, verified)
+    }
+
+    /// The pool's transaction with this hash.
+    pub(super) fn by_hash(&self, hash: &Hash32) -> Option<Arc<Transaction>> {
+        self.by_hash.get(hash).cloned()
+    }
+
+    /// The keys the pool verified the signatures of `tx` under, if the pool
+    /// holds exactly these bytes (the same hash, not merely the same id).
+    pub(super) fn verified_keys(&self, tx: &Transaction) -> Option<&VerifiedKeys> {
+        let (keys, _, hash) = self.ids.get(&tx.id())?;
+        (*hash == tx.hash()).then_some(keys)
     }
 
     /// Takes `ids` out of the pool.
@@ -184,8 +200,9 @@ impl Mempool {
         }
         self.queue.retain(|(id, _)| !ids.contains(id));
         for id in ids {
-            if let Some((_, size)) = self.ids.remove(*id) {
+            if let Some((_, size, hash)) = self.ids.remove(*id) {
                 self.bytes = self.bytes.saturating_sub(size);
+                self.by_hash.remove(&hash);
             }
         }
     }
@@ -248,8 +265,14 @@ impl Node {
     /// conflicting transaction was committed first), remembering why; a
     /// follower calls it after applying blocks so it stops republishing them.
     pub fn prune_pending(&self) -> usize {
-        let pending: Vec<(AttestationId, Transaction)> =
-            self.mempool.lock().unwrap_or_else(lock_err).queue.iter().cloned().collect();
+        let pending: Vec<(AttestationId, Transaction)> = self
+            .mempool
+            .lock()
+            .unwrap_or_else(lock_err)
+            .queue
+            .iter()
+            .map(|(id, tx)| (*id, Transaction::clone(tx)))
+            .collect();
         let mut dead = Vec::new();
         {
             let chain = self.chain.read().unwrap_or_else(lock_err);
@@ -522,7 +545,9 @@ impl Node {
                 return Ok(Standing::Pending);
             }
             pool.bytes += room.size;
-            pool.ids.insert(id, (keys, room.size));
+            let (hash, tx) = (tx.hash(), Arc::new(tx));
+            pool.ids.insert(id, (keys, room.size, hash));
+            pool.by_hash.insert(hash, tx.clone());
             pool.queue.push_back((id, tx));
             pool.rejected.remove(&id);
         }

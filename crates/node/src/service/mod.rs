@@ -32,6 +32,7 @@ use credex_types::state::{AttestationRecord, AttestationStatus, ListingRecord, S
 use credex_types::{AgencyId, FieldCode, ListKind, SubjectId, Timestamp};
 
 mod blocks;
+mod compact;
 mod mempool;
 mod proofs;
 mod raw;
@@ -110,6 +111,9 @@ pub struct Node {
     metrics: crate::metrics::Metrics,
     /// The state snapshot served to syncing nodes (module `snapshot`).
     snapshot: Mutex<Option<snapshot::Served>>,
+    /// This height's proposal bodies, for peers assembling compact
+    /// proposals (module `compact`).
+    held: Mutex<compact::Held>,
 }
 
 /// Why a node cannot open its data directory.
@@ -244,6 +248,7 @@ impl Node {
             wiring,
             metrics: crate::metrics::Metrics::default(),
             snapshot: Mutex::new(None),
+            held: Mutex::new(compact::Held::default()),
         })
     }
 
