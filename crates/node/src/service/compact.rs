@@ -21,7 +21,7 @@ pub(super) struct Held {
 impl Node {
     /// Keeps `block`'s transactions for peers that lack them
     /// ([`Node::transactions_by_hash`]) until a later height's block is
-    /// held; at most [`HELD_TXS`] at a time (beyond them, peers find the
+    /// held; at most `HELD_TXS` at a time (beyond them, peers find the
     /// rest in their own pools or at the proposer).
     pub fn hold_block(&self, block: &Block) {
         let mut held = self.held.lock().unwrap_or_else(lock_err);
